@@ -1,0 +1,40 @@
+# trading-engine: set-up, tests and benchmarks. Every target installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint typecheck pytest bench run clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python scripts/bench_indicators.py
+	$(BIN)/python scripts/bench_pipeline.py
+	$(BIN)/python scripts/bench_mt5sim.py
+	$(BIN)/python scripts/bench_engine.py
+
+run: $(STAMP)
+	$(BIN)/trading-engine run --config configs/eurusd.yaml --speed 0 --max-bars 3000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
