@@ -1,0 +1,917 @@
+"""Configuration: ``SystemConfig`` (every section of the engine) and ``ConfigLoader``.
+
+Sources, highest precedence first: ``overrides`` given to ``ConfigLoader.load`` (the command
+line), the environment, the YAML file, the models' defaults. The environment speaks two forms:
+
+- the seed's variables: ``TRADING_SYMBOL`` (one symbol or a comma-separated list),
+  ``TRADING_TIMEFRAMES`` (comma-separated), ``RISK_DAILY_LOSS_LIMIT``, ``RISK_MAX_POSITIONS``,
+  ``ORCHESTRATOR_ENABLE_AUTO_RESTART``, ``SERVICES_<NAME>_ENABLED``, ``LOGGING_LEVEL``;
+- the nested form ``TRADING_ENGINE__SECTION__KEY`` for any key
+  (``TRADING_ENGINE__TERMINAL__PASSWORD``, ``TRADING_ENGINE__SERVICES__DATA_FETCHING__NBR_BARS``);
+  it wins over a seed variable for the same key. Lists are comma-separated or JSON, mappings
+  JSON or ``k=v,k2=v2``.
+
+Every model forbids unknown keys. Every failure (missing file, bad YAML, a value out of range, an
+unknown key, a bad environment value) is one ``ConfigError`` naming the file (or the variable) and
+the dotted key, e.g. ``services.yaml: services.data_fetching.fetch_intervall: unknown key``. The
+account password is a ``SecretStr``: masked in repr, dumps and errors.
+
+Adding a section: define its model (``extra="forbid"``, ``Field(description=...)``), add it as a
+field of ``SystemConfig`` with a default factory. Environment variables, error paths and the
+commented default file follow from the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+
+import yaml
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from trading_engine.errors import ConfigError
+from trading_engine.timeframes import parse_timeframe, timeframe_name
+
+__all__ = [
+    "ENV_PREFIX",
+    "SECRET_MASK",
+    "SERVICE_NAMES",
+    "ConfigLoader",
+    "DataFetchingConfig",
+    "EventBusConfig",
+    "IndicatorCalculationConfig",
+    "JournalConfig",
+    "LogLevel",
+    "LoggingConfig",
+    "OrchestratorConfig",
+    "RiskConfig",
+    "ServicesConfig",
+    "SimTerminalConfig",
+    "StrategyConfig",
+    "StrategyEvaluationConfig",
+    "SupervisorConfig",
+    "SystemConfig",
+    "TerminalConfig",
+    "Timeframe",
+    "TradeExecutionConfig",
+    "TradingConfig",
+    "default_config",
+    "render_config_yaml",
+]
+
+ENV_PREFIX = "TRADING_ENGINE__"
+SECRET_MASK = "**********"
+
+
+def _parse_timeframe(value: object) -> int:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return parse_timeframe(value)
+    raise ValueError(f"a timeframe is a name such as 'M1' or a minute count, got {value!r}")
+
+
+Timeframe = Annotated[
+    int,
+    BeforeValidator(_parse_timeframe),
+    PlainSerializer(timeframe_name, return_type=str, when_used="json"),
+]
+"""An MT5 timeframe constant; accepts "M1"/"h1", the seed's minute strings and the constant."""
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+LogLevel = Annotated[
+    Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"],
+    BeforeValidator(_upper),
+]
+"""A loguru level name, case-insensitive."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+class DataFetchingConfig(_Section):
+    """DataFetchingService: polls the terminal for newly closed bars."""
+
+    enabled: bool = Field(True, description="run the service")
+    fetch_interval: int = Field(5, ge=1, le=60, description="seconds between polls")
+    retry_attempts: int = Field(3, ge=0, le=100, description="retries of a failed fetch")
+    candle_index: int = Field(
+        1, ge=0, le=1000, description="position of the bar reported as closed (0 = forming bar)"
+    )
+    nbr_bars: int = Field(3, ge=1, le=100_000, description="bars requested per poll")
+
+
+class IndicatorCalculationConfig(_Section):
+    """IndicatorCalculationService: streaming indicators and the regime."""
+
+    enabled: bool = Field(True, description="run the service")
+    recent_rows_limit: int = Field(
+        6, ge=1, le=100_000, description="recent rows kept per symbol x timeframe"
+    )
+    track_regime_changes: bool = Field(True, description="emit RegimeChangedEvent")
+
+
+class StrategyEvaluationConfig(_Section):
+    """StrategyEvaluationService: runs the configured strategies on each bar."""
+
+    enabled: bool = Field(True, description="run the service")
+    evaluation_mode: Literal["on_new_candle"] = Field(
+        "on_new_candle", description="when strategies run (only on_new_candle exists)"
+    )
+    min_rows_required: int = Field(
+        3, ge=1, le=100_000, description="bars needed before a strategy is asked"
+    )
+
+
+class TradeExecutionConfig(_Section):
+    """TradeExecutionService: risk checks, orders, fills."""
+
+    enabled: bool = Field(True, description="run the service")
+    execution_mode: Literal["immediate", "batch"] = Field(
+        "immediate", description="send each signal at once, or in batches of batch_size"
+    )
+    batch_size: int = Field(1, ge=1, le=1000, description="signals per batch in batch mode")
+
+
+class ServicesConfig(_Section):
+    """The four pipeline services, in pipeline order."""
+
+    data_fetching: DataFetchingConfig = Field(default_factory=DataFetchingConfig)
+    indicator_calculation: IndicatorCalculationConfig = Field(
+        default_factory=IndicatorCalculationConfig
+    )
+    strategy_evaluation: StrategyEvaluationConfig = Field(default_factory=StrategyEvaluationConfig)
+    trade_execution: TradeExecutionConfig = Field(default_factory=TradeExecutionConfig)
+
+
+SERVICE_NAMES: tuple[str, ...] = tuple(ServicesConfig.model_fields)
+
+
+# --- infrastructure -------------------------------------------------------------------------
+
+
+class EventBusConfig(_Section):
+    """Fan-out of pipeline events to the journal, metrics and observers."""
+
+    mode: Literal["synchronous", "asynchronous"] = Field(
+        "synchronous",
+        description="kept from the earlier design; events always travel on asyncio channels",
+    )
+    event_history_limit: int = Field(
+        1000, ge=0, le=1_000_000, description="recent events kept in memory for inspection"
+    )
+    log_all_events: bool = Field(False, description="log every event at DEBUG")
+
+
+class OrchestratorConfig(_Section):
+    """TradingOrchestrator: health checks, status log, restarts."""
+
+    enable_auto_restart: bool = Field(True, description="restart crashed services")
+    health_check_interval: int = Field(
+        60, ge=1, le=86_400, description="seconds between health checks"
+    )
+    status_log_interval: int = Field(
+        10, ge=1, le=1_000_000, description="log a status line every N health checks"
+    )
+
+
+class LoggingConfig(_Section):
+    """Logging (loguru): format, levels, optional file."""
+
+    level: LogLevel = Field("INFO", description="default level")
+    format: Literal["json", "text"] = Field("json", description="JSON lines or human text")
+    correlation_ids: bool = Field(True, description="put the correlation id in every record")
+    file_output: bool = Field(False, description="also write to log_file")
+    log_file: Path = Field(Path("logs/trading_system.log"), description="log file path")
+    rotation: str = Field("10 MB", min_length=1, description="rotate the file at this size/age")
+    retention: int = Field(5, ge=1, le=1000, description="rotated files kept")
+    levels: dict[str, LogLevel] = Field(
+        default_factory=dict, description="per-service levels, e.g. {data_fetching: DEBUG}"
+    )
+
+
+# --- trading and risk -----------------------------------------------------------------------
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _no_duplicates(values: list[Any], what: str) -> None:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} {value!r} is listed twice")
+        seen.add(value)
+
+
+class TradingConfig(_Section):
+    """What is traded: symbols, timeframes, the order identity."""
+
+    symbols: list[Annotated[str, Field(min_length=1, pattern=r"^\S+$")]] = Field(
+        min_length=1, description="symbols to trade ('symbol: EURUSD' is accepted too)"
+    )
+    timeframes: list[Timeframe] = Field(
+        min_length=1, description="timeframes: M1, H1, D1 ... or minutes '1', '60', '1440'"
+    )
+    magic: int = Field(20261125, ge=1, le=2**63 - 1, description="magic number of our orders")
+    deviation: int = Field(
+        10, ge=0, le=100_000, description="max slippage of market orders, points"
+    )
+    flatten_on_stop: bool = Field(False, description="close our positions when the engine stops")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _symbol_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "symbol" in data:
+            data = dict(data)
+            symbol = data.pop("symbol")
+            if "symbols" in data:
+                raise ValueError("give either 'symbol' or 'symbols', not both")
+            data["symbols"] = symbol
+        return data
+
+    @field_validator("symbols", "timeframes", mode="before")
+    @classmethod
+    def _comma_lists(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        return _split_list(value)
+
+    @field_validator("symbols", "timeframes")
+    @classmethod
+    def _unique(cls, value: list[Any]) -> list[Any]:
+        _no_duplicates(value, "value")
+        return value
+
+    @property
+    def symbol(self) -> str:
+        """The first symbol (the earlier design traded one)."""
+        return self.symbols[0]
+
+
+class RiskConfig(_Section):
+    """Risk limits; the engine enters REDUCING at reduce_at_pct of a limit, HALTED at the limit."""
+
+    daily_loss_limit: float = Field(
+        1000.0, gt=0, description="loss per server day, account currency"
+    )
+    max_positions: int = Field(10, ge=1, le=10_000, description="open positions at most")
+    max_position_size: float = Field(1.0, gt=0, description="lots per position at most")
+    max_drawdown_pct: float = Field(
+        20.0, gt=0, le=100, description="drawdown from the equity peak, percent"
+    )
+    risk_per_trade_pct: float = Field(
+        1.0, gt=0, le=100, description="equity risked per trade when a signal has no volume, %"
+    )
+    reduce_at_pct: float = Field(
+        0.8, gt=0, le=1, description="fraction of a limit at which the engine enters REDUCING"
+    )
+
+
+# --- terminal, supervisor, journal ----------------------------------------------------------
+
+
+def _utc_datetime(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return value
+
+
+class SimTerminalConfig(_Section):
+    """The simulated terminal (``trading_engine.mt5sim``)."""
+
+    seed: int = Field(7, description="seed of the generated prices")
+    start: Annotated[datetime, BeforeValidator(_utc_datetime)] = Field(
+        datetime(2024, 1, 8, tzinfo=UTC),
+        description="simulated start time, UTC (a time without offset is read as UTC)",
+    )
+    history_days: int = Field(30, ge=0, le=36_500, description="days of history before start")
+    balance: float = Field(10_000.0, gt=0, description="starting balance, account currency")
+    leverage: int = Field(100, ge=1, le=10_000, description="account leverage")
+    account_mode: Literal["hedging", "netting"] = Field("hedging", description="position mode")
+    history_file: Path | None = Field(None, description="replay bars from this file instead")
+    server_utc_offset_hours: float | None = Field(
+        None, ge=-12, le=14, description="fixed server offset; null = EET/EEST (UTC+2/+3)"
+    )
+
+
+class TerminalConfig(_Section):
+    """The MT5 terminal: the simulator or the MetaTrader5 package."""
+
+    kind: Literal["sim", "metatrader5"] = Field("sim", description="which terminal")
+    path: Path | None = Field(None, description="terminal64.exe to start (metatrader5)")
+    login: int | None = Field(None, ge=1, description="account number")
+    server: str | None = Field(None, min_length=1, description="trade server name")
+    password: SecretStr | None = Field(
+        None, description="account password; set TRADING_ENGINE__TERMINAL__PASSWORD"
+    )
+    timeout_ms: int = Field(60_000, ge=1, le=600_000, description="initialize() timeout, ms")
+    call_timeout: float = Field(10.0, gt=0, le=600, description="timeout of one call, seconds")
+    reconnect_attempts: int = Field(5, ge=0, le=1000, description="reconnects before giving up")
+    sim: SimTerminalConfig = Field(default_factory=SimTerminalConfig)
+
+
+class SupervisorConfig(_Section):
+    """Restart budget and backoff of the supervisors."""
+
+    intensity: int = Field(5, ge=0, le=1000, description="restarts allowed per period")
+    period: float = Field(60.0, gt=0, description="seconds of the restart budget window")
+    backoff_base: float = Field(0.5, gt=0, description="first backoff ceiling, seconds")
+    backoff_cap: float = Field(30.0, gt=0, description="largest backoff, seconds")
+    stable_window: float = Field(60.0, gt=0, description="seconds up before backoff resets")
+
+    @model_validator(mode="after")
+    def _cap_above_base(self) -> SupervisorConfig:
+        if self.backoff_cap < self.backoff_base:
+            raise ValueError("backoff_cap must be >= backoff_base")
+        return self
+
+
+class JournalConfig(_Section):
+    """The SQLite journal of orders, deals, positions and events."""
+
+    path: Path = Field(Path("journal/trading.db"), description="SQLite file")
+
+
+# --- strategies -----------------------------------------------------------------------------
+
+_CLASS_PATH = re.compile(
+    r"^(?:[A-Za-z_]\w*"  # a built-in name: ema_cross
+    r"|[A-Za-z_][\w.]*:[A-Za-z_]\w*"  # package.module:ClassName
+    r"|.+\.py:[A-Za-z_]\w*)$"  # path/to/file.py:ClassName
+)
+
+
+class StrategyConfig(_Section):
+    """One strategy instance."""
+
+    name: str = Field(min_length=1, pattern=r"^\S+$", description="unique instance name")
+    class_path: str = Field(
+        description="built-in name (ema_cross), package.module:Class or path/file.py:Class"
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments")
+    symbols: list[str] | None = Field(None, description="symbols it runs on; null = all")
+    timeframes: list[Timeframe] | None = Field(None, description="timeframes; null = all")
+    enabled: bool = Field(True, description="run it")
+
+    @field_validator("class_path")
+    @classmethod
+    def _class_path_form(cls, value: str) -> str:
+        if not _CLASS_PATH.match(value):
+            raise ValueError(
+                "expected a built-in name, 'package.module:ClassName' or 'path/file.py:ClassName'"
+            )
+        return value
+
+    @field_validator("symbols", "timeframes", mode="before")
+    @classmethod
+    def _comma_lists(cls, value: object) -> object:
+        return _split_list(value)
+
+
+def _default_strategies() -> list[StrategyConfig]:
+    return [StrategyConfig(name="ema_cross", class_path="ema_cross")]
+
+
+# --- the whole ------------------------------------------------------------------------------
+
+
+class SystemConfig(BaseSettings):
+    """The complete configuration; ``trading`` (symbols, timeframes) is the one required section.
+
+    Built directly (``SystemConfig(trading={...})``) it reads the environment too, below the
+    arguments; ``ConfigLoader.load`` adds the YAML file and precise error messages.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid", validate_default=True)
+
+    services: ServicesConfig = Field(default_factory=ServicesConfig)
+    event_bus: EventBusConfig = Field(default_factory=EventBusConfig)
+    orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    trading: TradingConfig
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    terminal: TerminalConfig = Field(default_factory=TerminalConfig)
+    supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
+    strategies: list[StrategyConfig] = Field(default_factory=_default_strategies)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _EnvironmentSource(settings_cls)
+
+    @model_validator(mode="after")
+    def _strategies_fit_trading(self) -> SystemConfig:
+        names = [s.name for s in self.strategies]
+        _no_duplicates(names, "strategy name")
+        for index, strategy in enumerate(self.strategies):
+            for field, wanted, known in (
+                ("symbols", strategy.symbols, self.trading.symbols),
+                ("timeframes", strategy.timeframes, self.trading.timeframes),
+            ):
+                missing = [v for v in wanted or () if v not in known]
+                if missing:
+                    raise ValueError(
+                        f"strategies[{index}].{field}: {missing} not in trading.{field}"
+                    )
+        return self
+
+    # --- the seed's extraction helpers ---
+
+    def to_orchestrator_config(self) -> dict[str, Any]:
+        """The flat dict the earlier orchestrator took (timeframes as MT5 ints)."""
+        return {
+            "symbol": self.trading.symbol,
+            "symbols": list(self.trading.symbols),
+            "timeframes": list(self.trading.timeframes),
+            "enable_auto_restart": self.orchestrator.enable_auto_restart,
+            "health_check_interval": self.orchestrator.health_check_interval,
+            "status_log_interval": self.orchestrator.status_log_interval,
+            "event_bus": self.event_bus.model_dump(),
+            "services": {name: self.get_service_config(name) for name in SERVICE_NAMES},
+        }
+
+    def get_service_config(self, service_name: str) -> dict[str, Any]:
+        """One service's settings plus the symbols and timeframes it works on."""
+        if service_name not in SERVICE_NAMES:
+            raise ConfigError(
+                f"unknown service; expected one of {', '.join(SERVICE_NAMES)}", key=service_name
+            )
+        section: BaseModel = getattr(self.services, service_name)
+        return {
+            **section.model_dump(),
+            "symbol": self.trading.symbol,
+            "symbols": list(self.trading.symbols),
+            "timeframes": list(self.trading.timeframes),
+        }
+
+    def enabled_services(self) -> list[str]:
+        """Names of the enabled services, in pipeline order."""
+        return [name for name in SERVICE_NAMES if getattr(self.services, name).enabled]
+
+    def masked_dict(self) -> dict[str, Any]:
+        """The effective configuration as JSON-ready data, secrets masked."""
+        return self.model_dump(mode="json")
+
+
+# --- the environment ------------------------------------------------------------------------
+
+_SEED_VARIABLES: dict[str, tuple[str, ...]] = {
+    "TRADING_SYMBOL": ("trading", "symbols"),
+    "TRADING_TIMEFRAMES": ("trading", "timeframes"),
+    "RISK_DAILY_LOSS_LIMIT": ("risk", "daily_loss_limit"),
+    "RISK_MAX_POSITIONS": ("risk", "max_positions"),
+    "ORCHESTRATOR_ENABLE_AUTO_RESTART": ("orchestrator", "enable_auto_restart"),
+    "LOGGING_LEVEL": ("logging", "level"),
+}
+_KEY_ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("trading", "symbol"): ("trading", "symbols")
+}
+_SERVICE_ENABLED = re.compile(r"^SERVICES_(?P<name>\w+?)_ENABLED$", re.IGNORECASE)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model, list or dict type under Optional[...] / Annotated[...]."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin is Union or origin is UnionType:
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _field_kind(model: type[BaseModel], path: tuple[str, ...]) -> str:
+    """``scalar``, ``list`` or ``dict`` for the key at ``path``; ValueError when unknown."""
+    annotation: Any = model
+    for depth, part in enumerate(path):
+        annotation = _unwrap(annotation)
+        if _is_model(annotation):
+            fields: dict[str, FieldInfo] = annotation.model_fields
+            if part not in fields:
+                known = ", ".join(fields)
+                raise ValueError(f"unknown key {'.'.join(path[: depth + 1])} (known: {known})")
+            annotation = fields[part].annotation
+        elif get_origin(annotation) is dict and depth == len(path) - 1:
+            annotation = get_args(annotation)[1]
+        else:
+            raise ValueError(f"{'.'.join(path[:depth])} can only be set as a whole")
+    annotation = _unwrap(annotation)
+    if _is_model(annotation):
+        return "dict"
+    origin = get_origin(annotation)
+    if origin is list:
+        return "list"
+    if origin is dict:
+        return "dict"
+    return "scalar"
+
+
+def _env_value(raw: str, kind: str) -> Any:
+    text = raw.strip()
+    if kind == "scalar":
+        return raw
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if kind == "list":
+        return _split_list(text)
+    pairs: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError("expected JSON or key=value pairs separated by commas")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _is_secret_path(path: tuple[str | int, ...]) -> bool:
+    return bool(path) and path[-1] == "password"
+
+
+def _read_environment(
+    environ: Mapping[str, str],
+) -> list[tuple[tuple[str, ...], Any, str]]:
+    """Every recognised variable as (key path, value, variable name), seed form first."""
+    seed: list[tuple[tuple[str, ...], Any, str]] = []
+    nested: list[tuple[tuple[str, ...], Any, str]] = []
+    for name in sorted(environ):
+        raw = environ[name]
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX):
+            path = tuple(part.lower() for part in upper[len(ENV_PREFIX) :].split("__"))
+            path = _KEY_ALIASES.get(path, path)
+            target = nested
+        elif upper in _SEED_VARIABLES:
+            path = _SEED_VARIABLES[upper]
+            target = seed
+        elif match := _SERVICE_ENABLED.match(upper):
+            service = match["name"].lower()
+            if service not in SERVICE_NAMES:
+                raise ConfigError(
+                    f"unknown service {service!r}; expected one of {', '.join(SERVICE_NAMES)}",
+                    key=name,
+                    source="environment",
+                )
+            path = ("services", service, "enabled")
+            target = seed
+        else:
+            continue
+        try:
+            if not all(path):
+                raise ValueError("empty key part (check the double underscores)")
+            value = _env_value(raw, _field_kind(SystemConfig, path))
+        except ValueError as exc:
+            raise ConfigError(str(exc), key=name, source="environment") from None
+        target.append((path, value, name))
+    return seed + nested
+
+
+_READ_ENVIRONMENT: ContextVar[bool] = ContextVar("read_environment", default=True)
+
+
+def _validate_without_environment(data: Mapping[str, Any]) -> SystemConfig:
+    """Validate ``data`` alone: BaseSettings would otherwise re-read ``os.environ`` beneath it."""
+    token = _READ_ENVIRONMENT.set(False)
+    try:
+        return SystemConfig.model_validate(data)
+    finally:
+        _READ_ENVIRONMENT.reset(token)
+
+
+class _EnvironmentSource(PydanticBaseSettingsSource):
+    """The environment, for ``SystemConfig(...)`` built directly."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if not _READ_ENVIRONMENT.get():
+            return data
+        for path, value, _name in _read_environment(os.environ):
+            _set_path(data, path, value)
+        return data
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _leaves(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in data.items():
+        path = (*prefix, str(key))
+        if isinstance(value, Mapping) and value:
+            yield from _leaves(value, path)
+        else:
+            yield path
+
+
+def _normalise_layer(data: dict[str, Any]) -> dict[str, Any]:
+    """``trading.symbol`` → ``trading.symbols``: a higher layer's symbol replaces a lower one's."""
+    trading = data.get("trading")
+    if isinstance(trading, dict) and "symbol" in trading and "symbols" not in trading:
+        trading = dict(trading)
+        trading["symbols"] = trading.pop("symbol")
+        data = {**data, "trading": trading}
+    return data
+
+
+def _format_loc(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class _Layers:
+    """Deep-merged configuration layers that remember which source set each key."""
+
+    def __init__(self, default_source: str) -> None:
+        self.data: dict[str, Any] = {}
+        self.origin: dict[tuple[str, ...], tuple[str, str | None]] = {}
+        self.default_source = default_source
+
+    def add(self, layer: Mapping[str, Any], source: str, key: str | None = None) -> None:
+        """Merge ``layer`` over what is there; ``key`` names a variable that set it."""
+        for path in _leaves(layer):
+            node: Any = layer
+            for part in path:
+                node = node[part]
+            _set_path(self.data, path, node)
+            self.origin = {p: o for p, o in self.origin.items() if p[: len(path)] != path}
+            self.origin[path] = (source, key)
+
+    def locate(self, loc: tuple[str | int, ...]) -> tuple[str, str]:
+        """(source, key) for an error at ``loc``: the layer that set the longest prefix."""
+        dotted = _format_loc(loc) or "(top level)"
+        for end in range(len(loc), 0, -1):
+            prefix = tuple(str(p) for p in loc[:end])
+            if prefix in self.origin:
+                source, variable = self.origin[prefix]
+                return source, variable or dotted
+        for path, (source, variable) in self.origin.items():  # a key under loc was set
+            if tuple(str(p) for p in loc) == path[: len(loc)]:
+                return source, variable or dotted
+        return self.default_source, dotted
+
+
+def _describe(error: Mapping[str, Any], secret: bool) -> str:
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required key is missing"
+    if not secret and error["type"] not in {"model_type", "dict_type"}:
+        shown = repr(error.get("input"))
+        message += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
+    return message
+
+
+def _config_error(exc: ValidationError, layers: _Layers) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(first["loc"])
+    source, key = layers.locate(loc)
+    dotted = _format_loc(loc)
+    message = _describe(first, _is_secret_path(loc))
+    if key != dotted and dotted:
+        message = f"{dotted}: {message}"
+    if len(errors) > 1:
+        others = ", ".join(_format_loc(tuple(e["loc"])) or "(top level)" for e in errors[1:4])
+        more = f" and {len(errors) - 4} more" if len(errors) > 4 else ""
+        message += f" (also invalid: {others}{more})"
+    return ConfigError(message, key=key or None, source=source)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", source=source) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a file", source=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", source=source) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"invalid YAML{where}: {problem}", source=source) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"expected a mapping of sections at the top, got {type(data).__name__}", source=source
+        )
+    return data
+
+
+def _expand_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in overrides.items():
+        path = tuple(str(key).split("."))
+        if isinstance(value, Mapping):
+            for leaf in _leaves(value):
+                node: Any = value
+                for part in leaf:
+                    node = node[part]
+                _set_path(data, path + leaf, node)
+        else:
+            _set_path(data, path, value)
+    return data
+
+
+class ConfigLoader:
+    """Loads ``SystemConfig`` from YAML, the environment and command-line overrides."""
+
+    DEFAULT_PATH: ClassVar[Path] = Path("configs/trading-engine.yaml")
+
+    @classmethod
+    def load(
+        cls,
+        config_path: str | Path | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> SystemConfig:
+        """Overrides > environment > file > defaults; any failure is one ``ConfigError``.
+
+        ``overrides`` takes nested dicts or dotted keys (``{"risk.max_positions": 3}``);
+        ``environ`` defaults to ``os.environ``; ``config_path=None`` reads no file.
+        """
+        source = str(config_path) if config_path is not None else "configuration"
+        layers = _Layers(default_source=source)
+        if config_path is not None:
+            layers.add(_normalise_layer(_read_yaml(Path(config_path))), source)
+        for path, value, variable in _read_environment(os.environ if environ is None else environ):
+            layer: dict[str, Any] = {}
+            _set_path(layer, path, value)
+            layers.add(_normalise_layer(layer), "environment", variable)
+        if overrides:
+            layers.add(_normalise_layer(_expand_overrides(overrides)), "overrides")
+        try:
+            return _validate_without_environment(layers.data)
+        except ValidationError as exc:
+            raise _config_error(exc, layers) from None
+
+    @classmethod
+    def create_default_config(
+        cls, output_path: str | Path | None = None, *, overwrite: bool = False
+    ) -> Path:
+        """Write a commented default configuration (EURUSD, M1, ema_cross); returns its path."""
+        path = Path(output_path) if output_path is not None else cls.DEFAULT_PATH
+        if path.exists() and not overwrite:
+            raise ConfigError("file exists; refusing to overwrite it", source=str(path))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render_config_yaml(default_config()), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
+        return path
+
+
+def default_config() -> SystemConfig:
+    """The defaults, trading EURUSD on M1 (ignores the environment)."""
+    return _validate_without_environment({"trading": {"symbols": ["EURUSD"], "timeframes": ["M1"]}})
+
+
+# --- the commented YAML ---------------------------------------------------------------------
+
+_BOUND_TEXT = ((Ge, "ge", ">="), (Gt, "gt", ">"), (Le, "le", "<="), (Lt, "lt", "<"))
+
+
+def _field_comment(info: FieldInfo) -> str:
+    parts = [info.description or ""]
+    bounds = []
+    for meta in info.metadata:
+        for kind, attribute, symbol in _BOUND_TEXT:
+            if isinstance(meta, kind):
+                bounds.append(f"{symbol} {getattr(meta, attribute)}")
+    if bounds:
+        parts.append(f"[{', '.join(bounds)}]")
+    annotation = _unwrap(info.annotation)
+    if get_origin(annotation) is Literal:
+        parts.append("[" + " | ".join(str(a) for a in get_args(annotation)) + "]")
+    return " ".join(p for p in parts if p)
+
+
+def _yaml_scalar(value: Any) -> str:
+    return (
+        yaml.safe_dump(value, default_flow_style=True, sort_keys=False)
+        .strip()
+        .removesuffix("\n...")
+    )
+
+
+def _render_field(
+    name: str, info: FieldInfo, sub: Any, value: Any, indent: int, comment_above: bool = False
+) -> list[str]:
+    pad = "  " * indent
+    comment = _field_comment(info)
+    if isinstance(sub, BaseModel):
+        head = [f"{pad}# {comment}"] if comment and comment_above else []
+        return [*head, f"{pad}{name}:", *_render_model(sub, value, indent + 1)]
+    if isinstance(sub, list) and sub and isinstance(sub[0], BaseModel):
+        lines = [f"{pad}{name}:"]
+        for item, item_data in zip(sub, value, strict=True):
+            body = _render_model(item, item_data, indent + 2)
+            first = next(i for i, line in enumerate(body) if not line.lstrip().startswith("#"))
+            body[first] = f"{pad}  - {body[first].lstrip()}"
+            lines.extend(body)
+        return lines
+    return [f"{pad}{name}: {_yaml_scalar(value)}" + (f"  # {comment}" if comment else "")]
+
+
+def _render_model(model: BaseModel, data: Mapping[str, Any], indent: int) -> list[str]:
+    lines: list[str] = []
+    for name, info in type(model).model_fields.items():
+        lines.extend(_render_field(name, info, getattr(model, name), data[name], indent, True))
+    return lines
+
+
+_STRATEGIES_DOC = "Strategies, one entry per instance; ema_cross is built in."
+
+
+def render_config_yaml(config: SystemConfig) -> str:
+    """``config`` as commented YAML that ``ConfigLoader.load`` reads back unchanged.
+
+    Secrets are written masked: a rendered password is the mask, never the password.
+    """
+    data = config.model_dump(mode="json")
+    lines: list[str] = [
+        "# trading-engine configuration. Every key is optional except trading.symbols/timeframes.",
+        "# Environment overrides: TRADING_ENGINE__SECTION__KEY=value, and the seed's variables",
+        "# (TRADING_SYMBOL, RISK_MAX_POSITIONS, ...). Put the account password in the environment:",
+        "# TRADING_ENGINE__TERMINAL__PASSWORD.",
+    ]
+    for name, info in SystemConfig.model_fields.items():
+        sub = getattr(config, name)
+        doc = type(sub).__doc__ if isinstance(sub, BaseModel) else _STRATEGIES_DOC
+        lines += ["", f"# {(doc or name).strip().splitlines()[0]}"]
+        lines.extend(_render_field(name, info, sub, data[name], 0))
+    return "\n".join(lines) + "\n"
