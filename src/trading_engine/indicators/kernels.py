@@ -1,0 +1,878 @@
+"""Batch indicator kernels: TA-Lib's names (lower case), argument order, outputs and conventions.
+
+Each public function takes float64 1-D numpy arrays and returns full-length float64 arrays whose
+first ``begidx + lookback`` values are NaN, where ``begidx`` is the first bar at which every input
+is non-NaN (TA-Lib's wrapper rule). Seeds are taken at the start of the valid data, as TA-Lib
+does. SMA, EMA, ADX, +DI, -DI, MACD and the BBANDS middle band reproduce TA-Lib 0.8.1 bit for bit;
+RSI and ATR use faster Wilder recursions, WMA and the Bollinger width re-anchor their running sums
+every period; all stay within 1e-12 of the price scale (see ``indicator-conventions.md``).
+
+The ``_*_nb`` functions are the numba kernels: they take the full arrays, the first valid index and
+preallocated outputs (allocated by numpy, performance rule 3), and never allocate large arrays.
+``donchian`` and ``keltner`` are not in TA-Lib; they follow the same conventions.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trading_engine.indicators._nb import fma, njit
+
+__all__ = [
+    "MAX_PERIOD",
+    "adx",
+    "atr",
+    "bbands",
+    "cci",
+    "donchian",
+    "ema",
+    "keltner",
+    "lookback",
+    "macd",
+    "minus_di",
+    "mom",
+    "natr",
+    "plus_di",
+    "roc",
+    "rsi",
+    "sma",
+    "stoch",
+    "trange",
+    "willr",
+    "wma",
+]
+
+Array = npt.NDArray[np.float64]
+
+MAX_PERIOD = 100_000
+NAN = math.nan
+#: TA-Lib 0.8's "is zero" tolerance for denominators (RSI, DI, DX).
+EPS = 1e-14
+
+# --------------------------------------------------------------------------------------------
+# numba kernels
+# --------------------------------------------------------------------------------------------
+
+
+@njit
+def _first_valid1(a: Array) -> int:
+    """Index of the first non-NaN element (``a.size`` if none)."""
+    for i in range(a.size):
+        if not math.isnan(a[i]):
+            return i
+    return a.size
+
+
+@njit
+def _first_valid3(a: Array, b: Array, c: Array) -> int:
+    """Index of the first bar where all three inputs are non-NaN (``a.size`` if none)."""
+    for i in range(a.size):
+        if not (math.isnan(a[i]) or math.isnan(b[i]) or math.isnan(c[i])):
+            return i
+    return a.size
+
+
+@njit
+def _fill_nan(out: Array, stop: int) -> None:
+    """Set ``out[:stop]`` to NaN (clipped to the array)."""
+    for i in range(min(stop, out.size)):
+        out[i] = NAN
+
+
+@njit
+def _is_zero(v: float) -> bool:
+    return -EPS < v < EPS
+
+
+@njit
+def _sma_nb(x: Array, beg: int, n: int, out: Array) -> None:
+    """SMA as TA-Lib's running total: add x[i], emit total/n, subtract the oldest."""
+    m = x.size
+    _fill_nan(out, beg + n - 1)
+    if m - beg < n:
+        return
+    total = 0.0
+    for i in range(beg, beg + n - 1):
+        total += x[i]
+    for i in range(beg + n - 1, m):
+        total += x[i]
+        out[i] = total / n
+        total -= x[i - n + 1]
+
+
+@njit
+def _ema_nb(x: Array, beg: int, n: int, out: Array) -> None:
+    """EMA, k = 2/(n+1), seeded with the mean of the first n bars, ``fma(x - prev, k, prev)``."""
+    m = x.size
+    _fill_nan(out, beg + n - 1)
+    if m - beg < n:
+        return
+    k = 2.0 / (n + 1)
+    total = 0.0
+    for i in range(beg, beg + n):
+        total += x[i]
+    prev = total / n
+    out[beg + n - 1] = prev
+    for i in range(beg + n, m):
+        prev = fma(x[i] - prev, k, prev)
+        out[i] = prev
+
+
+@njit
+def _wma_nb(x: Array, beg: int, n: int, out: Array) -> None:
+    """WMA with weights 1..n: TA-Lib's running weighted sum minus running plain sum, with both
+    sums recomputed exactly every n bars so that rounding cannot drift (O(1) amortized)."""
+    m = x.size
+    _fill_nan(out, beg + n - 1)
+    if m - beg < n:
+        return
+    divider = float(n * (n + 1) // 2)
+    wsum = 0.0
+    psum = 0.0
+    for j in range(n - 1):
+        v = x[beg + j]
+        psum += v
+        wsum += v * (j + 1)
+    trailing_value = 0.0
+    for i in range(beg + n - 1, m):
+        k = i - (beg + n - 1)
+        if k > 0 and k % n == 0:
+            psum, wsum = _wma_anchor(x, i, n)
+        v = x[i]
+        psum += v
+        psum -= trailing_value
+        wsum += v * n
+        trailing_value = x[i - n + 1]
+        out[i] = wsum / divider
+        wsum -= psum
+
+
+@njit
+def _wma_anchor(x: Array, i: int, n: int) -> tuple[float, float]:
+    """Exact (psum, wsum) at the top of bar i: sum of x[i-n..i-1], weights 1..n-1 on x[i-n+1..]."""
+    psum = x[i - n]
+    wsum = 0.0
+    for j in range(1, n):
+        v = x[i - n + j]
+        psum += v
+        wsum += v * j
+    return psum, wsum
+
+
+@njit
+def _rsi_nb(x: Array, beg: int, n: int, out: Array) -> None:
+    """Wilder RSI: mean seed of n changes, then ``avg = fma(avg, (n-1)/n, cur*(1/n))``."""
+    m = x.size
+    _fill_nan(out, beg + n)
+    if m - beg < n + 1:
+        return
+    gain = 0.0
+    loss = 0.0
+    for i in range(beg + 1, beg + n + 1):
+        d = x[i] - x[i - 1]
+        if d > 0.0:
+            gain += d
+        else:
+            loss -= d
+    gain /= n
+    loss /= n
+    s = gain + loss
+    out[beg + n] = 100.0 * (gain / s) if not _is_zero(s) else 0.0
+    a = (n - 1) / n
+    b = 1.0 / n
+    for i in range(beg + n + 1, m):
+        d = x[i] - x[i - 1]
+        g = d if d > 0.0 else 0.0
+        lo = -d if d < 0.0 else 0.0
+        gain = fma(gain, a, g * b)
+        loss = fma(loss, a, lo * b)
+        s = gain + loss
+        out[i] = 100.0 * (gain / s) if not _is_zero(s) else 0.0
+
+
+@njit
+def _mom_nb(x: Array, beg: int, n: int, out: Array) -> None:
+    """Momentum x[i] - x[i-n]."""
+    _fill_nan(out, beg + n)
+    for i in range(beg + n, x.size):
+        out[i] = x[i] - x[i - n]
+
+
+@njit
+def _roc_nb(x: Array, beg: int, n: int, out: Array) -> None:
+    """Rate of change ((x[i]/x[i-n]) - 1)*100, 0 where x[i-n] is 0."""
+    _fill_nan(out, beg + n)
+    for i in range(beg + n, x.size):
+        p = x[i - n]
+        out[i] = ((x[i] / p) - 1.0) * 100.0 if p != 0.0 else 0.0
+
+
+@njit
+def _tr(h: float, lo: float, pc: float) -> float:
+    """True range of one bar given the previous close."""
+    g = h - lo
+    v = abs(pc - h)
+    if v > g:
+        g = v
+    v = abs(pc - lo)
+    if v > g:
+        g = v
+    return g
+
+
+@njit
+def _trange_nb(h: Array, lo: Array, c: Array, beg: int, out: Array) -> None:
+    """True range from the second valid bar."""
+    _fill_nan(out, beg + 1)
+    for i in range(beg + 1, h.size):
+        out[i] = _tr(h[i], lo[i], c[i - 1])
+
+
+@njit
+def _atr_nb(h: Array, lo: Array, c: Array, beg: int, n: int, out: Array, natr: bool) -> None:
+    """Wilder ATR (or NATR = ATR/close*100): seed mean(TR[1..n]), then fma smoothing."""
+    m = h.size
+    _fill_nan(out, beg + n)
+    if m - beg < n + 1:
+        return
+    total = 0.0
+    for i in range(beg + 1, beg + n + 1):
+        total += _tr(h[i], lo[i], c[i - 1])
+    v = total / n
+    i = beg + n
+    if natr:
+        out[i] = (v / c[i]) * 100.0 if c[i] != 0.0 else 0.0
+    else:
+        out[i] = v
+    a = (n - 1) / n
+    b = 1.0 / n
+    for i in range(beg + n + 1, m):
+        tr = _tr(h[i], lo[i], c[i - 1])
+        v = tr if n == 1 else fma(v, a, tr * b)
+        if natr:
+            out[i] = (v / c[i]) * 100.0 if c[i] != 0.0 else 0.0
+        else:
+            out[i] = v
+
+
+@njit
+def _dm(h: float, lo: float, ph: float, pl: float) -> tuple[float, float]:
+    """(+DM, -DM) of one bar: the larger positive move wins, ties give 0."""
+    up = h - ph
+    dn = pl - lo
+    if dn > 0.0 and up < dn:
+        return 0.0, dn
+    if up > 0.0 and up > dn:
+        return up, 0.0
+    return 0.0, 0.0
+
+
+@njit
+def _dmi_nb(
+    h: Array, lo: Array, c: Array, beg: int, n: int, pdi: Array, mdi: Array, adx: Array
+) -> None:
+    """+DI, -DI and ADX in one pass (outputs of size 0 are skipped).
+
+    Sums of +DM, -DM and TR over bars 1..n-1, then Wilder sum smoothing ``S = S - S/n + x``;
+    DI = 100*(DM/TR); ADX seeded with the mean of n DX, then ``(ADX*(n-1) + DX)/n``.
+    """
+    m = h.size
+    want_p = pdi.size > 0
+    want_m = mdi.size > 0
+    want_a = adx.size > 0
+    if want_p:
+        _fill_nan(pdi, beg + n)
+    if want_m:
+        _fill_nan(mdi, beg + n)
+    if want_a:
+        _fill_nan(adx, beg + 2 * n - 1)
+    if m - beg < n + 1:
+        return
+    sp = 0.0
+    sm = 0.0
+    st = 0.0
+    for i in range(beg + 1, beg + n):
+        p, q = _dm(h[i], lo[i], h[i - 1], lo[i - 1])
+        sp += p
+        sm += q
+        st += _tr(h[i], lo[i], c[i - 1])
+    fn = float(n)
+    sum_dx = 0.0
+    value = 0.0
+    seed_end = beg + 2 * n - 1
+    for i in range(beg + n, m):
+        p, q = _dm(h[i], lo[i], h[i - 1], lo[i - 1])
+        sp = sp - sp / fn + p
+        sm = sm - sm / fn + q
+        st = st - st / fn + _tr(h[i], lo[i], c[i - 1])
+        dx_ok = False
+        dx = 0.0
+        if not _is_zero(st):
+            di_p = 100.0 * (sp / st)
+            di_m = 100.0 * (sm / st)
+            s = di_m + di_p
+            if not _is_zero(s):
+                dx = 100.0 * (abs(di_m - di_p) / s)
+                dx_ok = True
+        else:
+            di_p = 0.0
+            di_m = 0.0
+        if want_p:
+            pdi[i] = di_p
+        if want_m:
+            mdi[i] = di_m
+        if want_a:
+            if i < seed_end:
+                sum_dx += dx
+            elif i == seed_end:
+                sum_dx += dx
+                value = sum_dx / fn
+                adx[i] = value
+            else:
+                if dx_ok:
+                    value = (value * (fn - 1.0) + dx) / fn
+                adx[i] = value
+
+
+@njit
+def _cci_nb(h: Array, lo: Array, c: Array, beg: int, n: int, buf: Array, out: Array) -> None:
+    """CCI over a circular buffer of typical prices, summed in buffer order (TA-Lib's order)."""
+    m = h.size
+    _fill_nan(out, beg + n - 1)
+    if m - beg < n:
+        return
+    idx = 0
+    for i in range(beg, beg + n - 1):
+        buf[idx] = (h[i] + lo[i] + c[i]) / 3.0
+        idx += 1
+    for i in range(beg + n - 1, m):
+        tp = (h[i] + lo[i] + c[i]) / 3.0
+        buf[idx] = tp
+        out[i] = _cci_value(buf, n, tp)
+        idx += 1
+        if idx == n:
+            idx = 0
+
+
+@njit
+def _cci_value(buf: Array, n: int, tp: float) -> float:
+    avg = 0.0
+    for j in range(n):
+        avg += buf[j]
+    avg /= n
+    md = 0.0
+    for j in range(n):
+        md += abs(buf[j] - avg)
+    d = tp - avg
+    if d != 0.0 and md != 0.0:
+        return d / (0.015 * (md / n))
+    return 0.0
+
+
+@njit
+def _hh_ll(h: Array, lo: Array, i0: int, i1: int) -> tuple[float, int, float, int]:
+    """Highest high and lowest low over [i0, i1] with their (latest) indices."""
+    hh = h[i0]
+    hi = i0
+    ll = lo[i0]
+    li = i0
+    for j in range(i0 + 1, i1 + 1):
+        if h[j] >= hh:
+            hh = h[j]
+            hi = j
+        if lo[j] <= ll:
+            ll = lo[j]
+            li = j
+    return hh, hi, ll, li
+
+
+@njit
+def _range_nb(
+    h: Array, lo: Array, c: Array, beg: int, n: int, mode: int, out1: Array, out2: Array
+) -> None:
+    """Rolling highest/lowest: mode 0 WILLR(out1), 1 raw fast %K (out1), 2 Donchian (out1=upper,
+    out2=lower; the caller forms the middle). Indices rescanned when the extreme leaves."""
+    m = h.size
+    _fill_nan(out1, beg + n - 1)
+    if mode == 2:
+        _fill_nan(out2, beg + n - 1)
+    if m - beg < n:
+        return
+    hi = -1
+    li = -1
+    hh = 0.0
+    ll = 0.0
+    for i in range(beg + n - 1, m):
+        start = i - n + 1
+        if hi < start or li < start:
+            hh, hi, ll, li = _hh_ll(h, lo, start, i)
+        else:
+            if h[i] >= hh:
+                hh = h[i]
+                hi = i
+            if lo[i] <= ll:
+                ll = lo[i]
+                li = i
+        if mode == 0:
+            d = (hh - ll) / -100.0
+            out1[i] = (hh - c[i]) / d if d != 0.0 else 0.0
+        elif mode == 1:
+            d = (hh - ll) / 100.0
+            out1[i] = (c[i] - ll) / d if d != 0.0 else 0.0
+        else:
+            out1[i] = hh
+            out2[i] = ll
+
+
+@njit
+def _bbands_nb(
+    x: Array, beg: int, n: int, up: float, dn: float, upper: Array, middle: Array, lower: Array
+) -> None:
+    """Bollinger bands: SMA middle (TA-Lib's running total) and a stable O(1) population stdev.
+
+    The stdev tracks its own window mean ``mu`` and sum of squared deviations ``m2``, both exact
+    at the first window and every n bars after it, and in between updated by Welford's sliding
+    rule ``mu' = mu + (new - old)/n``, ``m2 += (new - old)*((new - mu') + (old - mu))`` (clamped
+    at 0), so rounding cannot accumulate (O(1) amortized).
+    """
+    m = x.size
+    _fill_nan(upper, beg + n - 1)
+    _fill_nan(middle, beg + n - 1)
+    _fill_nan(lower, beg + n - 1)
+    if m - beg < n:
+        return
+    total = 0.0
+    for i in range(beg, beg + n - 1):
+        total += x[i]
+    mu = 0.0
+    m2 = 0.0
+    for i in range(beg + n - 1, m):
+        new = x[i]
+        total += new
+        mean = total / n
+        total -= x[i - n + 1]
+        if (i - beg - n + 1) % n == 0:
+            mu, m2 = _mean_sq_dev(x, i - n + 1, i + 1)
+        else:
+            d = new - x[i - n]
+            mu2 = mu + d / n
+            m2 += d * ((new - mu2) + (x[i - n] - mu))
+            if m2 < 0.0:
+                m2 = 0.0
+            mu = mu2
+        _bb_emit(mean, m2, n, up, dn, i, upper, middle, lower)
+
+
+@njit
+def _mean_sq_dev(x: Array, i0: int, i1: int) -> tuple[float, float]:
+    """Exact mean and sum of squared deviations of x[i0:i1]."""
+    t = 0.0
+    for j in range(i0, i1):
+        t += x[j]
+    mu = t / (i1 - i0)
+    m2 = 0.0
+    for j in range(i0, i1):
+        d = x[j] - mu
+        m2 += d * d
+    return mu, m2
+
+
+@njit
+def _bb_emit(
+    mean: float,
+    m2: float,
+    n: int,
+    up: float,
+    dn: float,
+    i: int,
+    upper: Array,
+    middle: Array,
+    lower: Array,
+) -> None:
+    sd = math.sqrt(m2 / n)
+    middle[i] = mean
+    upper[i] = mean + sd * up
+    lower[i] = mean - sd * dn
+
+
+@njit
+def _macd_nb(
+    x: Array, beg: int, fast: int, slow: int, sig: int, line: Array, signal: Array, hist: Array
+) -> None:
+    """MACD in one fused pass: both EMAs start at bar slow-1 (fast seeded with the last ``fast``
+    bars there), the signal EMA is seeded with the mean of the first ``sig`` line values."""
+    m = x.size
+    look = slow - 1 + sig - 1
+    _fill_nan(line, beg + look)
+    _fill_nan(signal, beg + look)
+    _fill_nan(hist, beg + look)
+    if m - beg < look + 1:
+        return
+    kf = 2.0 / (fast + 1)
+    ks = 2.0 / (slow + 1)
+    kg = 2.0 / (sig + 1)
+    t = 0.0
+    for i in range(beg, beg + slow):
+        t += x[i]
+    es = t / slow
+    t = 0.0
+    for i in range(beg + slow - fast, beg + slow):
+        t += x[i]
+    ef = t / fast
+    start = beg + slow - 1
+    gsum = ef - es
+    for i in range(start + 1, start + sig):
+        v = x[i]
+        ef = fma(v - ef, kf, ef)
+        es = fma(v - es, ks, es)
+        gsum += ef - es
+    eg = gsum / sig
+    i = start + sig - 1
+    lv = ef - es
+    line[i] = lv
+    signal[i] = eg
+    hist[i] = lv - eg
+    for i in range(start + sig, m):
+        v = x[i]
+        ef = fma(v - ef, kf, ef)
+        es = fma(v - es, ks, es)
+        lv = ef - es
+        eg = fma(lv - eg, kg, eg)
+        line[i] = lv
+        signal[i] = eg
+        hist[i] = lv - eg
+
+
+@njit
+def _stoch_nb(
+    h: Array,
+    lo: Array,
+    c: Array,
+    beg: int,
+    fk: int,
+    sk: int,
+    sd: int,
+    fastk: Array,
+    slowk: Array,
+    slowd: Array,
+) -> None:
+    """Slow stochastic: raw %K, SMA(sk) of it, SMA(sd) of that (TA-Lib's running totals)."""
+    empty = np.empty(0)
+    _range_nb(h, lo, c, beg, fk, 1, fastk, empty)
+    _sma_nb(fastk, min(beg + fk - 1, h.size), sk, slowk)
+    _sma_nb(slowk, min(beg + fk - 1 + sk - 1, h.size), sd, slowd)
+
+
+@njit
+def _keltner_nb(
+    h: Array,
+    lo: Array,
+    c: Array,
+    beg: int,
+    n: int,
+    atr_n: int,
+    mult: float,
+    upper: Array,
+    middle: Array,
+    lower: Array,
+) -> None:
+    """Keltner channels: EMA(n) of close ± mult·ATR(atr_n), NaN until both are valid."""
+    _ema_nb(c, beg, n, middle)
+    _atr_nb(h, lo, c, beg, atr_n, upper, False)
+    first = beg + max(n - 1, atr_n)
+    for i in range(h.size):
+        if i < first:
+            upper[i] = NAN
+            lower[i] = NAN
+            middle[i] = NAN
+        else:
+            w = mult * upper[i]
+            mid = middle[i]
+            upper[i] = mid + w
+            lower[i] = mid - w
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+
+
+def _arr(x: Any, name: str) -> Array:
+    """Check one input: a float64 1-D numpy array (made contiguous if strided)."""
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name}: expected a numpy float64 array, got {type(x).__name__}")
+    if x.dtype != np.float64:
+        raise ValueError(
+            f"{name}: expected dtype float64, got {x.dtype} (convert with .astype(np.float64))"
+        )
+    if x.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {x.shape}")
+    return np.ascontiguousarray(x)
+
+
+def _arr3(high: Any, low: Any, close: Any) -> tuple[Array, Array, Array]:
+    h = _arr(high, "high")
+    lo = _arr(low, "low")
+    c = _arr(close, "close")
+    if not h.size == lo.size == c.size:
+        raise ValueError(f"high, low, close differ in length: {h.size}, {lo.size}, {c.size}")
+    return h, lo, c
+
+
+def _period(value: Any, name: str, minimum: int) -> int:
+    """Check an integer period in [minimum, MAX_PERIOD] (TA-Lib's range)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    v = int(value)
+    if not minimum <= v <= MAX_PERIOD:
+        raise ValueError(f"{name} must be in [{minimum}, {MAX_PERIOD}], got {v}")
+    return v
+
+
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _out(n: int) -> Array:
+    return np.empty(n, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+
+
+def lookback(name: str, **params: int) -> int:
+    """Number of leading NaNs of indicator ``name`` with ``params`` on data without leading NaNs."""
+    p = params
+    tp = p.get("timeperiod", 0)
+    if name in ("sma", "ema", "wma", "cci", "willr", "bbands", "donchian"):
+        return tp - 1
+    if name in ("rsi", "mom", "roc", "atr", "natr", "plus_di", "minus_di"):
+        return tp
+    if name == "trange":
+        return 1
+    if name == "adx":
+        return 2 * tp - 1
+    if name == "macd":
+        return max(p["fastperiod"], p["slowperiod"]) - 1 + p["signalperiod"] - 1
+    if name == "stoch":
+        return p["fastk_period"] - 1 + p["slowk_period"] - 1 + p["slowd_period"] - 1
+    if name == "keltner":
+        return max(tp - 1, p["atr_period"])
+    raise ValueError(f"unknown indicator {name!r}")
+
+
+def sma(close: Array, timeperiod: int = 30) -> Array:
+    """Simple moving average (TA-Lib SMA), bit-identical to TA-Lib."""
+    x = _arr(close, "close")
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(x.size)
+    _sma_nb(x, _first_valid1(x), n, out)
+    return out
+
+
+def ema(close: Array, timeperiod: int = 30) -> Array:
+    """Exponential moving average (TA-Lib EMA), bit-identical to TA-Lib."""
+    x = _arr(close, "close")
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(x.size)
+    _ema_nb(x, _first_valid1(x), n, out)
+    return out
+
+
+def wma(close: Array, timeperiod: int = 30) -> Array:
+    """Linearly weighted moving average (TA-Lib WMA)."""
+    x = _arr(close, "close")
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(x.size)
+    _wma_nb(x, _first_valid1(x), n, out)
+    return out
+
+
+def rsi(close: Array, timeperiod: int = 14) -> Array:
+    """Wilder's relative strength index (TA-Lib RSI); a flat series gives 0."""
+    x = _arr(close, "close")
+    n = _period(timeperiod, "timeperiod", 2)
+    out = _out(x.size)
+    _rsi_nb(x, _first_valid1(x), n, out)
+    return out
+
+
+def mom(close: Array, timeperiod: int = 10) -> Array:
+    """Momentum ``close[i] - close[i - timeperiod]`` (TA-Lib MOM)."""
+    x = _arr(close, "close")
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(x.size)
+    _mom_nb(x, _first_valid1(x), n, out)
+    return out
+
+
+def roc(close: Array, timeperiod: int = 10) -> Array:
+    """Rate of change in percent (TA-Lib ROC)."""
+    x = _arr(close, "close")
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(x.size)
+    _roc_nb(x, _first_valid1(x), n, out)
+    return out
+
+
+def trange(high: Array, low: Array, close: Array) -> Array:
+    """True range (TA-Lib TRANGE); the first bar has none."""
+    h, lo, c = _arr3(high, low, close)
+    out = _out(h.size)
+    _trange_nb(h, lo, c, _first_valid3(h, lo, c), out)
+    return out
+
+
+def atr(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
+    """Wilder's average true range (TA-Lib ATR); period 1 is the true range."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(h.size)
+    _atr_nb(h, lo, c, _first_valid3(h, lo, c), n, out, False)
+    return out
+
+
+def natr(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
+    """Normalized ATR, ``ATR/close*100`` (TA-Lib NATR)."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(h.size)
+    _atr_nb(h, lo, c, _first_valid3(h, lo, c), n, out, True)
+    return out
+
+
+_EMPTY = np.empty(0, dtype=np.float64)
+
+
+def plus_di(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
+    """Plus directional indicator (TA-Lib PLUS_DI)."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(h.size)
+    _dmi_nb(h, lo, c, _first_valid3(h, lo, c), n, out, _EMPTY, _EMPTY)
+    return out
+
+
+def minus_di(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
+    """Minus directional indicator (TA-Lib MINUS_DI)."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", 1)
+    out = _out(h.size)
+    _dmi_nb(h, lo, c, _first_valid3(h, lo, c), n, _EMPTY, out, _EMPTY)
+    return out
+
+
+def adx(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
+    """Average directional index (TA-Lib ADX), bit-identical to TA-Lib."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", 2)
+    out = _out(h.size)
+    _dmi_nb(h, lo, c, _first_valid3(h, lo, c), n, _EMPTY, _EMPTY, out)
+    return out
+
+
+def cci(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
+    """Commodity channel index (TA-Lib CCI), constant 0.015."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", 2)
+    out = _out(h.size)
+    _cci_nb(h, lo, c, _first_valid3(h, lo, c), n, np.empty(n), out)
+    return out
+
+
+def willr(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
+    """Williams' %R in [-100, 0] (TA-Lib WILLR)."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", 2)
+    out = _out(h.size)
+    _range_nb(h, lo, c, _first_valid3(h, lo, c), n, 0, out, _EMPTY)
+    return out
+
+
+def bbands(
+    close: Array, timeperiod: int = 20, nbdevup: float = 2.0, nbdevdn: float = 2.0
+) -> tuple[Array, Array, Array]:
+    """Bollinger bands with an SMA middle and population stdev: ``(upper, middle, lower)``."""
+    x = _arr(close, "close")
+    n = _period(timeperiod, "timeperiod", 2)
+    up = _real(nbdevup, "nbdevup")
+    dn = _real(nbdevdn, "nbdevdn")
+    upper, middle, lower = _out(x.size), _out(x.size), _out(x.size)
+    _bbands_nb(x, _first_valid1(x), n, up, dn, upper, middle, lower)
+    return upper, middle, lower
+
+
+def macd(
+    close: Array, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9
+) -> tuple[Array, Array, Array]:
+    """MACD line, signal and histogram (TA-Lib MACD), bit-identical to TA-Lib."""
+    x = _arr(close, "close")
+    f = _period(fastperiod, "fastperiod", 2)
+    s = _period(slowperiod, "slowperiod", 2)
+    g = _period(signalperiod, "signalperiod", 1)
+    if s < f:
+        f, s = s, f
+    line, signal, hist = _out(x.size), _out(x.size), _out(x.size)
+    _macd_nb(x, _first_valid1(x), f, s, g, line, signal, hist)
+    return line, signal, hist
+
+
+def stoch(
+    high: Array,
+    low: Array,
+    close: Array,
+    fastk_period: int = 5,
+    slowk_period: int = 3,
+    slowd_period: int = 3,
+) -> tuple[Array, Array]:
+    """Slow stochastic with SMA smoothing (TA-Lib STOCH defaults): ``(slowk, slowd)``."""
+    h, lo, c = _arr3(high, low, close)
+    fk = _period(fastk_period, "fastk_period", 1)
+    sk = _period(slowk_period, "slowk_period", 1)
+    sd = _period(slowd_period, "slowd_period", 1)
+    fastk, slowk, slowd = _out(h.size), _out(h.size), _out(h.size)
+    _stoch_nb(h, lo, c, _first_valid3(h, lo, c), fk, sk, sd, fastk, slowk, slowd)
+    look = fk - 1 + sk - 1 + sd - 1
+    beg = int(_first_valid3(h, lo, c))
+    slowk[: beg + look] = NAN
+    return slowk, slowd
+
+
+def donchian(high: Array, low: Array, timeperiod: int = 20) -> tuple[Array, Array, Array]:
+    """Donchian channels (not in TA-Lib): highest high, midpoint, lowest low over ``timeperiod``."""
+    h = _arr(high, "high")
+    lo = _arr(low, "low")
+    if h.size != lo.size:
+        raise ValueError(f"high, low differ in length: {h.size}, {lo.size}")
+    n = _period(timeperiod, "timeperiod", 1)
+    upper, lower = _out(h.size), _out(h.size)
+    _range_nb(h, lo, h, _first_valid3(h, lo, lo), n, 2, upper, lower)
+    middle = (upper + lower) / 2.0
+    return upper, middle, lower
+
+
+def keltner(
+    high: Array,
+    low: Array,
+    close: Array,
+    timeperiod: int = 20,
+    atr_period: int = 10,
+    multiplier: float = 2.0,
+) -> tuple[Array, Array, Array]:
+    """Keltner channels (not in TA-Lib): EMA(close) ± multiplier·ATR: ``(upper, middle, lower)``."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", 1)
+    an = _period(atr_period, "atr_period", 1)
+    mult = _real(multiplier, "multiplier")
+    upper, middle, lower = _out(h.size), _out(h.size), _out(h.size)
+    _keltner_nb(h, lo, c, _first_valid3(h, lo, c), n, an, mult, upper, middle, lower)
+    return upper, middle, lower
