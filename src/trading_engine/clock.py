@@ -51,7 +51,7 @@ class LiveClock:
 
 
 class ScaledClock:
-    """Simulated time that starts at ``start`` and runs ``speed`` times faster than the wall clock."""
+    """Simulated time from ``start``, running ``speed`` times faster than the wall clock."""
 
     def __init__(self, start: float, speed: float = 1.0) -> None:
         if speed <= 0:
@@ -82,6 +82,7 @@ class SimClock:
         self._now = start
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._sleeper_waiters: list[asyncio.Future[None]] = []
 
     def time(self) -> float:
         return self._now
@@ -95,7 +96,17 @@ class SimClock:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._seq), future))
+        for waiter in self._sleeper_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._sleeper_waiters.clear()
         await future
+
+    async def sleeper_added(self) -> None:
+        """Return once somebody starts a sleep (a driver waits here when nobody sleeps)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleeper_waiters.append(waiter)
+        await waiter
 
     @property
     def sleepers(self) -> int:

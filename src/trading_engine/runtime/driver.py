@@ -1,0 +1,60 @@
+"""Drive a ``SimClock`` as a discrete-event simulation.
+
+Time jumps to the next sleeper's deadline whenever every other task of the event loop is waiting
+(on a channel, an event or the clock itself). A backtest runs the live services unchanged this way,
+as fast as the data allows: a service sleeping until the next bar close wakes only once the rest of
+the pipeline has finished with the previous bar, so orders go out at the simulated time at which a
+live engine would send them.
+
+Only in-process work is seen: a task waiting on a worker thread or a wall-clock timer looks idle to
+the driver. The simulated terminal is called in process, so backtests qualify.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from trading_engine.clock import SimClock
+
+__all__ = ["SimClockDriver"]
+
+
+class SimClockDriver:
+    """Advance ``clock`` to the next deadline each time the loop has nothing else to run.
+
+    With ``until``, ``run()`` returns once the next deadline lies beyond it, or once nobody sleeps
+    and nothing runs, after moving the clock to ``until``. Without it, ``run()`` waits for the
+    next sleeper and runs until cancelled. ``steps`` counts the jumps made.
+    """
+
+    def __init__(self, clock: SimClock, *, until: float | None = None) -> None:
+        self.clock = clock
+        self.until = until
+        self.steps = 0
+
+    async def run(self) -> None:
+        ready = _ready_queue(asyncio.get_running_loop())
+        clock = self.clock
+        while True:
+            await asyncio.sleep(0)
+            if ready:
+                continue
+            deadline = clock.next_deadline()
+            if self.until is not None and (deadline is None or deadline > self.until):
+                clock.advance_to(max(self.until, clock.time()))
+                return
+            if deadline is None:
+                await clock.sleeper_added()
+                continue
+            clock.advance_to(deadline)
+            self.steps += 1
+
+
+def _ready_queue(loop: asyncio.AbstractEventLoop) -> deque[Any]:
+    """The loop's queue of runnable callbacks (CPython's default loops keep it in ``_ready``)."""
+    ready = getattr(loop, "_ready", None)
+    if not isinstance(ready, deque):
+        raise RuntimeError("SimClockDriver needs a CPython asyncio event loop (not uvloop)")
+    return ready

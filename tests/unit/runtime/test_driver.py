@@ -1,0 +1,47 @@
+import asyncio
+
+from trading_engine.clock import SimClock
+from trading_engine.runtime.driver import SimClockDriver
+
+
+async def test_driver_advances_only_when_every_task_waits() -> None:
+    clock = SimClock(start=100.0)
+    seen: list[tuple[str, float]] = []
+    queue: asyncio.Queue[float] = asyncio.Queue()
+
+    async def producer() -> None:
+        for _ in range(3):
+            await clock.sleep(60)
+            queue.put_nowait(clock.time())
+
+    async def slow_consumer() -> None:
+        for _ in range(3):
+            stamp = await queue.get()
+            for _ in range(20):  # many steps of work: time must not move meanwhile
+                await asyncio.sleep(0)
+            seen.append(("done", clock.time() - stamp))
+
+    driver = SimClockDriver(clock, until=400.0)
+    await asyncio.gather(producer(), slow_consumer(), driver.run())
+    assert seen == [("done", 0.0)] * 3
+    assert clock.time() == 400.0
+    assert driver.steps == 3
+
+
+async def test_driver_without_end_waits_for_the_next_sleeper() -> None:
+    clock = SimClock(start=0.0)
+    task = asyncio.create_task(SimClockDriver(clock).run())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert clock.time() == 0.0
+    assert not task.done()
+    await clock.sleep(5)
+    assert clock.time() == 5.0
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_driver_with_end_stops_there_when_nobody_sleeps() -> None:
+    clock = SimClock(start=0.0)
+    await SimClockDriver(clock, until=10.0).run()
+    assert clock.time() == 10.0
