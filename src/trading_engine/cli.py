@@ -1,0 +1,169 @@
+"""The ``trading-engine`` command line (typer), kept thin.
+
+Each command parses its arguments, loads the configuration, configures logging when it runs
+anything, acts, and lets ``exit_code_for`` (the one table of exit codes, ``EXIT_CODES``) turn an
+error into an exit status with one line on stderr and no traceback. A new command is one small
+function decorated with ``@app.command()`` whose body runs inside ``with cli_errors():``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from trading_engine import __version__
+from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.errors import (
+    ConfigError,
+    FatalError,
+    JournalError,
+    StrategyError,
+    SupervisorGaveUp,
+    TerminalConnectionError,
+    TerminalError,
+    TradingEngineError,
+)
+from trading_engine.observability.logging import configure_logging
+
+__all__ = [
+    "EXIT_CODES",
+    "app",
+    "cli_errors",
+    "exit_code_for",
+    "load_config",
+    "main",
+    "setup_logging",
+]
+
+PROG = "trading-engine"
+
+EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (ConfigError, 2, "invalid or missing configuration (also: bad command-line usage)"),
+    (SupervisorGaveUp, 3, "a supervisor's restart budget was exhausted; the engine halted"),
+    (FatalError, 4, "a broken invariant or corrupt data; the engine halted without restarting"),
+    (TerminalConnectionError, 5, "the terminal could not be reached"),
+    (TerminalError, 5, "a terminal call failed for good"),
+    (JournalError, 6, "the journal could not be read or written"),
+    (StrategyError, 7, "a strategy could not be loaded or raised"),
+    (TradingEngineError, 1, "any other engine error"),
+    (KeyboardInterrupt, 130, "interrupted (Ctrl-C)"),
+)
+"""(error type, exit code, meaning), most specific first; 0 is success. Unexpected exceptions
+(bugs) print their traceback and exit 1."""
+
+app = typer.Typer(
+    name=PROG,
+    help="An asyncio trading engine for MetaTrader 5, with a simulated terminal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit code of ``error`` from ``EXIT_CODES`` (1 when it is not listed)."""
+    for kind, code, _meaning in EXIT_CODES:
+        if isinstance(error, kind):
+            return code
+    return 1
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn an engine error into one line on stderr and its exit code."""
+    try:
+        yield
+    except (TradingEngineError, KeyboardInterrupt) as exc:
+        message = str(exc) or type(exc).__name__
+        typer.echo(f"{PROG}: error: {message}", err=True)
+        raise typer.Exit(exit_code_for(exc)) from None
+
+
+def _parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(
+                "expected KEY=VALUE (e.g. risk.max_positions=3)", key=item, source="--set"
+            )
+        overrides[key.strip()] = value
+    return overrides
+
+
+def load_config(path: Path, overrides: list[str] | None = None) -> SystemConfig:
+    """The configuration of ``path`` with the environment and ``--set KEY=VALUE`` overrides."""
+    return ConfigLoader.load(path, overrides=_parse_overrides(overrides))
+
+
+def setup_logging(config: SystemConfig) -> None:
+    """Configure logging from ``config``, masking the account password."""
+    password = config.terminal.password
+    configure_logging(config.logging, secrets=[password.get_secret_value()] if password else [])
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """An asyncio trading engine for MetaTrader 5, with a simulated terminal."""
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE", help="Override a key (highest precedence)."),
+]
+
+
+@app.command("check-config")
+def check_config(
+    file: Annotated[Path, typer.Argument(help="The YAML configuration file.")],
+    print_: Annotated[
+        bool, typer.Option("--print", help="Write the effective configuration as JSON.")
+    ] = False,
+    set_: SetOption = None,
+) -> None:
+    """Validate FILE (with the environment applied); exit 0 when it is valid."""
+    with cli_errors():
+        config = load_config(file, set_)
+        if print_:
+            sys.stdout.write(json.dumps(config.masked_dict(), indent=2) + "\n")
+        else:
+            names = ", ".join(config.trading.symbols)
+            typer.echo(
+                f"{file}: valid ({names}; {len(config.trading.timeframes)} timeframe(s); "
+                f"{len(config.strategies)} strateg{'y' if len(config.strategies) == 1 else 'ies'})"
+            )
+
+
+@app.command("init-config")
+def init_config(
+    path: Annotated[Path, typer.Argument(help="Where to write the configuration.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented default configuration (EURUSD, M1, ema_cross, simulated terminal)."""
+    with cli_errors():
+        if path.exists() and not force:
+            raise ConfigError("file exists; pass --force to overwrite it", source=str(path))
+        written = ConfigLoader.create_default_config(path, overwrite=force)
+        typer.echo(f"wrote {written}")
+
+
+def main() -> None:
+    """Console entry point (``trading-engine`` and ``python -m trading_engine``)."""
+    app(prog_name=PROG)
