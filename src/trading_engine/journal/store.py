@@ -1,0 +1,643 @@
+"""The SQLite journal: orders, deals, positions, events, state blobs and persistent counters.
+
+Decisions:
+
+- **Synchronous API.** A write is one short transaction of tens of microseconds; the services
+  call the journal directly on the event loop. The connection is opened with
+  ``check_same_thread=False`` and guarded by a lock, so a caller may also move work to a thread.
+- **Durability.** WAL mode with ``synchronous=NORMAL``: a commit survives a crash of the process
+  (what a trading engine meets most), while an OS crash or power loss may lose the last few
+  commits but never corrupts the file. Orders are the exception: ``insert_order`` commits with
+  ``synchronous=FULL`` (the WAL is fsynced) because the row must exist before the request leaves,
+  whatever happens next. ``durable_orders=False`` turns that off (backtests); ``":memory:"``
+  gives a journal without a file.
+- **Time** is never read here: every timestamp (UTC epoch seconds) comes from the caller.
+- **Errors.** Every SQLite failure is raised as ``JournalError`` naming the file; a file written
+  by a newer version, a file that is not a journal, or a corrupt file is refused at open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from trading_engine.errors import JournalError
+from trading_engine.journal.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+__all__ = [
+    "MEMORY",
+    "DealRow",
+    "EventRow",
+    "Journal",
+    "OrderRow",
+    "PositionRow",
+]
+
+MEMORY: Final = ":memory:"
+"""Pass as ``path`` for a journal that lives in memory only."""
+
+
+@dataclass(slots=True)
+class OrderRow:
+    """One order the engine sent or is about to send, keyed by its client id."""
+
+    client_id: str
+    symbol: str
+    side: str
+    volume: float
+    magic: int
+    state: str
+    created_at: float
+    updated_at: float
+    price: float | None = None
+    sl: float | None = None
+    tp: float | None = None
+    comment: str = ""
+    strategy: str | None = None
+    correlation_id: str | None = None
+    order_ticket: int | None = None
+    position_ticket: int | None = None
+    deal_ticket: int | None = None
+    retcode: int | None = None
+    error: str | None = None
+    filled_volume: float = 0.0
+    fill_price: float | None = None
+
+
+@dataclass(slots=True)
+class DealRow:
+    """One deal (fill) from the terminal's history; ``entry`` is DEAL_ENTRY (0 in, 1 out, …)."""
+
+    ticket: int
+    symbol: str
+    entry: int
+    volume: float
+    price: float
+    time: float
+    order_ticket: int | None = None
+    position_ticket: int | None = None
+    client_id: str | None = None
+    side: str | None = None
+    profit: float = 0.0
+    commission: float = 0.0
+    swap: float = 0.0
+    fee: float = 0.0
+    magic: int | None = None
+    reason: int | None = None
+
+
+@dataclass(slots=True)
+class PositionRow:
+    """One position as the engine knows it; ``state`` is ``'open'`` or ``'closed'``."""
+
+    ticket: int
+    symbol: str
+    side: str
+    volume: float
+    price_open: float
+    opened_at: float
+    client_id: str | None = None
+    sl: float | None = None
+    tp: float | None = None
+    magic: int | None = None
+    closed_at: float | None = None
+    price_close: float | None = None
+    profit: float | None = None
+    state: str = "open"
+
+
+@dataclass(slots=True)
+class EventRow:
+    """One journaled event; ``payload`` is the decoded JSON object."""
+
+    id: int
+    time: float
+    type: str
+    correlation_id: str | None
+    payload: dict[str, Any]
+
+
+_Row = TypeVar("_Row", OrderRow, DealRow, PositionRow)
+
+
+def _columns(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+_ORDER_COLUMNS: Final = _columns(OrderRow)
+_DEAL_COLUMNS: Final = _columns(DealRow)
+_POSITION_COLUMNS: Final = _columns(PositionRow)
+_ORDER_UPDATABLE: Final = frozenset(_ORDER_COLUMNS) - {"client_id", "created_at"}
+_TEXT_FIELDS: Final = frozenset({"side", "state", "symbol"})
+
+
+def _value(name: str, value: Any) -> Any:
+    """Plain SQLite values: StrEnum members become their str value."""
+    if name in _TEXT_FIELDS and value is not None:
+        return str(value)
+    return value
+
+
+def _insert_sql(table: str, columns: tuple[str, ...], verb: str = "INSERT") -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+class Journal:
+    """A SQLite journal file (see the module docstring). Open with ``Journal.open(path)``."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: str,
+        *,
+        durable_orders: bool,
+        max_events: int | None,
+    ) -> None:
+        self._conn = conn
+        self._path = path
+        self._durable_orders = durable_orders
+        self._max_events = max_events
+        self._lock = threading.RLock()
+        self._closed = False
+        self._event_count = int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    # -- opening and closing -----------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        durable_orders: bool = True,
+        max_events: int | None = 100_000,
+        busy_timeout: float = 5.0,
+    ) -> Journal:
+        """Open (creating it and its parent directories if needed) and migrate a journal.
+
+        ``max_events`` bounds the events table (oldest pruned first; None = unbounded). Raises
+        ``JournalError`` for a file written by a newer version, a SQLite file that is not a
+        journal, or a file that cannot be read.
+        """
+        if max_events is not None and max_events < 1:
+            raise JournalError(f"max_events must be >= 1 or None, got {max_events}")
+        name = str(path)
+        if name != MEMORY:
+            try:
+                Path(name).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise JournalError(f"{name}: cannot create the journal directory: {exc}") from exc
+        try:
+            conn = sqlite3.connect(
+                name, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"{name}: cannot open the journal: {exc}") from exc
+        try:
+            _prepare(conn, name)
+            return cls(conn, name, durable_orders=durable_orders, max_events=max_events)
+        except JournalError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise JournalError(f"{name}: unreadable or corrupt journal: {exc}") from exc
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close; closing twice is harmless."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self._path != MEMORY:
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self._path}: checkpoint at close failed: {exc}") from exc
+            finally:
+                self._conn.close()
+                self._closed = True
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def path(self) -> str:
+        """The file path (or ``":memory:"``)."""
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        """True after ``close()``."""
+        return self._closed
+
+    @property
+    def schema_version(self) -> int:
+        """``PRAGMA user_version`` of the open file."""
+        return int(self._query_one("PRAGMA user_version")[0])
+
+    @property
+    def journal_mode(self) -> str:
+        """SQLite's journal mode (``'wal'`` for a file journal)."""
+        return str(self._query_one("PRAGMA journal_mode")[0])
+
+    def flush(self) -> None:
+        """Checkpoint the WAL into the main file (every write is already committed)."""
+        if self._path != MEMORY:
+            self._query_one("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def integrity_check(self) -> list[str]:
+        """``PRAGMA integrity_check``: ``[]`` when the file is sound, else SQLite's findings."""
+        with self._guard("integrity check"):
+            rows = self._conn.execute("PRAGMA integrity_check").fetchall()
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several writes into one transaction (committed at the end, rolled back on error).
+
+        Inside it, ``insert_order`` does not switch to ``synchronous=FULL``; the outer commit
+        follows the journal's normal setting.
+        """
+        with self._tx("transaction"):
+            yield
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def insert_order(self, row: OrderRow) -> None:
+        """Journal a new order; committed (and fsynced with ``durable_orders``) on return.
+
+        Raises ``JournalError`` when the client id is already journaled.
+        """
+        values = [_value(c, getattr(row, c)) for c in _ORDER_COLUMNS]
+        with self._lock:
+            durable = self._durable_orders and not self._in_transaction()
+            if durable:
+                self._pragma("synchronous = FULL")
+            try:
+                with self._tx(f"insert order {row.client_id}"):
+                    try:
+                        self._conn.execute(_insert_sql("orders", _ORDER_COLUMNS), values)
+                    except sqlite3.IntegrityError as exc:
+                        raise JournalError(
+                            f"{self._path}: order {row.client_id!r} is already journaled"
+                        ) from exc
+            finally:
+                if durable:
+                    self._pragma("synchronous = NORMAL")
+
+    def update_order(self, client_id: str, *, updated_at: float, **fields: Any) -> None:
+        """Set ``fields`` (state, tickets, retcode, error, fill) of one order.
+
+        Raises ``JournalError`` for an unknown client id or an unknown field.
+        """
+        unknown = set(fields) - _ORDER_UPDATABLE
+        if unknown:
+            raise JournalError(f"cannot update order fields {sorted(unknown)}")
+        names = [*fields, "updated_at"]
+        values = [_value(k, v) for k, v in fields.items()] + [updated_at, client_id]
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        with self._tx(f"update order {client_id}"):
+            cursor = self._conn.execute(
+                f"UPDATE orders SET {assignments} WHERE client_id = ?", values
+            )
+            if cursor.rowcount != 1:
+                raise JournalError(f"{self._path}: no journaled order {client_id!r}")
+
+    def get_order(self, client_id: str) -> OrderRow | None:
+        """The order with this client id, or None."""
+        rows = self._select(OrderRow, "orders", "client_id = ?", (client_id,))
+        return rows[0] if rows else None
+
+    def order_by_ticket(self, order_ticket: int) -> OrderRow | None:
+        """The order the terminal knows as ``order_ticket``, or None."""
+        rows = self._select(OrderRow, "orders", "order_ticket = ?", (order_ticket,))
+        return rows[0] if rows else None
+
+    def orders(self, states: Iterable[str] | None = None) -> list[OrderRow]:
+        """Orders (in one of ``states`` when given), oldest first."""
+        if states is None:
+            return self._select(OrderRow, "orders", None, (), "created_at, client_id")
+        wanted = [str(s) for s in states]
+        if not wanted:
+            return []
+        marks = ", ".join("?" for _ in wanted)
+        return self._select(
+            OrderRow, "orders", f"state IN ({marks})", tuple(wanted), "created_at, client_id"
+        )
+
+    # -- positions ---------------------------------------------------------------------------
+
+    def upsert_position(self, row: PositionRow) -> None:
+        """Insert the position, or replace every field of the one with the same ticket."""
+        values = [_value(c, getattr(row, c)) for c in _POSITION_COLUMNS]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _POSITION_COLUMNS if c != "ticket")
+        sql = f"{_insert_sql('positions', _POSITION_COLUMNS)} ON CONFLICT(ticket) DO UPDATE SET "
+        with self._tx(f"upsert position {row.ticket}"):
+            self._conn.execute(sql + updates, values)
+
+    def close_position(
+        self,
+        ticket: int,
+        *,
+        closed_at: float,
+        price_close: float | None = None,
+        profit: float | None = None,
+    ) -> bool:
+        """Mark a position closed; False when the ticket is not journaled."""
+        with self._tx(f"close position {ticket}"):
+            cursor = self._conn.execute(
+                "UPDATE positions SET state = 'closed', closed_at = ?, price_close = ?, "
+                "profit = ? WHERE ticket = ?",
+                (closed_at, price_close, profit, ticket),
+            )
+            return cursor.rowcount == 1
+
+    def get_position(self, ticket: int) -> PositionRow | None:
+        """The position with this ticket, or None."""
+        rows = self._select(PositionRow, "positions", "ticket = ?", (ticket,))
+        return rows[0] if rows else None
+
+    def open_positions(self, symbol: str | None = None) -> list[PositionRow]:
+        """Positions still open (for ``symbol`` when given), oldest first."""
+        if symbol is None:
+            return self._select(PositionRow, "positions", "state = 'open'", (), "opened_at, ticket")
+        return self._select(
+            PositionRow,
+            "positions",
+            "state = 'open' AND symbol = ?",
+            (symbol,),
+            "opened_at, ticket",
+        )
+
+    # -- deals -------------------------------------------------------------------------------
+
+    def record_deal(self, row: DealRow) -> bool:
+        """Journal a deal once: True when it was new, False when the ticket was already there."""
+        values = [_value(c, getattr(row, c)) for c in _DEAL_COLUMNS]
+        with self._tx(f"record deal {row.ticket}"):
+            cursor = self._conn.execute(
+                _insert_sql("deals", _DEAL_COLUMNS, "INSERT OR IGNORE"), values
+            )
+            return cursor.rowcount == 1
+
+    def deals_for(
+        self,
+        *,
+        position_ticket: int | None = None,
+        client_id: str | None = None,
+        order_ticket: int | None = None,
+    ) -> list[DealRow]:
+        """Deals matching every given filter (all deals when none), oldest first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("position_ticket", position_ticket),
+            ("client_id", client_id),
+            ("order_ticket", order_ticket),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = " AND ".join(clauses) if clauses else None
+        return self._select(DealRow, "deals", where, tuple(params), "time, ticket")
+
+    def latest_deal_time(self) -> float | None:
+        """The time of the newest journaled deal (where a history scan can resume), or None."""
+        value = self._query_one("SELECT MAX(time) FROM deals")[0]
+        return None if value is None else float(value)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def record_event(
+        self,
+        type: str,
+        correlation_id: str | None,
+        payload: Mapping[str, Any] | None,
+        time: float,
+    ) -> int:
+        """Append an event (payload stored as JSON); returns its id. Prunes past ``max_events``."""
+        try:
+            text = json.dumps(dict(payload or {}), separators=(",", ":"), default=str)
+        except (TypeError, ValueError) as exc:
+            raise JournalError(f"event {type!r}: payload is not JSON-serialisable: {exc}") from exc
+        with self._lock:
+            with self._tx(f"record event {type}"):
+                cursor = self._conn.execute(
+                    "INSERT INTO events (time, type, correlation_id, payload) VALUES (?, ?, ?, ?)",
+                    (time, str(type), correlation_id, text),
+                )
+                event_id = int(cursor.lastrowid or 0)
+            self._event_count += 1
+            limit = self._max_events
+            if limit is not None and self._event_count > limit + max(1, limit // 10):
+                self.prune_events(keep=limit)
+            return event_id
+
+    def events(
+        self,
+        *,
+        type: str | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[EventRow]:
+        """Events, oldest first; ``limit`` keeps the newest ``limit`` of those matching."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if type is not None:
+            clauses.append("type = ?")
+            params.append(type)
+        if since is not None:
+            clauses.append("time >= ?")
+            params.append(since)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT id, time, type, correlation_id, payload FROM events{where} ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._guard("read events"):
+            rows = self._conn.execute(sql, params).fetchall()
+        return [EventRow(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in reversed(rows)]
+
+    def prune_events(self, *, keep: int | None = None, before: float | None = None) -> int:
+        """Delete events older than ``before`` and/or all but the newest ``keep``; the count."""
+        deleted = 0
+        with self._tx("prune events"):
+            if before is not None:
+                deleted += self._conn.execute(
+                    "DELETE FROM events WHERE time < ?", (before,)
+                ).rowcount
+            if keep is not None:
+                deleted += self._conn.execute(
+                    "DELETE FROM events WHERE id NOT IN "
+                    "(SELECT id FROM events ORDER BY id DESC LIMIT ?)",
+                    (max(0, keep),),
+                ).rowcount
+            self._event_count = int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        return deleted
+
+    @property
+    def event_count(self) -> int:
+        """How many events the table holds."""
+        return self._event_count
+
+    # -- state and sequences -----------------------------------------------------------------
+
+    def put_state(self, key: str, value: bytes, *, updated_at: float | None = None) -> None:
+        """Store a blob under ``key`` (indicator snapshots, risk state, last processed bar)."""
+        with self._tx(f"put state {key}"):
+            self._conn.execute(
+                "INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
+                "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, bytes(value), updated_at),
+            )
+
+    def get_state(self, key: str) -> bytes | None:
+        """The blob stored under ``key``, or None."""
+        with self._guard(f"get state {key}"):
+            row = self._conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def delete_state(self, key: str) -> bool:
+        """Remove ``key``; False when it was not there."""
+        with self._tx(f"delete state {key}"):
+            return self._conn.execute("DELETE FROM state WHERE key = ?", (key,)).rowcount == 1
+
+    def state_keys(self, prefix: str = "") -> list[str]:
+        """Keys starting with ``prefix``, sorted."""
+        with self._guard("list state keys"):
+            rows = self._conn.execute(
+                "SELECT key FROM state WHERE substr(key, 1, ?) = ? ORDER BY key",
+                (len(prefix), prefix),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def next_sequence(self, name: str) -> int:
+        """The next value (1, 2, …) of a persistent counter; values never repeat across restarts."""
+        with self._tx(f"next sequence {name}"):
+            self._conn.execute(
+                "INSERT INTO sequences (name, value) VALUES (?, 1) "
+                "ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                (name,),
+            )
+            row = self._conn.execute(
+                "SELECT value FROM sequences WHERE name = ?", (name,)
+            ).fetchone()
+            return int(row[0])
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise JournalError(f"{self._path}: the journal is closed")
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        with self._lock:
+            self._check_open()
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self._path}: {what} failed: {exc}") from exc
+
+    @contextmanager
+    def _tx(self, what: str) -> Iterator[None]:
+        """A write transaction; joins an open one instead of nesting."""
+        with self._lock:
+            self._check_open()
+            if self._conn.in_transaction:
+                with self._guard(what):
+                    yield
+                return
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self._path}: {what} failed: {exc}") from exc
+            try:
+                with self._guard(what):
+                    yield
+                    self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _pragma(self, statement: str) -> None:
+        with self._guard(f"PRAGMA {statement}"):
+            self._conn.execute(f"PRAGMA {statement}")
+
+    def _query_one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        with self._guard(sql):
+            return self._conn.execute(sql, params).fetchone()
+
+    def _select(
+        self,
+        cls: type[_Row],
+        table: str,
+        where: str | None,
+        params: tuple[Any, ...],
+        order: str | None = None,
+    ) -> list[_Row]:
+        columns = _columns(cls)
+        sql = f"SELECT {', '.join(columns)} FROM {table}"
+        if where:
+            sql += f" WHERE {where}"
+        if order:
+            sql += f" ORDER BY {order}"
+        with self._guard(f"read {table}"):
+            rows = self._conn.execute(sql, params).fetchall()
+        return [cls(*row) for row in rows]
+
+
+def _prepare(conn: sqlite3.Connection, path: str) -> None:
+    """Check that the file is a journal this code can read; set pragmas; migrate."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    tables = int(
+        conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    )
+    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
+        raise JournalError(f"{path}: not a trading-engine journal (a different SQLite database)")
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"{path}: journal schema version {version} is newer than this engine's "
+            f"{SCHEMA_VERSION}; upgrade trading-engine to open it"
+        )
+    if path != MEMORY:
+        mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        if mode.lower() != "wal":
+            raise JournalError(f"{path}: cannot switch the journal to WAL mode (got {mode})")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[target - 1]
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\n"
+                f"PRAGMA application_id = {APPLICATION_ID};\n"
+                f"PRAGMA user_version = {target};\nCOMMIT;"
+            )
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise JournalError(
+                f"{path}: migration to schema version {target} failed: {exc}"
+            ) from exc
