@@ -1,0 +1,21 @@
+"""The asyncio runtime: typed channels, the service lifecycle and an OTP-style supervisor.
+
+Knows nothing of trading; imports only ``trading_engine.clock`` and ``trading_engine.errors``.
+"""
+
+from trading_engine.runtime.backoff import Backoff, BackoffTracker, RestartBudget
+from trading_engine.runtime.channel import Channel, ChannelStats, FullPolicy, Receiver, Sender
+from trading_engine.runtime.service import Service, ServiceState
+
+__all__ = [
+    "Backoff",
+    "BackoffTracker",
+    "Channel",
+    "ChannelStats",
+    "FullPolicy",
+    "Receiver",
+    "RestartBudget",
+    "Sender",
+    "Service",
+    "ServiceState",
+]
