@@ -730,7 +730,8 @@ def _describe(error: Mapping[str, Any], secret: bool) -> str:
 
 
 def _config_error(exc: ValidationError, layers: _Layers) -> ConfigError:
-    errors = exc.errors(include_url=False)
+    # An unknown key first: a misspelt key also makes the real key look missing.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = tuple(first["loc"])
     source, key = layers.locate(loc)
