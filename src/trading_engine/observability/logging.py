@@ -6,6 +6,8 @@
   creates) carries ``correlation_id``.
 - Services name themselves with ``logger.bind(service="data_fetching")``; records without a bound
   service are attributed to their package (``trading_engine.data.feed`` → ``data``).
+  ``LoggingConfig.levels`` keys match a service name or a logger-name prefix (a module of ours,
+  or a stdlib logger such as ``asyncio``).
 - Secrets are masked: extra fields named like ``password``/``secret``/``token``/``api_key`` and
   every literal passed in ``secrets`` (the account password) are written as ``**********``.
 
@@ -125,7 +127,7 @@ def _level_filter(config: LoggingConfig) -> Callable[[Record], bool]:
         service = record["extra"].get("service")
         if service in levels:
             return record["level"].no >= levels[service]
-        name = record["name"] or ""
+        name = record["extra"].get("stdlib_logger") or record["name"] or ""
         for prefix in prefixes:
             if name == prefix or name.startswith(prefix + "."):
                 return record["level"].no >= levels[prefix]
