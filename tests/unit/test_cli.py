@@ -1,0 +1,214 @@
+"""The command line: check-config, init-config, --version, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from trading_engine import __version__
+from trading_engine.cli import EXIT_CODES, app, exit_code_for
+from trading_engine.errors import (
+    ConfigError,
+    DataIntegrityError,
+    JournalError,
+    OrderError,
+    StrategyError,
+    SupervisorGaveUp,
+    TerminalConnectionError,
+)
+
+EURUSD = Path(__file__).parents[2] / "configs" / "eurusd.yaml"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"trading-engine {__version__}"
+
+
+def test_check_config_accepts_the_shipped_config(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check-config", str(EURUSD)])
+
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.stdout
+    assert result.stderr == ""
+
+
+def test_check_config_print_writes_effective_json_with_password_masked(
+    runner: CliRunner,
+) -> None:
+    env = {"TRADING_ENGINE__TERMINAL__PASSWORD": "hunter2", "RISK_MAX_POSITIONS": "4"}
+
+    result = runner.invoke(app, ["check-config", str(EURUSD), "--print"], env=env)
+
+    assert result.exit_code == 0, result.output
+    effective = json.loads(result.stdout)
+    assert effective["terminal"]["password"] == "**********"
+    assert effective["risk"]["max_positions"] == 4
+    assert effective["trading"]["timeframes"] == ["M1"]
+    assert "hunter2" not in result.output
+
+
+def test_check_config_set_overrides_beat_the_environment(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app,
+        ["check-config", str(EURUSD), "--print", "--set", "risk.max_positions=2"],
+        env={"RISK_MAX_POSITIONS": "4"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["risk"]["max_positions"] == 2
+
+
+def test_check_config_missing_file_is_one_line_and_exit_2(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "absent.yaml"
+
+    result = runner.invoke(app, ["check-config", str(path)])
+
+    assert result.exit_code == 2
+    assert result.stderr == f"trading-engine: error: {path}: file not found\n"
+    assert result.stdout == ""
+
+
+def test_check_config_invalid_key_names_file_and_key(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "trading: {symbol: EURUSD, timeframes: [M1]}\n"
+        "services:\n  data_fetching:\n    fetch_intervall: 3\n",
+    )
+
+    result = runner.invoke(app, ["check-config", str(path)])
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"trading-engine: error: {path}: services.data_fetching.fetch_intervall: unknown key"
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_check_config_invalid_value_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "trading: {symbol: EURUSD, timeframes: [M1]}\nrisk: {max_positions: 0}\n"
+    )
+
+    result = runner.invoke(app, ["check-config", str(path)])
+
+    assert result.exit_code == 2
+    assert f"{path}: risk.max_positions:" in result.stderr
+
+
+def test_check_config_invalid_environment_names_the_variable(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["check-config", str(EURUSD)], env={"ORCHESTRATOR_ENABLE_AUTO_RESTART": "maybe"}
+    )
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "trading-engine: error: environment: ORCHESTRATOR_ENABLE_AUTO_RESTART: "
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_check_config_bad_set_option_is_exit_2(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["check-config", str(EURUSD), "--set", "no-equals-sign"])
+
+    assert result.exit_code == 2
+    assert "--set: no-equals-sign: expected KEY=VALUE" in result.stderr
+
+
+def test_init_config_writes_a_commented_config_that_check_config_accepts(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "new" / "engine.yaml"
+
+    written = runner.invoke(app, ["init-config", str(path)])
+    checked = runner.invoke(app, ["check-config", str(path)])
+
+    assert written.exit_code == 0, written.output
+    assert path.read_text(encoding="utf-8").startswith("# trading-engine configuration")
+    assert checked.exit_code == 0, checked.output
+
+
+def test_init_config_refuses_to_overwrite_without_force(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "mine\n")
+
+    refused = runner.invoke(app, ["init-config", str(path)])
+
+    assert refused.exit_code == 2
+    assert "pass --force" in refused.stderr
+    assert path.read_text(encoding="utf-8") == "mine\n"
+
+    forced = runner.invoke(app, ["init-config", str(path), "--force"])
+
+    assert forced.exit_code == 0
+    assert runner.invoke(app, ["check-config", str(path)]).exit_code == 0
+
+
+def test_unknown_command_is_a_usage_error(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["frobnicate"]).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ConfigError("x"), 2),
+        (SupervisorGaveUp("pipeline"), 3),
+        (DataIntegrityError("x"), 4),
+        (TerminalConnectionError("x"), 5),
+        (JournalError("x"), 6),
+        (StrategyError("x"), 7),
+        (OrderError("x"), 1),
+        (KeyboardInterrupt(), 130),
+        (RuntimeError("bug"), 1),
+    ],
+)
+def test_exit_code_table(error: BaseException, code: int) -> None:
+    assert exit_code_for(error) == code
+
+
+def test_exit_code_table_lists_subclasses_before_their_bases() -> None:
+    kinds = [kind for kind, _code, _meaning in EXIT_CODES]
+
+    for index, kind in enumerate(kinds):
+        assert not any(issubclass(later, kind) and later is not kind for later in kinds[index:])
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    ok = subprocess.run(
+        [sys.executable, "-m", "trading_engine", "check-config", str(EURUSD)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    missing = subprocess.run(
+        [sys.executable, "-m", "trading_engine", "check-config", str(tmp_path / "none.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert ok.returncode == 0, ok.stderr
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1
+    assert "none.yaml: file not found" in missing.stderr
