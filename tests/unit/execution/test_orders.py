@@ -34,8 +34,14 @@ class Result:
 
 
 def order(**kw: object) -> Order:
-    fields: dict[str, object] = {"client_id": "te1-000001", "symbol": "EURUSD",
-                                 "side": Side.BUY, "volume": 0.1, "magic": 7, "comment": "te:1-x"}  # fmt: skip
+    fields: dict[str, object] = {
+        "client_id": "te1-000001",
+        "symbol": "EURUSD",
+        "side": Side.BUY,
+        "volume": 0.1,
+        "magic": 7,
+        "comment": "te:1-x",
+    }
     fields.update(kw)
     return Order(**fields)  # type: ignore[arg-type]
 
@@ -175,7 +181,7 @@ def test_a_send_result_is_only_read_for_a_submitted_order() -> None:
 
 
 def test_final_states_have_no_way_out() -> None:
-    assert FINAL_STATES == {S.FILLED, S.REJECTED, S.CANCELED, S.EXPIRED}
+    assert {S.FILLED, S.REJECTED, S.CANCELED, S.EXPIRED} == FINAL_STATES
     assert [s for s, nexts in TRANSITIONS.items() if S.SUBMITTED in nexts] == [S.NEW]
     assert all(S.NEW not in nexts for nexts in TRANSITIONS.values())
 
