@@ -44,8 +44,9 @@ HDR = 8
 RW = 9  # row: kind, state offset, out slot 1..3, int params 1..4
 LAYOUT_VERSION = 1.0
 
-U_SMA, U_EMA, U_WMA, U_RSI, U_MOM, U_ROC, U_TRANGE, U_ATR, U_DMI = 1, 2, 3, 4, 5, 6, 7, 8, 9
-U_CCI, U_RANGE, U_BB, U_MACD, U_STOCH, U_KELT, U_REGIME = 10, 11, 12, 13, 14, 15, 16
+# unit kinds; 1..8 read the close only
+U_SMA, U_EMA, U_WMA, U_RSI, U_MOM, U_ROC, U_BB, U_MACD = 1, 2, 3, 4, 5, 6, 7, 8
+U_TRANGE, U_ATR, U_DMI, U_CCI, U_RANGE, U_STOCH, U_KELT, U_REGIME = 9, 10, 11, 12, 13, 14, 15, 16
 
 # --------------------------------------------------------------------------------------------
 # unit steps (state offset s; each returns or writes what the batch kernel writes for the bar)
@@ -547,8 +548,7 @@ def _step(st: Array, h: float, lo: float, c: float) -> None:
         if kind == U_REGIME:
             _regime_step(st, s, c, r)
             continue
-        # SMA..ROC (codes 1-6), BBANDS and MACD read the close only
-        close_only = kind <= U_ROC or kind == U_BB or kind == U_MACD
+        close_only = kind <= U_MACD
         if st[s] == 0.0 and (math.isnan(c) if close_only else bad3):
             for k in range(2, 5):
                 _put(st, int(st[r + k]), NAN)
