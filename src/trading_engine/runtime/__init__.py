@@ -6,16 +6,21 @@ Knows nothing of trading; imports only ``trading_engine.clock`` and ``trading_en
 from trading_engine.runtime.backoff import Backoff, BackoffTracker, RestartBudget
 from trading_engine.runtime.channel import Channel, ChannelStats, FullPolicy, Receiver, Sender
 from trading_engine.runtime.service import Service, ServiceState
+from trading_engine.runtime.supervisor import ChildSpec, RestartPolicy, Strategy, Supervisor
 
 __all__ = [
     "Backoff",
     "BackoffTracker",
     "Channel",
     "ChannelStats",
+    "ChildSpec",
     "FullPolicy",
     "Receiver",
     "RestartBudget",
+    "RestartPolicy",
     "Sender",
     "Service",
     "ServiceState",
+    "Strategy",
+    "Supervisor",
 ]

@@ -13,6 +13,11 @@ Settle = Callable[[], Awaitable[None]]
 Drive = Callable[[SimClock, Callable[[], bool]], Awaitable[None]]
 
 
+def state(service: Service) -> ServiceState:
+    """The state, read through a call so that mypy does not narrow it between two awaits."""
+    return service.state
+
+
 class Recorder(Service):
     """Records its hooks; ``run`` waits for ``finish`` and then returns or raises ``fail_with``."""
 
@@ -44,14 +49,14 @@ class Recorder(Service):
 
 async def test_start_returns_ready_and_stop_runs_the_hooks_in_order(settle: Settle) -> None:
     service = Recorder()
-    assert service.state is ServiceState.INITIALIZING
+    assert state(service) is ServiceState.INITIALIZING
     await service.start()
-    assert service.state is ServiceState.RUNNING
+    assert state(service) is ServiceState.RUNNING
     await settle()
     assert service.calls == ["on_start", "run"]
     await service.stop()
     assert service.calls == ["on_start", "run", "cancelled", "on_stop"]
-    assert service.state is ServiceState.STOPPED
+    assert state(service) is ServiceState.STOPPED
     assert service.error is None
     await service.wait()  # a stopped service waits no more and raises nothing
 
@@ -61,7 +66,7 @@ async def test_run_returning_stops_the_service_normally() -> None:
     await service.start()
     service.finish.set()
     await service.wait()
-    assert service.state is ServiceState.STOPPED
+    assert state(service) is ServiceState.STOPPED
     assert service.calls == ["on_start", "run", "on_stop"]
 
 
@@ -72,7 +77,7 @@ async def test_wait_reraises_the_error_that_failed_run() -> None:
     service.finish.set()
     with pytest.raises(RuntimeError, match="boom"):
         await service.wait()
-    assert service.state is ServiceState.FAILED
+    assert state(service) is ServiceState.FAILED
     assert service.calls[-1] == "on_stop"  # resources are released after a crash too
     assert service.health()["error"] == "RuntimeError('boom')"
 
@@ -83,7 +88,7 @@ async def test_start_up_error_reaches_the_caller_and_fails_the_service() -> None
     tasks_before = asyncio.all_tasks()
     with pytest.raises(ConnectionError, match="no terminal"):
         await service.start()
-    assert service.state is ServiceState.FAILED
+    assert state(service) is ServiceState.FAILED
     assert service.calls == ["on_start"]  # neither run nor on_stop
     assert asyncio.all_tasks() == tasks_before
 
@@ -98,7 +103,7 @@ async def test_start_twice_or_after_stop_raises_service_state_error() -> None:
         await service.start()
     never_started = Recorder()
     await never_started.stop()
-    assert never_started.state is ServiceState.STOPPED
+    assert state(never_started) is ServiceState.STOPPED
     with pytest.raises(ServiceStateError):
         await never_started.start()
 
@@ -138,23 +143,23 @@ async def test_service_ignoring_cancellation_is_abandoned_after_the_timeout_with
     stopping = asyncio.create_task(service.stop(timeout=5.0))
     await drive(clock, stopping.done)
     assert clock.time() == 1_005.0
-    assert service.state is ServiceState.FAILED
+    assert state(service) is ServiceState.FAILED
     assert isinstance(service.error, TimeoutError)
     expected = "ERROR service 'stubborn' ignored cancellation for 5.0 s"
     assert any(m.startswith(expected) for m in log_messages)
     service.release.set()  # let the abandoned task end so the test leaves nothing behind
     await asyncio.wait([t for t in asyncio.all_tasks() if t.get_name() == "service:stubborn"])
-    assert service.state is ServiceState.FAILED
+    assert state(service) is ServiceState.FAILED
 
 
 async def test_degraded_state_is_reported_and_can_recover(log_messages: list[str]) -> None:
     service = Recorder()
     await service.start()
     service.set_degraded("terminal slow")
-    assert service.state is ServiceState.DEGRADED
+    assert state(service) is ServiceState.DEGRADED
     assert service.health()["degraded_reason"] == "terminal slow"
     service.set_healthy()
-    assert service.state is ServiceState.RUNNING
+    assert state(service) is ServiceState.RUNNING
     assert service.health()["degraded_reason"] is None
     await service.stop()
     assert "WARNING service 'rec' degraded: terminal slow" in log_messages
@@ -170,11 +175,11 @@ async def test_cancelling_the_owner_blocked_in_wait_stops_the_service(settle: Se
 
     task = asyncio.create_task(owner())
     await settle()
-    assert service.state is ServiceState.RUNNING
+    assert state(service) is ServiceState.RUNNING
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert service.state is ServiceState.STOPPED
+    assert state(service) is ServiceState.STOPPED
     assert service.calls[-1] == "on_stop"
     assert asyncio.all_tasks() == tasks_before
 
@@ -190,11 +195,11 @@ async def test_stop_while_starting_makes_start_raise_and_leaves_no_task(settle: 
     tasks_before = asyncio.all_tasks()
     starting = asyncio.create_task(service.start())
     await settle()
-    assert service.state is ServiceState.STARTING
+    assert state(service) is ServiceState.STARTING
     await service.stop()
     with pytest.raises(ServiceStateError, match="stopped while starting"):
         await starting
-    assert service.state is ServiceState.STOPPED
+    assert state(service) is ServiceState.STOPPED
     assert service.calls == []
     assert asyncio.all_tasks() == tasks_before
 
@@ -209,7 +214,7 @@ async def test_on_stop_error_fails_a_service_that_otherwise_stopped_cleanly(
     service = BadRelease()
     await service.start()
     await service.stop()
-    assert service.state is ServiceState.FAILED
+    assert state(service) is ServiceState.FAILED
     assert isinstance(service.error, OSError)
     assert any("on_stop raised OSError('disk gone')" in m for m in log_messages)
 
@@ -236,5 +241,5 @@ async def test_a_service_between_two_channels_processes_until_its_input_closes()
         await doubler.wait()
         assert [x async for x in outbox] == []
     assert results == [0, 2, 4, 6, 8]
-    assert doubler.state is ServiceState.STOPPED
+    assert state(doubler) is ServiceState.STOPPED
     assert doubler.metrics() == {"name": "doubler", "state": "stopped"}
