@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 
 from trading_engine import __version__
 from trading_engine.config import ConfigLoader, SystemConfig
@@ -86,6 +87,7 @@ def cli_errors() -> Iterator[None]:
 
 
 def _parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a value is read as YAML (``3``, ``true``, ``{a: DEBUG}``), else text."""
     overrides: dict[str, Any] = {}
     for item in items or ():
         key, sep, value = item.partition("=")
@@ -93,7 +95,10 @@ def _parse_overrides(items: list[str] | None) -> dict[str, Any]:
             raise ConfigError(
                 "expected KEY=VALUE (e.g. risk.max_positions=3)", key=item, source="--set"
             )
-        overrides[key.strip()] = value
+        try:
+            overrides[key.strip()] = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:
+            overrides[key.strip()] = value
     return overrides
 
 

@@ -212,3 +212,26 @@ def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1
     assert "none.yaml: file not found" in missing.stderr
+
+
+def test_set_values_are_read_as_yaml(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "check-config",
+            str(EURUSD),
+            "--print",
+            "--set",
+            "logging.levels={data_fetching: debug}",
+            "--set",
+            "orchestrator.enable_auto_restart=false",
+            "--set",
+            "trading.timeframes=M1,H1",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    effective = json.loads(result.stdout)
+    assert effective["logging"]["levels"] == {"data_fetching": "DEBUG"}
+    assert effective["orchestrator"]["enable_auto_restart"] is False
+    assert effective["trading"]["timeframes"] == ["M1", "H1"]
