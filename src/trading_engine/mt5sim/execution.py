@@ -1,0 +1,758 @@
+"""The trade server: validates trade requests and books what they do on the ``Ledger``.
+
+``TradeServer.process(request, check_only)`` runs the validation pipeline (``validation.py``) for
+the request's action and either projects the result (``order_check``) or executes it
+(``order_send``). Execution models, chosen by the symbol's ``trade_exemode``:
+
+- INSTANT / REQUEST: the request's ``price`` must be on the tick grid; if the market moved more
+  than ``deviation`` points away the answer is a requote (10004, with the new bid/ask); a seeded
+  ``requote_probability`` requotes even within the deviation; the fill is at the current price.
+- MARKET: ``price`` is ignored; the fill is at the current price, up to ``slippage_points`` worse.
+- EXCHANGE: as MARKET, RETURN filling allowed.
+
+Liquidity (``SimConfig.liquidity`` lots per order): FOK above it is rejected (10006), IOC and
+RETURN fill what is available (10010). Hedging accounts open one position per deal and close with
+``position=``; netting accounts keep one position per symbol (IN, OUT, INOUT reversal).
+Positions keep the margin computed when their volume last changed (at the fill price).
+Deals of Python-API requests carry reason EXPERT, as in the MT5 docs' examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from . import constants as c
+from . import validation as v
+from .config import SimConfig
+from .ledger import Ledger, OrderRecord, PositionRecord
+from .masks import (
+    SYMBOL_ORDER_CLOSEBY,
+    SYMBOL_ORDER_LIMIT,
+    SYMBOL_ORDER_MARKET,
+    SYMBOL_ORDER_SL,
+    SYMBOL_ORDER_STOP,
+    SYMBOL_ORDER_STOP_LIMIT,
+    SYMBOL_ORDER_TP,
+)
+from .money import Money, is_buy
+from .structs import TradeRequest
+from .symbols import SymbolSpec
+
+__all__ = ["DealPlan", "Figures", "MarketView", "Outcome", "TradeServer"]
+
+_PENDING_BITS = {
+    c.ORDER_TYPE_BUY_LIMIT: SYMBOL_ORDER_LIMIT,
+    c.ORDER_TYPE_SELL_LIMIT: SYMBOL_ORDER_LIMIT,
+    c.ORDER_TYPE_BUY_STOP: SYMBOL_ORDER_STOP,
+    c.ORDER_TYPE_SELL_STOP: SYMBOL_ORDER_STOP,
+    c.ORDER_TYPE_BUY_STOP_LIMIT: SYMBOL_ORDER_STOP_LIMIT,
+    c.ORDER_TYPE_SELL_STOP_LIMIT: SYMBOL_ORDER_STOP_LIMIT,
+}
+_DAY_MS = 86_400_000
+
+
+class MarketView(Protocol):
+    """What the trade server needs to know of the market at the current instant."""
+
+    now_msc: int
+
+    def quote(self, symbol: str) -> tuple[float, float] | None:
+        """Current (bid, ask), or None without prices."""
+        ...
+
+    def is_open(self, symbol: str) -> bool:
+        """Whether the symbol trades now."""
+        ...
+
+    def no_prices(self, symbol: str) -> bool:
+        """Whether the server has no usable quote now (faults, session opening)."""
+        ...
+
+
+@dataclasses.dataclass(slots=True)
+class Outcome:
+    """A trade request's answer before it becomes an ``OrderSendResult``/``OrderCheckResult``."""
+
+    retcode: int
+    deal: int = 0
+    order: int = 0
+    volume: float = 0.0
+    price: float = 0.0
+    bid: float = 0.0
+    ask: float = 0.0
+    figures: Figures | None = None
+
+    @property
+    def comment(self) -> str:
+        """The server's comment for ``retcode``."""
+        return v.RETCODE_COMMENTS.get(self.retcode, "Unknown error")
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class Figures:
+    """Account figures: balance, floating profit, equity, margin, free margin, margin level."""
+
+    balance: float
+    profit: float
+    equity: float
+    margin: float
+    margin_free: float
+    margin_level: float
+
+
+@dataclasses.dataclass(slots=True)
+class DealPlan:
+    """A validated market deal, ready to project or execute."""
+
+    spec: SymbolSpec
+    buy: bool
+    volume: float
+    price: float
+    close: PositionRecord | None
+    close_volume: float
+    open_volume: float
+
+
+class TradeServer:
+    """Validation and booking of trade requests for one account."""
+
+    def __init__(
+        self,
+        specs: dict[str, SymbolSpec],
+        config: SimConfig,
+        money: Money,
+        ledger: Ledger,
+        market: MarketView,
+        rng: np.random.Generator,
+    ) -> None:
+        self.specs = specs
+        self.config = config
+        self.money = money
+        self.ledger = ledger
+        self.market = market
+        self.rng = rng
+        self.netting = config.margin_mode != c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+        self.async_rejects: set[int] = set()
+        self.force_requote: Callable[[], bool] = lambda: False
+
+    # -- account figures ------------------------------------------------------------------
+
+    def position_profit(self, p: PositionRecord) -> tuple[float, float]:
+        """(price_current, profit in the account currency rounded to cents) of ``p`` now."""
+        q = self.market.quote(p.symbol)
+        if q is None:
+            return p.price_open, 0.0
+        price = q[0] if p.buy else q[1]
+        profit = self.money.profit(
+            self.specs[p.symbol], p.buy, p.volume, p.price_open, price, q_of(self.market)
+        )
+        return price, 0.0 if profit is None else round(profit, 2)
+
+    def figures(self, extra_margin: float = 0.0) -> Figures:
+        """The account's figures now (``extra_margin`` is added, for projections)."""
+        profit = 0.0
+        swaps = 0.0
+        margin = extra_margin
+        for p in self.ledger.positions.values():
+            profit += self.position_profit(p)[1]
+            swaps += round(p.swap, 2)
+            margin += p.margin
+        balance = self.ledger.balance
+        equity = round(balance + profit + swaps, 2)
+        margin = round(margin, 2)
+        level = round(equity / margin * 100.0, 2) if margin > 0 else 0.0
+        return Figures(balance, round(profit, 2), equity, margin, round(equity - margin, 2), level)
+
+    # -- entry point ------------------------------------------------------------------------
+
+    def process(self, req: TradeRequest, check_only: bool) -> Outcome:
+        """Validate ``req`` and execute it (or, with ``check_only``, project it)."""
+        action = req.action
+        if action == c.TRADE_ACTION_DEAL:
+            return self._deal(req, check_only)
+        if action == c.TRADE_ACTION_PENDING:
+            return self._pending(req, check_only)
+        if action == c.TRADE_ACTION_SLTP:
+            return self._sltp(req, check_only)
+        if action == c.TRADE_ACTION_MODIFY:
+            return self._modify(req, check_only)
+        if action == c.TRADE_ACTION_REMOVE:
+            return self._remove(req, check_only)
+        if action == c.TRADE_ACTION_CLOSE_BY:
+            return self._close_by(req, check_only)
+        return Outcome(c.TRADE_RETCODE_INVALID)
+
+    # -- market deals -------------------------------------------------------------------------
+
+    def _quote_checks(self, spec: SymbolSpec) -> tuple[int, float, float]:
+        market = self.market
+        if not market.is_open(spec.name):
+            return c.TRADE_RETCODE_MARKET_CLOSED, 0.0, 0.0
+        q = market.quote(spec.name)
+        if q is None or market.no_prices(spec.name):
+            return c.TRADE_RETCODE_PRICE_OFF, 0.0, 0.0
+        return 0, q[0], q[1]
+
+    def net_position(self, symbol: str) -> PositionRecord | None:
+        for p in self.ledger.positions.values():
+            if p.symbol == symbol:
+                return p
+        return None
+
+    def _plan_deal(self, req: TradeRequest) -> tuple[int, DealPlan | None, float, float]:
+        spec = self.specs.get(req.symbol)
+        if spec is None:
+            return c.TRADE_RETCODE_INVALID, None, 0.0, 0.0
+        if req.type not in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL):
+            return c.TRADE_RETCODE_INVALID_ORDER, None, 0.0, 0.0
+        buy = req.type == c.ORDER_TYPE_BUY
+        rc = v.check_volume(spec, req.volume)
+        if rc:
+            return rc, None, 0.0, 0.0
+        close: PositionRecord | None = None
+        if req.position:
+            close = self.ledger.positions.get(req.position)
+            if close is None:
+                return c.TRADE_RETCODE_POSITION_CLOSED, None, 0.0, 0.0
+            if close.symbol != spec.name or close.buy == buy:
+                return c.TRADE_RETCODE_INVALID, None, 0.0, 0.0
+            if not self.netting and req.volume > close.volume + 1e-9:
+                return c.TRADE_RETCODE_INVALID_CLOSE_VOLUME, None, 0.0, 0.0
+        elif self.netting:
+            net = self.net_position(spec.name)
+            if net is not None and net.buy != buy:
+                close = net
+        close_volume = min(req.volume, close.volume) if close is not None else 0.0
+        open_volume = round(req.volume - close_volume, 8) if self.netting or close is None else 0.0
+        rc = v.check_direction(spec, buy, open_volume > 0)
+        if rc:
+            return rc, None, 0.0, 0.0
+        rc, bid, ask = self._quote_checks(spec)
+        if rc:
+            return rc, None, bid, ask
+        if not spec.order_mode & SYMBOL_ORDER_MARKET:
+            return c.TRADE_RETCODE_INVALID_ORDER, None, bid, ask
+        rc = v.check_filling(spec, req.type_filling, True, req.type)
+        if rc:
+            return rc, None, bid, ask
+        if open_volume > 0 and (req.sl or req.tp):
+            if (req.sl and not spec.order_mode & SYMBOL_ORDER_SL) or (
+                req.tp and not spec.order_mode & SYMBOL_ORDER_TP
+            ):
+                return c.TRADE_RETCODE_INVALID_STOPS, None, bid, ask
+            rc = v.check_stops(spec, buy, bid if buy else ask, req.sl, req.tp)
+            if rc:
+                return rc, None, bid, ask
+        if close is not None:
+            rc = v.frozen(spec, bid if close.buy else ask, (close.sl, close.tp))
+            if rc:
+                return rc, None, bid, ask
+        market_price = ask if buy else bid
+        exe = spec.trade_exemode
+        instant = exe in (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST)
+        if instant:
+            tick = spec.trade_tick_size or spec.point
+            if req.price <= 0 or not v.on_grid(req.price, tick):
+                return c.TRADE_RETCODE_INVALID_PRICE, None, bid, ask
+            if abs(market_price - req.price) > req.deviation * spec.point + tick * 1e-6:
+                return c.TRADE_RETCODE_REQUOTE, None, bid, ask
+        volume = req.volume
+        liquidity = self.config.liquidity
+        if liquidity is not None and volume > liquidity + 1e-9:
+            if req.type_filling == c.ORDER_FILLING_FOK:
+                return c.TRADE_RETCODE_REJECT, None, bid, ask
+            steps = np.floor((liquidity - spec.volume_min) / spec.volume_step + 1e-9)
+            volume = round(spec.volume_min + steps * spec.volume_step, 8)
+            close_volume = min(volume, close.volume) if close is not None else 0.0
+            open_volume = round(volume - close_volume, 8) if self.netting or close is None else 0.0
+        plan = DealPlan(spec, buy, volume, market_price, close, close_volume, open_volume)
+        return 0, plan, bid, ask
+
+    def margin_after(self, plan: DealPlan) -> float:
+        """The account's margin after ``plan`` is executed at ``plan.price``."""
+        quote = q_of(self.market)
+        total = sum(p.margin for p in self.ledger.positions.values())
+        close = plan.close
+        if close is not None:
+            total -= close.margin * min(1.0, plan.close_volume / close.volume)
+        if plan.open_volume > 0:
+            m = self.money.margin(plan.spec, plan.open_volume, plan.price, quote)
+            total += 0.0 if m is None else m
+        return total
+
+    def _deal(self, req: TradeRequest, check_only: bool) -> Outcome:
+        rc, plan, bid, ask = self._plan_deal(req)
+        if plan is None:
+            return Outcome(rc, bid=bid, ask=ask, figures=self.figures() if check_only else None)
+        if self.money.rate(plan.spec.currency_profit, q_of(self.market)) is None:
+            return Outcome(c.TRADE_RETCODE_PRICE_OFF)
+        current = self.figures()
+        margin_after = round(self.margin_after(plan), 2)
+        grows = plan.open_volume > 0 and margin_after > current.margin + 1e-9
+        if grows and current.equity - margin_after < 0:
+            projected = self._projection(current, margin_after)
+            return Outcome(c.TRADE_RETCODE_NO_MONEY, bid=bid, ask=ask, figures=projected)
+        if check_only:
+            return Outcome(0, figures=self._projection(current, margin_after))
+        instant = plan.spec.trade_exemode in (
+            c.SYMBOL_TRADE_EXECUTION_INSTANT,
+            c.SYMBOL_TRADE_EXECUTION_REQUEST,
+        )
+        if self.force_requote() or (
+            instant
+            and self.config.requote_probability > 0
+            and self.rng.random() < self.config.requote_probability
+        ):
+            return Outcome(c.TRADE_RETCODE_REQUOTE, bid=bid, ask=ask)
+        price = plan.price
+        if not instant and self.config.slippage_points > 0:
+            k = int(self.rng.integers(0, self.config.slippage_points + 1))
+            price = round(price + (k if plan.buy else -k) * plan.spec.point, plan.spec.digits)
+        plan.price = price
+        order, deal = self.execute_deal(
+            plan, req, c.ORDER_REASON_EXPERT, c.DEAL_REASON_EXPERT, req.comment
+        )
+        rc = (
+            c.TRADE_RETCODE_DONE
+            if plan.volume >= req.volume - 1e-9
+            else c.TRADE_RETCODE_DONE_PARTIAL
+        )
+        return Outcome(rc, deal, order, plan.volume, price, bid, ask)
+
+    def _projection(self, current: Figures, margin_after: float) -> Figures:
+        level = round(current.equity / margin_after * 100.0, 2) if margin_after > 0 else 0.0
+        return Figures(
+            current.balance,
+            current.profit,
+            current.equity,
+            margin_after,
+            round(current.equity - margin_after, 2),
+            level,
+        )
+
+    def execute_deal(
+        self,
+        plan: DealPlan,
+        req: TradeRequest,
+        order_reason: int,
+        deal_reason: int,
+        comment: str,
+        order: OrderRecord | None = None,
+    ) -> tuple[int, int]:
+        """Book a market deal (new order or the activated ``order``); return (order, deal)."""
+        ledger = self.ledger
+        now = self.market.now_msc
+        spec = plan.spec
+        if order is None:
+            order = OrderRecord(
+                ticket=ledger.new_order_ticket(),
+                symbol=spec.name,
+                type=c.ORDER_TYPE_BUY if plan.buy else c.ORDER_TYPE_SELL,
+                volume_initial=req.volume,
+                volume_current=round(req.volume - plan.volume, 8),
+                price_open=plan.price,
+                price_stoplimit=0.0,
+                sl=req.sl,
+                tp=req.tp,
+                type_time=req.type_time,
+                type_filling=req.type_filling,
+                time_expiration=0,
+                magic=req.magic,
+                comment=comment,
+                reason=order_reason,
+                position_id=0,
+                position_by_id=0,
+                time_setup_msc=now,
+            )
+        order.price_current = plan.price
+        deal_type = c.DEAL_TYPE_BUY if plan.buy else c.DEAL_TYPE_SELL
+        commission = -round(self.config.commission_per_lot * plan.volume, 2) or 0.0
+        close = plan.close
+        deal_ticket = 0
+        if close is not None and plan.close_volume > 0:
+            entry = c.DEAL_ENTRY_INOUT if plan.open_volume > 0 else c.DEAL_ENTRY_OUT
+            profit, swap = self._reduce(close, plan.close_volume, plan.price)
+            order.position_id = close.identifier
+            deal_ticket = ledger.add_deal(
+                order=order.ticket,
+                time_msc=now,
+                type_=deal_type,
+                entry=entry,
+                magic=req.magic,
+                position_id=close.identifier,
+                reason=deal_reason,
+                volume=plan.volume if entry == c.DEAL_ENTRY_INOUT else plan.close_volume,
+                price=plan.price,
+                commission=commission,
+                swap=swap,
+                profit=profit,
+                symbol=spec.name,
+                comment=comment,
+            ).ticket
+            if entry == c.DEAL_ENTRY_INOUT:
+                self._open(plan, req, order, close.identifier, comment)
+        elif plan.open_volume > 0:
+            net = self.net_position(spec.name) if self.netting else None
+            identifier = order.ticket if net is None else net.identifier
+            order.position_id = identifier
+            deal_ticket = ledger.add_deal(
+                order=order.ticket,
+                time_msc=now,
+                type_=deal_type,
+                entry=c.DEAL_ENTRY_IN,
+                magic=req.magic,
+                position_id=identifier,
+                reason=deal_reason,
+                volume=plan.volume,
+                price=plan.price,
+                commission=commission,
+                swap=0.0,
+                profit=0.0,
+                symbol=spec.name,
+                comment=comment,
+            ).ticket
+            if net is None:
+                self._open(plan, req, order, identifier, comment)
+            else:
+                self._add_to(net, plan, req)
+        ledger.archive(order, c.ORDER_STATE_FILLED, now)
+        return order.ticket, deal_ticket
+
+    def _open(
+        self, plan: DealPlan, req: TradeRequest, order: OrderRecord, identifier: int, comment: str
+    ) -> None:
+        now = self.market.now_msc
+        margin = self.money.margin(plan.spec, plan.open_volume, plan.price, q_of(self.market))
+        self.ledger.positions[order.ticket] = PositionRecord(
+            ticket=order.ticket,
+            identifier=identifier,
+            symbol=plan.spec.name,
+            type=c.POSITION_TYPE_BUY if plan.buy else c.POSITION_TYPE_SELL,
+            volume=plan.open_volume,
+            price_open=plan.price,
+            sl=req.sl,
+            tp=req.tp,
+            magic=req.magic,
+            comment=comment,
+            reason=c.POSITION_REASON_EXPERT,
+            time_msc=now,
+            time_update_msc=now,
+            margin=0.0 if margin is None else margin,
+        )
+
+    def _add_to(self, pos: PositionRecord, plan: DealPlan, req: TradeRequest) -> None:
+        total = pos.volume + plan.open_volume
+        pos.price_open = (pos.price_open * pos.volume + plan.price * plan.open_volume) / total
+        pos.volume = round(total, 8)
+        m = self.money.margin(plan.spec, plan.open_volume, plan.price, q_of(self.market))
+        pos.margin += 0.0 if m is None else m
+        if req.sl or req.tp:
+            pos.sl, pos.tp = req.sl, req.tp
+        pos.time_update_msc = self.market.now_msc
+
+    def _reduce(self, pos: PositionRecord, volume: float, price: float) -> tuple[float, float]:
+        """Take ``volume`` off ``pos`` at ``price``; return (profit, swap) of the closed part."""
+        spec = self.specs[pos.symbol]
+        profit = self.money.profit(spec, pos.buy, volume, pos.price_open, price, q_of(self.market))
+        share = min(1.0, volume / pos.volume)
+        swap = round(pos.swap * share, 2)
+        remaining = round(pos.volume - volume, 8)
+        if remaining <= 1e-9:
+            del self.ledger.positions[pos.ticket]
+        else:
+            pos.volume = remaining
+            pos.swap -= swap
+            pos.margin *= 1.0 - share
+            pos.time_update_msc = self.market.now_msc
+        return (0.0 if profit is None else round(profit, 2)), swap
+
+    def close_position(self, pos: PositionRecord, price: float, reason: int, comment: str) -> None:
+        """Close ``pos`` entirely at ``price`` for a server reason (SL, TP, stop-out)."""
+        spec = self.specs[pos.symbol]
+        req = TradeRequest._make(
+            (
+                c.TRADE_ACTION_DEAL,
+                pos.magic,
+                0,
+                pos.symbol,
+                pos.volume,
+                price,
+                0.0,
+                0.0,
+                0.0,
+                0,
+                c.ORDER_TYPE_SELL if pos.buy else c.ORDER_TYPE_BUY,
+                c.ORDER_FILLING_FOK,
+                c.ORDER_TIME_GTC,
+                0,
+                comment,
+                pos.ticket,
+                0,
+            )
+        )
+        plan = DealPlan(spec, not pos.buy, pos.volume, price, pos, pos.volume, 0.0)
+        deal_reason = {
+            c.ORDER_REASON_SL: c.DEAL_REASON_SL,
+            c.ORDER_REASON_TP: c.DEAL_REASON_TP,
+            c.ORDER_REASON_SO: c.DEAL_REASON_SO,
+        }[reason]
+        self.execute_deal(plan, req, reason, deal_reason, comment)
+
+    # -- pending orders -------------------------------------------------------------------
+
+    def _pending(self, req: TradeRequest, check_only: bool) -> Outcome:
+        spec = self.specs.get(req.symbol)
+        if spec is None:
+            return Outcome(c.TRADE_RETCODE_INVALID)
+        bit = _PENDING_BITS.get(req.type)
+        if bit is None or not spec.order_mode & bit:
+            return Outcome(c.TRADE_RETCODE_INVALID_ORDER)
+        buy = is_buy(req.type)
+        rc = v.check_volume(spec, req.volume) or v.check_direction(spec, buy, True)
+        if rc:
+            return Outcome(rc)
+        is_open = self.market.is_open(spec.name)
+        if not is_open and self.config.pending_when_closed == "reject":
+            return Outcome(c.TRADE_RETCODE_MARKET_CLOSED)
+        q = self.market.quote(spec.name)
+        if q is None or (is_open and self.market.no_prices(spec.name)):
+            return Outcome(c.TRADE_RETCODE_PRICE_OFF)
+        bid, ask = q
+        rc = (
+            v.check_pending_price(spec, req.type, req.price, req.stoplimit, bid, ask)
+            or v.check_filling(spec, req.type_filling, False, req.type)
+            or self._check_order_stops(spec, buy, req)
+            or v.check_expiration(spec, req.type_time, req.expiration, self.market.now_msc // 1000)
+        )
+        if rc:
+            return Outcome(rc, bid=bid, ask=ask)
+        limit = self.config.limit_orders
+        if limit and len(self.ledger.orders) >= limit:
+            return Outcome(c.TRADE_RETCODE_LIMIT_ORDERS, bid=bid, ask=ask)
+        if check_only:
+            return Outcome(0, figures=self.figures())
+        now = self.market.now_msc
+        order = OrderRecord(
+            ticket=self.ledger.new_order_ticket(),
+            symbol=spec.name,
+            type=req.type,
+            volume_initial=req.volume,
+            volume_current=req.volume,
+            price_open=req.price,
+            price_stoplimit=req.stoplimit if req.type in _STOP_LIMIT_TYPES else 0.0,
+            sl=req.sl,
+            tp=req.tp,
+            type_time=req.type_time,
+            type_filling=req.type_filling,
+            time_expiration=self._expiry(req.type_time, req.expiration, now),
+            magic=req.magic,
+            comment=req.comment,
+            reason=c.ORDER_REASON_EXPERT,
+            position_id=0,
+            position_by_id=0,
+            time_setup_msc=now,
+        )
+        order.price_current = ask if buy else bid
+        self.ledger.orders[order.ticket] = order
+        if not is_open:
+            self.async_rejects.add(order.ticket)
+        return Outcome(c.TRADE_RETCODE_PLACED, 0, order.ticket, req.volume, req.price, bid, ask)
+
+    def _check_order_stops(self, spec: SymbolSpec, buy: bool, req: TradeRequest) -> int:
+        if (req.sl and not spec.order_mode & SYMBOL_ORDER_SL) or (
+            req.tp and not spec.order_mode & SYMBOL_ORDER_TP
+        ):
+            return c.TRADE_RETCODE_INVALID_STOPS
+        ref = req.stoplimit if req.type in _STOP_LIMIT_TYPES else req.price
+        return v.check_stops(spec, buy, ref, req.sl, req.tp)
+
+    @staticmethod
+    def _expiry(type_time: int, expiration: int, now_msc: int) -> int:
+        """ORDER time_expiration in server seconds (0 = none)."""
+        if type_time == c.ORDER_TIME_DAY:
+            return (now_msc // _DAY_MS + 1) * 86_400
+        if type_time == c.ORDER_TIME_SPECIFIED:
+            return expiration
+        if type_time == c.ORDER_TIME_SPECIFIED_DAY:
+            return (expiration // 86_400 + 1) * 86_400
+        return 0
+
+    def _modify(self, req: TradeRequest, check_only: bool) -> Outcome:
+        order = self.ledger.orders.get(req.order)
+        if order is None:
+            return Outcome(c.TRADE_RETCODE_INVALID)
+        spec = self.specs[order.symbol]
+        buy = is_buy(order.type)
+        q = self.market.quote(spec.name)
+        if q is None:
+            return Outcome(c.TRADE_RETCODE_PRICE_OFF)
+        if not self.market.is_open(spec.name):
+            return Outcome(c.TRADE_RETCODE_MARKET_CLOSED)
+        bid, ask = q
+        market_price = ask if buy else bid
+        rc = v.frozen(spec, market_price, (order.price_open,))
+        if rc:
+            return Outcome(rc, bid=bid, ask=ask)
+        stoplimit = req.stoplimit if order.type in _STOP_LIMIT_TYPES else 0.0
+        probe = req._asdict()
+        probe.update(type=order.type, stoplimit=stoplimit)
+        preq = TradeRequest._make(tuple(probe.values()))
+        rc = (
+            v.check_pending_price(spec, order.type, req.price, stoplimit, bid, ask)
+            or self._check_order_stops(spec, buy, preq)
+            or v.check_expiration(spec, req.type_time, req.expiration, self.market.now_msc // 1000)
+        )
+        if rc:
+            return Outcome(rc, bid=bid, ask=ask)
+        expiry = self._expiry(req.type_time, req.expiration, self.market.now_msc)
+        new = (req.price, stoplimit, req.sl, req.tp, req.type_time, expiry)
+        old = (
+            order.price_open,
+            order.price_stoplimit,
+            order.sl,
+            order.tp,
+            order.type_time,
+            order.time_expiration,
+        )
+        if new == old:
+            return Outcome(c.TRADE_RETCODE_NO_CHANGES, bid=bid, ask=ask)
+        if check_only:
+            return Outcome(0, figures=self.figures())
+        order.price_open, order.price_stoplimit, order.sl, order.tp = new[:4]
+        order.type_time, order.time_expiration = req.type_time, expiry
+        return Outcome(
+            c.TRADE_RETCODE_DONE, 0, order.ticket, order.volume_current, req.price, bid, ask
+        )
+
+    def _remove(self, req: TradeRequest, check_only: bool) -> Outcome:
+        order = self.ledger.orders.get(req.order)
+        if order is None:
+            return Outcome(c.TRADE_RETCODE_INVALID)
+        spec = self.specs[order.symbol]
+        q = self.market.quote(spec.name)
+        if q is not None:
+            rc = v.frozen(spec, q[1] if is_buy(order.type) else q[0], (order.price_open,))
+            if rc:
+                return Outcome(rc, bid=q[0], ask=q[1])
+        if check_only:
+            return Outcome(0, figures=self.figures())
+        self.ledger.archive(order, c.ORDER_STATE_CANCELED, self.market.now_msc)
+        self.async_rejects.discard(order.ticket)
+        bid, ask = q if q is not None else (0.0, 0.0)
+        return Outcome(c.TRADE_RETCODE_DONE, 0, order.ticket, order.volume_current, 0.0, bid, ask)
+
+    # -- positions --------------------------------------------------------------------------
+
+    def _sltp(self, req: TradeRequest, check_only: bool) -> Outcome:
+        pos = self.ledger.positions.get(req.position) if req.position else None
+        if pos is None and self.netting and req.symbol and not req.position:
+            pos = self.net_position(req.symbol)
+        if pos is None:
+            return Outcome(c.TRADE_RETCODE_POSITION_CLOSED)
+        spec = self.specs[pos.symbol]
+        q = self.market.quote(spec.name)
+        if q is None:
+            return Outcome(c.TRADE_RETCODE_PRICE_OFF)
+        if not self.market.is_open(spec.name):
+            return Outcome(c.TRADE_RETCODE_MARKET_CLOSED)
+        bid, ask = q
+        close_price = bid if pos.buy else ask
+        if (req.sl and not spec.order_mode & SYMBOL_ORDER_SL) or (
+            req.tp and not spec.order_mode & SYMBOL_ORDER_TP
+        ):
+            return Outcome(c.TRADE_RETCODE_INVALID_STOPS, bid=bid, ask=ask)
+        rc = v.frozen(spec, close_price, (pos.sl, pos.tp)) or v.check_stops(
+            spec, pos.buy, close_price, req.sl, req.tp
+        )
+        if rc:
+            return Outcome(rc, bid=bid, ask=ask)
+        if (req.sl, req.tp) == (pos.sl, pos.tp):
+            return Outcome(c.TRADE_RETCODE_NO_CHANGES, bid=bid, ask=ask)
+        if check_only:
+            return Outcome(0, figures=self.figures())
+        pos.sl, pos.tp = req.sl, req.tp
+        pos.time_update_msc = self.market.now_msc
+        return Outcome(c.TRADE_RETCODE_DONE, 0, 0, pos.volume, 0.0, bid, ask)
+
+    def _close_by(self, req: TradeRequest, check_only: bool) -> Outcome:
+        if self.netting:
+            return Outcome(c.TRADE_RETCODE_INVALID)
+        pos = self.ledger.positions.get(req.position)
+        by = self.ledger.positions.get(req.position_by)
+        if pos is None or by is None:
+            return Outcome(c.TRADE_RETCODE_POSITION_CLOSED)
+        if pos.symbol != by.symbol or pos.buy == by.buy or pos.ticket == by.ticket:
+            return Outcome(c.TRADE_RETCODE_INVALID)
+        spec = self.specs[pos.symbol]
+        if not spec.order_mode & SYMBOL_ORDER_CLOSEBY:
+            return Outcome(c.TRADE_RETCODE_INVALID_ORDER)
+        if spec.trade_mode == c.SYMBOL_TRADE_MODE_DISABLED:
+            return Outcome(c.TRADE_RETCODE_TRADE_DISABLED)
+        rc, bid, ask = self._quote_checks(spec)
+        if rc:
+            return Outcome(rc)
+        rc = v.frozen(spec, bid if pos.buy else ask, (pos.sl, pos.tp)) or v.frozen(
+            spec, bid if by.buy else ask, (by.sl, by.tp)
+        )
+        if rc:
+            return Outcome(rc, bid=bid, ask=ask)
+        if check_only:
+            return Outcome(0, figures=self.figures())
+        volume = min(pos.volume, by.volume)
+        now = self.market.now_msc
+        ledger = self.ledger
+        order = OrderRecord(
+            ticket=ledger.new_order_ticket(),
+            symbol=spec.name,
+            type=c.ORDER_TYPE_CLOSE_BY,
+            volume_initial=volume,
+            volume_current=0.0,
+            price_open=0.0,
+            price_stoplimit=0.0,
+            sl=0.0,
+            tp=0.0,
+            type_time=c.ORDER_TIME_GTC,
+            type_filling=c.ORDER_FILLING_FOK,
+            time_expiration=0,
+            magic=req.magic,
+            comment=req.comment or f"#{pos.ticket} by #{by.ticket}",
+            reason=c.ORDER_REASON_EXPERT,
+            position_id=pos.identifier,
+            position_by_id=by.identifier,
+            time_setup_msc=now,
+        )
+        first = 0
+        # the first position closes at the second's open price, the second at its own
+        for p, price in ((pos, by.price_open), (by, by.price_open)):
+            profit, swap = self._reduce(p, volume, price)
+            deal = ledger.add_deal(
+                order=order.ticket,
+                time_msc=now,
+                type_=c.DEAL_TYPE_SELL if p.buy else c.DEAL_TYPE_BUY,
+                entry=c.DEAL_ENTRY_OUT_BY,
+                magic=req.magic,
+                position_id=p.identifier,
+                reason=c.DEAL_REASON_EXPERT,
+                volume=volume,
+                price=price,
+                commission=0.0,
+                swap=swap,
+                profit=profit,
+                symbol=spec.name,
+                comment=order.comment,
+            )
+            first = first or deal.ticket
+        ledger.archive(order, c.ORDER_STATE_FILLED, now)
+        return Outcome(c.TRADE_RETCODE_DONE, first, order.ticket, volume, 0.0, bid, ask)
+
+
+_STOP_LIMIT_TYPES = frozenset((c.ORDER_TYPE_BUY_STOP_LIMIT, c.ORDER_TYPE_SELL_STOP_LIMIT))
+
+
+def q_of(market: MarketView) -> Callable[[str], tuple[float, float] | None]:
+    """The market's quote function."""
+    return market.quote

@@ -1,0 +1,89 @@
+"""The terminal's view of "now": the injected clock turned into server time and quotes.
+
+``Now`` implements the trade server's ``MarketView`` for the current call: the UTC instant from
+the clock, the same instant in server milliseconds, a per-instant cache of quotes, market hours,
+and the no-prices rules (a ``no_prices`` fault, or the first ``no_prices_after_open`` seconds of
+a session). The catch-up moves it to intermediate instants (``at_server_msc``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .config import SimConfig
+from .faults import Faults
+from .market import MarketData
+
+__all__ = ["Now"]
+
+_EPS_S = 0.0004  # keeps a server-ms → UTC → server-ms round trip on the same millisecond
+
+
+class Now:
+    """The current instant of one terminal, with cached quotes."""
+
+    __slots__ = (
+        "_cache",
+        "_config",
+        "_faults",
+        "_md",
+        "_to_server",
+        "_to_utc",
+        "now_msc",
+        "now_utc",
+    )
+
+    def __init__(self, md: MarketData, faults: Faults, config: SimConfig) -> None:
+        self._md = md
+        self._faults = faults
+        self._config = config
+        self._to_server = md.server_time.to_server
+        self._to_utc = md.server_time.to_utc
+        self._cache: dict[str, np.void | None] = {}
+        self.now_utc = -math.inf
+        self.now_msc = -(1 << 62)
+
+    def server_msc(self, utc: float) -> int:
+        """Server milliseconds of a UTC instant (floored, as the market data does)."""
+        return math.floor(self._to_server(utc) * 1000.0)
+
+    def at_utc(self, utc: float) -> None:
+        """Move to the UTC instant ``utc``."""
+        if utc != self.now_utc:
+            self.now_utc = utc
+            self.now_msc = self.server_msc(utc)
+            self._cache.clear()
+
+    def at_server_msc(self, msc: int) -> None:
+        """Move to the server instant ``msc`` (used while catching up)."""
+        if msc != self.now_msc:
+            self.now_msc = msc
+            self.now_utc = self._to_utc(msc / 1000.0) + _EPS_S
+            self._cache.clear()
+
+    def tick(self, symbol: str) -> np.void | None:
+        """The last tick at or before now (cached per instant)."""
+        try:
+            return self._cache[symbol]
+        except KeyError:
+            t = self._md.last_tick(symbol, self.now_utc)
+            self._cache[symbol] = t
+            return t
+
+    def quote(self, symbol: str) -> tuple[float, float] | None:
+        """(bid, ask) now, or None."""
+        t = self.tick(symbol)
+        return None if t is None else (float(t["bid"]), float(t["ask"]))
+
+    def is_open(self, symbol: str) -> bool:
+        """Whether ``symbol`` trades now."""
+        return self._md.is_trading_time(symbol, self.now_utc)
+
+    def no_prices(self, symbol: str) -> bool:
+        """Whether trade requests for ``symbol`` get 'No prices' now."""
+        if self._faults and self._faults.take("no_prices", self.now_utc, symbol) is not None:
+            return True
+        gap = self._config.no_prices_after_open
+        return gap > 0 and not self._md.is_trading_time(symbol, self.now_utc - gap)
