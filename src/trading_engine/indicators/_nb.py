@@ -1,27 +1,64 @@
 """Numba helpers shared by the batch kernels and the streaming set: ``fma`` and ``njit``.
 
 These only accept numba-compatible types. ``fma`` lowers to LLVM's ``llvm.fma.f64`` (one rounding),
-which is what TA-Lib 0.8 uses in its EMA update.
+which is what TA-Lib 0.8 uses in its EMA update. ``njit`` caches compiled kernels on disk
+(``cache=True``) when the cache directory is writable; when it is not (``NUMBA_CACHE_DIR``
+pointing to a read-only place, or a read-only install), it logs one warning on the
+``trading_engine.indicators`` logger and compiles in memory instead.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
 from llvmlite import ir  # type: ignore[import-untyped]
+from loguru import logger
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["fma", "njit"]
+__all__ = ["CACHE_DIR", "CACHE_ENABLED", "cache_dir_writable", "fma", "njit"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def cache_dir_writable(path: Path) -> bool:
+    """True if ``path`` exists or can be created, and a file can be written in it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+#: Where numba caches these kernels: ``NUMBA_CACHE_DIR`` if set, else next to this package.
+CACHE_DIR = Path(os.environ.get("NUMBA_CACHE_DIR") or Path(__file__).parent / "__pycache__")
+#: False when the cache directory is not writable: kernels are then compiled in memory.
+CACHE_ENABLED = cache_dir_writable(CACHE_DIR)
+if not CACHE_ENABLED:
+    logger.warning(
+        "numba cache directory {} is not writable: indicator kernels are compiled in memory "
+        "at each start (set NUMBA_CACHE_DIR to a writable directory to cache them)",
+        CACHE_DIR,
+    )
+
+
 def njit(func: F) -> F:
-    """Compile ``func`` in nopython mode, cached on disk (``cache=True``), strict IEEE math."""
-    return cast(F, numba.njit(cache=True, nogil=True, fastmath=False)(func))
+    """Compile ``func`` in nopython mode, cached on disk when possible, strict IEEE math."""
+    global CACHE_ENABLED
+    if CACHE_ENABLED:
+        try:
+            return cast(F, numba.njit(cache=True, nogil=True, fastmath=False)(func))
+        except RuntimeError as exc:  # numba found no usable cache locator
+            CACHE_ENABLED = False
+            logger.warning("numba cannot cache {}: {}; compiling in memory", func.__name__, exc)
+    return cast(F, numba.njit(cache=False, nogil=True, fastmath=False)(func))
 
 
 @intrinsic
