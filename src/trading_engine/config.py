@@ -43,6 +43,7 @@ from pydantic import (
     PlainSerializer,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -439,21 +440,27 @@ class SystemConfig(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, _EnvironmentSource(settings_cls)
 
-    @model_validator(mode="after")
-    def _strategies_fit_trading(self) -> SystemConfig:
-        names = [s.name for s in self.strategies]
-        _no_duplicates(names, "strategy name")
-        for index, strategy in enumerate(self.strategies):
-            for field, wanted, known in (
-                ("symbols", strategy.symbols, self.trading.symbols),
-                ("timeframes", strategy.timeframes, self.trading.timeframes),
+    @field_validator("strategies")
+    @classmethod
+    def _strategies_fit_trading(
+        cls, strategies: list[StrategyConfig], info: ValidationInfo
+    ) -> list[StrategyConfig]:
+        _no_duplicates([s.name for s in strategies], "strategy name")
+        trading = info.data.get("trading")
+        if not isinstance(trading, TradingConfig):
+            return strategies  # trading itself is invalid; that error is reported
+        for index, strategy in enumerate(strategies):
+            unknown_symbols = [s for s in strategy.symbols or () if s not in trading.symbols]
+            unknown_timeframes = [
+                timeframe_name(t) for t in strategy.timeframes or () if t not in trading.timeframes
+            ]
+            for field, unknown in (
+                ("symbols", unknown_symbols),
+                ("timeframes", unknown_timeframes),
             ):
-                missing = [v for v in wanted or () if v not in known]
-                if missing:
-                    raise ValueError(
-                        f"strategies[{index}].{field}: {missing} not in trading.{field}"
-                    )
-        return self
+                if unknown:
+                    raise ValueError(f"[{index}].{field}: {unknown} not in trading.{field}")
+        return strategies
 
     # --- the seed's extraction helpers ---
 
@@ -703,9 +710,11 @@ class _Layers:
             self.origin = {p: o for p, o in self.origin.items() if p[: len(path)] != path}
             self.origin[path] = (source, key)
 
-    def locate(self, loc: tuple[str | int, ...]) -> tuple[str, str]:
+    def locate(self, loc: tuple[str | int, ...]) -> tuple[str, str | None]:
         """(source, key) for an error at ``loc``: the layer that set the longest prefix."""
-        dotted = _format_loc(loc) or "(top level)"
+        if not loc:
+            return self.default_source, None
+        dotted = _format_loc(loc)
         for end in range(len(loc), 0, -1):
             prefix = tuple(str(p) for p in loc[:end])
             if prefix in self.origin:
@@ -717,14 +726,29 @@ class _Layers:
         return self.default_source, dotted
 
 
-def _describe(error: Mapping[str, Any], secret: bool) -> str:
-    message = str(error["msg"])
+_SUBKEY = re.compile(r"^((?:\[\d+\]|\.\w+)+): ")
+"""A validator message may start with a key below its field (``[0].timeframes: ...``)."""
+
+
+def _refine(error: Mapping[str, Any]) -> tuple[tuple[str | int, ...], str]:
+    """The error's location and message, with a sub-key from the message moved into the loc."""
+    loc = tuple(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "value_error" and (match := _SUBKEY.match(message)):
+        parts = re.findall(r"\[(\d+)\]|\.(\w+)", match[1])
+        loc += tuple(int(index) if index else name for index, name in parts)
+        message = message[match.end() :]
+    return loc, message
+
+
+def _describe(error: Mapping[str, Any], message: str, secret: bool) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key"
     if error["type"] == "missing":
         return "required key is missing"
-    if not secret and error["type"] not in {"model_type", "dict_type"}:
-        shown = repr(error.get("input"))
+    value = error.get("input")
+    if not secret and (value is None or isinstance(value, str | int | float)):
+        shown = repr(value)
         message += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
     return message
 
@@ -732,18 +756,17 @@ def _describe(error: Mapping[str, Any], secret: bool) -> str:
 def _config_error(exc: ValidationError, layers: _Layers) -> ConfigError:
     # An unknown key first: a misspelt key also makes the real key look missing.
     errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = tuple(first["loc"])
+    loc, text = _refine(errors[0])
     source, key = layers.locate(loc)
     dotted = _format_loc(loc)
-    message = _describe(first, _is_secret_path(loc))
-    if key != dotted and dotted:
+    message = _describe(errors[0], text, _is_secret_path(loc))
+    if key is not None and key != dotted:
         message = f"{dotted}: {message}"
     if len(errors) > 1:
-        others = ", ".join(_format_loc(tuple(e["loc"])) or "(top level)" for e in errors[1:4])
+        others = ", ".join(_format_loc(_refine(e)[0]) or "(top level)" for e in errors[1:4])
         more = f" and {len(errors) - 4} more" if len(errors) > 4 else ""
         message += f" (also invalid: {others}{more})"
-    return ConfigError(message, key=key or None, source=source)
+    return ConfigError(message, key=key, source=source)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
