@@ -1,7 +1,6 @@
-"""trading-engine: an asyncio trading engine for MetaTrader 5, with a simulated terminal.
+"""trading-engine, an asyncio trading engine for MetaTrader 5: the curated public API (``__all__``).
 
-This module is the curated public API (``__all__``); it imports nothing heavy (no numba, no polars)
-and only disables the package's loguru logger: call ``configure_logging()`` to see its records.
+Light to import (no numba, no polars); the package logger stays disabled until configure_logging().
 """
 
 from __future__ import annotations

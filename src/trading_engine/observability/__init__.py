@@ -1,6 +1,6 @@
-"""Observability: logging set-up (and, as they arrive, metrics and HTTP endpoints).
+"""Observability: logging set-up now; metrics and HTTP endpoints as they arrive.
 
-Importing this package sets nothing up; the application calls ``configure_logging()``.
+Importing it sets nothing up: the application calls ``configure_logging()``.
 """
 
 from __future__ import annotations
