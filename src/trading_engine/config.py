@@ -112,6 +112,12 @@ LogLevel = Annotated[
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_defaults(cls, data: Any) -> Any:
+        """An empty YAML section (``services:`` with nothing under it) takes the defaults."""
+        return {} if data is None else data
+
 
 # --- services -------------------------------------------------------------------------------
 
@@ -666,13 +672,16 @@ def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _leaves(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def _leaves(
+    data: Mapping[Any, Any], prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(key path, value) of every leaf; keys become strings (YAML allows ``1: x``)."""
     for key, value in data.items():
         path = (*prefix, str(key))
         if isinstance(value, Mapping) and value:
             yield from _leaves(value, path)
         else:
-            yield path
+            yield path, value
 
 
 def _normalise_layer(data: dict[str, Any]) -> dict[str, Any]:
@@ -702,11 +711,8 @@ class _Layers:
 
     def add(self, layer: Mapping[str, Any], source: str, key: str | None = None) -> None:
         """Merge ``layer`` over what is there; ``key`` names a variable that set it."""
-        for path in _leaves(layer):
-            node: Any = layer
-            for part in path:
-                node = node[part]
-            _set_path(self.data, path, node)
+        for path, value in _leaves(layer):
+            _set_path(self.data, path, value)
             self.origin = {p: o for p, o in self.origin.items() if p[: len(path)] != path}
             self.origin[path] = (source, key)
 
@@ -799,12 +805,9 @@ def _expand_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key, value in overrides.items():
         path = tuple(str(key).split("."))
-        if isinstance(value, Mapping):
-            for leaf in _leaves(value):
-                node: Any = value
-                for part in leaf:
-                    node = node[part]
-                _set_path(data, path + leaf, node)
+        if isinstance(value, Mapping) and value:
+            for leaf, leaf_value in _leaves(value):
+                _set_path(data, path + leaf, leaf_value)
         else:
             _set_path(data, path, value)
     return data

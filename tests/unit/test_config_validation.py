@@ -159,3 +159,14 @@ def test_out_of_range_values_name_their_key(tmp_path: Path, line: str, key: str)
     text = line if line.startswith("trading") else TRADING + line
 
     assert error_of(tmp_path, text).key == key
+
+
+def test_empty_section_takes_the_defaults(tmp_path: Path) -> None:
+    config = load(tmp_path, TRADING + "services:\nterminal:\n  sim:\n")
+
+    assert config.services.data_fetching.fetch_interval == 5  # type: ignore[attr-defined]
+    assert config.terminal.sim.seed == 7  # type: ignore[attr-defined]
+
+
+def test_non_string_yaml_key_is_an_unknown_key(tmp_path: Path) -> None:
+    assert error_of(tmp_path, TRADING + "123: x\n").key == "123"
