@@ -395,6 +395,11 @@ class TerminalPort:
         else:
             self._rules.pop(symbol, None)
 
+    async def symbols_get(self, group: str | None = None) -> tuple[Any, ...]:
+        """Every ``SymbolInfo`` (matching the MT5 ``group`` mask when given)."""
+        kwargs: dict[str, Any] = {"group": group} if group is not None else {}
+        return tuple(await self._read("symbols_get", **kwargs))
+
     # -- market data -------------------------------------------------------------------------
 
     async def copy_rates_from_pos(
@@ -468,6 +473,20 @@ class TerminalPort:
         return tuple(await self._read("history_deals_get", *args, **kwargs))
 
     # -- trading -----------------------------------------------------------------------------
+
+    async def order_calc_margin(
+        self, action: int, symbol: str, volume: float, price: float
+    ) -> float:
+        """Margin in account currency that ``volume`` lots at ``price`` would need."""
+        return float(await self._read("order_calc_margin", action, symbol, volume, price))
+
+    async def order_calc_profit(
+        self, action: int, symbol: str, volume: float, price_open: float, price_close: float
+    ) -> float:
+        """Profit in account currency of ``volume`` lots from ``price_open`` to ``price_close``."""
+        return float(
+            await self._read("order_calc_profit", action, symbol, volume, price_open, price_close)
+        )
 
     async def order_check(self, request: Mapping[str, Any]) -> CheckResult:
         """Validate ``request`` without sending it (retried on connection errors like a read)."""
