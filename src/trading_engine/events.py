@@ -106,7 +106,10 @@ class NewCandleEvent:
 
 @dataclass(slots=True)
 class IndicatorsCalculatedEvent:
-    """Indicator values and the regime after ``candle``; ``ready`` once every warm-up is done."""
+    """Indicator values and the regime after ``candle``; ``ready`` once every warm-up is done.
+
+    ``bars`` counts the bars the stream's indicators have seen, warm-up history included.
+    """
 
     correlation_id: str
     timestamp: float
@@ -114,6 +117,7 @@ class IndicatorsCalculatedEvent:
     values: dict[str, float]
     regime: str
     ready: bool
+    bars: int
 
 
 @dataclass(slots=True)

@@ -103,7 +103,7 @@ def test_event_union_holds_every_event_type() -> None:
 
 def test_events_build_positionally_in_field_order() -> None:
     c = candle()
-    features = ev.IndicatorsCalculatedEvent("c-1", 2.0, c, {"ema_fast": 1.1}, "trend", True)
+    features = ev.IndicatorsCalculatedEvent("c-1", 2.0, c, {"ema_fast": 1.1}, "trend", True, 30)
     entry = ev.EntrySignalEvent(
         "c-1", 3.0, "EURUSD", 1, "ema_cross", Side.BUY, 1.15, None, None, None, "cross up"
     )

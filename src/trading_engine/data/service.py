@@ -1,0 +1,220 @@
+"""DataFetchingService: polls the terminal per symbol × timeframe and emits each new closed bar.
+
+Seed configuration, as this service reads it (``services.data_fetching``):
+
+- ``fetch_interval``: seconds between polls; polls fall on multiples of it on the engine's clock
+  (``:00, :05, :10`` for 5), so a backtest and a live run poll at the same instants.
+- ``nbr_bars``: bars asked for per poll (``copy_rates_from_pos(symbol, tf, 0, nbr_bars)``). When
+  the answer does not reach back to the last bar emitted (after a pause, a restart or a
+  disconnect), the missing stretch is fetched with ``copy_rates_range``: no bar is skipped.
+- ``candle_index``: which bar counts as the newest closed one (1, the default: the bar before the
+  forming bar 0; MT5 knows a bar has closed when the first tick of the next one arrives).
+- ``retry_attempts``: consecutive failed polls tolerated (the stream is DEGRADED meanwhile; the
+  port has already retried and reconnected inside each poll); one more failure raises, and the
+  supervisor takes over.
+
+Bars that fail validation (NaN, non-positive prices, high < low, out of order, duplicates…) are
+rejected, counted per reason and logged; they never reach a strategy. The validators live in
+``DataState``, owned by the engine, so a restarted service resumes after the last bar it emitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from loguru import logger
+
+from trading_engine.clock import Clock
+from trading_engine.config import DataFetchingConfig
+from trading_engine.data.validation import BarValidator
+from trading_engine.errors import TerminalError, TransientError
+from trading_engine.events import DataFetchedEvent, NewCandleEvent, new_correlation_id
+from trading_engine.runtime.channel import Sender
+from trading_engine.runtime.hub import EventHub
+from trading_engine.runtime.service import Service
+from trading_engine.terminal.port import TerminalPort
+from trading_engine.timeframes import timeframe_name, timeframe_seconds
+
+__all__ = ["DataFetchingService", "DataState", "Stream"]
+
+Stream = tuple[str, int]
+"""(symbol, MT5 timeframe constant)."""
+
+
+@dataclass
+class DataState:
+    """What outlives a restart of the service: one validator per stream, and the bar budget."""
+
+    max_bars: int | None = None
+    emitted: int = 0
+    validators: dict[Stream, BarValidator] = field(default_factory=dict)
+    exhausted: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once ``max_bars`` bars have been emitted."""
+
+    def validator(self, stream: Stream) -> BarValidator:
+        found = self.validators.get(stream)
+        if found is None:
+            symbol, timeframe = stream
+            found = BarValidator(symbol, timeframe, timeframe_seconds=_seconds_or_none(timeframe))
+            self.validators[stream] = found
+        return found
+
+
+class DataFetchingService(Service):
+    """Poll, validate, emit: a ``NewCandleEvent`` per new bar, a ``DataFetchedEvent`` per poll."""
+
+    def __init__(
+        self,
+        *,
+        port: TerminalPort,
+        streams: Sequence[Stream],
+        config: DataFetchingConfig,
+        candles: Sender[NewCandleEvent],
+        hub: EventHub,
+        state: DataState,
+        clock: Clock,
+    ) -> None:
+        super().__init__("data_fetching", clock=clock)
+        self._port = port
+        self._streams = tuple(streams)
+        self._config = config
+        self._candles = candles
+        self._hub = hub
+        self._data = state
+        self._failures = 0
+        self.polls = 0
+
+    async def on_start(self) -> None:
+        for symbol in sorted({symbol for symbol, _ in self._streams}):
+            if not await self._port.symbol_select(symbol):
+                raise TerminalError(f"symbol {symbol!r} cannot be selected in the terminal")
+        for stream in self._streams:
+            validator = self._data.validator(stream)
+            if validator.last_time is None:  # first start: begin after the current closed bar
+                rates = await self._port.copy_rates_from_pos(*stream, 0, self._config.nbr_bars + 1)
+                closed = _closed(rates, self._config.candle_index)
+                if len(closed):
+                    validator.last_time = int(closed["time"][-1])
+
+    async def run(self) -> None:
+        interval = float(self._config.fetch_interval)
+        while not self._data.exhausted.is_set():
+            now = self.clock.time()
+            await self.clock.sleep((now // interval + 1) * interval - now)
+            await self.poll()
+
+    async def poll(self) -> None:
+        """Fetch every stream once and emit what is new; count a failed poll."""
+        self.polls += 1
+        try:
+            for stream in self._streams:
+                await self._poll_stream(stream)
+        except (TerminalError, TransientError) as exc:
+            self._failures += 1
+            if self._failures > self._config.retry_attempts:
+                raise
+            self.set_degraded(f"poll failed ({self._failures}x): {exc}")
+            return
+        if self._failures:
+            self._failures = 0
+            self.set_healthy()
+
+    async def _poll_stream(self, stream: Stream) -> None:
+        validator = self._data.validator(stream)
+        rates = await self._port.copy_rates_from_pos(*stream, 0, self._config.nbr_bars)
+        if rates is None or len(rates) == 0:
+            return
+        if validator.last_time is not None and self._missed_bars(rates, validator):
+            rates = await self._catch_up(stream, validator, rates)
+        batch = validator.process(rates, candle_index=self._config.candle_index)
+        for time, reason in batch.rejected:
+            logger.warning(
+                "rejected bar {} {} at {}: {}", stream[0], timeframe_name(stream[1]), time, reason
+            )
+        bars = batch.accepted
+        if len(bars) == 0:
+            return
+        await self._emit(stream, bars)
+
+    @staticmethod
+    def _missed_bars(rates: np.ndarray[Any, Any], validator: BarValidator) -> bool:
+        """True when the oldest bar of the answer is newer than the bar after the last emitted."""
+        seconds = validator.timeframe_seconds or 0
+        last = validator.last_time or 0
+        return int(rates["time"][0]) > last + seconds
+
+    async def _catch_up(
+        self, stream: Stream, validator: BarValidator, rates: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        """The bars from the last emitted one up to the newest, in one array."""
+        last = validator.last_time or 0
+        history = await self._port.copy_rates_range(*stream, last, int(rates["time"][0]) - 1)
+        if history is None or len(history) == 0:
+            return rates
+        return np.concatenate((history, rates))
+
+    async def _emit(self, stream: Stream, bars: np.ndarray[Any, Any]) -> None:
+        symbol, timeframe = stream
+        data = self._data
+        clock = self.clock
+        send = self._candles.send
+        if data.max_bars is not None:
+            bars = bars[: max(0, data.max_bars - data.emitted)]
+        if len(bars) == 0:
+            return
+        now = clock.time()
+        self._hub.publish(
+            DataFetchedEvent(
+                new_correlation_id(), now, symbol, timeframe, len(bars), int(bars["time"][-1])
+            )
+        )
+        for time, open_, high, low, close, tick_volume, spread, real_volume in bars.tolist():
+            candle = NewCandleEvent(
+                new_correlation_id(),
+                now,
+                symbol,
+                timeframe,
+                time,
+                open_,
+                high,
+                low,
+                close,
+                tick_volume,
+                spread,
+                real_volume,
+            )
+            self._hub.publish(candle)
+            await send(candle)
+        data.emitted += len(bars)
+        if data.max_bars is not None and data.emitted >= data.max_bars:
+            data.exhausted.set()
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            **super().metrics(),
+            "polls": self.polls,
+            "bars_emitted": self._data.emitted,
+            "failed_polls_in_a_row": self._failures,
+            "streams": [self._data.validator(s).stats() for s in self._streams],
+        }
+
+
+def _closed(rates: Any, candle_index: int) -> np.ndarray[Any, Any]:
+    """The closed bars of a ``copy_rates_from_pos(…, 0, n)`` answer (all but the forming bar)."""
+    if rates is None or len(rates) == 0:
+        return np.empty(0)
+    closed: np.ndarray[Any, Any] = (
+        rates[: max(len(rates) - candle_index, 0)] if candle_index else rates
+    )
+    return closed
+
+
+def _seconds_or_none(timeframe: int) -> int | None:
+    try:
+        return timeframe_seconds(timeframe)
+    except ValueError:  # MN1: calendar months
+        return None

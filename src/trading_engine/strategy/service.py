@@ -1,0 +1,204 @@
+"""StrategyEvaluationService: runs the configured strategies on each bar's indicator values.
+
+Each strategy sees, per bar of the streams it is configured for, a ``Snapshot`` (bar, indicator
+values, regime, its current position) and may return a signal, which goes on as an
+``EntrySignalEvent`` or ``ExitSignalEvent`` with the candle's correlation id. After the signals of
+a bar the candle itself follows on the same channel: it tells the execution service that a bar
+has been evaluated (it then refreshes the positions it holds).
+
+Seed configuration (``services.strategy_evaluation``):
+
+- ``evaluation_mode``: ``on_new_candle``, every strategy is evaluated once per new closed bar.
+- ``min_rows_required``: bars a stream must have seen (warm-up history included) before any
+  strategy is evaluated on it, on top of each strategy's own ``warmup_bars``.
+
+A strategy that raises is isolated: the error is logged with the candle's correlation id and
+counted, the service goes DEGRADED, the other strategies go on. After ``max_errors`` errors in a
+row, the strategy is disabled (logged as an error, visible in health and metrics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from loguru import logger
+
+from trading_engine.clock import Clock
+from trading_engine.config import StrategyEvaluationConfig
+from trading_engine.errors import StrategyError
+from trading_engine.events import (
+    EntrySignalEvent,
+    ExitSignalEvent,
+    IndicatorsCalculatedEvent,
+    NewCandleEvent,
+)
+from trading_engine.execution.portfolio import Portfolio
+from trading_engine.runtime.channel import Receiver, Sender
+from trading_engine.runtime.hub import EventHub
+from trading_engine.runtime.service import Service
+from trading_engine.strategy.base import Snapshot, Strategy
+
+__all__ = ["SignalMessage", "StrategyBinding", "StrategyEvaluationService", "StrategyState"]
+
+SignalMessage: TypeAlias = EntrySignalEvent | ExitSignalEvent | NewCandleEvent
+"""What travels on the signals channel: signals, then the candle that closes their bar."""
+
+
+@dataclass
+class StrategyBinding:
+    """A strategy and the streams it runs on (``None``: every configured symbol or timeframe)."""
+
+    strategy: Strategy[Any]
+    symbols: frozenset[str] | None = None
+    timeframes: frozenset[int] | None = None
+
+    def applies(self, symbol: str, timeframe: int) -> bool:
+        return (self.symbols is None or symbol in self.symbols) and (
+            self.timeframes is None or timeframe in self.timeframes
+        )
+
+
+@dataclass
+class StrategyState:
+    """What outlives a restart: error counts, disabled strategies and signal counts."""
+
+    errors: dict[str, int] = field(default_factory=dict)
+    errors_in_a_row: dict[str, int] = field(default_factory=dict)
+    disabled: set[str] = field(default_factory=set)
+    signals: int = 0
+    evaluations: int = 0
+
+
+class StrategyEvaluationService(Service):
+    """Evaluate the strategies on each ``IndicatorsCalculatedEvent``; send their signals on."""
+
+    def __init__(
+        self,
+        *,
+        bindings: Sequence[StrategyBinding],
+        config: StrategyEvaluationConfig,
+        features: Receiver[IndicatorsCalculatedEvent],
+        signals: Sender[SignalMessage],
+        portfolio: Portfolio,
+        hub: EventHub,
+        state: StrategyState,
+        clock: Clock,
+        max_errors: int = 10,
+    ) -> None:
+        super().__init__("strategy_evaluation", clock=clock)
+        self._bindings = tuple(bindings)
+        self._config = config
+        self._features = features
+        self._signals = signals
+        self._portfolio = portfolio
+        self._hub = hub
+        self._strategy_state = state
+        self._max_errors = max_errors
+
+    async def run(self) -> None:
+        send = self._signals.send
+        async for event in self._features:
+            if event.ready and event.bars >= self._config.min_rows_required:
+                for signal in self.evaluate(event):
+                    self._hub.publish(signal)
+                    await send(signal)
+            await send(event.candle)
+
+    def evaluate(
+        self, event: IndicatorsCalculatedEvent
+    ) -> list[EntrySignalEvent | ExitSignalEvent]:
+        """The signals of every applicable strategy on one bar (pure apart from the counters)."""
+        candle = event.candle
+        state = self._strategy_state
+        out: list[EntrySignalEvent | ExitSignalEvent] = []
+        for binding in self._bindings:
+            strategy = binding.strategy
+            if strategy.name in state.disabled or not binding.applies(
+                candle.symbol, candle.timeframe
+            ):
+                continue
+            snapshot = Snapshot(
+                candle.symbol,
+                candle.timeframe,
+                candle.time,
+                candle.open,
+                candle.high,
+                candle.low,
+                candle.close,
+                event.values,
+                event.regime,
+                self._portfolio.view(candle.symbol, strategy.name),
+                event.bars,
+            )
+            state.evaluations += 1
+            try:
+                signal = strategy.evaluate(snapshot)
+            except StrategyError as exc:
+                self._strategy_failed(strategy.name, exc, event.correlation_id)
+                continue
+            state.errors_in_a_row[strategy.name] = 0
+            if signal is None:
+                continue
+            now = self.clock.time()
+            if signal.action == "enter":
+                out.append(
+                    EntrySignalEvent(
+                        event.correlation_id,
+                        now,
+                        candle.symbol,
+                        candle.timeframe,
+                        strategy.name,
+                        signal.side,
+                        candle.close,
+                        signal.sl,
+                        signal.tp,
+                        signal.volume,
+                        signal.reason,
+                    )
+                )
+            else:
+                out.append(
+                    ExitSignalEvent(
+                        event.correlation_id,
+                        now,
+                        candle.symbol,
+                        candle.timeframe,
+                        strategy.name,
+                        signal.side,
+                        signal.reason,
+                        signal.ticket,
+                    )
+                )
+        state.signals += len(out)
+        return out
+
+    def _strategy_failed(self, name: str, exc: StrategyError, correlation_id: str) -> None:
+        state = self._strategy_state
+        state.errors[name] = state.errors.get(name, 0) + 1
+        in_a_row = state.errors_in_a_row.get(name, 0) + 1
+        state.errors_in_a_row[name] = in_a_row
+        logger.bind(correlation_id=correlation_id, service=self.name).opt(
+            exception=exc.__cause__ or exc
+        ).error("{}", exc)
+        if in_a_row >= self._max_errors:
+            state.disabled.add(name)
+            logger.bind(service=self.name).error(
+                "strategy {!r} disabled after {} errors in a row", name, in_a_row
+            )
+        self.set_degraded(f"strategy {name!r} raised: {exc}")
+
+    def health(self) -> dict[str, Any]:
+        return {**super().health(), "disabled_strategies": sorted(self._strategy_state.disabled)}
+
+    def metrics(self) -> dict[str, Any]:
+        state = self._strategy_state
+        return {
+            **super().metrics(),
+            "strategies": [b.strategy.name for b in self._bindings],
+            "evaluations": state.evaluations,
+            "signals": state.signals,
+            "errors": dict(state.errors),
+            "disabled": sorted(state.disabled),
+        }
