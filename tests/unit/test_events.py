@@ -24,7 +24,7 @@ FIELDS: dict[type, list[str]] = {
         "spread",
         "real_volume",
     ],
-    ev.IndicatorsCalculatedEvent: ["candle", "values", "regime", "ready"],
+    ev.IndicatorsCalculatedEvent: ["candle", "values", "regime", "ready", "bars"],
     ev.RegimeChangedEvent: ["symbol", "timeframe", "time", "previous", "current"],
     ev.EntrySignalEvent: [
         "symbol",
