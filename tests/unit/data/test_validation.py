@@ -246,3 +246,39 @@ def test_validator_check_accepts_bars_one_at_a_time() -> None:
     assert v.last_time == MONDAY
     assert v.accepted == 1
     assert v.rejected == 2
+
+
+_bar = st.tuples(
+    st.integers(-1, 40),  # minutes after MONDAY; <= 0 is an invalid time
+    st.sampled_from([1.1, 1.15, 1.2, 0.9, -1.0, math.nan]),
+    st.sampled_from([1.2, 1.0, math.inf]),
+    st.sampled_from([1.0, 1.1]),
+    st.sampled_from([1.1, 1.15, 1.3]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(polls=st.lists(st.lists(_bar, max_size=12), min_size=1, max_size=5))
+def test_row_by_row_path_agrees_with_the_vectorised_path(
+    polls: list[list[tuple[int, float, float, float, float]]],
+) -> None:
+    small = BarValidator("EURUSD", 1, timeframe_seconds=M1)  # process(): small answers
+    vector = BarValidator("EURUSD", 1, timeframe_seconds=M1)  # process_closed(): numpy
+    for poll in polls:
+        arr = rates(*[(MONDAY + t * M1 if t > 0 else t, *p) for t, *p in sorted(poll)])
+        a = small.process(arr, candle_index=0)
+        b = vector.process_closed(arr)
+        assert a.accepted["time"].tolist() == b.accepted["time"].tolist()
+        assert a.rejected == b.rejected
+        assert a.gaps == b.gaps
+    assert small.stats() == vector.stats()
+
+
+def test_large_answers_take_the_vectorised_path_with_the_same_result() -> None:
+    arr = series(100)
+    arr["close"][10] = math.nan
+    v = BarValidator("EURUSD", 1, timeframe_seconds=M1)
+    batch = v.process(arr)
+    assert len(batch.accepted) == 98
+    assert batch.rejected == [(int(arr["time"][10]), BarReject.NON_FINITE)]
+    assert [g.missing_bars for g in batch.gaps] == [1]
