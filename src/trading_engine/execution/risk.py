@@ -15,10 +15,10 @@ Limits (:class:`RiskLimits`, all in the account currency or percent):
   ``min(symbol volume_max, max_position_size)``).
 
 States: ``HALTED`` when a daily-loss or drawdown limit is reached (no new entries; exits and
-closes are always allowed); ``REDUCING`` when the day's loss or the drawdown reaches
-``reduce_at_pct`` % of its limit: entries are still allowed at ``reduce_factor`` × their volume
-(half by default, rounded down to the volume step when given; ``reduce_factor=0`` blocks them);
-``ACTIVE`` otherwise.
+closes are always allowed); ``REDUCING`` when the day's loss or the drawdown reaches the fraction
+``reduce_at_pct`` of its limit (0.8 = 80 %, as in ``RiskConfig``): entries are still allowed at
+``reduce_factor`` × their volume (half by default, rounded down to the volume step when given;
+``reduce_factor=0`` blocks them); ``ACTIVE`` otherwise.
 
 Every refusal is a :class:`Decision` with the rule's name and a human reason; the service turns it
 into a ``TradingBlockedEvent``. Times are server-time epoch seconds passed in by the caller.
@@ -84,8 +84,9 @@ class RiskLimits(BaseModel):
     """Largest drawdown from the equity peak, percent (``None``: no limit)."""
     risk_per_trade_pct: float = Field(default=1.0, gt=0, le=100)
     """Equity risked per trade when sizing from the stop distance (used by the caller)."""
-    reduce_at_pct: float = Field(default=80.0, gt=0, le=100)
-    """REDUCING once a loss or drawdown reaches this percent of its limit."""
+    reduce_at_pct: float = Field(default=0.8, gt=0, le=1)
+    """REDUCING once a loss or drawdown reaches this *fraction* of its limit (0.8 = 80 %; the
+    name is the seed's)."""
     reduce_factor: float = Field(default=0.5, ge=0, le=1)
     """Volume multiplier of entries while REDUCING (0 blocks them)."""
 
@@ -234,10 +235,10 @@ class RiskRules:
         return None
 
     def _reducing_reason(self) -> str:
-        limits, at = self.limits, self.limits.reduce_at_pct / 100.0
+        limits, at = self.limits, self.limits.reduce_at_pct
         if limits.daily_loss_limit is not None and self.daily_loss >= at * limits.daily_loss_limit:
             return (
-                f"daily loss {self.daily_loss:.2f} is at {limits.reduce_at_pct:g}% or more of "
+                f"daily loss {self.daily_loss:.2f} is at {at:.0%} or more of "
                 f"the limit {limits.daily_loss_limit:.2f}"
             )
         if (
@@ -245,7 +246,7 @@ class RiskRules:
             and self.drawdown_pct >= at * limits.max_drawdown_pct
         ):
             return (
-                f"drawdown {self.drawdown_pct:.2f}% is at {limits.reduce_at_pct:g}% or more of "
+                f"drawdown {self.drawdown_pct:.2f}% is at {at:.0%} or more of "
                 f"the limit {limits.max_drawdown_pct:g}%"
             )
         return ""

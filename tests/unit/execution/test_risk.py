@@ -115,12 +115,13 @@ def test_drawdown_halt_needs_an_explicit_reset() -> None:
 
 
 def test_reducing_halves_entries_near_the_daily_limit() -> None:
-    r = rules(reduce_at_pct=80.0)
+    r = rules(reduce_at_pct=0.8)
     assert r.on_account(9_250.0, 9_250.0, NOON) is RiskState.ACTIVE  # 750 < 800
     assert r.on_account(9_150.0, 9_150.0, NOON + 60) is RiskState.REDUCING  # 850 >= 800
     d = r.check_entry("EURUSD", 0.5, 0, NOON + 120)
     assert (d.allowed, d.rule, d.volume) == (True, RiskRule.REDUCING, 0.25)
     assert "reduced from 0.5 to 0.25" in d.reason
+    assert "at 80% or more of the limit 1000.00" in d.reason
 
 
 def test_reducing_rounds_down_to_the_step_and_refuses_below_the_minimum() -> None:
@@ -138,7 +139,7 @@ def test_reducing_with_a_zero_factor_blocks_entries() -> None:
 
 
 def test_reducing_near_the_drawdown_limit() -> None:
-    r = rules(daily_loss_limit=None, max_drawdown_pct=10.0, reduce_at_pct=50.0)
+    r = rules(daily_loss_limit=None, max_drawdown_pct=10.0, reduce_at_pct=0.5)
     assert r.on_account(9_400.0, 9_400.0, NOON) is RiskState.REDUCING  # 6% >= 5%
     assert r.drawdown_pct == pytest.approx(6.0)
 
@@ -171,11 +172,23 @@ def test_a_corrupt_snapshot_is_refused() -> None:
         RiskRules(RiskLimits()).restore({"version": 1, "day": "monday"})
 
 
+def test_limits_build_from_the_system_risk_config() -> None:
+    from trading_engine.config import RiskConfig
+
+    limits = RiskLimits.model_validate(RiskConfig(), from_attributes=True)
+    assert limits.reduce_at_pct == RiskConfig().reduce_at_pct
+    r = RiskRules(limits)
+    r.on_account(10_000.0, 10_000.0, NOON)
+    assert r.state is RiskState.ACTIVE
+
+
 def test_limits_are_validated() -> None:
     with pytest.raises(ValueError, match="max_positions"):
         RiskLimits(max_positions=0)
     with pytest.raises(ValueError, match="max_drawdown_pct"):
         RiskLimits(max_drawdown_pct=150)
+    with pytest.raises(ValueError, match="reduce_at_pct"):
+        RiskLimits(reduce_at_pct=80)
 
 
 @settings(max_examples=100)
