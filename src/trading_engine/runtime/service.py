@@ -107,6 +107,7 @@ class Service(ABC):
         self._error: BaseException | None = None
         self._degraded_reason: str | None = None
         self._stop_requested = False
+        self._run_over = False  # run() has ended: on_stop() is running or done
         self._abandoned = False
         self._started_at: float | None = None
 
@@ -190,10 +191,11 @@ class Service(ABC):
             return
         if task.done() or self._abandoned:
             return
+        if not self._stop_requested and not self._run_over:
+            task.cancel()  # once: a second cancel would interrupt on_stop()
         self._stop_requested = True
         if self._state in _LIVE:
             self._state = ServiceState.STOPPING
-        task.cancel()
         if task is asyncio.current_task():
             return  # stop() called from run(): the cancellation lands at its next await
         if await wait_task(task, timeout, clock if clock is not None else self.clock):
@@ -278,6 +280,7 @@ class Service(ABC):
                     task.uncancel()
         except Exception as exc:
             error = exc
+        self._run_over = True
         if not self._abandoned:
             self._state = ServiceState.STOPPING
         try:

@@ -23,6 +23,7 @@ seconds, and starts the group in order from fresh instances built by each spec's
 child that fails to start during a restart counts as a crash of that child and is retried after
 its own backoff; the children after it wait. Exits are handled one at a time, in arrival order.
 
+While children wait for their restart the supervisor is DEGRADED (reason: who is restarting).
 When every child has ended for good, ``run()`` returns and the supervisor stops normally (a
 finished backtest). ``stop()`` on the supervisor stops the children in reverse order, each within
 its ``shutdown_timeout``; a child still running after it is abandoned with an error logged.
@@ -311,8 +312,10 @@ class Supervisor(Service):
             self.strategy,
             "counted" if counted else "transient, not counted",
         )
+        self.set_degraded(f"restarting {', '.join(sibling.spec.name for sibling in group)}")
         await self.clock.sleep(delay)
         await self._start_group(group)
+        self.set_healthy()
 
     def _failure_needs_restart(self, child: _Child, error: BaseException) -> bool:
         """Record a child's error; False when it must not be restarted (fatal raises)."""

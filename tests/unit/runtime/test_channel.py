@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
+from mypy import api as mypy_api
 
 from trading_engine.errors import ChannelClosed
 from trading_engine.runtime import Channel, Receiver, Sender
@@ -209,3 +211,27 @@ async def test_many_producers_and_consumers_lose_and_duplicate_nothing() -> None
     await asyncio.gather(*consumers)
     assert sorted(got) == sorted(k * 1000 + i for k in range(4) for i in range(200))
     assert channel.stats().peak_depth == 3
+
+
+def test_mypy_strict_rejects_a_wrong_item_type_at_a_send(tmp_path: Path) -> None:
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(
+        "from trading_engine.runtime import Channel\n"
+        "async def produce() -> None:\n"
+        "    channel = Channel[int]('c', 1)\n"
+        "    await channel.send(1)\n"
+        "    await channel.send('one')\n"
+        "    await channel.sender.send(b'1')\n"
+        "    text: str = await channel.receiver.receive()\n"
+    )
+    out, _, status = mypy_api.run(
+        ["--strict", "--no-incremental", "--cache-dir", str(tmp_path), str(snippet)]
+    )
+    errors = [line.split(": error: ", 1)[1] for line in out.splitlines() if ": error: " in line]
+    assert status == 1
+    assert errors == [
+        'Argument 1 to "send" of "Channel" has incompatible type "str"; expected "int"  [arg-type]',
+        'Argument 1 has incompatible type "bytes"; expected "int"  [arg-type]',
+        'Incompatible types in assignment (expression has type "int", variable has type "str")'
+        "  [assignment]",
+    ]

@@ -243,3 +243,29 @@ async def test_a_service_between_two_channels_processes_until_its_input_closes()
     assert results == [0, 2, 4, 6, 8]
     assert state(doubler) is ServiceState.STOPPED
     assert doubler.metrics() == {"name": "doubler", "state": "stopped"}
+
+
+async def test_stop_while_on_stop_runs_after_a_crash_waits_without_interrupting_it(
+    settle: Settle,
+) -> None:
+    gate = asyncio.Event()
+
+    class SlowRelease(Recorder):
+        async def on_stop(self) -> None:
+            await gate.wait()
+            self.calls.append("released")
+
+    service = SlowRelease()
+    await service.start()
+    service.fail_with = RuntimeError("boom")
+    service.finish.set()
+    await settle()
+    assert state(service) is ServiceState.STOPPING  # run crashed, on_stop is waiting on the gate
+    stopping = asyncio.create_task(service.stop())
+    await settle()
+    assert not stopping.done()
+    gate.set()
+    await stopping
+    assert service.calls[-1] == "released"
+    assert state(service) is ServiceState.FAILED
+    assert isinstance(service.error, RuntimeError)

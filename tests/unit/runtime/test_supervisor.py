@@ -227,6 +227,7 @@ async def test_one_for_one_restarts_only_the_crashed_child(
     await sup.start()
     await drive(clock, lambda: len(script.instances["b"]) == 2)
     assert script.events()[3:] == ["stop b", "start b"]
+    assert sup.state is ServiceState.RUNNING  # healthy again once the restart is done
     await sup.stop()
 
 
@@ -415,6 +416,8 @@ async def test_stopping_during_a_backoff_leaves_no_task(
     await sup.start()
     await settle()
     assert sup.health()["children"]["a"]["state"] == "restarting"
+    assert sup.state is ServiceState.DEGRADED
+    assert sup.health()["degraded_reason"] == "restarting a"
     await sup.stop()
     assert sup.state is ServiceState.STOPPED
     assert asyncio.all_tasks() == tasks_before
