@@ -83,10 +83,11 @@ def _import(module: str, class_path: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        what = "module" if exc.name == module or module.startswith(f"{exc.name}.") else "import"
-        raise StrategyError(
-            f"cannot load strategy {class_path!r}: {what} {exc.name!r} not found"
-        ) from exc
+        if exc.name == module or module.startswith(f"{exc.name}."):
+            detail = f"module {exc.name!r} not found"
+        else:
+            detail = f"module {module!r} imports {exc.name!r}, which is not installed"
+        raise StrategyError(f"cannot load strategy {class_path!r}: {detail}") from exc
     except Exception as exc:
         raise StrategyError(
             f"cannot load strategy {class_path!r}: importing {module!r} raised "

@@ -134,3 +134,10 @@ def test_returning_something_else_than_a_signal_is_an_error() -> None:
 def test_params_may_be_given_as_a_model_instance() -> None:
     params = ThresholdParams(level=5)
     assert Threshold(params).params is params
+
+
+def test_regime_names_match_the_classifier() -> None:
+    from trading_engine.indicators.regime import Regime
+    from trading_engine.strategy.base import REGIMES
+
+    assert {str(r) for r in Regime} == REGIMES

@@ -106,6 +106,15 @@ def test_a_class_of_a_user_file_that_is_not_a_strategy_is_refused(user_file: Pat
         load_strategy(f"{user_file}:NotAStrategy")
 
 
+def test_a_missing_dependency_of_a_user_module_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "needs_dep.py").write_text("import surely_not_installed_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(StrategyError, match="imports 'surely_not_installed_xyz', which is not"):
+        load_strategy("needs_dep:Anything")
+
+
 def test_a_user_file_that_raises_on_import_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "broken.py"
     path.write_text("raise RuntimeError('oops')\n")
