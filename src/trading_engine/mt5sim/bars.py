@@ -35,6 +35,7 @@ __all__ = [
     "check_timeframe",
     "m1_from_ticks",
     "merge_bars",
+    "minute_bar",
     "period_seconds",
     "price_scale",
     "ticks_from_m1",
@@ -136,6 +137,14 @@ def m1_from_ticks(ticks: npt.NDArray[np.void], point: float) -> npt.NDArray[np.v
     n = 1 + int(np.count_nonzero(minutes[1:] != minutes[:-1]))
     out = np.empty(n, dtype=RATES_DTYPE)
     _m1_kernel(ticks["time_msc"], ticks["bid"], ticks["ask"], price_scale(point), out)
+    return out
+
+
+def minute_bar(ticks: npt.NDArray[np.void], point: float) -> npt.NDArray[np.void]:
+    """The M1 bar (0- or 1-element array) of ticks that all lie in one minute."""
+    out = np.empty(1 if ticks.size else 0, dtype=RATES_DTYPE)
+    if ticks.size:
+        _m1_kernel(ticks["time_msc"], ticks["bid"], ticks["ask"], price_scale(point), out)
     return out
 
 

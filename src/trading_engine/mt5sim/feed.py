@@ -43,12 +43,19 @@ def _readonly_day(ticks: npt.NDArray[np.void]) -> DayTicks:
 class GrowingBars:
     """An append-only RATES_DTYPE array with amortised O(1) appends and a contiguous time index."""
 
-    __slots__ = ("_bars", "_n", "_times")
+    __slots__ = ("_bars", "_bars_view", "_n", "_times", "_times_view")
 
     def __init__(self, capacity: int = 4096) -> None:
         self._bars = np.empty(capacity, dtype=RATES_DTYPE)
         self._times = np.empty(capacity, dtype=np.int64)
         self._n = 0
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._bars_view = self._bars[: self._n]
+        self._bars_view.flags.writeable = False
+        self._times_view = self._times[: self._n]
+        self._times_view.flags.writeable = False
 
     def __len__(self) -> int:
         return self._n
@@ -66,24 +73,22 @@ class GrowingBars:
         put_records(self._bars, self._n, bars)
         self._times[self._n : need] = bars["time"]
         self._n = need
+        self._refresh()
 
     def truncate(self, n: int) -> None:
         """Keep the first ``n`` bars."""
         self._n = min(self._n, n)
+        self._refresh()
 
     @property
     def bars(self) -> npt.NDArray[np.void]:
         """Read-only view of the stored bars."""
-        view = self._bars[: self._n]
-        view.flags.writeable = False
-        return view
+        return self._bars_view
 
     @property
     def times(self) -> npt.NDArray[np.int64]:
         """Read-only contiguous view of the bars' open times."""
-        view = self._times[: self._n]
-        view.flags.writeable = False
-        return view
+        return self._times_view
 
 
 class Feed:
@@ -134,8 +139,8 @@ class Feed:
     def m1_of_day(self, day: int) -> npt.NDArray[np.void]:
         """Stored M1 bars of server day ``day``."""
         times = self.m1.times
-        lo = int(np.searchsorted(times, day * DAY, side="left"))
-        hi = int(np.searchsorted(times, (day + 1) * DAY, side="left"))
+        lo = int(times.searchsorted(day * DAY, side="left"))
+        hi = int(times.searchsorted((day + 1) * DAY, side="left"))
         return self.m1.bars[lo:hi]
 
     def bars(self, timeframe: int) -> GrowingBars:
@@ -147,7 +152,7 @@ class Feed:
         if n_m1 > used:
             if len(store):
                 last_open = int(store.times[-1])
-                start = int(np.searchsorted(self.m1.times, last_open, side="left"))
+                start = int(self.m1.times.searchsorted(last_open, side="left"))
                 store.truncate(len(store) - 1)
             else:
                 start = 0
@@ -248,7 +253,7 @@ class HistoryFeed(Feed):
 
     def _load_day_ticks(self, day: int) -> npt.NDArray[np.void]:
         if self._ticks is not None and self._tick_times is not None:
-            lo = int(np.searchsorted(self._tick_times, day * DAY * 1000, side="left"))
-            hi = int(np.searchsorted(self._tick_times, (day + 1) * DAY * 1000, side="left"))
+            lo = int(self._tick_times.searchsorted(day * DAY * 1000, side="left"))
+            hi = int(self._tick_times.searchsorted((day + 1) * DAY * 1000, side="left"))
             return self._ticks[lo:hi]
         return ticks_from_m1(self.m1_of_day(day), self.spec.point)

@@ -15,6 +15,7 @@ UTC, as on real brokers. Holidays are not modelled.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import functools
 import math
@@ -78,10 +79,12 @@ class ServerTime:
     base_offset: int = 2 * 3600
     dst_shift: int = 3600
     _transitions: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    _transition_list: list[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         trans = _shared_transitions() if self.dst_shift else np.empty(0, dtype=np.int64)
         object.__setattr__(self, "_transitions", trans)
+        object.__setattr__(self, "_transition_list", trans.tolist())
 
     @classmethod
     def eet(cls) -> ServerTime:
@@ -97,7 +100,7 @@ class ServerTime:
         """Offset (seconds) of server time from UTC at the UTC instant ``utc_seconds``."""
         if not self.dst_shift:
             return self.base_offset
-        idx = int(np.searchsorted(self._transitions, utc_seconds, side="right"))
+        idx = bisect.bisect_right(self._transition_list, utc_seconds)
         return self.base_offset + (self.dst_shift if idx % 2 == 1 else 0)
 
     def to_server(self, utc_seconds: float) -> float:
