@@ -36,10 +36,14 @@ def clock() -> FakeClock:
 @pytest.fixture
 def term(clock: FakeClock) -> Terminal:
     t = Terminal(
-        SimConfig(symbols=(DEFAULT_SYMBOLS["EURUSD"], DEFAULT_SYMBOLS["USDJPY"]), history_days=2,
-                  start=START, seed=7),
+        SimConfig(
+            symbols=(DEFAULT_SYMBOLS["EURUSD"], DEFAULT_SYMBOLS["USDJPY"]),
+            history_days=2,
+            start=START,
+            seed=7,
+        ),
         clock=clock,
-    )  # fmt: skip
+    )
     assert t.initialize()
     return t
 
@@ -80,10 +84,18 @@ FUNCTIONS = [
 ]
 
 STRUCT_SIZES = {
-    "AccountInfo": 28, "TerminalInfo": 22, "SymbolInfo": 96, "Tick": 8, "BookInfo": 4,
-    "TradeOrder": 24, "TradePosition": 19, "TradeDeal": 18, "TradeRequest": 17,
-    "OrderSendResult": 11, "OrderCheckResult": 9,
-}  # fmt: skip
+    "AccountInfo": 28,
+    "TerminalInfo": 22,
+    "SymbolInfo": 96,
+    "Tick": 8,
+    "BookInfo": 4,
+    "TradeOrder": 24,
+    "TradePosition": 19,
+    "TradeDeal": 18,
+    "TradeRequest": 17,
+    "OrderSendResult": 11,
+    "OrderCheckResult": 9,
+}
 
 
 def test_module_exports_all_32_functions_types_helpers_and_version() -> None:
@@ -105,9 +117,18 @@ def _kinds(fn: object) -> list[str]:
 
 
 def test_copy_and_calc_functions_are_positional_only_and_get_filters_keyword_only() -> None:
-    for name in ("copy_rates_from", "copy_rates_from_pos", "copy_rates_range", "copy_ticks_from",
-                 "copy_ticks_range", "order_calc_margin", "order_calc_profit", "symbol_info",
-                 "order_send", "order_check"):  # fmt: skip
+    for name in (
+        "copy_rates_from",
+        "copy_rates_from_pos",
+        "copy_rates_range",
+        "copy_ticks_from",
+        "copy_ticks_range",
+        "order_calc_margin",
+        "order_calc_profit",
+        "symbol_info",
+        "order_send",
+        "order_check",
+    ):
         assert set(_kinds(getattr(mt5, name))) == {"POSITIONAL_ONLY"}, name
     for name in ("orders_get", "positions_get", "symbols_get"):
         assert set(_kinds(getattr(mt5, name))) == {"KEYWORD_ONLY"}, name
@@ -139,10 +160,24 @@ def test_struct_has_field_count_order_repr_asdict_and_match_args(name: str, size
 
 
 def test_struct_field_orders_match_the_package() -> None:
-    assert mt5.Tick.__match_args__ == ("time", "bid", "ask", "last", "volume", "time_msc",
-                                       "flags", "volume_real")  # fmt: skip
-    assert mt5.TradeDeal.__match_args__[:6] == ("ticket", "order", "time", "time_msc", "type",
-                                                "entry")  # fmt: skip
+    assert mt5.Tick.__match_args__ == (
+        "time",
+        "bid",
+        "ask",
+        "last",
+        "volume",
+        "time_msc",
+        "flags",
+        "volume_real",
+    )
+    assert mt5.TradeDeal.__match_args__[:6] == (
+        "ticket",
+        "order",
+        "time",
+        "time_msc",
+        "type",
+        "entry",
+    )
     assert mt5.TradePosition.__match_args__[-4:] == ("profit", "symbol", "comment", "external_id")
     assert mt5.OrderSendResult.__match_args__[-1] == "request"
     assert mt5.SymbolInfo.__match_args__[-1] == "path"
@@ -150,8 +185,9 @@ def test_struct_field_orders_match_the_package() -> None:
 
 
 def test_calls_before_initialize_fail_with_no_ipc_connection(clock: FakeClock) -> None:
-    t = Terminal(SimConfig(symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START),
-                 clock=clock)  # fmt: skip
+    t = Terminal(
+        SimConfig(symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START), clock=clock
+    )
     assert t.account_info() is None
     assert t.last_error() == (-10004, "No IPC connection")
     assert t.symbols_total() == 0
@@ -164,8 +200,12 @@ def test_calls_before_initialize_fail_with_no_ipc_connection(clock: FakeClock) -
 
 
 def test_initialize_with_wrong_login_fails_with_authorization_error(clock: FakeClock) -> None:
-    t = Terminal(SimConfig(symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START,
-                           password="secret"), clock=clock)  # fmt: skip
+    t = Terminal(
+        SimConfig(
+            symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START, password="secret"
+        ),
+        clock=clock,
+    )
     assert t.initialize(login=1) is False
     assert t.last_error() == (-6, "Terminal: Authorization failed")
     assert t.initialize(login=t.config.login, password="wrong") is False
@@ -249,8 +289,12 @@ def test_group_masks_apply_conditions_in_order(
 
 
 def test_symbol_info_tick_needs_market_watch_selection(clock: FakeClock) -> None:
-    t = Terminal(SimConfig(symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START,
-                           market_watch=()), clock=clock)  # fmt: skip
+    t = Terminal(
+        SimConfig(
+            symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START, market_watch=()
+        ),
+        clock=clock,
+    )
     t.initialize()
     info = t.symbol_info("EURUSD")
     assert info is not None
@@ -320,8 +364,10 @@ def test_copy_ticks_from_and_range_return_ticks_dtype(term: Terminal) -> None:
 
 
 def test_copy_rates_are_capped_by_maxbars(clock: FakeClock) -> None:
-    t = Terminal(SimConfig(symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START,
-                           maxbars=100), clock=clock)  # fmt: skip
+    t = Terminal(
+        SimConfig(symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START, maxbars=100),
+        clock=clock,
+    )
     t.initialize()
     assert len(t.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_M1, 0, 500)) == 100  # type: ignore[arg-type]
     assert len(t.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_M1, 90, 500)) == 10  # type: ignore[arg-type]

@@ -40,8 +40,13 @@ def make(clock: FakeClock | None = None, **kw: Any) -> Terminal:
 
 
 def deal(symbol: str, type_: int, volume: float, **kw: Any) -> dict[str, Any]:
-    return {"action": mt5.TRADE_ACTION_DEAL, "symbol": symbol, "type": type_, "volume": volume,
-            **kw}  # fmt: skip
+    return {
+        "action": mt5.TRADE_ACTION_DEAL,
+        "symbol": symbol,
+        "type": type_,
+        "volume": volume,
+        **kw,
+    }
 
 
 def buy(t: Terminal, symbol: str = "EURUSD", volume: float = 0.1, **kw: Any) -> Any:
@@ -161,8 +166,16 @@ def test_sl_tp_must_respect_side_and_stops_level() -> None:
     for stops in bad:
         r = t.order_send(deal("USDJPY", mt5.ORDER_TYPE_BUY, 0.1, **base, **stops))
         assert r.retcode == mt5.TRADE_RETCODE_INVALID_STOPS, stops
-    good = t.order_send(deal("USDJPY", mt5.ORDER_TYPE_BUY, 0.1, **base,
-                             sl=round(tick.bid - 0.5, 3), tp=round(tick.bid + 0.5, 3)))  # fmt: skip
+    good = t.order_send(
+        deal(
+            "USDJPY",
+            mt5.ORDER_TYPE_BUY,
+            0.1,
+            **base,
+            sl=round(tick.bid - 0.5, 3),
+            tp=round(tick.bid + 0.5, 3),
+        )
+    )
     assert good.retcode == mt5.TRADE_RETCODE_DONE
     pos = t.positions_get(ticket=good.order)[0]
     assert pos.sl == round(tick.bid - 0.5, 3)
@@ -171,18 +184,22 @@ def test_sl_tp_must_respect_side_and_stops_level() -> None:
 def test_filling_mode_must_suit_execution_mode() -> None:
     t = make()
     tick = t.symbol_info_tick("USDJPY")
-    instant_ioc = t.order_send(deal("USDJPY", mt5.ORDER_TYPE_BUY, 0.1, price=tick.ask,
-                                    type_filling=mt5.ORDER_FILLING_IOC))  # fmt: skip
+    instant_ioc = t.order_send(
+        deal("USDJPY", mt5.ORDER_TYPE_BUY, 0.1, price=tick.ask, type_filling=mt5.ORDER_FILLING_IOC)
+    )
     assert instant_ioc.retcode == mt5.TRADE_RETCODE_INVALID_FILL
     assert instant_ioc.comment == "Unsupported filling mode"
-    market_return = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.1,
-                                      type_filling=mt5.ORDER_FILLING_RETURN))  # fmt: skip
+    market_return = t.order_send(
+        deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.1, type_filling=mt5.ORDER_FILLING_RETURN)
+    )
     assert market_return.retcode == mt5.TRADE_RETCODE_INVALID_FILL
-    market_ioc = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.1,
-                                   type_filling=mt5.ORDER_FILLING_IOC))  # fmt: skip
+    market_ioc = t.order_send(
+        deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.1, type_filling=mt5.ORDER_FILLING_IOC)
+    )
     assert market_ioc.retcode == mt5.TRADE_RETCODE_DONE
-    exch = dataclasses.replace(EURUSD, name="EURUSD.x",
-                               trade_exemode=mt5.SYMBOL_TRADE_EXECUTION_EXCHANGE)  # fmt: skip
+    exch = dataclasses.replace(
+        EURUSD, name="EURUSD.x", trade_exemode=mt5.SYMBOL_TRADE_EXECUTION_EXCHANGE
+    )
     t2 = make(symbols=(exch,))
     ret = t2.order_send(
         deal("EURUSD.x", mt5.ORDER_TYPE_BUY, 0.1, type_filling=mt5.ORDER_FILLING_RETURN)
@@ -292,8 +309,9 @@ def test_instant_execution_requotes_beyond_deviation() -> None:
     assert r.retcode == mt5.TRADE_RETCODE_REQUOTE
     assert r.comment == "Requote"
     assert (r.bid, r.ask) == (tick.bid, tick.ask)
-    near = t.order_send(deal("USDJPY", mt5.ORDER_TYPE_BUY, 0.1, price=round(tick.ask - 0.005, 3),
-                             deviation=10))  # fmt: skip
+    near = t.order_send(
+        deal("USDJPY", mt5.ORDER_TYPE_BUY, 0.1, price=round(tick.ask - 0.005, 3), deviation=10)
+    )
     assert near.retcode == mt5.TRADE_RETCODE_DONE
     assert near.price == tick.ask
     no_price = t.order_send(deal("USDJPY", mt5.ORDER_TYPE_BUY, 0.1))
@@ -364,8 +382,15 @@ def test_sltp_modifies_position_stops() -> None:
     r = buy(t)
     tick = t.symbol_info_tick("EURUSD")
     sl, tp = round(tick.bid - 0.002, 5), round(tick.bid + 0.002, 5)
-    m = t.order_send({"action": mt5.TRADE_ACTION_SLTP, "symbol": "EURUSD", "position": r.order,
-                      "sl": sl, "tp": tp})  # fmt: skip
+    m = t.order_send(
+        {
+            "action": mt5.TRADE_ACTION_SLTP,
+            "symbol": "EURUSD",
+            "position": r.order,
+            "sl": sl,
+            "tp": tp,
+        }
+    )
     assert m.retcode == mt5.TRADE_RETCODE_DONE
     pos = t.positions_get()[0]
     assert (pos.sl, pos.tp) == (sl, tp)
