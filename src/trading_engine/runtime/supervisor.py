@@ -87,6 +87,7 @@ class _Child:
         "last_error_at",
         "restarts",
         "spec",
+        "started_at",
         "tracker",
         "waiting",
     )
@@ -99,6 +100,7 @@ class _Child:
         self.expected_exit = False  # the supervisor is stopping the current instance
         self.waiting = False  # stopped, waiting for its backoff to elapse
         self.restarts = 0
+        self.started_at = 0.0  # the supervisor's clock.monotonic() when the instance was ready
         self.last_error: BaseException | None = None
         self.last_error_at: float | None = None
 
@@ -267,6 +269,7 @@ class Supervisor(Service):
         instance = child.spec.factory()
         child.instance = instance
         await instance.start()
+        child.started_at = self.clock.monotonic()
         instance.add_done_callback(lambda service: self._on_exit(child, service))
 
     async def _stop_child(self, child: _Child) -> None:
@@ -283,7 +286,7 @@ class Supervisor(Service):
     async def _handle_exit(self, child: _Child, instance: Service) -> None:
         error = instance.error
         now = self.clock.monotonic()
-        uptime = now - instance.started_at if instance.started_at is not None else 0.0
+        uptime = now - child.started_at  # on our clock: the child's may be another
         name = child.spec.name
         if error is None:
             if child.spec.restart != "permanent":

@@ -483,3 +483,35 @@ async def test_supervised_stage_keeps_its_channels_across_a_restart(clock: SimCl
         assert await outbox.receive() == 6
         assert sup.child("stage") is not first
         assert sup.health()["children"]["stage"]["restarts"] == 1
+
+
+async def test_uptime_is_measured_on_the_supervisor_clock_whatever_the_child_clock(
+    clock: SimClock, drive: Drive
+) -> None:
+    uptimes = deque([0.0, 0.0, 120.0])
+    built: list[Service] = []
+
+    class OwnClockChild(Service):
+        def __init__(self, uptime: float | None) -> None:
+            super().__init__("a")  # a LiveClock of its own
+            self.uptime = uptime
+
+        async def run(self) -> None:
+            if self.uptime is None:
+                await asyncio.Event().wait()
+            else:
+                await clock.sleep(self.uptime)
+                raise RuntimeError("crash")
+
+    def build() -> Service:
+        built.append(OwnClockChild(uptimes.popleft() if uptimes else None))
+        return built[-1]
+
+    sup = Supervisor(
+        "sup", [ChildSpec("a", build)], stable_window=60.0, clock=clock, rng=random.Random(5)
+    )
+    async with sup:
+        await drive(clock, lambda: len(built) == 3)
+        assert sup.health()["children"]["a"]["attempt"] == 2
+        await drive(clock, lambda: len(built) == 4)
+        assert sup.health()["children"]["a"]["attempt"] == 1  # the 120 s run reset the count
