@@ -7,9 +7,11 @@ marked as a journal by ``PRAGMA application_id``; append migrations, never edit 
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from typing import Final
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "migrate"]
 
 APPLICATION_ID: Final = 0x54454A31
 """``PRAGMA application_id`` of a trading-engine journal ("TEJ1")."""
@@ -35,6 +37,8 @@ CREATE TABLE orders (
     error           TEXT,
     filled_volume   REAL NOT NULL DEFAULT 0,
     fill_price      REAL,
+    intent          TEXT NOT NULL DEFAULT 'open' CHECK (intent IN ('open', 'close')),
+    position_to_close INTEGER,
     created_at      REAL NOT NULL,
     updated_at      REAL NOT NULL
 );
@@ -67,7 +71,9 @@ CREATE INDEX deals_time ON deals (time);
 
 CREATE TABLE positions (
     ticket          INTEGER PRIMARY KEY,
+    identifier      INTEGER,
     client_id       TEXT,
+    strategy        TEXT,
     symbol          TEXT NOT NULL,
     side            TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
     volume          REAL NOT NULL,
@@ -79,9 +85,13 @@ CREATE TABLE positions (
     closed_at       REAL,
     price_close     REAL,
     profit          REAL,
+    swap            REAL,
+    fees            REAL,
+    close_reason    TEXT,
     state           TEXT NOT NULL CHECK (state IN ('open', 'closed'))
 );
 CREATE INDEX positions_state ON positions (state);
+CREATE INDEX positions_identifier ON positions (identifier);
 
 CREATE TABLE events (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -110,3 +120,27 @@ MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 """The version this code writes and reads."""
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:
+    """Apply the migrations a file lacks, oldest first, each with its version bump atomically.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). Returns the version reached.
+    A failing step is rolled back whole and its ``sqlite3.Error`` propagates; the steps before it
+    stay applied. Raises ``ValueError`` for a file newer than ``migrations``.
+    """
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(migrations):
+        raise ValueError(f"schema version {version} is newer than {len(migrations)}")
+    for target in range(version + 1, len(migrations) + 1):
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{migrations[target - 1]}\n"
+                f"PRAGMA application_id = {APPLICATION_ID};\n"
+                f"PRAGMA user_version = {target};\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return len(migrations)

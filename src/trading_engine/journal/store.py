@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, Final, TypeVar
 
 from trading_engine.errors import JournalError
-from trading_engine.journal.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from trading_engine.journal.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 
 __all__ = [
     "MEMORY",
@@ -70,6 +70,8 @@ class OrderRow:
     error: str | None = None
     filled_volume: float = 0.0
     fill_price: float | None = None
+    intent: str = "open"
+    position_to_close: int | None = None
 
 
 @dataclass(slots=True)
@@ -96,7 +98,12 @@ class DealRow:
 
 @dataclass(slots=True)
 class PositionRow:
-    """One position as the engine knows it; ``state`` is ``'open'`` or ``'closed'``."""
+    """One position as the engine knows it; ``state`` is ``'open'`` or ``'closed'``.
+
+    ``identifier`` is MT5's position identifier (the opening order's ticket; it never changes
+    while the ticket can). On close, ``profit`` and ``swap`` are the closing deals', ``fees``
+    the commissions and fees of all its deals.
+    """
 
     ticket: int
     symbol: str
@@ -104,13 +111,18 @@ class PositionRow:
     volume: float
     price_open: float
     opened_at: float
+    identifier: int | None = None
     client_id: str | None = None
+    strategy: str | None = None
     sl: float | None = None
     tp: float | None = None
     magic: int | None = None
     closed_at: float | None = None
     price_close: float | None = None
     profit: float | None = None
+    swap: float | None = None
+    fees: float | None = None
+    close_reason: str | None = None
     state: str = "open"
 
 
@@ -136,7 +148,7 @@ _ORDER_COLUMNS: Final = _columns(OrderRow)
 _DEAL_COLUMNS: Final = _columns(DealRow)
 _POSITION_COLUMNS: Final = _columns(PositionRow)
 _ORDER_UPDATABLE: Final = frozenset(_ORDER_COLUMNS) - {"client_id", "created_at"}
-_TEXT_FIELDS: Final = frozenset({"side", "state", "symbol"})
+_TEXT_FIELDS: Final = frozenset({"side", "state", "symbol", "intent"})
 
 
 def _value(name: str, value: Any) -> Any:
@@ -359,14 +371,35 @@ class Journal:
         closed_at: float,
         price_close: float | None = None,
         profit: float | None = None,
+        swap: float | None = None,
+        fees: float | None = None,
+        reason: str | None = None,
     ) -> bool:
-        """Mark a position closed; False when the ticket is not journaled."""
+        """Mark a position closed with its outcome; False when the ticket is not journaled."""
         with self._tx(f"close position {ticket}"):
             cursor = self._conn.execute(
                 "UPDATE positions SET state = 'closed', closed_at = ?, price_close = ?, "
-                "profit = ? WHERE ticket = ?",
-                (closed_at, price_close, profit, ticket),
+                "profit = ?, swap = ?, fees = ?, close_reason = ? WHERE ticket = ?",
+                (closed_at, price_close, profit, swap, fees, reason, ticket),
             )
+            return cursor.rowcount == 1
+
+    def rekey_position(self, old_ticket: int, new_ticket: int) -> bool:
+        """Follow MT5 re-issuing a position under a new ticket; False for an unknown old ticket.
+
+        The identifier is kept (set to the old ticket when it was not recorded).
+        """
+        with self._tx(f"rekey position {old_ticket}"):
+            try:
+                cursor = self._conn.execute(
+                    "UPDATE positions SET ticket = ?, identifier = COALESCE(identifier, ?) "
+                    "WHERE ticket = ?",
+                    (new_ticket, old_ticket, old_ticket),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise JournalError(
+                    f"{self._path}: position ticket {new_ticket} is already journaled"
+                ) from exc
             return cursor.rowcount == 1
 
     def get_position(self, ticket: int) -> PositionRow | None:
@@ -627,17 +660,7 @@ def _prepare(conn: sqlite3.Connection, path: str) -> None:
         if mode.lower() != "wal":
             raise JournalError(f"{path}: cannot switch the journal to WAL mode (got {mode})")
     conn.execute("PRAGMA synchronous = NORMAL")
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        script = MIGRATIONS[target - 1]
-        try:
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\n"
-                f"PRAGMA application_id = {APPLICATION_ID};\n"
-                f"PRAGMA user_version = {target};\nCOMMIT;"
-            )
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise JournalError(
-                f"{path}: migration to schema version {target} failed: {exc}"
-            ) from exc
+    try:
+        migrate(conn)
+    except sqlite3.Error as exc:
+        raise JournalError(f"{path}: migrating the journal schema failed: {exc}") from exc

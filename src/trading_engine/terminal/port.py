@@ -15,12 +15,13 @@ The lane
     call and the ``last_error()`` read. Such calls do not yield to the loop.
 
 Classification and retries
-    Read-only calls (everything but ``order_send``) are retried up to ``read_attempts`` times: on a
-    connection error (IPC -10000…-10005, -6, a lane timeout, an ``OSError``/``EOFError`` from a
-    bridge) after a reconnect, on a ``RETRY`` outcome after a backoff delay. Anything else raises
-    ``TerminalError`` with the code. ``order_send`` is never retried: it returns a ``SendResult``
-    whose ``outcome`` is ``VERIFY`` whenever the request may have executed (10012, 10031, None with
-    an IPC error, a lane timeout); the execution layer resolves it from orders, positions and deals.
+    Read-only calls (everything but ``order_send``) are tried up to ``read_attempts`` times, each
+    retry after a reconnect, when they fail with a connection error (IPC -10000…-10005, -6, a lane
+    timeout, an ``OSError``/``EOFError`` from a bridge); no other ``last_error()`` code is
+    transient for a read, so any other failure raises ``TerminalError`` with the code at once.
+    ``order_send`` is never retried: it returns a ``SendResult`` whose ``outcome`` is ``VERIFY``
+    whenever the request may have executed (10012, 10031, None with an IPC error, a lane
+    timeout); the execution layer resolves it from orders, positions and deals.
 
 Reconnects
     After a connection error the port is *disconnected*; the next call first reconnects:
@@ -57,7 +58,6 @@ from trading_engine.terminal.retcodes import (
     RES_S_OK,
     Outcome,
     classify_check_retcode,
-    classify_error,
     classify_send_error,
     classify_send_retcode,
     describe_error,
@@ -563,10 +563,6 @@ class TerminalPort:
                 if not raise_on_failure:
                     return reply
                 raise TerminalError(f"{name} raised {reply.exc!r}") from reply.exc
-            if classify_error(reply.code) is Outcome.RETRY and attempt + 1 < attempts:
-                last = describe_error(reply.code, reply.message)
-                await self._clock.sleep(self._backoff.delay(attempt, self._rng))
-                continue
             if not raise_on_failure:
                 return reply
             raise TerminalError(

@@ -17,7 +17,7 @@ from trading_engine.journal import (
     OrderRow,
     PositionRow,
 )
-from trading_engine.journal.schema import APPLICATION_ID
+from trading_engine.journal.schema import APPLICATION_ID, migrate
 
 
 def order(client_id: str = "te-1", state: str = "NEW", created_at: float = 100.0) -> OrderRow:
@@ -77,6 +77,26 @@ def test_reopen_keeps_data_and_does_not_migrate_again(path: Path) -> None:
         assert j.schema_version == SCHEMA_VERSION
         assert j.get_order("te-1") == order()
         assert j.get_state("risk") == b"\x01\x02"
+
+
+def test_migrations_apply_in_order_and_a_failing_step_is_rolled_back_whole(
+    tmp_path: Path,
+) -> None:
+    conn = sqlite3.connect(tmp_path / "m.sqlite", isolation_level=None)
+    steps = ["CREATE TABLE a (x);", "CREATE TABLE b (y); INSERT INTO a VALUES (1);"]
+    assert migrate(conn, steps[:1]) == 1
+    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    assert migrate(conn, steps) == 2  # only the missing step runs (a would already exist)
+    assert conn.execute("SELECT x FROM a").fetchall() == [(1,)]
+    broken = [*steps, "CREATE TABLE c (z); INSERT INTO nowhere VALUES (1);"]
+    with pytest.raises(sqlite3.OperationalError, match="nowhere"):
+        migrate(conn, broken)
+    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "c" not in tables
+    with pytest.raises(ValueError, match="newer"):
+        migrate(conn, steps[:1])
+    conn.close()
 
 
 def test_file_from_a_newer_engine_is_rejected(path: Path) -> None:
@@ -160,6 +180,17 @@ def test_insert_update_and_query_orders(journal: Journal) -> None:
     assert journal.get_order("nope") is None
 
 
+def test_close_order_keeps_its_intent_and_target_position(journal: Journal) -> None:
+    row = order("te-9")
+    row.intent = "close"
+    row.position_to_close = 555
+    row.side = Side.SELL
+    journal.insert_order(row)
+    stored = journal.get_order("te-9")
+    assert stored is not None
+    assert (stored.intent, stored.position_to_close, stored.side) == ("close", 555, "sell")
+
+
 def test_order_side_is_stored_as_plain_text(journal: Journal) -> None:
     journal.insert_order(order())
     stored = journal.get_order("te-1")
@@ -229,6 +260,29 @@ def test_positions_upsert_close_and_list_open(journal: Journal) -> None:
         5.0,
     )
     assert [p.ticket for p in journal.open_positions()] == [2]
+
+
+def test_closed_position_keeps_its_outcome(journal: Journal) -> None:
+    journal.upsert_position(PositionRow(7, "EURUSD", "sell", 0.1, 1.09, 1.0, identifier=7))
+    journal.close_position(
+        7, closed_at=9.0, price_close=1.08, profit=100.0, swap=-1.5, fees=-0.7, reason="tp"
+    )
+    row = journal.get_position(7)
+    assert row is not None
+    assert (row.profit, row.swap, row.fees, row.close_reason) == (100.0, -1.5, -0.7, "tp")
+
+
+def test_reissued_position_is_rekeyed_and_keeps_its_identifier(journal: Journal) -> None:
+    journal.upsert_position(PositionRow(10, "EURUSD", "buy", 0.1, 1.08, 1.0, client_id="te-1"))
+    journal.upsert_position(PositionRow(20, "EURUSD", "buy", 0.1, 1.08, 1.0))
+    assert journal.rekey_position(10, 11)
+    assert journal.get_position(10) is None
+    moved = journal.get_position(11)
+    assert moved is not None
+    assert (moved.identifier, moved.client_id) == (10, "te-1")
+    assert not journal.rekey_position(99, 100)
+    with pytest.raises(JournalError, match="already journaled"):
+        journal.rekey_position(11, 20)
 
 
 # -- deals -----------------------------------------------------------------------------------
