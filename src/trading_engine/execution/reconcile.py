@@ -1,9 +1,9 @@
 """Reconciliation of the journal with the terminal (pure): what happened while we were not looking.
 
-Inputs are the journal's view (its unfinished :class:`~trading_engine.execution.orders.Order`\\ s
-and this engine's open positions as :class:`BookPosition`) and the terminal's answers as plain
-records with MT5 field names, either the module's structs (attribute access) or their
-``_asdict()`` mappings: ``positions_get()``, ``orders_get()`` (pending orders),
+Inputs are the journal's view, its unfinished ``Order`` objects and this engine's open positions
+(any objects shaped like :class:`HeldPosition`, e.g. :class:`BookPosition`), and the terminal's
+answers as plain records with MT5 field names, either the module's structs (attribute access) or
+their ``_asdict()`` mappings: ``positions_get()``, ``orders_get()`` (pending orders),
 ``history_deals_get(from, to)`` and optionally ``history_orders_get(from, to)``. The deal history
 must cover the time since the oldest unfinished order or open position of the journal; whatever
 is older than the window cannot be seen.
@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from trading_engine.events import Side
 from trading_engine.execution.client_ids import TAG_PREFIX, parse_tag
@@ -46,6 +46,7 @@ __all__ = [
     "AdoptedPosition",
     "BookPosition",
     "ClosedPosition",
+    "HeldPosition",
     "PositionUpdate",
     "Reconciliation",
     "Resolution",
@@ -77,6 +78,29 @@ def _side_of_type(kind: int) -> Side:
 
 def _opt_price(value: Any) -> float | None:
     return float(value) if value else None
+
+
+class HeldPosition(Protocol):
+    """What reconciliation reads of a journal position (``BookPosition``, or the engine's own
+    position type); an ``identifier`` attribute, when present, is used to match re-issued
+    tickets."""
+
+    @property
+    def ticket(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def price_open(self) -> float: ...
+    @property
+    def sl(self) -> float | None: ...
+    @property
+    def tp(self) -> float | None: ...
+    @property
+    def client_id(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -461,7 +485,7 @@ def reconcile(
     *,
     magic: int,
     orders: Iterable[Order],
-    positions: Iterable[BookPosition],
+    positions: Iterable[HeldPosition],
     terminal_positions: Iterable[Any],
     terminal_orders: Iterable[Any],
     deals: Iterable[Any],
@@ -508,12 +532,13 @@ def reconcile(
     by_identifier = {int(_get(p, "identifier", 0)): p for p in ours_positions}
     matched: set[int] = set()
     for held in book:
-        live = by_ticket.get(held.ticket) or by_identifier.get(held.position_id)
+        held_id = getattr(held, "identifier", None) or held.ticket
+        live = by_ticket.get(held.ticket) or by_identifier.get(held_id)
         if live is None:
             result.closed_positions.append(
                 _closed(
                     ticket=held.ticket,
-                    identifier=held.position_id,
+                    identifier=held_id,
                     symbol=held.symbol,
                     side=held.side,
                     volume=held.volume,

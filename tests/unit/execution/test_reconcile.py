@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from trading_engine.execution.client_ids import ClientIdFactory
 from trading_engine.execution.orders import Order, OrderState
 from trading_engine.execution.reconcile import (
     BookPosition,
+    HeldPosition,
     Reconciliation,
     apply_resolution,
     reconcile,
@@ -75,7 +78,7 @@ def our_order(state: OrderState = S.UNKNOWN, **kw: Any) -> Order:
 def run(
     *,
     orders: list[Order] | None = None,
-    book: list[BookPosition] | None = None,
+    book: Sequence[HeldPosition] | None = None,
     positions: list[Any] | None = None,
     terminal_orders: list[Any] | None = None,
     deals: list[Any] | None = None,
@@ -191,7 +194,8 @@ def test_positions_closed_while_away_are_closed_from_their_out_deals() -> None:
     [closed] = r.closed_positions
     assert (closed.ticket, closed.reason, closed.complete) == (5005, "sl", True)
     assert closed.price_close == pytest.approx(1.09)
-    assert (closed.profit, closed.swap, closed.fees) == (-200.0, -1.5, pytest.approx(-1.4))
+    assert (closed.profit, closed.swap) == (-200.0, -1.5)
+    assert closed.fees == pytest.approx(-1.4)
     assert closed.net == pytest.approx(-202.9)
     assert (closed.time_close, closed.deal_tickets, closed.client_id) == (
         T + 600,
@@ -341,3 +345,24 @@ def test_journal_and_terminal_in_agreement_need_no_change() -> None:
     r = run(book=[held], positions=[position(5020), position(5021, magic=1)])
     assert r.changes == 0
     assert "1 foreign positions" in r.summary()
+
+
+def test_any_position_shaped_object_without_identifier_can_be_reconciled() -> None:
+    @dataclass
+    class JournalRow:
+        ticket: int
+        symbol: str
+        side: Side
+        volume: float
+        price_open: float
+        sl: float | None
+        tp: float | None
+        client_id: str
+
+    rows = [
+        JournalRow(5022, "EURUSD", Side.BUY, 0.1, 1.1, None, None, "te1-000009"),
+        JournalRow(5023, "EURUSD", Side.SELL, 0.1, 1.1, None, None, "te1-000010"),
+    ]
+    r = run(book=rows, positions=[position(5022)])
+    assert r.position_updates == []
+    assert [(c.ticket, c.client_id) for c in r.closed_positions] == [(5023, "te1-000010")]

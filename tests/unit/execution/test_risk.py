@@ -107,8 +107,7 @@ def test_drawdown_halt_needs_an_explicit_reset() -> None:
     assert "drawdown 10.00%" in d.reason
     # A new day does not lift it.
     assert not r.check_entry("EURUSD", 0.1, 0, NOON + 3 * DAY).allowed
-    r.on_account(11_000.0, 11_000.0, NOON + 3 * DAY)
-    assert r.state is RiskState.HALTED
+    assert r.on_account(11_000.0, 11_000.0, NOON + 3 * DAY) is RiskState.HALTED
     r.reset_drawdown_halt()
     assert r.state is RiskState.ACTIVE
     assert r.check_entry("EURUSD", 0.1, 0, NOON + 3 * DAY + 60).allowed
