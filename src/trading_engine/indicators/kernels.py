@@ -94,15 +94,16 @@ def _sma_nb(x: Array, beg: int, n: int, out: Array) -> None:
     """SMA as TA-Lib's running total: add x[i], emit total/n, subtract the oldest."""
     m = x.size
     _fill_nan(out, beg + n - 1)
-    if m - beg < n:
+    if beg < 0 or n < 1 or m - beg < n:
         return
     total = 0.0
-    for i in range(beg, beg + n - 1):
-        total += x[i]
-    for i in range(beg + n - 1, m):
-        total += x[i]
-        out[i] = total / n
-        total -= x[i - n + 1]
+    for j in range(n - 1):
+        total += x[j + beg]
+    off = beg + n - 1
+    for j in range(m - off):
+        total += x[j + off]
+        out[j + off] = total / n
+        total -= x[j + beg]
 
 
 @njit
@@ -110,17 +111,18 @@ def _ema_nb(x: Array, beg: int, n: int, out: Array) -> None:
     """EMA, k = 2/(n+1), seeded with the mean of the first n bars, ``fma(x - prev, k, prev)``."""
     m = x.size
     _fill_nan(out, beg + n - 1)
-    if m - beg < n:
+    if beg < 0 or n < 1 or m - beg < n:
         return
     k = 2.0 / (n + 1)
     total = 0.0
-    for i in range(beg, beg + n):
-        total += x[i]
+    for j in range(n):
+        total += x[j + beg]
     prev = total / n
     out[beg + n - 1] = prev
-    for i in range(beg + n, m):
-        prev = fma(x[i] - prev, k, prev)
-        out[i] = prev
+    off = beg + n
+    for j in range(m - off):
+        prev = fma(x[j + off] - prev, k, prev)
+        out[j + off] = prev
 
 
 @njit
@@ -129,7 +131,7 @@ def _wma_nb(x: Array, beg: int, n: int, out: Array) -> None:
     sums recomputed exactly every n bars so that rounding cannot drift (O(1) amortized)."""
     m = x.size
     _fill_nan(out, beg + n - 1)
-    if m - beg < n:
+    if beg < 0 or n < 1 or m - beg < n:
         return
     divider = float(n * (n + 1) // 2)
     wsum = 0.0
@@ -139,16 +141,19 @@ def _wma_nb(x: Array, beg: int, n: int, out: Array) -> None:
         psum += v
         wsum += v * (j + 1)
     trailing_value = 0.0
-    for i in range(beg + n - 1, m):
-        k = i - (beg + n - 1)
-        if k > 0 and k % n == 0:
-            psum, wsum = _wma_anchor(x, i, n)
-        v = x[i]
+    off = beg + n - 1
+    since = 0
+    for j in range(m - off):
+        if since == n:
+            psum, wsum = _wma_anchor(x, j + off, n)
+            since = 0
+        since += 1
+        v = x[j + off]
         psum += v
         psum -= trailing_value
         wsum += v * n
-        trailing_value = x[i - n + 1]
-        out[i] = wsum / divider
+        trailing_value = x[j + beg]
+        out[j + off] = wsum / divider
         wsum -= psum
 
 
@@ -169,12 +174,15 @@ def _rsi_nb(x: Array, beg: int, n: int, out: Array) -> None:
     """Wilder RSI: mean seed of n changes, then ``avg = fma(avg, (n-1)/n, cur*(1/n))``."""
     m = x.size
     _fill_nan(out, beg + n)
-    if m - beg < n + 1:
+    if beg < 0 or n < 1 or m - beg < n + 1:
         return
     gain = 0.0
     loss = 0.0
-    for i in range(beg + 1, beg + n + 1):
-        d = x[i] - x[i - 1]
+    prev = x[beg]
+    for j in range(n):
+        v = x[j + beg + 1]
+        d = v - prev
+        prev = v
         if d > 0.0:
             gain += d
         else:
@@ -185,31 +193,40 @@ def _rsi_nb(x: Array, beg: int, n: int, out: Array) -> None:
     out[beg + n] = 100.0 * (gain / s) if not _is_zero(s) else 0.0
     a = (n - 1) / n
     b = 1.0 / n
-    for i in range(beg + n + 1, m):
-        d = x[i] - x[i - 1]
+    off = beg + n + 1
+    for j in range(m - off):
+        v = x[j + off]
+        d = v - prev
+        prev = v
         g = d if d > 0.0 else 0.0
         lo = -d if d < 0.0 else 0.0
         gain = fma(gain, a, g * b)
         loss = fma(loss, a, lo * b)
         s = gain + loss
-        out[i] = 100.0 * (gain / s) if not _is_zero(s) else 0.0
+        out[j + off] = 100.0 * (gain / s) if not _is_zero(s) else 0.0
 
 
 @njit
 def _mom_nb(x: Array, beg: int, n: int, out: Array) -> None:
     """Momentum x[i] - x[i-n]."""
     _fill_nan(out, beg + n)
-    for i in range(beg + n, x.size):
-        out[i] = x[i] - x[i - n]
+    if beg < 0 or n < 1:
+        return
+    off = beg + n
+    for j in range(x.size - off):
+        out[j + off] = x[j + off] - x[j + beg]
 
 
 @njit
 def _roc_nb(x: Array, beg: int, n: int, out: Array) -> None:
     """Rate of change ((x[i]/x[i-n]) - 1)*100, 0 where x[i-n] is 0."""
     _fill_nan(out, beg + n)
-    for i in range(beg + n, x.size):
-        p = x[i - n]
-        out[i] = ((x[i] / p) - 1.0) * 100.0 if p != 0.0 else 0.0
+    if beg < 0 or n < 1:
+        return
+    off = beg + n
+    for j in range(x.size - off):
+        p = x[j + beg]
+        out[j + off] = ((x[j + off] / p) - 1.0) * 100.0 if p != 0.0 else 0.0
 
 
 @njit
@@ -229,35 +246,63 @@ def _tr(h: float, lo: float, pc: float) -> float:
 def _trange_nb(h: Array, lo: Array, c: Array, beg: int, out: Array) -> None:
     """True range from the second valid bar."""
     _fill_nan(out, beg + 1)
-    for i in range(beg + 1, h.size):
-        out[i] = _tr(h[i], lo[i], c[i - 1])
+    if beg < 0:
+        return
+    off = beg + 1
+    for j in range(h.size - off):
+        out[j + off] = _tr(h[j + off], lo[j + off], c[j + beg])
+
+
+@njit
+def _natr_of(v: float, c: float) -> float:
+    return (v / c) * 100.0 if c != 0.0 else 0.0
 
 
 @njit
 def _atr_nb(h: Array, lo: Array, c: Array, beg: int, n: int, out: Array, natr: bool) -> None:
-    """Wilder ATR (or NATR = ATR/close*100): seed mean(TR[1..n]), then fma smoothing."""
+    """Wilder ATR (or NATR = ATR/close*100): seed mean(TR[1..n]), then Wilder smoothing.
+
+    Two bars per step keep one fma on the loop-carried chain: ``A[i+1] = fma(A[i-1], a², u)`` with
+    ``u = fma(b·TR[i], a, b·TR[i+1])``, a = (n-1)/n, b = 1/n (within 1e-15 relative of the one-bar
+    recursion; TA-Lib's exact order is unknown, see indicator-conventions.md).
+    """
     m = h.size
     _fill_nan(out, beg + n)
-    if m - beg < n + 1:
+    if beg < 0 or n < 1 or m - beg < n + 1:
         return
     total = 0.0
-    for i in range(beg + 1, beg + n + 1):
-        total += _tr(h[i], lo[i], c[i - 1])
+    for j in range(n):
+        total += _tr(h[j + beg + 1], lo[j + beg + 1], c[j + beg])
     v = total / n
-    i = beg + n
-    if natr:
-        out[i] = (v / c[i]) * 100.0 if c[i] != 0.0 else 0.0
-    else:
-        out[i] = v
+    out[beg + n] = _natr_of(v, c[beg + n]) if natr else v
+    off = beg + n + 1
+    cnt = m - off
+    if n == 1:
+        for j in range(cnt):
+            v = _tr(h[j + off], lo[j + off], c[j + off - 1])
+            out[j + off] = _natr_of(v, c[j + off]) if natr else v
+        return
     a = (n - 1) / n
     b = 1.0 / n
-    for i in range(beg + n + 1, m):
-        tr = _tr(h[i], lo[i], c[i - 1])
-        v = tr if n == 1 else fma(v, a, tr * b)
+    a2 = a * a
+    j = 0
+    while j + 1 < cnt:
+        i = j + off
+        t1 = _tr(h[i], lo[i], c[i - 1]) * b
+        t2 = _tr(h[i + 1], lo[i + 1], c[i]) * b
+        v1 = fma(v, a, t1)
+        v = fma(v, a2, fma(t1, a, t2))
         if natr:
-            out[i] = (v / c[i]) * 100.0 if c[i] != 0.0 else 0.0
+            out[i] = _natr_of(v1, c[i])
+            out[i + 1] = _natr_of(v, c[i + 1])
         else:
-            out[i] = v
+            out[i] = v1
+            out[i + 1] = v
+        j += 2
+    if j < cnt:
+        i = j + off
+        v = fma(v, a, _tr(h[i], lo[i], c[i - 1]) * b)
+        out[i] = _natr_of(v, c[i]) if natr else v
 
 
 @njit
@@ -291,45 +336,58 @@ def _dmi_nb(
         _fill_nan(mdi, beg + n)
     if want_a:
         _fill_nan(adx, beg + 2 * n - 1)
-    if m - beg < n + 1:
+    if beg < 0 or n < 1 or m - beg < n + 1:
         return
     sp = 0.0
     sm = 0.0
     st = 0.0
-    for i in range(beg + 1, beg + n):
-        p, q = _dm(h[i], lo[i], h[i - 1], lo[i - 1])
+    ph = h[beg]
+    pl = lo[beg]
+    pc = c[beg]
+    for j in range(n - 1):
+        i = j + beg + 1
+        hv = h[i]
+        lv = lo[i]
+        p, q = _dm(hv, lv, ph, pl)
         sp += p
         sm += q
-        st += _tr(h[i], lo[i], c[i - 1])
+        st += _tr(hv, lv, pc)
+        ph = hv
+        pl = lv
+        pc = c[i]
     fn = float(n)
     sum_dx = 0.0
     value = 0.0
-    seed_end = beg + 2 * n - 1
-    for i in range(beg + n, m):
-        p, q = _dm(h[i], lo[i], h[i - 1], lo[i - 1])
+    off = beg + n
+    seed_end = n - 1  # j of the first ADX
+    for j in range(m - off):
+        i = j + off
+        hv = h[i]
+        lv = lo[i]
+        p, q = _dm(hv, lv, ph, pl)
+        tr = _tr(hv, lv, pc)
+        ph = hv
+        pl = lv
+        pc = c[i]
         sp = sp - sp / fn + p
         sm = sm - sm / fn + q
-        st = st - st / fn + _tr(h[i], lo[i], c[i - 1])
-        dx_ok = False
-        dx = 0.0
-        if not _is_zero(st):
-            di_p = 100.0 * (sp / st)
-            di_m = 100.0 * (sm / st)
-            s = di_m + di_p
-            if not _is_zero(s):
-                dx = 100.0 * (abs(di_m - di_p) / s)
-                dx_ok = True
-        else:
-            di_p = 0.0
-            di_m = 0.0
-        if want_p:
-            pdi[i] = di_p
-        if want_m:
-            mdi[i] = di_m
+        st = st - st / fn + tr
         if want_a:
-            if i < seed_end:
+            dx_ok = False
+            dx = 0.0
+            if not _is_zero(st):
+                di_p = 100.0 * (sp / st)
+                di_m = 100.0 * (sm / st)
+                s = di_m + di_p
+                if not _is_zero(s):
+                    dx = 100.0 * (abs(di_m - di_p) / s)
+                    dx_ok = True
+            else:
+                di_p = 0.0
+                di_m = 0.0
+            if j < seed_end:
                 sum_dx += dx
-            elif i == seed_end:
+            elif j == seed_end:
                 sum_dx += dx
                 value = sum_dx / fn
                 adx[i] = value
@@ -337,6 +395,16 @@ def _dmi_nb(
                 if dx_ok:
                     value = (value * (fn - 1.0) + dx) / fn
                 adx[i] = value
+            if want_p:
+                pdi[i] = di_p
+            if want_m:
+                mdi[i] = di_m
+        else:
+            zero = _is_zero(st)
+            if want_p:
+                pdi[i] = 100.0 * (sp / st) if not zero else 0.0
+            if want_m:
+                mdi[i] = 100.0 * (sm / st) if not zero else 0.0
 
 
 @njit
@@ -375,58 +443,69 @@ def _cci_value(buf: Array, n: int, tp: float) -> float:
 
 
 @njit
-def _hh_ll(h: Array, lo: Array, i0: int, i1: int) -> tuple[float, int, float, int]:
-    """Highest high and lowest low over [i0, i1] with their (latest) indices."""
-    hh = h[i0]
-    hi = i0
-    ll = lo[i0]
-    li = i0
-    for j in range(i0 + 1, i1 + 1):
-        if h[j] >= hh:
-            hh = h[j]
-            hi = j
-        if lo[j] <= ll:
-            ll = lo[j]
-            li = j
-    return hh, hi, ll, li
-
-
-@njit
 def _range_nb(
     h: Array, lo: Array, c: Array, beg: int, n: int, mode: int, out1: Array, out2: Array
 ) -> None:
-    """Rolling highest/lowest: mode 0 WILLR(out1), 1 raw fast %K (out1), 2 Donchian (out1=upper,
-    out2=lower; the caller forms the middle). Indices rescanned when the extreme leaves."""
+    """Rolling highest high / lowest low: mode 0 WILLR (out1), 1 raw fast %K (out1), 2 Donchian
+    (out1 = upper, out2 = lower; the caller forms the middle).
+
+    Van Herk / Gil-Werman: in blocks of n bars, the window ending at bar r of a block is the
+    suffix of the previous block from r+1 plus the prefix of this block up to r, so each bar costs
+    a few predictable compares and no rescans. Extremes are exact, as in TA-Lib.
+    """
     m = h.size
     _fill_nan(out1, beg + n - 1)
     if mode == 2:
         _fill_nan(out2, beg + n - 1)
-    if m - beg < n:
+    if beg < 0 or n < 1 or m - beg < n:
         return
-    hi = -1
-    li = -1
-    hh = 0.0
-    ll = 0.0
-    for i in range(beg + n - 1, m):
-        start = i - n + 1
-        if hi < start or li < start:
-            hh, hi, ll, li = _hh_ll(h, lo, start, i)
-        else:
-            if h[i] >= hh:
-                hh = h[i]
-                hi = i
-            if lo[i] <= ll:
-                ll = lo[i]
-                li = i
-        if mode == 0:
-            d = (hh - ll) / -100.0
-            out1[i] = (hh - c[i]) / d if d != 0.0 else 0.0
-        elif mode == 1:
-            d = (hh - ll) / 100.0
-            out1[i] = (c[i] - ll) / d if d != 0.0 else 0.0
-        else:
-            out1[i] = hh
-            out2[i] = ll
+    suf_h = np.empty(n)
+    suf_l = np.empty(n)
+    q0 = beg
+    first = True
+    while q0 < m:
+        length = min(n, m - q0)
+        ph = h[q0]
+        pl = lo[q0]
+        for r in range(length):
+            i = q0 + r
+            v = h[i]
+            ph = v if v >= ph else ph
+            v = lo[i]
+            pl = v if v <= pl else pl
+            if first and r < n - 1:
+                continue
+            if r == n - 1:
+                hh = ph
+                ll = pl
+            else:
+                v = suf_h[r + 1]
+                hh = v if v >= ph else ph
+                v = suf_l[r + 1]
+                ll = v if v <= pl else pl
+            if mode == 0:
+                d = hh - ll
+                out1[i] = -100.0 * ((hh - c[i]) / d) if d != 0.0 else 0.0
+            elif mode == 1:
+                d = hh - ll
+                out1[i] = 100.0 * ((c[i] - ll) / d) if d != 0.0 else 0.0
+            else:
+                out1[i] = hh
+                out2[i] = ll
+        if length == n:
+            sh = h[q0 + n - 1]
+            sl = lo[q0 + n - 1]
+            suf_h[n - 1] = sh
+            suf_l[n - 1] = sl
+            for r in range(n - 2, -1, -1):
+                v = h[q0 + r]
+                sh = v if v >= sh else sh
+                suf_h[r] = sh
+                v = lo[q0 + r]
+                sl = v if v <= sl else sl
+                suf_l[r] = sl
+        first = False
+        q0 += n
 
 
 @njit
@@ -444,28 +523,41 @@ def _bbands_nb(
     _fill_nan(upper, beg + n - 1)
     _fill_nan(middle, beg + n - 1)
     _fill_nan(lower, beg + n - 1)
-    if m - beg < n:
+    if beg < 0 or n < 1 or m - beg < n:
         return
+    inv = 1.0 / n
     total = 0.0
-    for i in range(beg, beg + n - 1):
-        total += x[i]
+    for j in range(n - 1):
+        total += x[j + beg]
     mu = 0.0
     m2 = 0.0
-    for i in range(beg + n - 1, m):
+    old = 0.0
+    since = 0
+    off = beg + n - 1
+    for j in range(m - off):
+        i = j + off
         new = x[i]
+        first = x[j + beg]
         total += new
         mean = total / n
-        total -= x[i - n + 1]
-        if (i - beg - n + 1) % n == 0:
-            mu, m2 = _mean_sq_dev(x, i - n + 1, i + 1)
+        total -= first
+        if since == 0:
+            mu, m2 = _mean_sq_dev(x, j + beg, i + 1)
         else:
-            d = new - x[i - n]
-            mu2 = mu + d / n
-            m2 += d * ((new - mu2) + (x[i - n] - mu))
+            d = new - old
+            mu2 = mu + d * inv
+            m2 += d * ((new - mu2) + (old - mu))
             if m2 < 0.0:
                 m2 = 0.0
             mu = mu2
-        _bb_emit(mean, m2, n, up, dn, i, upper, middle, lower)
+        since += 1
+        if since == n:
+            since = 0
+        old = first
+        sd = math.sqrt(m2 * inv)
+        middle[i] = mean
+        upper[i] = mean + sd * up
+        lower[i] = mean - sd * dn
 
 
 @njit
@@ -480,24 +572,6 @@ def _mean_sq_dev(x: Array, i0: int, i1: int) -> tuple[float, float]:
         d = x[j] - mu
         m2 += d * d
     return mu, m2
-
-
-@njit
-def _bb_emit(
-    mean: float,
-    m2: float,
-    n: int,
-    up: float,
-    dn: float,
-    i: int,
-    upper: Array,
-    middle: Array,
-    lower: Array,
-) -> None:
-    sd = math.sqrt(m2 / n)
-    middle[i] = mean
-    upper[i] = mean + sd * up
-    lower[i] = mean - sd * dn
 
 
 @njit

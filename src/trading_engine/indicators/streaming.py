@@ -328,12 +328,12 @@ def _range_step(
     st[s + 4] = ll
     st[s + 5] = li
     if mode == 0:
-        d = (hh - ll) / -100.0
-        _put(st, int(st[r + 2]), (hh - c) / d if d != 0.0 else 0.0)
+        d = hh - ll
+        _put(st, int(st[r + 2]), -100.0 * ((hh - c) / d) if d != 0.0 else 0.0)
         return NAN
     if mode == 1:
-        d = (hh - ll) / 100.0
-        return (c - ll) / d if d != 0.0 else 0.0
+        d = hh - ll
+        return 100.0 * ((c - ll) / d) if d != 0.0 else 0.0
     _put(st, int(st[r + 2]), hh)
     _put(st, int(st[r + 3]), (hh + ll) / 2.0)
     _put(st, int(st[r + 4]), ll)
@@ -389,14 +389,14 @@ def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
         old = st[ring + pos]  # x[j-n]
         mu = st[s + 2]
         d = x - old
-        mu2 = mu + d / n
+        mu2 = mu + d * (1.0 / n)
         m2 = st[s + 3] + d * ((x - mu2) + (old - mu))
         if m2 < 0.0:
             m2 = 0.0
         mu = mu2
     st[s + 2] = mu
     st[s + 3] = m2
-    sd = math.sqrt(m2 / n)
+    sd = math.sqrt(m2 * (1.0 / n))
     _put(st, o2, mean)
     _put(st, o1, mean + sd * st[s + 5])
     _put(st, o3, mean - sd * st[s + 6])

@@ -1,0 +1,176 @@
+"""IndicatorCalculationService: streaming indicators and the regime per symbol × timeframe.
+
+At start each stream's ``IndicatorSet`` is warmed up from the terminal's history (the closed bars
+before the first new candle), so the first live bar already has valid values. Then every candle
+costs one ``@njit`` call; the service emits an ``IndicatorsCalculatedEvent`` with the candle's
+correlation id, and a ``RegimeChangedEvent`` when the classifier switches (if
+``track_regime_changes``).
+
+Seed configuration (``services.indicator_calculation``):
+
+- ``recent_rows_limit``: how many recent rows (candle, values, regime) the service keeps per
+  stream for inspection (``recent()``, metrics).
+- ``track_regime_changes``: publish ``RegimeChangedEvent``.
+
+The sets live in ``IndicatorState``, owned by the engine: a restarted service resumes exactly
+where it stopped (a set's update is one call, so a crash never leaves it half updated). A candle
+at or before the last one a stream has seen is a duplicate, counted and skipped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trading_engine.clock import Clock
+from trading_engine.config import IndicatorCalculationConfig
+from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent, RegimeChangedEvent
+from trading_engine.indicators.config import IndicatorSetConfig
+from trading_engine.indicators.streaming import IndicatorSet
+from trading_engine.indicators.warmup import warm_up
+from trading_engine.runtime.channel import Receiver, Sender
+from trading_engine.runtime.hub import EventHub
+from trading_engine.runtime.service import Service
+from trading_engine.terminal.port import TerminalPort
+
+__all__ = ["IndicatorCalculationService", "IndicatorState"]
+
+Stream = tuple[str, int]
+
+
+@dataclass
+class IndicatorState:
+    """What outlives a restart: each stream's set, last bar time, regime and recent rows."""
+
+    sets: dict[Stream, IndicatorSet] = field(default_factory=dict)
+    last_time: dict[Stream, int] = field(default_factory=dict)
+    regimes: dict[Stream, str] = field(default_factory=dict)
+    recent: dict[Stream, deque[IndicatorsCalculatedEvent]] = field(default_factory=dict)
+    duplicates: int = 0
+    regime_changes: int = 0
+
+
+class IndicatorCalculationService(Service):
+    """Candles in, ``IndicatorsCalculatedEvent`` out (and ``RegimeChangedEvent`` on a switch)."""
+
+    def __init__(
+        self,
+        *,
+        port: TerminalPort,
+        streams: Sequence[Stream],
+        config: IndicatorCalculationConfig,
+        indicators: IndicatorSetConfig,
+        warmup_bars: int,
+        candles: Receiver[NewCandleEvent],
+        features: Sender[IndicatorsCalculatedEvent],
+        hub: EventHub,
+        state: IndicatorState,
+        clock: Clock,
+    ) -> None:
+        super().__init__("indicator_calculation", clock=clock)
+        self._port = port
+        self._streams = tuple(streams)
+        self._config = config
+        self._indicators = indicators
+        self._warmup_bars = warmup_bars
+        self._candles = candles
+        self._features = features
+        self._hub = hub
+        self._ind = state
+
+    async def on_start(self) -> None:
+        warm_up(self._indicators)
+        for stream in self._streams:
+            if stream not in self._ind.sets:
+                await self._warm_stream(stream)
+
+    async def _warm_stream(self, stream: Stream) -> None:
+        iset = IndicatorSet(self._indicators)
+        rates = await self._port.copy_rates_from_pos(*stream, 0, self._warmup_bars + 1)
+        if rates is not None and len(rates) > 1:
+            closed = rates[:-1]  # the last element is the forming bar 0
+            iset.warm_up(
+                np.ascontiguousarray(closed["high"], dtype=np.float64),
+                np.ascontiguousarray(closed["low"], dtype=np.float64),
+                np.ascontiguousarray(closed["close"], dtype=np.float64),
+            )
+            self._ind.last_time[stream] = int(closed["time"][-1])
+        ind = self._ind
+        ind.sets[stream] = iset
+        ind.regimes[stream] = str(iset.regime)
+        ind.recent[stream] = deque(maxlen=self._config.recent_rows_limit)
+
+    async def run(self) -> None:
+        send = self._features.send
+        async for candle in self._candles:
+            event = self.calculate(candle)
+            if event is not None:
+                await send(event)
+
+    def calculate(self, candle: NewCandleEvent) -> IndicatorsCalculatedEvent | None:
+        """Update the candle's stream; None for a duplicate or an unknown stream."""
+        ind = self._ind
+        stream = (candle.symbol, candle.timeframe)
+        iset = ind.sets.get(stream)
+        if iset is None:
+            return None
+        last = ind.last_time.get(stream)
+        if last is not None and candle.time <= last:
+            ind.duplicates += 1
+            return None
+        ind.last_time[stream] = candle.time
+        values = iset.update(candle.high, candle.low, candle.close)
+        regime = str(iset.regime)
+        now = self.clock.time()
+        event = IndicatorsCalculatedEvent(
+            candle.correlation_id,
+            now,
+            candle,
+            dict(zip(iset.names, values.tolist(), strict=True)),
+            regime,
+            iset.ready,
+            iset.bars,
+        )
+        previous = ind.regimes[stream]
+        if regime != previous:
+            ind.regimes[stream] = regime
+            ind.regime_changes += 1
+            if self._config.track_regime_changes:
+                self._hub.publish(
+                    RegimeChangedEvent(
+                        candle.correlation_id,
+                        now,
+                        candle.symbol,
+                        candle.timeframe,
+                        candle.time,
+                        previous,
+                        regime,
+                    )
+                )
+        ind.recent[stream].append(event)
+        self._hub.publish(event)
+        return event
+
+    def recent(self, symbol: str, timeframe: int) -> list[IndicatorsCalculatedEvent]:
+        """The last ``recent_rows_limit`` rows of a stream, oldest first."""
+        return list(self._ind.recent.get((symbol, timeframe), ()))
+
+    def metrics(self) -> dict[str, Any]:
+        ind = self._ind
+        return {
+            **super().metrics(),
+            "streams": {
+                f"{symbol}:{tf}": {
+                    "bars": s.bars,
+                    "ready": s.ready,
+                    "regime": ind.regimes[(symbol, tf)],
+                }
+                for (symbol, tf), s in ind.sets.items()
+            },
+            "duplicates": ind.duplicates,
+            "regime_changes": ind.regime_changes,
+        }
