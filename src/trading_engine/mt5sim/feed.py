@@ -9,6 +9,7 @@ synthesised from M1, with a small LRU cache). Arrays handed out are read-only.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from typing import Final
 
@@ -91,7 +92,7 @@ class GrowingBars:
         return self._times_view
 
 
-class Feed:
+class Feed(ABC):
     """Base feed: M1 store, derived timeframes, day-tick cache. Subclasses supply the data."""
 
     def __init__(self, spec: SymbolSpec, server_time: ServerTime, tick_cache_days: int) -> None:
@@ -106,16 +107,17 @@ class Feed:
     def ensure(self, server_seconds: float) -> None:
         """Make data available up to ``server_seconds`` (no-op for recorded history)."""
 
+    @abstractmethod
     def _load_day_ticks(self, day: int) -> npt.NDArray[np.void]:
-        raise NotImplementedError
+        """Ticks of a held server day (uncached)."""
 
+    @abstractmethod
     def first_day(self) -> int:
         """First server day index with data (or that would have data)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def end_day(self) -> int:
         """One past the last server day index currently held."""
-        raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------------
     def day_ticks(self, day: int) -> DayTicks:
@@ -215,6 +217,16 @@ class GeneratedFeed(Feed):
         return ticks_from_m1(self.m1_of_day(day), self.spec.point)
 
 
+def _check_m1(name: str, m1: npt.NDArray[np.void]) -> None:
+    times = m1["time"]
+    if times.size > 1 and not bool(np.all(np.diff(times) > 0)):
+        raise ValueError(f"{name}: bars are not in strictly increasing time order")
+    if bool(np.any(times % 60 != 0)):
+        raise ValueError(f"{name}: bar times are not whole minutes (M1 bars expected)")
+    if times.size > 100 and int(np.diff(times).min()) > 60:
+        raise ValueError(f"{name}: no two bars are one minute apart (M1 bars expected)")
+
+
 class HistoryFeed(Feed):
     """Recorded history: ticks (M1 built from them) or M1 bars (ticks synthesised per day)."""
 
@@ -238,8 +250,7 @@ class HistoryFeed(Feed):
             ticks.setflags(write=False)
             self.m1.append(m1_from_ticks(ticks, spec.point))
         elif m1 is not None:
-            if m1.size > 1 and not bool(np.all(np.diff(m1["time"]) > 0)):
-                raise ValueError(f"{spec.name}: bars are not in strictly increasing time order")
+            _check_m1(spec.name, m1)
             self.m1.append(m1)
         times = self.m1.times
         self._first = int(times[0] // DAY) if times.size else 0

@@ -44,8 +44,10 @@ def test_ticks_do_not_depend_on_query_order_or_history_start() -> None:
     forward = MarketData.generated({"EURUSD": EURUSD}, seed=3, start_utc=now - 4 * DAY,
                                    history_days=2, server_time=ST)  # fmt: skip
     t = now - 4 * DAY
-    while t < now:  # walk forward an hour at a time
-        forward.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 5, t)
+    higher = (c.TIMEFRAME_H4, c.TIMEFRAME_D1, c.TIMEFRAME_W1, c.TIMEFRAME_MN1)
+    while t < now:  # walk forward an hour at a time; derived bars grow incrementally
+        for tf in (c.TIMEFRAME_M1, *higher):
+            forward.copy_rates_from_pos("EURUSD", tf, 0, 5, t)
         t += 3600
     direct = MarketData.generated({"EURUSD": EURUSD}, seed=3, start_utc=now, history_days=6,
                                   server_time=ST)  # fmt: skip
@@ -58,6 +60,11 @@ def test_ticks_do_not_depend_on_query_order_or_history_start() -> None:
     bars_a = forward.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 3000, now)
     bars_b = direct.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 3000, now)
     assert np.array_equal(bars_a, bars_b)
+    for tf in higher:
+        a = forward.copy_rates_range("EURUSD", tf, 0, 2**40, now)
+        b = direct.copy_rates_range("EURUSD", tf, 0, 2**40, now)
+        assert a.size >= 1
+        assert np.array_equal(a, b)
 
 
 def test_prices_are_rounded_to_digits_and_ask_is_bid_plus_a_positive_spread() -> None:

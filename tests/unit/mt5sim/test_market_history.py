@@ -143,3 +143,15 @@ def test_market_from_tick_history_rebuilds_the_same_bars(md: MarketData, tmp_pat
     assert hist.copy_rates_from_pos("GBPUSD", c.TIMEFRAME_M1, 0, 5, NOW).size == 0
     with pytest.raises(KeyError):
         MarketData.from_history({"EURUSD": EURUSD}, {"XAUUSD": tmp_path / "t.parquet"})
+
+
+def test_bars_history_must_be_m1(md: MarketData, tmp_path: Path) -> None:
+    h1 = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_H1, 1, 120, NOW + 5 * DAY)
+    path = tmp_path / "EURUSD_H1.csv"
+    write_bars_csv(path, h1)
+    with pytest.raises(ValueError, match="M1 bars expected"):
+        MarketData.from_history({"EURUSD": EURUSD}, {"EURUSD": path}, server_time=ST)
+    shuffled = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 1, 50, NOW)[::-1]
+    write_bars_csv(path, shuffled)
+    with pytest.raises(ValueError, match="time order"):
+        MarketData.from_history({"EURUSD": EURUSD}, {"EURUSD": path}, server_time=ST)
