@@ -36,6 +36,7 @@ Reconnects
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -213,19 +214,20 @@ class _LaneTimeout(Exception):
     """The lane slot did not come back within ``call_timeout``."""
 
 
-@dataclass(frozen=True, slots=True)
 class _Reply:
     """What one lane slot produced: the result, the error read after it, or the exception."""
 
-    result: Any
-    code: int
-    message: str
-    exc: Exception | None
-    generation: int
+    __slots__ = ("code", "exc", "failed", "generation", "message", "result")
 
-    @property
-    def failed(self) -> bool:
-        return self.exc is not None or self.result is None or self.result is False
+    def __init__(
+        self, result: Any, code: int, message: str, exc: Exception | None, generation: int
+    ) -> None:
+        self.result = result
+        self.code = code
+        self.message = message
+        self.exc = exc
+        self.generation = generation
+        self.failed = exc is not None or result is None or result is False
 
     @property
     def connection_lost(self) -> bool:
@@ -545,7 +547,8 @@ class TerminalPort:
         for attempt in range(attempts):
             if attempt:
                 self._metrics.retries += 1
-            await self._ensure_connected()
+            if self._state is not PortState.CONNECTED:
+                await self._ensure_connected()
             generation = self._generation
             try:
                 reply = await self._call(name, *args, **kwargs)
@@ -575,24 +578,14 @@ class TerminalPort:
         if self._state is PortState.CLOSED and name != "shutdown":
             raise TerminalError("the terminal port is closed")
         function = getattr(self._api, name)
-        last_error = self._api.last_error
         generation = self._generation
-
-        def work() -> _Reply:
-            exc: Exception | None = None
-            try:
-                result = function(*args, **kwargs)
-            except Exception as error:  # a bridge or C module raising: classified by the caller
-                result, exc = None, error
-            try:
-                code, message = last_error()
-            except Exception as error:
-                code, message = -10000, f"last_error() raised {error!r}"
-            return _Reply(result, int(code), str(message), exc, generation)
-
         started = self._clock.monotonic()
         try:
-            reply = work() if self._in_process else await self._threaded(work)
+            if self._in_process:
+                reply = self._slot(function, args, kwargs, generation)
+            else:
+                work = functools.partial(self._slot, function, args, kwargs, generation)
+                reply = await self._threaded(work)
         except _LaneTimeout:
             self._count(name, started)
             self._metrics.timeouts += 1
@@ -604,6 +597,25 @@ class TerminalPort:
                 name, reply.code, reply.message if reply.exc is None else repr(reply.exc)
             )
         return reply
+
+    def _slot(
+        self,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        generation: int,
+    ) -> _Reply:
+        """The body of a lane slot: the call and, at once, ``last_error()``."""
+        exc: Exception | None = None
+        try:
+            result = function(*args, **kwargs)
+        except Exception as error:  # a bridge or C module raising: classified by the caller
+            result, exc = None, error
+        try:
+            code, message = self._api.last_error()
+        except Exception as error:
+            code, message = -10000, f"last_error() raised {error!r}"
+        return _Reply(result, int(code), str(message), exc, generation)
 
     async def _threaded(self, work: Callable[[], _Reply]) -> _Reply:
         """Run ``work`` in a worker thread holding the lane until the thread really returns."""
