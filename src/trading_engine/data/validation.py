@@ -401,7 +401,10 @@ class BarValidator:
             bar, previous_time=self.last_time, timeframe_seconds=self.timeframe_seconds
         )
         if reason is None:
-            self._accept_times(np.array([time], dtype=np.int64), [])
+            tf, last = self.timeframe_seconds, self.last_time
+            if last is not None and tf is not None and 0 < tf <= _DAY and time - last > tf:
+                self._note_gap(detect_gap(last, time, tf), [])
+            self._bookkeep(1, time)
         else:
             self._count(time, reason)
         return reason

@@ -178,6 +178,7 @@ class Order:
         if self.intent == "close" and self.position_to_close is None:
             raise OrderError(f"order {self.client_id}: a close order needs position_to_close")
         self.side = Side(self.side)
+        self.state = OrderState(self.state)  # rows read back from the journal carry strings
 
     @property
     def is_final(self) -> bool:

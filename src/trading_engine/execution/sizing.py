@@ -2,7 +2,8 @@
 
 The money lost if the stop is hit with one lot is ``stop_distance / tick_size × tick_value``
 (MT5's ``trade_tick_size`` and ``trade_tick_value``, the value of one tick for one lot in the
-account currency). The volume risking ``equity × risk_pct / 100`` is that money divided by the
+account currency; ``trade_tick_value_loss``, where the broker fills it, is the exact figure for
+a losing move). The volume risking ``equity × risk_pct / 100`` is that money divided by the
 loss per lot, capped at ``volume_max`` and rounded **down** to ``volume_step``, so the risk taken
 never exceeds the budget; below ``volume_min`` the answer is ``0.0`` and the caller refuses the
 trade with a reason (rounding up to the minimum would exceed the budget).

@@ -282,3 +282,11 @@ def test_large_answers_take_the_vectorised_path_with_the_same_result() -> None:
     assert len(batch.accepted) == 98
     assert batch.rejected == [(int(arr["time"][10]), BarReject.NON_FINITE)]
     assert [g.missing_bars for g in batch.gaps] == [1]
+
+
+def test_validator_check_reports_a_gap_between_single_bars() -> None:
+    v = BarValidator("EURUSD", 1, timeframe_seconds=M1)
+    bar = {"time": MONDAY, "open": 1.1, "high": 1.2, "low": 1.0, "close": 1.2}
+    v.check(bar)
+    v.check({**bar, "time": MONDAY + 5 * M1})
+    assert (v.gaps, v.missing_bars) == (1, 4)

@@ -208,3 +208,10 @@ def test_no_order_is_ever_submitted_twice(events: list[OrderState]) -> None:
     first_final = next((i for i, s in enumerate(path) if s in FINAL_STATES), None)
     if first_final is not None:
         assert first_final == len(path) - 1
+
+
+def test_an_order_read_back_from_the_journal_gets_its_enums_back() -> None:
+    o = order(side="sell", state="unknown", sent=True)
+    assert (o.side, o.state) == (Side.SELL, S.UNKNOWN)
+    o.transition(S.REJECTED)
+    assert o.is_final
