@@ -104,8 +104,9 @@ class Feed(ABC):
         self._cache_days = max(1, tick_cache_days)
 
     # -- to be provided by subclasses ---------------------------------------------------------
+    @abstractmethod
     def ensure(self, server_seconds: float) -> None:
-        """Make data available up to ``server_seconds`` (no-op for recorded history)."""
+        """Make data available up to ``server_seconds``."""
 
     @abstractmethod
     def _load_day_ticks(self, day: int) -> npt.NDArray[np.void]:
@@ -261,6 +262,9 @@ class HistoryFeed(Feed):
 
     def end_day(self) -> int:
         return self._end
+
+    def ensure(self, server_seconds: float) -> None:
+        """Recorded history is complete: nothing to do."""
 
     def _load_day_ticks(self, day: int) -> npt.NDArray[np.void]:
         if self._ticks is not None and self._tick_times is not None:
