@@ -355,6 +355,16 @@ class MarketData:
             session_close=prev_close,
         )
 
+    def regime(self, symbol: str, now_utc: float) -> int | None:
+        """The generator's regime for the server day of ``now_utc``: ``ticks.RANGE`` (0), ``UP``
+        (1) or ``DOWN`` (-1); None for recorded history. Ground truth for regime-detection tests.
+        """
+        feed = self._feed(symbol)
+        if not isinstance(feed, GeneratedFeed):
+            return None
+        day = math.floor(self._server_time.to_server(now_utc) / DAY)
+        return int(feed.plan.regime[feed.plan.index(day)])
+
     def history_start(self, symbol: str) -> int:
         """Server time (s) of the first day that holds data for ``symbol``."""
         return self._feed(symbol).first_day() * DAY

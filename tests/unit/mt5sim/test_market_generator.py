@@ -177,3 +177,22 @@ def test_price_stays_near_its_long_run_level_for_decades() -> None:
 def test_days_outside_the_generator_range_are_refused() -> None:
     with pytest.raises(ValueError, match="range"):
         make_plan(EURUSD, 1).index(100)
+
+
+def test_regime_ground_truth_matches_trend_strength_on_hourly_bars() -> None:
+    end = _utc(2024, 6, 1)
+    md = MarketData.generated({"EURUSD": EURUSD}, seed=3, start_utc=end, history_days=150,
+                              server_time=ST, mode="m1")  # fmt: skip
+    h1 = md.copy_rates_range("EURUSD", c.TIMEFRAME_H1, 0, 2**40, end)
+    days = np.unique(h1["time"] // DAY)
+    efficiency = {RANGE: [], UP: [], DOWN: []}
+    for day in days:
+        bars = h1[h1["time"] // DAY == day]
+        path = np.abs(np.diff(bars["close"])).sum()
+        regime = md.regime("EURUSD", ST.to_utc(float(day * DAY + 43200)))
+        assert regime in efficiency
+        efficiency[regime].append(abs(bars["close"][-1] - bars["open"][0]) / path)
+    assert np.mean(efficiency[UP] + efficiency[DOWN]) > 1.4 * np.mean(efficiency[RANGE])
+    assert md.regime("EURUSD", end) == int(
+        make_plan(EURUSD, 3).regime[int(ST.to_server(end)) // DAY - 7305]
+    )

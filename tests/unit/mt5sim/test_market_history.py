@@ -140,6 +140,7 @@ def test_market_from_tick_history_rebuilds_the_same_bars(md: MarketData, tmp_pat
     assert np.array_equal(got, want)
     assert hist.last_tick("EURUSD", NOW) == ticks[-1]
     assert hist.last_tick("GBPUSD", NOW) is None  # a spec without a file has no data
+    assert hist.regime("EURUSD", NOW) is None  # no ground truth for recorded history
     assert hist.copy_rates_from_pos("GBPUSD", c.TIMEFRAME_M1, 0, 5, NOW).size == 0
     with pytest.raises(KeyError):
         MarketData.from_history({"EURUSD": EURUSD}, {"XAUUSD": tmp_path / "t.parquet"})
