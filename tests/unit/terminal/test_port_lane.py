@@ -186,3 +186,27 @@ async def test_bridge_connection_error_triggers_a_reconnect() -> None:
         await port.account_info()
     assert port.metrics()["reconnects"] == 2  # read_attempts=3: two reconnects between tries
     await port.close()
+
+
+async def test_cancelled_caller_leaves_the_lane_held_until_the_thread_returns() -> None:
+    gate = threading.Event()
+    clock = SimClock(START)
+    sim = mt5sim.Terminal(mt5sim.SimConfig(), clock=clock.time, sleep=lambda _: gate.wait())
+    port = TerminalPort(sim, clock=clock, settings=PortSettings(call_timeout=30.0))
+    await port.connect()
+    sim.faults.latency = 1.0
+    stuck = asyncio.create_task(port.account_info())
+    await settle()
+    assert port._lane.statistics().borrowed_tokens == 1
+    stuck.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stuck
+    assert port._lane.statistics().borrowed_tokens == 1  # the thread is still in the terminal
+    following = asyncio.create_task(port.terminal_info())
+    await settle()
+    assert not following.done()
+    gate.set()
+    assert (await following).connected
+    assert port._lane.statistics().borrowed_tokens == 0
+    assert port.state is PortState.CONNECTED
+    await port.close()
