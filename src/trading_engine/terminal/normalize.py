@@ -264,8 +264,8 @@ def build_market_request(
     ``tick`` is anything with ``bid`` and ``ask``. With ``position`` the request closes (part of)
     that position and carries no stops; ``side`` is then the closing side (the opposite of the
     position's) and ``volume`` at most the position's (the server answers 10038 otherwise).
-    Raises ``OrderError`` when the symbol's trade mode or
-    order mode forbids the order, when there are no prices, or for any normalisation failure.
+    Raises ``OrderError`` when the symbol's trade mode or order mode forbids the order, when there
+    are no prices, or for any normalisation failure.
     """
     direction = as_side(side)
     closing = position is not None
