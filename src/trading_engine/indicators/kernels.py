@@ -24,11 +24,13 @@ import numpy.typing as npt
 from trading_engine.indicators._nb import fma, njit
 
 __all__ = [
+    "CORE_SET_NAMES",
     "MAX_PERIOD",
     "adx",
     "atr",
     "bbands",
     "cci",
+    "core_set",
     "donchian",
     "ema",
     "keltner",
@@ -671,6 +673,205 @@ def _keltner_nb(
             lower[i] = mid - w
 
 
+@njit
+def _core7_nb(
+    h: Array,
+    lo: Array,
+    c: Array,
+    beg: int,
+    ip: npt.NDArray[np.int64],
+    up: float,
+    dn: float,
+    out: Array,
+) -> None:
+    """SMA, EMA, RSI, ATR, ADX, BBANDS and MACD in ONE pass over the bars (performance rule 2).
+
+    ``ip`` = (sma n, ema n, rsi n, atr n, adx n, bb n, macd fast, slow, signal); ``out`` has 11
+    rows: sma, ema, rsi, atr, adx, bb upper, middle, lower, macd, signal, hist. Each indicator
+    repeats its own kernel's arithmetic (ATR the one-bar recursion of the streaming set), so the
+    independent latency chains overlap.
+    """
+    m = h.size
+    n1, n2, n3, n4, n5, n6, f, s, g = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7], ip[8]
+    looks = (n1 - 1, n2 - 1, n3, n4, 2 * n5 - 1, n6 - 1, n6 - 1, n6 - 1, s + g - 2, s + g - 2)
+    for r in range(10):
+        _fill_nan(out[r], beg + looks[r])
+    _fill_nan(out[10], beg + s + g - 2)
+    if beg < 0 or m - beg < 1:
+        return
+    k2 = 2.0 / (n2 + 1)
+    a3 = (n3 - 1) / n3
+    b3 = 1.0 / n3
+    a4 = (n4 - 1) / n4
+    b4 = 1.0 / n4
+    fn5 = float(n5)
+    inv6 = 1.0 / n6
+    kf = 2.0 / (f + 1)
+    ks = 2.0 / (s + 1)
+    kg = 2.0 / (g + 1)
+    same_mean = n1 == n6
+    o_sma, o_ema, o_rsi, o_atr, o_adx = out[0], out[1], out[2], out[3], out[4]
+    o_bu, o_bm, o_bl, o_ml, o_ms, o_mh = out[5], out[6], out[7], out[8], out[9], out[10]
+    tot1 = 0.0
+    tot2 = 0.0
+    e2 = 0.0
+    gain = 0.0
+    loss = 0.0
+    tot4 = 0.0
+    v4 = 0.0
+    sp = 0.0
+    sm = 0.0
+    st5 = 0.0
+    sum_dx = 0.0
+    adxv = 0.0
+    tot6 = 0.0
+    mu = 0.0
+    m2 = 0.0
+    old6 = 0.0
+    since = 0
+    ts = 0.0
+    tf = 0.0
+    es = 0.0
+    ef = 0.0
+    gsum = 0.0
+    eg = 0.0
+    px = c[beg]
+    ph = h[beg]
+    pl = lo[beg]
+    for j in range(m - beg):
+        i = j + beg
+        x = c[i]
+        hv = h[i]
+        lv = lo[i]
+        # SMA
+        tot1 += x
+        mean1 = NAN
+        if j >= n1 - 1:
+            mean1 = tot1 / n1
+            o_sma[i] = mean1
+            tot1 -= c[i - n1 + 1]
+        # EMA
+        if j < n2 - 1:
+            tot2 += x
+        elif j == n2 - 1:
+            e2 = (tot2 + x) / n2
+            o_ema[i] = e2
+        else:
+            e2 = fma(x - e2, k2, e2)
+            o_ema[i] = e2
+        # RSI
+        if j >= 1:
+            d = x - px
+            if j <= n3:
+                if d > 0.0:
+                    gain += d
+                else:
+                    loss -= d
+                if j == n3:
+                    gain /= n3
+                    loss /= n3
+            else:
+                gain = fma(gain, a3, (d if d > 0.0 else 0.0) * b3)
+                loss = fma(loss, a3, (-d if d < 0.0 else 0.0) * b3)
+            if j >= n3:
+                t = gain + loss
+                o_rsi[i] = 100.0 * (gain / t) if not _is_zero(t) else 0.0
+        # ATR and DMI
+        if j >= 1:
+            tr = _tr(hv, lv, px)
+            if j <= n4:
+                tot4 += tr
+                if j == n4:
+                    v4 = tot4 / n4
+                    o_atr[i] = v4
+            else:
+                v4 = tr if n4 == 1 else fma(v4, a4, tr * b4)
+                o_atr[i] = v4
+            p, q = _dm(hv, lv, ph, pl)
+            if j < n5:
+                sp += p
+                sm += q
+                st5 += tr
+            else:
+                sp = sp - sp / fn5 + p
+                sm = sm - sm / fn5 + q
+                st5 = st5 - st5 / fn5 + tr
+                dx_ok = False
+                dx = 0.0
+                if not _is_zero(st5):
+                    di_p = 100.0 * (sp / st5)
+                    di_m = 100.0 * (sm / st5)
+                    t = di_m + di_p
+                    if not _is_zero(t):
+                        dx = 100.0 * (abs(di_m - di_p) / t)
+                        dx_ok = True
+                if j < 2 * n5 - 1:
+                    sum_dx += dx
+                elif j == 2 * n5 - 1:
+                    adxv = (sum_dx + dx) / fn5
+                    o_adx[i] = adxv
+                else:
+                    if dx_ok:
+                        adxv = (adxv * (fn5 - 1.0) + dx) / fn5
+                    o_adx[i] = adxv
+        # BBANDS
+        if same_mean:
+            mean6 = mean1
+        else:
+            tot6 += x
+            mean6 = NAN
+            if j >= n6 - 1:
+                mean6 = tot6 / n6
+                tot6 -= c[i - n6 + 1]
+        if j >= n6 - 1:
+            first = c[i - n6 + 1]
+            if since == 0:
+                mu, m2 = _mean_sq_dev(c, i - n6 + 1, i + 1)
+            else:
+                dd = x - old6
+                mu2 = mu + dd * inv6
+                m2 += dd * ((x - mu2) + (old6 - mu))
+                if m2 < 0.0:
+                    m2 = 0.0
+                mu = mu2
+            since += 1
+            if since == n6:
+                since = 0
+            old6 = first
+            sd = math.sqrt(m2 * inv6)
+            o_bm[i] = mean6
+            o_bu[i] = mean6 + sd * up
+            o_bl[i] = mean6 - sd * dn
+        # MACD
+        if j < s - 1:
+            ts += x
+            if j >= s - f:
+                tf += x
+        elif j == s - 1:
+            es = (ts + x) / s
+            ef = (tf + x) / f
+            gsum = ef - es
+            if g == 1:
+                eg = gsum / g
+                o_ml[i] = ef - es
+                o_ms[i] = eg
+                o_mh[i] = (ef - es) - eg
+        else:
+            ef = fma(x - ef, kf, ef)
+            es = fma(x - es, ks, es)
+            lv2 = ef - es
+            if j < s + g - 2:
+                gsum += lv2
+            else:
+                eg = (gsum + lv2) / g if j == s + g - 2 else fma(lv2 - eg, kg, eg)
+                o_ml[i] = lv2
+                o_ms[i] = eg
+                o_mh[i] = lv2 - eg
+        px = x
+        ph = hv
+        pl = lv
+
+
 # --------------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------------
@@ -919,6 +1120,77 @@ def stoch(
     beg = int(_first_valid3(h, lo, c))
     slowk[: beg + look] = NAN
     return slowk, slowd
+
+
+def core_set(
+    high: Array,
+    low: Array,
+    close: Array,
+    sma_period: int = 20,
+    ema_period: int = 20,
+    rsi_period: int = 14,
+    atr_period: int = 14,
+    adx_period: int = 14,
+    bb_period: int = 20,
+    nbdevup: float = 2.0,
+    nbdevdn: float = 2.0,
+    fastperiod: int = 12,
+    slowperiod: int = 26,
+    signalperiod: int = 9,
+) -> dict[str, Array]:
+    """The seven anchor indicators (SMA, EMA, RSI, ATR, ADX, BBANDS, MACD) in one fused pass.
+
+    Returns ``sma``, ``ema``, ``rsi``, ``atr``, ``adx``, ``bb_upper``, ``bb_middle``,
+    ``bb_lower``, ``macd``, ``macd_signal``, ``macd_hist``: the same values as the separate
+    kernels (ATR as the one-bar recursion, within 1e-15 relative of ``atr``). The begidx is the
+    first bar where high, low and close are all non-NaN.
+    """
+    h, lo, c = _arr3(high, low, close)
+    f = _period(fastperiod, "fastperiod", 2)
+    s = _period(slowperiod, "slowperiod", 2)
+    if s < f:
+        f, s = s, f
+    ip = np.array(
+        [
+            _period(sma_period, "sma_period", 1),
+            _period(ema_period, "ema_period", 1),
+            _period(rsi_period, "rsi_period", 2),
+            _period(atr_period, "atr_period", 1),
+            _period(adx_period, "adx_period", 2),
+            _period(bb_period, "bb_period", 2),
+            f,
+            s,
+            _period(signalperiod, "signalperiod", 1),
+        ],
+        dtype=np.int64,
+    )
+    out = np.empty((11, h.size), dtype=np.float64)
+    _core7_nb(
+        h,
+        lo,
+        c,
+        _first_valid3(h, lo, c),
+        ip,
+        _real(nbdevup, "nbdevup"),
+        _real(nbdevdn, "nbdevdn"),
+        out,
+    )
+    return dict(zip(CORE_SET_NAMES, out, strict=True))
+
+
+CORE_SET_NAMES = (
+    "sma",
+    "ema",
+    "rsi",
+    "atr",
+    "adx",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+)
 
 
 def donchian(high: Array, low: Array, timeperiod: int = 20) -> tuple[Array, Array, Array]:
