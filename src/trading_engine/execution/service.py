@@ -1,0 +1,126 @@
+"""TradeExecutionService: turns signals into orders through the ``Trader``.
+
+Start-up reconciles the journal with the terminal (unfinished orders resolved, positions adopted,
+positions closed while away booked); ``start()`` returns, and the engine reports ready, only
+after that. The same reconciliation runs after every reconnect of the terminal port.
+
+Messages on the signals channel, in order: entry and exit signals, then the candle that closes
+their bar. On a candle, if this engine holds positions, they are refreshed (positions closed on
+the terminal by SL, TP or stop-out are booked, with a ``PositionClosedEvent``).
+
+Seed configuration (``services.trade_execution``):
+
+- ``execution_mode: immediate``: each signal is executed as it arrives.
+- ``execution_mode: batch``: signals are collected until their bar's candle arrives or
+  ``batch_size`` of them are waiting, then executed exits first (they free risk), entries after.
+- ``batch_size``: the largest batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loguru import logger
+
+from trading_engine.clock import Clock
+from trading_engine.config import TradeExecutionConfig
+from trading_engine.events import EntrySignalEvent, ExitSignalEvent, NewCandleEvent
+from trading_engine.execution.trader import Trader
+from trading_engine.runtime.channel import Receiver
+from trading_engine.runtime.service import Service
+from trading_engine.strategy.service import SignalMessage
+
+__all__ = ["TradeExecutionService"]
+
+
+class TradeExecutionService(Service):
+    """Signals in; orders, fills and position events out (through the ``Trader``)."""
+
+    def __init__(
+        self,
+        *,
+        trader: Trader,
+        config: TradeExecutionConfig,
+        signals: Receiver[SignalMessage],
+        clock: Clock,
+    ) -> None:
+        super().__init__("trade_execution", clock=clock)
+        self.trader = trader
+        self._config = config
+        self._signals = signals
+        self._remove_callback: Any = None
+
+    async def on_start(self) -> None:
+        await self.trader.reconcile()
+        self._remove_callback = self.trader.port.on_reconnect(self._after_reconnect)
+
+    async def on_stop(self) -> None:
+        if self._remove_callback is not None:
+            self._remove_callback()
+
+    async def _after_reconnect(self) -> None:
+        logger.info("terminal reconnected: reconciling")
+        await self.trader.reconcile()
+
+    async def run(self) -> None:
+        batch = self._config.execution_mode == "batch"
+        pending: list[EntrySignalEvent | ExitSignalEvent] = []
+        async for message in self._signals:
+            if isinstance(message, NewCandleEvent):
+                if pending:
+                    await self._execute(pending)
+                    pending = []
+                if self.trader.portfolio.positions:
+                    await self.trader.sync()
+            elif batch:
+                pending.append(message)
+                if len(pending) >= self._config.batch_size:
+                    await self._execute(pending)
+                    pending = []
+            else:
+                await self._execute([message])
+
+    async def _execute(self, signals: list[EntrySignalEvent | ExitSignalEvent]) -> None:
+        exits = [s for s in signals if type(s) is ExitSignalEvent]
+        entries = [s for s in signals if type(s) is EntrySignalEvent]
+        for exit_signal in exits:
+            await self._exit(exit_signal)
+        for entry in entries:
+            await self.trader.enter(entry)
+
+    async def _exit(self, signal: ExitSignalEvent) -> None:
+        trader = self.trader
+        trader.stats.signals += 1
+        if signal.position_ticket is not None:
+            found = trader.portfolio.get(signal.position_ticket)
+            targets = [found] if found is not None else []
+        else:
+            targets = [
+                p
+                for p in trader.portfolio.for_symbol(signal.symbol, signal.strategy)
+                if p.side is signal.side
+            ]
+        for position in targets:
+            await trader.close(position, signal.reason or "signal", signal.correlation_id)
+
+    def health(self) -> dict[str, Any]:
+        return {**super().health(), "risk_state": str(self.trader.risk.state)}
+
+    def metrics(self) -> dict[str, Any]:
+        trader = self.trader
+        stats = trader.stats
+        return {
+            **super().metrics(),
+            "signals": stats.signals,
+            "orders_sent": stats.orders_sent,
+            "fills": stats.fills,
+            "rejected": stats.rejected,
+            "blocked": stats.blocked,
+            "unknown": stats.unknown,
+            "resolved_unknown": stats.resolved_unknown,
+            "positions_closed": stats.positions_closed,
+            "open_positions": len(trader.portfolio),
+            "realized_pnl": round(stats.realized_pnl, 2),
+            "reconciliations": stats.reconciliations,
+            "risk": trader.risk.stats(),
+        }

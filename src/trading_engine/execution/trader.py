@@ -1,0 +1,624 @@
+"""``Trader``: what the execution service does to the terminal, one order at a time.
+
+Every order follows the same path: risk and sizing decide, the order is written to the journal as
+SUBMITTED (durable before anything is sent), then sent once. The answer moves it on:
+
+- filled: the deal and the position are journaled, the portfolio updated, ``OrderPlacedEvent``
+  and ``OrderFilledEvent`` (or ``PositionClosedEvent`` for a close) published;
+- refused (a final retcode): REJECTED, ``OrderRejectedEvent``;
+- refused for a transient reason (requote, price changed, no prices, throttled): definitely not
+  executed, so a *new* order (new client id) is built from a fresh price, up to
+  ``send_attempts`` in all, with backoff on the engine's clock;
+- ambiguous (timeout, lost connection, no reply): UNKNOWN. It is resolved from the terminal's
+  positions, orders and deals by ``magic`` and comment tag, re-checked ``verify_checks`` times
+  ``verify_delay`` seconds apart, and **never sent again**. Found nowhere, it was not executed.
+  If the terminal cannot be reached, it stays UNKNOWN until the reconciliation that follows the
+  reconnect.
+
+``reconcile()`` compares journal and terminal at start and after each reconnect: unfinished
+orders resolved, this engine's positions adopted, positions closed while away booked.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+
+from trading_engine.clock import Clock
+from trading_engine.config import TradingConfig
+from trading_engine.errors import OrderError, TerminalConnectionError
+from trading_engine.events import (
+    EntrySignalEvent,
+    OrderFilledEvent,
+    OrderPlacedEvent,
+    OrderRejectedEvent,
+    PositionClosedEvent,
+    Side,
+    TradingBlockedEvent,
+)
+from trading_engine.execution.books import (
+    adopted,
+    book_position,
+    open_position_from_row,
+    order_from_row,
+    order_row,
+    position_row,
+)
+from trading_engine.execution.client_ids import ClientIdFactory
+from trading_engine.execution.orders import FINAL_STATES, Order, OrderState
+from trading_engine.execution.portfolio import OpenPosition, Portfolio
+from trading_engine.execution.reconcile import (
+    ClosedPosition,
+    Reconciliation,
+    apply_resolution,
+    reconcile,
+)
+from trading_engine.execution.risk import RiskRules
+from trading_engine.execution.sizing import round_volume_down, size_from_risk
+from trading_engine.journal.store import DealRow, Journal
+from trading_engine.runtime.backoff import Backoff
+from trading_engine.runtime.hub import EventHub
+from trading_engine.terminal.normalize import build_market_request
+from trading_engine.terminal.port import TerminalPort
+from trading_engine.terminal.retcodes import Outcome
+from trading_engine.terminal.symbols import SymbolRules
+
+__all__ = ["ExecutionStats", "Trader"]
+
+_UNFINISHED = [str(s) for s in OrderState if s not in FINAL_STATES]
+_DEAL_ENTRY_OUT = (1, 3)  # DEAL_ENTRY_OUT, DEAL_ENTRY_OUT_BY
+_DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}
+_HISTORY_MARGIN = 3 * 86_400  # seconds around the window: server time may be ahead of UTC
+
+
+@dataclass
+class ExecutionStats:
+    """Counters of the execution path (owned by the engine, so they survive restarts)."""
+
+    signals: int = 0
+    orders_sent: int = 0
+    fills: int = 0
+    rejected: int = 0
+    blocked: int = 0
+    unknown: int = 0
+    resolved_unknown: int = 0
+    positions_closed: int = 0
+    realized_pnl: float = 0.0
+    reconciliations: int = 0
+
+
+class Trader:
+    """Sends, resolves and books this engine's orders; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        port: TerminalPort,
+        journal: Journal,
+        portfolio: Portfolio,
+        risk: RiskRules,
+        trading: TradingConfig,
+        hub: EventHub,
+        stats: ExecutionStats,
+        clock: Clock,
+        id_prefix: str = "te1",
+        send_attempts: int = 3,
+        verify_checks: int = 3,
+        verify_delay: float = 2.0,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.port = port
+        self.journal = journal
+        self.portfolio = portfolio
+        self.risk = risk
+        self.trading = trading
+        self.hub = hub
+        self.stats = stats
+        self.clock = clock
+        self.ids = ClientIdFactory(id_prefix)
+        self.send_attempts = send_attempts
+        self.verify_checks = verify_checks
+        self.verify_delay = verify_delay
+        self.backoff = backoff or Backoff(0.5, 5.0)
+        self.rng = rng or random.Random(trading.magic)
+
+    # -- entries --------------------------------------------------------------------------------
+
+    async def enter(self, signal: EntrySignalEvent) -> None:
+        """Check risk, size, and open a position for an entry signal."""
+        self.stats.signals += 1
+        symbol = signal.symbol
+        rules = await self.port.symbol_rules(symbol)
+        for attempt in range(self.send_attempts):
+            tick = await self.port.symbol_info_tick(symbol)
+            if tick is None or not tick.bid or not tick.ask:
+                self._block(signal, "no_prices", f"{symbol}: the terminal has no prices")
+                return
+            account = await self.port.account_info()
+            self.risk.on_account(float(account.equity), float(account.balance), float(tick.time))
+            volume = self._size(signal, rules, float(account.equity), tick)
+            if volume <= 0:
+                self._block(signal, "sizing", f"{symbol}: the risk budget buys less than one lot")
+                return
+            decision = self.risk.check_entry(
+                symbol,
+                volume,
+                len(self.portfolio) + self._unknown_count(),
+                float(tick.time),
+                volume_step=rules.volume_step,
+                volume_min=rules.volume_min,
+            )
+            if not decision.allowed:
+                self._block(signal, decision.rule, decision.reason)
+                return
+            order = self._new_order(signal.symbol, signal.side, decision.volume, signal)
+            order.sl, order.tp = signal.sl, signal.tp
+            try:
+                request = build_market_request(
+                    rules,
+                    signal.side,
+                    decision.volume,
+                    tick,
+                    sl=signal.sl,
+                    tp=signal.tp,
+                    deviation=self.trading.deviation,
+                    magic=self.trading.magic,
+                    comment=order.comment,
+                    adjust_stops=True,
+                )
+            except OrderError as exc:
+                self._reject_unsent(order, str(exc))
+                return
+            if not await self._send(order, request) or attempt == self.send_attempts - 1:
+                return
+            await self.clock.sleep(self.backoff.delay(attempt, self.rng))
+
+    def _size(
+        self, signal: EntrySignalEvent, rules: SymbolRules, equity: float, tick: Any
+    ) -> float:
+        """The signal's volume, else risk per trade over the stop distance, else the minimum."""
+        cap = min(rules.volume_max, self.risk.limits.max_position_size)
+        if signal.volume is not None:
+            return round_volume_down(signal.volume, rules.volume_step, rules.volume_min, cap)
+        if signal.sl is None:
+            return rules.volume_min
+        entry = float(tick.ask if signal.side is Side.BUY else tick.bid)
+        distance = abs(entry - signal.sl)
+        if distance <= 0:
+            return 0.0
+        return size_from_risk(
+            equity,
+            self.risk.limits.risk_per_trade_pct,
+            distance,
+            rules.tick_size,
+            rules.tick_value,
+            rules.volume_min,
+            cap,
+            rules.volume_step,
+        )
+
+    # -- exits ----------------------------------------------------------------------------------
+
+    async def close(self, position: OpenPosition, reason: str, correlation_id: str) -> None:
+        """Close one of our positions (exits are always allowed by risk)."""
+        rules = await self.port.symbol_rules(position.symbol)
+        side = Side.SELL if position.side is Side.BUY else Side.BUY
+        for attempt in range(self.send_attempts):
+            if self.portfolio.get(position.ticket) is None:
+                return  # closed meanwhile (SL/TP), booked by sync
+            tick = await self.port.symbol_info_tick(position.symbol)
+            order = self._new_order(position.symbol, side, position.volume, None)
+            order.intent, order.position_to_close = "close", position.ticket
+            order.strategy, order.correlation_id = position.strategy, correlation_id
+            try:
+                request = build_market_request(
+                    rules,
+                    side,
+                    position.volume,
+                    tick,
+                    deviation=self.trading.deviation,
+                    magic=self.trading.magic,
+                    comment=order.comment,
+                    position=position.ticket,
+                )
+            except OrderError as exc:
+                self._reject_unsent(order, str(exc))
+                return
+            if not await self._send(order, request, close_reason=reason):
+                return
+            if attempt < self.send_attempts - 1:
+                await self.clock.sleep(self.backoff.delay(attempt, self.rng))
+
+    async def flatten(self, reason: str = "flatten on stop") -> None:
+        """Close every position of ours."""
+        for position in list(self.portfolio.positions.values()):
+            await self.close(position, reason, "")
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def _new_order(
+        self, symbol: str, side: Side, volume: float, signal: EntrySignalEvent | None
+    ) -> Order:
+        client = self.ids.make(self.journal.next_sequence("client_id"))
+        return Order(
+            client_id=client.client_id,
+            symbol=symbol,
+            side=side,
+            volume=volume,
+            magic=self.trading.magic,
+            comment=self.ids.comment(client),
+            strategy=signal.strategy if signal is not None else "",
+            correlation_id=signal.correlation_id if signal is not None else "",
+            price=signal.price if signal is not None else None,
+        )
+
+    async def _send(self, order: Order, request: dict[str, Any], close_reason: str = "") -> bool:
+        """Journal, send once, book the answer; True when a retry with a new order makes sense."""
+        now = self.clock.time()
+        order.transition(OrderState.SUBMITTED, updated_at=now)
+        self.journal.insert_order(order_row(order, now))
+        self.stats.orders_sent += 1
+        result = await self.port.order_send(request)
+        state = order.apply_send_result(
+            result.raw, error_code=result.error[0], error_message=result.error[1]
+        )
+        if result.outcome is Outcome.VERIFY or state is OrderState.UNKNOWN:
+            self.stats.unknown += 1
+            self._save(order)
+            logger.bind(correlation_id=order.correlation_id).warning(
+                "order {} outcome unknown ({}); resolving from the terminal",
+                order.client_id,
+                result.describe(),
+            )
+            await self._resolve(order, close_reason)
+            return False
+        if order.filled_volume > 0:  # filled, in part or whole (a partial remainder is canceled)
+            await self._book_fill(order, close_reason)
+            return False
+        self._save(order)
+        if state is OrderState.REJECTED:
+            self.stats.rejected += 1
+            self.hub.publish(
+                OrderRejectedEvent(
+                    order.correlation_id,
+                    self.clock.time(),
+                    order.client_id,
+                    order.symbol,
+                    order.retcode or result.error[0],
+                    order.message or result.describe(),
+                )
+            )
+            return result.outcome is Outcome.RETRY
+        return False
+
+    def _reject_unsent(self, order: Order, reason: str) -> None:
+        """An order refused before sending (normalisation): journaled REJECTED, published."""
+        order.transition(OrderState.REJECTED, message=reason, updated_at=self.clock.time())
+        self.journal.insert_order(order_row(order, self.clock.time()))
+        self.stats.rejected += 1
+        self.hub.publish(
+            OrderRejectedEvent(
+                order.correlation_id, self.clock.time(), order.client_id, order.symbol, 0, reason
+            )
+        )
+
+    def _save(self, order: Order) -> None:
+        self.journal.update_order(
+            order.client_id,
+            updated_at=self.clock.time(),
+            state=str(order.state),
+            order_ticket=order.order_ticket,
+            position_ticket=order.position_ticket,
+            deal_ticket=order.deal_ticket,
+            retcode=order.retcode,
+            error=order.message or None,
+            filled_volume=order.filled_volume,
+            fill_price=order.price if order.filled_volume > 0 else None,
+        )
+
+    def _block(self, signal: EntrySignalEvent, rule: str, reason: str) -> None:
+        self.stats.blocked += 1
+        logger.bind(correlation_id=signal.correlation_id).info("entry blocked: {}", reason)
+        self.hub.publish(
+            TradingBlockedEvent(
+                signal.correlation_id,
+                self.clock.time(),
+                signal.symbol,
+                str(rule),
+                reason,
+                str(self.risk.state),
+            )
+        )
+
+    def _unknown_count(self) -> int:
+        return len(self.journal.orders([str(OrderState.UNKNOWN)])) if self.stats.unknown else 0
+
+    # -- booking --------------------------------------------------------------------------------
+
+    async def _book_fill(self, order: Order, close_reason: str) -> None:
+        self._save(order)
+        self.stats.fills += 1
+        now = self.clock.time()
+        price = order.price or 0.0
+        self.hub.publish(
+            OrderPlacedEvent(
+                order.correlation_id,
+                now,
+                order.client_id,
+                order.symbol,
+                order.side,
+                order.volume,
+                price,
+                order.order_ticket or 0,
+            )
+        )
+        if order.intent == "close":
+            position = self.portfolio.get(order.position_to_close or 0)
+            if position is not None:
+                await self._book_close(position, close_reason or "signal", order.correlation_id)
+            return
+        ticket = await self._position_ticket(order)
+        existing = self.portfolio.get(ticket)
+        if existing is not None:  # netting: the fill changed the symbol's one position
+            await self.sync()
+            return
+        position = OpenPosition(
+            ticket=ticket,
+            symbol=order.symbol,
+            side=order.side,
+            volume=order.filled_volume,
+            price_open=price,
+            sl=order.sl,
+            tp=order.tp,
+            strategy=order.strategy,
+            client_id=order.client_id,
+            opened_at=now,
+        )
+        self.portfolio.add(position)
+        self.journal.upsert_position(position_row(position, self.trading.magic))
+        if order.deal_ticket:
+            self.journal.record_deal(
+                DealRow(
+                    ticket=order.deal_ticket,
+                    symbol=order.symbol,
+                    entry=0,
+                    volume=order.filled_volume,
+                    price=price,
+                    time=now,
+                    order_ticket=order.order_ticket,
+                    position_ticket=ticket,
+                    client_id=order.client_id,
+                    side=str(order.side),
+                    magic=self.trading.magic,
+                )
+            )
+        self.hub.publish(
+            OrderFilledEvent(
+                order.correlation_id,
+                now,
+                order.client_id,
+                order.symbol,
+                order.side,
+                order.filled_volume,
+                price,
+                order.deal_ticket or 0,
+                ticket,
+            )
+        )
+
+    async def _position_ticket(self, order: Order) -> int:
+        """The ticket of the position a fill opened: the order's on hedging accounts, else the
+        symbol's one position of ours (netting)."""
+        ticket = order.position_ticket or order.order_ticket or 0
+        if await self.port.positions_get(ticket=ticket):
+            return ticket
+        mine = [
+            p
+            for p in await self.port.positions_get(symbol=order.symbol)
+            if int(p.magic) == self.trading.magic
+        ]
+        return int(mine[0].ticket) if mine else ticket
+
+    async def _book_close(self, position: OpenPosition, reason: str, correlation_id: str) -> None:
+        """Book a position that is gone from the terminal, from its closing deals."""
+        deals = await self.port.history_deals_get(position=position.ticket)
+        closing = [d for d in deals if int(d.entry) in _DEAL_ENTRY_OUT]
+        volume = sum(float(d.volume) for d in closing)
+        profit = sum(float(d.profit) for d in closing)
+        swap = sum(float(d.swap) for d in closing)
+        fees = sum(float(d.commission) + float(d.fee) for d in deals)
+        price = sum(float(d.price) * float(d.volume) for d in closing) / volume if volume else 0.0
+        if closing:
+            reason = _DEAL_REASONS.get(int(closing[-1].reason), reason)
+        for deal in deals:
+            self._record_deal(deal, position)
+        self._closed(position, price, profit, swap, fees, reason, correlation_id)
+
+    def _record_deal(self, deal: Any, position: OpenPosition) -> None:
+        self.journal.record_deal(
+            DealRow(
+                ticket=int(deal.ticket),
+                symbol=str(deal.symbol),
+                entry=int(deal.entry),
+                volume=float(deal.volume),
+                price=float(deal.price),
+                time=float(deal.time),
+                order_ticket=int(deal.order),
+                position_ticket=int(deal.position_id),
+                client_id=position.client_id or None,
+                side="buy" if int(deal.type) == 0 else "sell",
+                profit=float(deal.profit),
+                commission=float(deal.commission),
+                swap=float(deal.swap),
+                fee=float(deal.fee),
+                magic=int(deal.magic),
+                reason=int(deal.reason),
+            )
+        )
+
+    def _closed(
+        self,
+        position: OpenPosition,
+        price: float,
+        profit: float,
+        swap: float,
+        fees: float,
+        reason: str,
+        correlation_id: str,
+    ) -> None:
+        now = self.clock.time()
+        self.portfolio.remove(position.ticket)
+        self.journal.close_position(
+            position.ticket,
+            closed_at=now,
+            price_close=price,
+            profit=profit,
+            swap=swap,
+            fees=fees,
+            reason=reason,
+        )
+        self.stats.positions_closed += 1
+        self.stats.realized_pnl += profit + swap + fees
+        self.hub.publish(
+            PositionClosedEvent(
+                correlation_id,
+                now,
+                position.symbol,
+                position.ticket,
+                position.side,
+                position.volume,
+                position.price_open,
+                price,
+                profit + swap + fees,
+                reason,
+            )
+        )
+
+    # -- keeping up with the terminal ---------------------------------------------------------
+
+    async def sync(self) -> None:
+        """Book positions closed on the terminal (SL, TP, stop-out, by hand); refresh the others."""
+        live = {int(p.ticket): p for p in await self.port.positions_get()}
+        for position in list(self.portfolio.positions.values()):
+            found = live.get(position.ticket)
+            if found is None:
+                await self._book_close(position, "closed", "")
+            else:
+                position.profit = float(found.profit)
+                position.volume = float(found.volume)
+
+    async def _resolve(self, order: Order, close_reason: str) -> None:
+        """Settle an UNKNOWN order from the terminal's records; never resend it."""
+        for check in range(self.verify_checks):
+            try:
+                rec = await self._reconciliation([order], with_positions=False)
+            except TerminalConnectionError:
+                logger.warning("order {} stays UNKNOWN until the terminal is back", order.client_id)
+                return
+            resolution = next((r for r in rec.resolutions if r.client_id == order.client_id), None)
+            if resolution is not None and (
+                resolution.state is not OrderState.REJECTED or check == self.verify_checks - 1
+            ):
+                apply_resolution(order, resolution)
+                self.stats.resolved_unknown += 1
+                logger.info("order {} resolved: {}", order.client_id, resolution.reason)
+                if order.filled_volume > 0:
+                    await self._book_fill(order, close_reason)
+                else:
+                    self._save(order)
+                return
+            await self.clock.sleep(self.verify_delay)
+
+    async def reconcile(self) -> Reconciliation:
+        """Bring journal and portfolio in line with the terminal (at start, after reconnects)."""
+        orders = [order_from_row(row) for row in self.journal.orders(_UNFINISHED)]
+        rec = await self._reconciliation(orders, with_positions=True)
+        by_id = {order.client_id: order for order in orders}
+        for resolution in rec.resolutions:
+            order = by_id[resolution.client_id]
+            apply_resolution(order, resolution)
+            self._save(order)
+            self.stats.resolved_unknown += 1
+        now = self.clock.time()
+        for found in rec.adopted_positions:
+            opener = self.journal.get_order(found.client_id) if found.client_id else None
+            strategy = (opener.strategy or "") if opener is not None else "adopted"
+            position = adopted(found, strategy, now)
+            self.journal.upsert_position(
+                position_row(position, self.trading.magic, identifier=found.identifier)
+            )
+        for gone in rec.closed_positions:
+            self._book_closed_while_away(gone)
+        for update in rec.position_updates:
+            row = self.journal.get_position(update.ticket)
+            if row is None:
+                continue
+            if update.new_ticket:
+                self.journal.rekey_position(update.ticket, update.new_ticket)
+                row.ticket = update.new_ticket
+            row.volume, row.sl, row.tp = update.volume, update.sl, update.tp
+            self.journal.upsert_position(row)
+        self.portfolio.positions = {
+            row.ticket: open_position_from_row(row) for row in self.journal.open_positions()
+        }
+        self.stats.reconciliations += 1
+        logger.info("reconciled with the terminal: {}", rec.summary())
+        return rec
+
+    def _book_closed_while_away(self, gone: ClosedPosition) -> None:
+        row = self.journal.get_position(gone.ticket)
+        position = (
+            open_position_from_row(row)
+            if row is not None
+            else OpenPosition(
+                gone.ticket,
+                gone.symbol,
+                gone.side,
+                gone.volume,
+                gone.price_open,
+                None,
+                None,
+                "",
+                gone.client_id or "",
+                self.clock.time(),
+            )
+        )
+        if row is None:
+            self.journal.upsert_position(position_row(position, self.trading.magic))
+        self._closed(
+            position,
+            gone.price_close or 0.0,
+            gone.profit,
+            gone.swap,
+            gone.fees,
+            gone.reason,
+            "",
+        )
+
+    async def _reconciliation(self, orders: list[Order], *, with_positions: bool) -> Reconciliation:
+        """Ask the terminal and run the pure reconciliation."""
+        book = (
+            [book_position(row) for row in self.journal.open_positions()] if with_positions else []
+        )
+        times = [p.opened_at for p in self.journal.open_positions()] + [
+            o.updated_at or self.clock.time() for o in orders
+        ]
+        start = min(times, default=self.clock.time()) - _HISTORY_MARGIN
+        end = self.clock.time() + _HISTORY_MARGIN
+        positions = await self.port.positions_get()
+        pending = await self.port.orders_get()
+        deals = await self.port.history_deals_get(int(start), int(end))
+        history = await self.port.history_orders_get(int(start), int(end))
+        return reconcile(
+            magic=self.trading.magic,
+            orders=orders,
+            positions=book,
+            terminal_positions=positions,
+            terminal_orders=pending,
+            deals=deals,
+            history_orders=history,
+        )
