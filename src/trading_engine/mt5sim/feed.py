@@ -168,7 +168,7 @@ class GeneratedFeed(Feed):
     """Synthetic data from :mod:`~trading_engine.mt5sim.ticks`, generated day by day on demand.
 
     ``mode="ticks"`` generates ticks and builds M1 from them; ``mode="m1"`` draws M1 bars directly
-    and serves ticks synthesised from them ("1 minute OHLC"), about 30x faster.
+    and serves ticks synthesised from them ("1 minute OHLC"), about 10x faster end to end.
     """
 
     def __init__(

@@ -23,8 +23,9 @@ Two layers, both deterministic for a seed:
    TICK_FLAG_BID/ASK for what changed.
 
 ``day_m1`` draws M1 bars directly with the same plan and intraday model (Poisson tick count per
-minute, GARCH per minute, high/low from the Brownian-bridge extreme distribution): about 30x
-faster than ticks, used by the "m1" mode of :class:`~trading_engine.mt5sim.market.MarketData`.
+minute, GARCH per minute, high/low from the Brownian-bridge extreme distribution): the kernel is
+about 30x faster than the tick kernel; used by the "m1" mode of
+:class:`~trading_engine.mt5sim.market.MarketData`.
 """
 
 from __future__ import annotations
