@@ -378,3 +378,28 @@ def test_rules_from_info_fall_back_to_point_for_a_zero_tick_size() -> None:
         SymbolRules.from_info(SimpleNamespace(**{**fields, "volume_step": 0.0}))
     with pytest.raises(TerminalError, match="unusable"):
         SymbolRules.from_info(SimpleNamespace(name="broken"))
+
+
+@given(
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(min_value=1, max_value=200),
+    st.integers(min_value=0, max_value=50),
+    st.integers(min_value=0, max_value=50),
+)
+def test_adjusted_stops_always_respect_the_stops_level(
+    side: Side, sl_points: int, tp_points: int, level: int
+) -> None:
+    rule = rules(stops_level=level)
+    bid, ask = 1.08500, 1.08510
+    ref = bid if side is Side.BUY else ask
+    sign = -1 if side is Side.BUY else 1
+    sl = round(ref + sign * sl_points * rule.point, 5)
+    tp = round(ref - sign * (tp_points + 1) * rule.point, 5)
+    new_sl, new_tp = check_stops(rule, side, ask, sl, tp, bid, ask, adjust=True)
+    min_distance = level * rule.point - rule.point / 2
+    assert abs(new_sl - ref) >= min_distance
+    assert abs(new_tp - ref) >= min_distance
+    assert (new_sl - ref) * sign > 0  # still on the loss side
+    assert (ref - new_tp) * sign > 0  # still on the profit side
+    assert new_sl == round(new_sl, 5)
+    assert new_tp == round(new_tp, 5)

@@ -380,3 +380,34 @@ async def test_order_send_while_unreachable_raises_before_sending(rig: Rig) -> N
         await drive(rig.clock, rig.port.order_send(request))
     assert rig.port.metrics()["calls_by_function"]["order_send"] == 1
     assert rig.sim.faults.armed  # still down; nothing else was sent
+
+
+async def test_date_range_queries_accept_datetimes_and_epoch_seconds(rig: Rig) -> None:
+    from datetime import UTC, datetime
+
+    result = await rig.port.order_send(await market_request(rig.port))
+    now = rig.clock.time()
+    by_seconds = await rig.port.history_deals_get(now - 86_400, now + 86_400)
+    by_datetime = await rig.port.history_deals_get(
+        datetime.fromtimestamp(now - 86_400, UTC), datetime.fromtimestamp(now + 86_400, UTC)
+    )
+    assert result.deal in [d.ticket for d in by_seconds]
+    assert [d.ticket for d in by_seconds] == [d.ticket for d in by_datetime]
+    orders = await rig.port.history_orders_get(now - 86_400, now + 86_400, group="EUR*")
+    assert [o.ticket for o in orders] == [result.order]
+    ticks = await rig.port.copy_ticks_range("EURUSD", now - 600, now, mt5sim.COPY_TICKS_ALL)
+    assert len(ticks) > 0
+    bars = await rig.port.copy_rates_from("EURUSD", mt5sim.TIMEFRAME_M5, now, 10)
+    assert len(bars) == 10
+
+
+async def test_margin_and_profit_calculations_go_through_the_port(rig: Rig) -> None:
+    tick = await rig.port.symbol_info_tick("EURUSD")
+    margin = await rig.port.order_calc_margin(mt5sim.ORDER_TYPE_BUY, "EURUSD", 1.0, tick.ask)
+    assert margin > 0
+    profit = await rig.port.order_calc_profit(
+        mt5sim.ORDER_TYPE_BUY, "EURUSD", 1.0, tick.ask, tick.ask + 0.001
+    )
+    assert profit == pytest.approx(100.0)
+    symbols = await rig.port.symbols_get(group="EUR*")
+    assert "EURUSD" in [s.name for s in symbols]
