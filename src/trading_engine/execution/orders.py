@@ -130,9 +130,18 @@ class SendResult(Protocol):
 
 
 _UPDATABLE = frozenset(
-    {"filled_volume", "price", "order_ticket", "position_ticket", "deal_ticket", "retcode",
-     "message", "updated_at"}
-)  # fmt: skip
+    [
+        "filled_volume",
+        "price",
+        "fill_price",
+        "order_ticket",
+        "position_ticket",
+        "deal_ticket",
+        "retcode",
+        "message",
+        "updated_at",
+    ]
+)
 _EPS = 1e-9
 
 
@@ -141,7 +150,8 @@ class Order:
     """One order of the engine, from the signal to its final state.
 
     ``intent`` is ``"open"`` (a new position) or ``"close"`` (closing ``position_to_close``).
-    ``price`` is the requested price until a fill, then the fill price. Tickets are MT5's: the
+    ``price`` is the requested price, ``fill_price`` the (volume-weighted) price of the fills.
+    Tickets are MT5's: the
     order's, the position it opened or closed, and its (last) deal. ``message`` keeps the last
     terminal comment or reason.
     """
@@ -166,6 +176,8 @@ class Order:
     deal_ticket: int | None = None
     retcode: int | None = None
     message: str = ""
+    fill_price: float | None = None
+    created_at: float | None = None
     updated_at: float | None = None
     sent: bool = False
     """Set on entering ``SUBMITTED``: the order went to the terminal and is never sent again."""
@@ -194,8 +206,8 @@ class Order:
 
     def transition(self, new_state: OrderState, **fields: object) -> None:
         """Move to ``new_state`` and update ``fields`` (``filled_volume``, ``price``,
-        ``order_ticket``, ``position_ticket``, ``deal_ticket``, ``retcode``, ``message``,
-        ``updated_at``).
+        ``fill_price``, ``order_ticket``, ``position_ticket``, ``deal_ticket``, ``retcode``,
+        ``message``, ``updated_at``).
 
         Raises ``OrderError`` on an illegal transition, an unknown field, or a filled volume that
         decreases or exceeds the order's volume. ``FILLED`` without ``filled_volume`` means the
@@ -252,7 +264,7 @@ class Order:
             if result.deal:
                 fields["deal_ticket"] = int(result.deal)
             if result.price:
-                fields["price"] = float(result.price)
+                fields["fill_price"] = float(result.price)
             if state is _S.PARTIALLY_FILLED or result.volume:
                 fields["filled_volume"] = min(self.volume, float(result.volume))
             if self.intent == "close":

@@ -90,7 +90,7 @@ class HeldPosition(Protocol):
     @property
     def symbol(self) -> str: ...
     @property
-    def side(self) -> Side: ...
+    def side(self) -> str: ...
     @property
     def volume(self) -> float: ...
     @property
@@ -100,7 +100,7 @@ class HeldPosition(Protocol):
     @property
     def tp(self) -> float | None: ...
     @property
-    def client_id(self) -> str: ...
+    def client_id(self) -> str | None: ...
 
 
 @dataclass(slots=True)
@@ -138,7 +138,7 @@ class Resolution:
     position_ticket: int | None = None
     deal_ticket: int | None = None
     filled_volume: float | None = None
-    price: float | None = None
+    fill_price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +265,7 @@ def apply_resolution(order: Order, resolution: Resolution) -> None:
         "position_ticket": resolution.position_ticket,
         "deal_ticket": resolution.deal_ticket,
         "filled_volume": resolution.filled_volume,
-        "price": resolution.price,
+        "fill_price": resolution.fill_price,
         "message": resolution.reason,
     }
     target = resolution.state
@@ -343,7 +343,7 @@ def _fill_resolution(
         position_ticket=position_ticket,
         deal_ticket=int(_get(last, "ticket", 0)) or None,
         filled_volume=filled,
-        price=price,
+        fill_price=price,
     )
 
 
@@ -394,7 +394,7 @@ def _resolve(
                 order_ticket=int(_get(opened, "identifier", 0)) or ticket,
                 position_ticket=int(_get(opened, "ticket", 0)),
                 filled_volume=order.volume,
-                price=float(_get(opened, "price_open", 0.0)) or None,
+                fill_price=float(_get(opened, "price_open", 0.0)) or None,
             )
 
     if live is not None:
@@ -540,7 +540,7 @@ def reconcile(
                     ticket=held.ticket,
                     identifier=held_id,
                     symbol=held.symbol,
-                    side=held.side,
+                    side=Side(held.side),
                     volume=held.volume,
                     price_open=held.price_open,
                     deals=deal_index,
@@ -607,7 +607,7 @@ def reconcile(
                 symbol=order.symbol,
                 side=order.side,
                 volume=resolution.filled_volume,
-                price_open=resolution.price or 0.0,
+                price_open=resolution.fill_price or 0.0,
                 deals=deal_index,
                 client_id=order.client_id,
             )

@@ -54,7 +54,7 @@ def test_a_market_order_goes_new_submitted_filled() -> None:
     assert state is S.FILLED
     assert (o.order_ticket, o.deal_ticket, o.position_ticket) == (77, 55, 77)
     assert o.filled_volume == 0.1
-    assert o.price == 1.1012
+    assert o.fill_price == 1.1012
     assert o.is_final
 
 

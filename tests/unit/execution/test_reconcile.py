@@ -105,7 +105,7 @@ def test_unknown_order_found_filled_in_the_deals_is_filled_and_its_position_adop
     [res] = r.resolutions
     assert (res.client_id, res.state) == (o.client_id, S.FILLED)
     assert (res.order_ticket, res.position_ticket, res.deal_ticket) == (5001, 5001, 9001)
-    assert res.price == pytest.approx(1.1003)
+    assert res.fill_price == pytest.approx(1.1003)
     [adopted] = r.adopted_positions
     assert (adopted.ticket, adopted.client_id, adopted.tag) == (
         5001,
@@ -366,3 +366,17 @@ def test_any_position_shaped_object_without_identifier_can_be_reconciled() -> No
     r = run(book=rows, positions=[position(5022)])
     assert r.position_updates == []
     assert [(c.ticket, c.client_id) for c in r.closed_positions] == [(5023, "te1-000010")]
+
+
+def test_journal_position_rows_reconcile_directly() -> None:
+    from trading_engine.journal.store import PositionRow
+
+    rows = [
+        PositionRow(5024, "EURUSD", "buy", 0.1, 1.1, T, identifier=5024, client_id="te1-000011"),
+        PositionRow(5025, "EURUSD", "sell", 0.1, 1.1, T, identifier=4990),
+    ]
+    r = run(book=rows, positions=[position(5026, identifier=4990, type=1)])
+    [closed] = r.closed_positions
+    assert (closed.ticket, closed.side, closed.client_id) == (5024, Side.BUY, "te1-000011")
+    [update] = r.position_updates
+    assert (update.ticket, update.new_ticket) == (5025, 5026)
