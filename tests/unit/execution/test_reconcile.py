@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trading_engine.events import Side
 from trading_engine.execution.client_ids import ClientIdFactory
@@ -380,3 +382,45 @@ def test_journal_position_rows_reconcile_directly() -> None:
     assert (closed.ticket, closed.side, closed.client_id) == (5024, Side.BUY, "te1-000011")
     [update] = r.position_updates
     assert (update.ticket, update.new_ticket) == (5025, 5026)
+
+
+_tickets = st.integers(min_value=5100, max_value=5130)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    book_tickets=st.sets(_tickets, max_size=8),
+    live=st.dictionaries(_tickets, st.sampled_from([MAGIC, 0, 123]), max_size=10),
+    n_orders=st.integers(0, 4),
+    filled=st.sets(st.integers(0, 3)),
+)
+def test_every_position_and_order_is_accounted_for_exactly_once(
+    book_tickets: set[int], live: dict[int, int], n_orders: int, filled: set[int]
+) -> None:
+    orders = [our_order() for _ in range(n_orders)]
+    positions = [position(t, magic=m) for t, m in live.items()]
+    # Orders whose index is in ``filled`` opened a fresh position (tickets 6100+).
+    for i, o in enumerate(orders):
+        if i in filled:
+            positions.append(position(6100 + i, comment=o.comment))
+    book = [BookPosition(t, "EURUSD", Side.BUY, 0.1, 1.1) for t in book_tickets]
+    r = run(orders=orders, book=book, positions=positions)
+
+    ours_live = {int(p.ticket) for p in positions if p.magic == MAGIC}
+    foreign = {int(p.ticket) for p in positions if p.magic != MAGIC}
+    adopted = [p.ticket for p in r.adopted_positions]
+    closed = [c.ticket for c in r.closed_positions]
+    assert sorted(r.foreign_positions) == sorted(foreign)
+    assert len(adopted) == len(set(adopted))
+    assert set(adopted) == ours_live - book_tickets
+    assert set(closed) == book_tickets - ours_live
+    assert len(closed) == len(set(closed))
+    assert {u.ticket for u in r.position_updates} <= book_tickets & ours_live
+    # Each unfinished order gets exactly one answer; none is ever "send again".
+    assert [x.client_id for x in r.resolutions] == [o.client_id for o in orders]
+    for i, x in enumerate(r.resolutions):
+        assert x.state is (S.FILLED if i in filled else S.REJECTED)
+        apply_resolution(orders[i], x)
+        assert orders[i].is_final
+    linked = {p.client_id for p in r.adopted_positions if p.client_id}
+    assert linked == {orders[i].client_id for i in filled if i < n_orders}
