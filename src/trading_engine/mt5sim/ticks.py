@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import numba as nb
 import numpy as np
@@ -252,17 +252,29 @@ def _ticks_kernel(  # type: ignore[no-untyped-def]
     return j
 
 
-def _day_inputs(
-    spec: SymbolSpec, plan: DayPlan, day: int, server_time: ServerTime
-) -> tuple[int, float, float, bool, float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+class _DayInputs(NamedTuple):
+    x0: float  # log price at the day's open
+    x1: float  # log price the day's path is bridged to (next day's open)
+    kappa: float  # per-tick mean reversion (range days), 0 on trend days
+    s2: float  # unconditional per-tick variance of log returns
+    activity: npt.NDArray[np.float64]  # tick-rate factor per server hour
+    spread_hour: npt.NDArray[np.float64]  # spread factor per server hour
+
+
+def _day_inputs(spec: SymbolSpec, plan: DayPlan, day: int, server_time: ServerTime) -> _DayInputs:
     i = plan.index(day)
     offset = server_time.offset_at(day * DAY + DAY / 2 - server_time.base_offset)
     activity, spread_hour = hour_activity(offset)
-    x0 = float(plan.log_open[i])
-    x1 = float(plan.log_open[i + 1])
+    per_day = spec.ticks_per_minute * _MINUTES_PER_DAY
     is_range = int(plan.regime[i]) == RANGE
-    vm = float(plan.vol_mult[i])
-    return i, x0, x1, is_range, vm, activity, spread_hour
+    return _DayInputs(
+        x0=float(plan.log_open[i]),
+        x1=float(plan.log_open[i + 1]),
+        kappa=math.log(2.0) / (spec.ticks_per_minute * 120.0) if is_range else 0.0,
+        s2=(plan.sigma_day * float(plan.vol_mult[i])) ** 2 / per_day,
+        activity=activity,
+        spread_hour=spread_hour,
+    )
 
 
 def _is_trading_day(day: int) -> bool:
@@ -275,11 +287,9 @@ def day_ticks(
     """Ticks (TICKS_DTYPE) of server day ``day``; empty on Saturday and Sunday."""
     if not _is_trading_day(day):
         return np.empty(0, dtype=TICKS_DTYPE)
-    _, x0, x1, is_range, vm, activity, spread_hour = _day_inputs(spec, plan, day, server_time)
+    d = _day_inputs(spec, plan, day, server_time)
     per_day = spec.ticks_per_minute * _MINUTES_PER_DAY
-    rate_ms = activity * (spec.ticks_per_minute / 60_000.0)
-    s2 = (plan.sigma_day * vm) ** 2 / per_day
-    kappa = math.log(2.0) / (spec.ticks_per_minute * 120.0) if is_range else 0.0
+    rate_ms = d.activity * (spec.ticks_per_minute / 60_000.0)
     cap = int(per_day * 1.2 + 10 * math.sqrt(per_day) + 1000)
     while True:
         t_buf = np.empty(cap)
@@ -287,8 +297,8 @@ def day_ticks(
         h_buf = np.empty(cap)
         out = np.empty(cap, dtype=TICKS_DTYPE)
         n = _ticks_kernel(
-            day_seed(seed, spec.name, day), day * DAY * 1000, rate_ms, spread_hour,
-            x0, x1, kappa, s2, _GARCH_TICK[0], _GARCH_TICK[1], price_scale(spec.point),
+            day_seed(seed, spec.name, day), day * DAY * 1000, rate_ms, d.spread_hour,
+            d.x0, d.x1, d.kappa, d.s2, _GARCH_TICK[0], _GARCH_TICK[1], price_scale(spec.point),
             spec.spread_points, spec.min_spread_points, t_buf, x_buf, h_buf, out,
         )  # fmt: skip
         if n >= 0:
@@ -358,16 +368,14 @@ def day_m1(
     """M1 bars (RATES_DTYPE) of server day ``day`` drawn directly (no ticks); empty on weekends."""
     if not _is_trading_day(day):
         return np.empty(0, dtype=RATES_DTYPE)
-    _, x0, x1, is_range, vm, activity, spread_hour = _day_inputs(spec, plan, day, server_time)
-    per_day = spec.ticks_per_minute * _MINUTES_PER_DAY
-    s2 = (plan.sigma_day * vm) ** 2 / per_day
-    kappa = math.log(2.0) / (spec.ticks_per_minute * 120.0) if is_range else 0.0
+    d = _day_inputs(spec, plan, day, server_time)
     cnt = np.empty(_MINUTES_PER_DAY, dtype=np.int64)
     xs = np.empty((4, _MINUTES_PER_DAY))
     out = np.empty(_MINUTES_PER_DAY, dtype=RATES_DTYPE)
     n = _m1_kernel(
-        day_seed(seed, spec.name, day, 1), day * DAY, activity * spec.ticks_per_minute,
-        spread_hour, x0, x1, kappa, s2, _GARCH_MINUTE[0], _GARCH_MINUTE[1], price_scale(spec.point),
+        day_seed(seed, spec.name, day, 1), day * DAY, d.activity * spec.ticks_per_minute,
+        d.spread_hour, d.x0, d.x1, d.kappa, d.s2, _GARCH_MINUTE[0], _GARCH_MINUTE[1],
+        price_scale(spec.point),
         spec.spread_points, spec.min_spread_points, cnt, xs[0], xs[1], xs[2], xs[3], out,
     )  # fmt: skip
     return copy_records(out[:n])
