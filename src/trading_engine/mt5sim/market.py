@@ -45,6 +45,7 @@ from trading_engine.mt5sim.symbols import SymbolSpec
 
 __all__ = ["DayStats", "MarketData", "generate_m1_bars"]
 
+_Series = tuple[npt.NDArray[np.void], npt.NDArray[np.int64], npt.NDArray[np.void]]
 _INFO_MASK = c.TICK_FLAG_BID | c.TICK_FLAG_ASK
 _TRADE_MASK = c.TICK_FLAG_LAST | c.TICK_FLAG_VOLUME
 
@@ -84,6 +85,7 @@ class MarketData:
         self._specs = MappingProxyType(dict(specs))
         self._feeds = dict(feeds)
         self._server_time = server_time
+        self._last_series: dict[tuple[str, int], tuple[float, _Series]] = {}
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -250,10 +252,20 @@ class MarketData:
         return copy_records(_filter_flags(ticks, flags))
 
     # -- bars -----------------------------------------------------------------------------
-    def _series(
-        self, symbol: str, timeframe: int, now_utc: float
-    ) -> tuple[npt.NDArray[np.void], npt.NDArray[np.int64], npt.NDArray[np.void]]:
-        """(closed bars, their open times, forming bar as a 0- or 1-element array) as of now."""
+    def _series(self, symbol: str, timeframe: int, now_utc: float) -> _Series:
+        """(closed bars, their open times, forming bar as a 0- or 1-element array) as of now.
+
+        Memoised per (symbol, timeframe) for the latest ``now_utc``: what is visible at an
+        instant never changes, and callers often ask twice at one instant (count, then copy).
+        """
+        hit = self._last_series.get((symbol, timeframe))
+        if hit is not None and hit[0] == now_utc:
+            return hit[1]
+        series = self._build_series(symbol, timeframe, now_utc)
+        self._last_series[(symbol, timeframe)] = (now_utc, series)
+        return series
+
+    def _build_series(self, symbol: str, timeframe: int, now_utc: float) -> _Series:
         check_timeframe(timeframe)
         feed = self._feed(symbol)
         s, now_msc = self._now(feed, now_utc)

@@ -254,3 +254,12 @@ def test_generate_m1_bars_returns_the_requested_count_in_time_order() -> None:
     assert bars["time"][-1] < ST.to_server(NOW)
     again = generate_m1_bars(SPECS["EURUSD"], 5000, seed=1, end_utc=NOW, server_time=ST)
     assert np.array_equal(bars, again)
+
+
+def test_rates_results_are_fresh_arrays_that_callers_may_modify(md: MarketData) -> None:
+    first = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M5, 0, 3, NOW)
+    expected = first.copy()
+    first["close"] = 0.0
+    second = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M5, 0, 3, NOW)
+    assert np.array_equal(second, expected)
+    assert md.bars_count("EURUSD", c.TIMEFRAME_M5, NOW) >= 3
