@@ -196,3 +196,17 @@ def test_regime_ground_truth_matches_trend_strength_on_hourly_bars() -> None:
     assert md.regime("EURUSD", end) == int(
         make_plan(EURUSD, 3).regime[int(ST.to_server(end)) // DAY - 7305]
     )
+
+
+def test_realised_daily_volatility_matches_the_specified_annual_volatility() -> None:
+    end = _utc(2024, 6, 1)
+    md = MarketData.generated({"EURUSD": EURUSD}, seed=5, start_utc=end, history_days=700,
+                              server_time=ST, mode="m1")  # fmt: skip
+    d1 = md.copy_rates_range("EURUSD", c.TIMEFRAME_D1, 0, 2**40, end)
+    assert d1.size > 450
+    annual = np.diff(np.log(d1["close"])).std() * np.sqrt(260)
+    assert 0.8 * EURUSD.volatility < annual < 1.25 * EURUSD.volatility
+    m1 = md.copy_rates_range("EURUSD", c.TIMEFRAME_M1, 0, 2**40, end)
+    r = np.diff(np.log(m1["close"]))
+    kurtosis = ((r - r.mean()) ** 4).mean() / r.var() ** 2
+    assert kurtosis > 4  # fat tails from GARCH clustering and session activity
