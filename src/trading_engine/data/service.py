@@ -106,6 +106,7 @@ class DataFetchingService(Service):
             now = self.clock.time()
             await self.clock.sleep((now // interval + 1) * interval - now)
             await self.poll()
+        self._candles.close()  # the bar budget is spent: the pipeline drains and ends
 
     async def poll(self) -> None:
         """Fetch every stream once and emit what is new; count a failed poll."""

@@ -266,7 +266,7 @@ class Trader:
         state = order.apply_send_result(
             result.raw, error_code=result.error[0], error_message=result.error[1]
         )
-        if result.outcome is Outcome.VERIFY or state is OrderState.UNKNOWN:
+        if state is OrderState.UNKNOWN:
             self.stats.unknown += 1
             self._save(order)
             logger.bind(correlation_id=order.correlation_id).warning(

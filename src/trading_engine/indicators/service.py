@@ -110,6 +110,7 @@ class IndicatorCalculationService(Service):
             event = self.calculate(candle)
             if event is not None:
                 await send(event)
+        self._features.close()  # the candles ended: pass the end on
 
     def calculate(self, candle: NewCandleEvent) -> IndicatorsCalculatedEvent | None:
         """Update the candle's stream; None for a duplicate or an unknown stream."""

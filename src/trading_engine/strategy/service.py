@@ -105,6 +105,7 @@ class StrategyEvaluationService(Service):
                     self._hub.publish(signal)
                     await send(signal)
             await send(event.candle)
+        self._signals.close()  # the features ended: pass the end on
 
     def evaluate(
         self, event: IndicatorsCalculatedEvent

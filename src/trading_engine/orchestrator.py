@@ -1,0 +1,486 @@
+"""``TradingOrchestrator``: the composition root, and the seed's API in asyncio form.
+
+It builds, from a ``SystemConfig``: the clock (unless given), the terminal (the simulator by
+default) behind a ``TerminalPort``, the SQLite journal, three bounded channels, the four services
+and a ``rest_for_one`` supervisor over them (data → indicators → strategy → execution: when a
+stage dies, it and the stages after it restart). State that must survive a restart (validators,
+indicator sets, portfolio, risk, counters) belongs to the orchestrator, not to the services.
+
+::
+
+    async with TradingOrchestrator.from_config(cfg) as engine:   # start: ready after reconcile
+        summary = await engine.run()                               # until stopped or done
+
+Status: INITIALIZING → RUNNING → STOPPING → STOPPED, or ERROR when the supervisor gave up or a
+fatal error stopped the tree. ``run()`` raises that error after stopping everything. With a
+``SimClock`` the orchestrator drives simulated time itself (a backtest: as fast as the data
+allows); with ``max_bars`` the pipeline drains and ends after that many bars.
+
+Decisions where the design is silent:
+
+- ``orchestrator.enable_auto_restart: false`` gives the supervisor a budget of 0: the first crash
+  stops the engine (ERROR) instead of restarting the services.
+- ``orchestrator.health_check_interval`` (seconds of the engine's clock) is one iteration of
+  ``run()``; every ``status_log_interval`` iterations a status line is logged.
+- ``event_bus.event_history_limit`` bounds the event history; ``event_bus.log_all_events`` logs
+  every event at DEBUG.
+- Channel sizes: candles 256, features 256, signals 1,024; all block when full (no bar is ever
+  dropped: indicators need every bar); at one to two microseconds a message, a full channel adds
+  under a millisecond of delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from loguru import logger
+
+from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
+from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.data.service import DataFetchingService, DataState
+from trading_engine.errors import ServiceStateError
+from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent
+from trading_engine.execution.portfolio import Portfolio
+from trading_engine.execution.risk import RiskLimits, RiskRules
+from trading_engine.execution.service import TradeExecutionService
+from trading_engine.execution.trader import ExecutionStats, Trader
+from trading_engine.indicators.config import IndicatorSetConfig
+from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
+from trading_engine.journal.store import Journal
+from trading_engine.runtime.backoff import Backoff
+from trading_engine.runtime.channel import Channel
+from trading_engine.runtime.driver import SimClockDriver
+from trading_engine.runtime.hub import EventHub, Observer
+from trading_engine.runtime.service import Service
+from trading_engine.runtime.supervisor import ChildSpec, Supervisor
+from trading_engine.strategy.loader import load_strategy
+from trading_engine.strategy.service import (
+    SignalMessage,
+    StrategyBinding,
+    StrategyEvaluationService,
+    StrategyState,
+)
+from trading_engine.terminal.factory import open_terminal, port_settings
+from trading_engine.terminal.port import TerminalPort
+
+__all__ = ["OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
+
+SERVICE_ORDER = ("data_fetching", "indicator_calculation", "strategy_evaluation", "trade_execution")
+
+
+class OrchestratorStatus(StrEnum):
+    """The engine's life: INITIALIZING → RUNNING → STOPPING → STOPPED, or ERROR."""
+
+    INITIALIZING = "initializing"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did."""
+
+    bars: int
+    signals: int
+    orders: int
+    fills: int
+    rejected: int
+    blocked: int
+    open_positions: int
+    closed_positions: int
+    realized_pnl: float
+    floating_pnl: float
+    balance: float
+    equity: float
+    journal: str
+
+    def lines(self) -> list[str]:
+        """The summary as ``key: value`` lines."""
+        return [f"{key}: {value}" for key, value in asdict(self).items()]
+
+
+class TradingOrchestrator:
+    """Build, start, run, watch and stop the engine; see the module docstring."""
+
+    def __init__(
+        self,
+        config: SystemConfig,
+        *,
+        clock: Clock | None = None,
+        terminal: Any | None = None,
+        in_process: bool | None = None,
+        max_bars: int | None = None,
+        indicators: IndicatorSetConfig | None = None,
+        warmup_bars: int = 1000,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock if clock is not None else _default_clock(config)
+        self.status = OrchestratorStatus.INITIALIZING
+        self.streams = [(s, tf) for s in config.trading.symbols for tf in config.trading.timeframes]
+        if terminal is None:
+            terminal, in_process = open_terminal(
+                config.terminal, self.clock, config.trading.symbols
+            )
+        self.terminal = terminal
+        self._rng = rng if rng is not None else random.Random(config.trading.magic)
+        self.port = TerminalPort(
+            terminal,
+            clock=self.clock,
+            settings=port_settings(config.terminal, config.supervisor),
+            in_process=bool(in_process),
+            rng=self._rng,
+        )
+        self.hub = EventHub(
+            history_limit=config.event_bus.event_history_limit,
+            log_events=config.event_bus.log_all_events,
+        )
+        self.indicators = indicators if indicators is not None else IndicatorSetConfig()
+        self.warmup_bars = warmup_bars
+        self.journal: Journal | None = None
+        self.portfolio = Portfolio()
+        self.risk = RiskRules(RiskLimits.model_validate(config.risk, from_attributes=True))
+        self.data_state = DataState(max_bars=max_bars)
+        self.indicator_state = IndicatorState()
+        self.strategy_state = StrategyState()
+        self.execution_stats = ExecutionStats()
+        self.candles: Channel[NewCandleEvent] = Channel("candles", 256)
+        self.features: Channel[IndicatorsCalculatedEvent] = Channel("features", 256)
+        self.signals: Channel[SignalMessage] = Channel("signals", 1024)
+        self.bindings = [
+            StrategyBinding(
+                load_strategy(spec.class_path, spec.params, name=spec.name),
+                frozenset(spec.symbols) if spec.symbols is not None else None,
+                frozenset(spec.timeframes) if spec.timeframes is not None else None,
+            )
+            for spec in config.strategies
+            if spec.enabled
+        ]
+        self._check_strategy_values()
+        self.supervisor = self._build_supervisor()
+        self._driver_task: asyncio.Task[None] | None = None
+        self._stop_requested = asyncio.Event()
+        self._iterations = 0
+        self.last_summary: RunSummary | None = None
+        self.error: BaseException | None = None
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: SystemConfig, **kwargs: Any) -> TradingOrchestrator:
+        """An engine for ``config`` (keyword arguments as for the constructor)."""
+        return cls(config, **kwargs)
+
+    @classmethod
+    def from_config_file(cls, config_path: str | Path, **kwargs: Any) -> TradingOrchestrator:
+        """An engine for the YAML file at ``config_path`` (environment overrides applied)."""
+        return cls(ConfigLoader.load(config_path), **kwargs)
+
+    def _check_strategy_values(self) -> None:
+        available = set(self.indicators.value_names)
+        for binding in self.bindings:
+            missing = binding.strategy.missing_values(available)
+            if missing:
+                from trading_engine.errors import StrategyError
+
+                raise StrategyError(
+                    f"strategy {binding.strategy.name!r} reads {missing}, which the indicator "
+                    f"set does not compute (it has {sorted(available)})"
+                )
+
+    def _build_supervisor(self) -> Supervisor:
+        cfg = self.config
+        services = cfg.services
+        factories: dict[str, Callable[[], Service]] = {
+            "data_fetching": lambda: DataFetchingService(
+                port=self.port,
+                streams=self.streams,
+                config=services.data_fetching,
+                candles=self.candles.sender,
+                hub=self.hub,
+                state=self.data_state,
+                clock=self.clock,
+            ),
+            "indicator_calculation": lambda: IndicatorCalculationService(
+                port=self.port,
+                streams=self.streams,
+                config=services.indicator_calculation,
+                indicators=self.indicators,
+                warmup_bars=self.warmup_bars,
+                candles=self.candles.receiver,
+                features=self.features.sender,
+                hub=self.hub,
+                state=self.indicator_state,
+                clock=self.clock,
+            ),
+            "strategy_evaluation": lambda: StrategyEvaluationService(
+                bindings=self.bindings,
+                config=services.strategy_evaluation,
+                features=self.features.receiver,
+                signals=self.signals.sender,
+                portfolio=self.portfolio,
+                hub=self.hub,
+                state=self.strategy_state,
+                clock=self.clock,
+            ),
+            "trade_execution": lambda: TradeExecutionService(
+                trader=self._trader(),
+                config=services.trade_execution,
+                signals=self.signals.receiver,
+                clock=self.clock,
+            ),
+        }
+        enabled = set(cfg.enabled_services())
+        children = [
+            ChildSpec(name, factories[name], restart="transient")
+            for name in SERVICE_ORDER
+            if name in enabled
+        ]
+        sup = cfg.supervisor
+        return Supervisor(
+            "pipeline",
+            children,
+            strategy="rest_for_one",
+            intensity=sup.intensity if cfg.orchestrator.enable_auto_restart else 0,
+            period=sup.period,
+            backoff=Backoff(sup.backoff_base, sup.backoff_cap),
+            stable_window=sup.stable_window,
+            clock=self.clock,
+            rng=self._rng,
+        )
+
+    def _trader(self) -> Trader:
+        if self.journal is None:
+            raise ServiceStateError("the journal is not open (start the orchestrator first)")
+        return Trader(
+            port=self.port,
+            journal=self.journal,
+            portfolio=self.portfolio,
+            risk=self.risk,
+            trading=self.config.trading,
+            hub=self.hub,
+            stats=self.execution_stats,
+            clock=self.clock,
+            rng=self._rng,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, open the journal, start the services in order; ready after reconciliation."""
+        if self.status is not OrchestratorStatus.INITIALIZING:
+            raise ServiceStateError(f"the orchestrator cannot start: it is {self.status.value}")
+        try:
+            if isinstance(self.clock, SimClock):
+                self._driver_task = asyncio.create_task(
+                    SimClockDriver(self.clock).run(), name="sim-clock-driver"
+                )
+            self.journal = Journal.open(self.config.journal.path)
+            await self.port.connect()
+            await self.supervisor.start()
+        except BaseException as exc:
+            self.status = OrchestratorStatus.ERROR
+            self.error = exc
+            await self._release()
+            raise
+        self.status = OrchestratorStatus.RUNNING
+        logger.info(
+            "engine running: {} streams, strategies {}",
+            len(self.streams),
+            [b.strategy.name for b in self.bindings],
+        )
+
+    async def stop(self) -> None:
+        """Stop the services in reverse order, flush the journal, disconnect. Idempotent."""
+        if self.status in (OrchestratorStatus.STOPPED, OrchestratorStatus.INITIALIZING):
+            self.status = OrchestratorStatus.STOPPED
+            return
+        failed = self.status is OrchestratorStatus.ERROR
+        self.status = OrchestratorStatus.STOPPING
+        self._stop_requested.set()
+        if self.config.trading.flatten_on_stop and self.journal is not None and self.portfolio:
+            try:
+                await self._trader().flatten()
+            except Exception as exc:
+                logger.error("flatten on stop failed: {!r}", exc)
+        await self.supervisor.stop()
+        await self._release()
+        self.status = OrchestratorStatus.ERROR if failed else OrchestratorStatus.STOPPED
+        logger.info("engine stopped ({})", self.status.value)
+
+    async def _release(self) -> None:
+        await self.hub.close()
+        with contextlib.suppress(Exception):
+            await self.port.close()
+        if self.journal is not None and not self.journal.closed:
+            self.journal.flush()
+            self.journal.close()
+        if self._driver_task is not None:
+            self._driver_task.cancel()
+            await asyncio.gather(self._driver_task, return_exceptions=True)
+            self._driver_task = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- running --------------------------------------------------------------------------------
+
+    async def run(self, max_iterations: int | None = None) -> RunSummary:
+        """Watch the engine until ``max_iterations`` health checks, ``stop()``, the end of the
+        bar budget, or a failure (raised, with the status ERROR). Returns the run's summary."""
+        if self.status is not OrchestratorStatus.RUNNING:
+            raise ServiceStateError(f"the orchestrator is not running ({self.status.value})")
+        orchestrator = self.config.orchestrator
+        pipeline = asyncio.ensure_future(self.supervisor.wait())
+        stop = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            while True:
+                tick = asyncio.ensure_future(self.clock.sleep(orchestrator.health_check_interval))
+                await asyncio.wait((pipeline, stop, tick), return_when=asyncio.FIRST_COMPLETED)
+                tick.cancel()
+                if pipeline.done():
+                    if pipeline.exception() is not None:
+                        self.status = OrchestratorStatus.ERROR
+                        self.error = pipeline.exception()
+                    break
+                if stop.done():
+                    break
+                self._iterations += 1
+                self._check_health()
+                if self._iterations % orchestrator.status_log_interval == 0:
+                    logger.info("status: {}", self.status_line())
+                if max_iterations is not None and self._iterations >= max_iterations:
+                    break
+            self.last_summary = await self.summary()
+        finally:
+            for waiter in (pipeline, stop):
+                waiter.cancel()
+            await asyncio.gather(pipeline, stop, return_exceptions=True)
+        if self.error is not None and self.status is OrchestratorStatus.ERROR:
+            raise self.error
+        return self.last_summary
+
+    def request_stop(self) -> None:
+        """Ask ``run()`` to return (thread-unsafe; call from the loop, e.g. a signal handler)."""
+        self._stop_requested.set()
+
+    async def restart_service(self, service_name: str) -> None:
+        """Restart one service (and, the pipeline being rest_for_one, the ones after it)."""
+        await self.supervisor.restart_child(service_name)
+
+    def service(self, name: str) -> Service:
+        """The current instance of a service."""
+        return self.supervisor.child(name)
+
+    # -- observation ----------------------------------------------------------------------------
+
+    def _check_health(self) -> None:
+        for name, info in self.supervisor.health().get("children", {}).items():
+            if info.get("state") not in ("running", "stopped"):
+                logger.warning("service {} is not healthy: {}", name, info)
+
+    def get_service_health(self) -> dict[str, bool]:
+        """Each service: True when RUNNING (DEGRADED, restarting or failed: False)."""
+        report = self.supervisor.health().get("children", {})
+        return {name: info.get("state") == "running" for name, info in report.items()}
+
+    def get_service_metrics(self) -> dict[str, dict[str, Any]]:
+        """Each running service's metrics."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in SERVICE_ORDER:
+            with contextlib.suppress(KeyError):
+                out[name] = self.service(name).metrics()
+        return out
+
+    def get_all_metrics(self) -> dict[str, Any]:
+        """Orchestrator, services, channels, supervisor, terminal port and events, in one dict."""
+        return {
+            "orchestrator": {
+                "status": self.status.value,
+                "iterations": self._iterations,
+                "streams": len(self.streams),
+                "open_positions": len(self.portfolio),
+            },
+            "services": self.get_service_metrics(),
+            "channels": {
+                ch.name: asdict(ch.stats()) for ch in (self.candles, self.features, self.signals)
+            },
+            "supervisor": self.supervisor.metrics(),
+            "terminal": self.port.metrics(),
+            "events": self.hub.metrics(),
+        }
+
+    def status_line(self) -> str:
+        """One line: bars, signals, orders, fills, open positions, realized P&L."""
+        stats = self.execution_stats
+        return (
+            f"bars={self.data_state.emitted} signals={self.strategy_state.signals} "
+            f"orders={stats.orders_sent} fills={stats.fills} blocked={stats.blocked} "
+            f"open={len(self.portfolio)} realized={stats.realized_pnl:.2f} "
+            f"risk={self.risk.state}"
+        )
+
+    async def summary(self) -> RunSummary:
+        """The summary of the run so far (reads the account from the terminal)."""
+        stats = self.execution_stats
+        balance = equity = float("nan")
+        with contextlib.suppress(Exception):
+            account = await self.port.account_info()
+            balance, equity = float(account.balance), float(account.equity)
+        return RunSummary(
+            bars=self.data_state.emitted,
+            signals=self.strategy_state.signals,
+            orders=stats.orders_sent,
+            fills=stats.fills,
+            rejected=stats.rejected,
+            blocked=stats.blocked,
+            open_positions=len(self.portfolio),
+            closed_positions=stats.positions_closed,
+            realized_pnl=round(stats.realized_pnl, 2),
+            floating_pnl=round(equity - balance, 2),
+            balance=balance,
+            equity=equity,
+            journal=str(self.config.journal.path),
+        )
+
+    # -- events -------------------------------------------------------------------------------
+
+    def subscribe(self, event_type: type | None, handler: Observer) -> Callable[[], None]:
+        """Call ``handler(event)`` for each event of ``event_type`` (None: every event)."""
+        return self.hub.subscribe(handler, event_type)
+
+    def unsubscribe(self, event_type: type | None, handler: Observer) -> None:
+        """Stop calling ``handler`` for ``event_type`` (None: for every type)."""
+        self.hub.unsubscribe(handler, event_type)
+
+    def get_event_history(
+        self, event_type: type | None = None, limit: int | None = None
+    ) -> list[Any]:
+        """The recorded events (bounded by ``event_bus.event_history_limit``), oldest first."""
+        return self.hub.history(event_type, limit)
+
+
+def _default_clock(config: SystemConfig) -> Clock:
+    """The simulator runs in real time from its configured start; a real terminal on wall time."""
+    if config.terminal.kind == "sim":
+        return ScaledClock(config.terminal.sim.start.timestamp(), speed=1.0)
+    return LiveClock()

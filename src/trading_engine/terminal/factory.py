@@ -1,0 +1,72 @@
+"""Open the terminal a configuration names: the simulator (default) or the MetaTrader5 package."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from trading_engine.clock import Clock, SimClock
+from trading_engine.config import SupervisorConfig, TerminalConfig
+from trading_engine.errors import ConfigError
+from trading_engine.terminal.config import PortSettings
+
+__all__ = ["open_terminal", "port_settings"]
+
+
+def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> tuple[Any, bool]:
+    """The terminal API object and whether it runs in process (no worker thread needed).
+
+    ``kind: sim`` builds an isolated ``mt5sim.Terminal`` driven by ``clock`` (its latency fault
+    advances a ``SimClock`` instead of blocking); ``kind: metatrader5`` imports the MetaTrader5
+    package (Windows, next to a running terminal).
+    """
+    if config.kind == "metatrader5":
+        try:
+            return importlib.import_module("MetaTrader5"), False
+        except ImportError as exc:
+            raise ConfigError(
+                "the MetaTrader5 package is not installed (it exists for Windows only); "
+                "use terminal.kind: sim elsewhere",
+                key="terminal.kind",
+            ) from exc
+    from trading_engine import mt5sim
+    from trading_engine.mt5sim.servertime import ServerTime
+
+    sim = config.sim
+    server_time = (
+        ServerTime.fixed(round(sim.server_utc_offset_hours * 3600))
+        if sim.server_utc_offset_hours is not None
+        else ServerTime.eet()
+    )
+    sim_config = mt5sim.SimConfig(
+        seed=sim.seed,
+        start=sim.start,
+        history_days=sim.history_days,
+        history_files={symbols[0]: sim.history_file} if sim.history_file is not None else None,
+        server_time=server_time,
+        balance=sim.balance,
+        leverage=sim.leverage,
+        margin_mode=(
+            mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+            if sim.account_mode == "hedging"
+            else mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
+        ),
+        market_watch=symbols,
+    )
+    sleep = clock.advance if isinstance(clock, SimClock) else None
+    return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep), True
+
+
+def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortSettings:
+    """The port's settings from the terminal section (backoff shared with the supervisor's)."""
+    return PortSettings(
+        call_timeout=config.call_timeout,
+        reconnect_attempts=max(1, config.reconnect_attempts),
+        backoff_base=supervisor.backoff_base,
+        backoff_cap=supervisor.backoff_cap,
+        path=str(config.path) if config.path is not None else None,
+        login=config.login,
+        server=config.server,
+        password=config.password,
+        timeout_ms=config.timeout_ms,
+    )
