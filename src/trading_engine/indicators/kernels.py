@@ -272,6 +272,8 @@ def _atr_nb(h: Array, lo: Array, c: Array, beg: int, n: int, out: Array, natr: b
     _fill_nan(out, beg + n)
     if beg < 0 or n < 1 or m - beg < n + 1:
         return
+    if n == 1:
+        natr = False  # TA-Lib's NATR(1) is the plain true range
     total = 0.0
     for j in range(n):
         total += _tr(h[j + beg + 1], lo[j + beg + 1], c[j + beg])
@@ -326,7 +328,8 @@ def _dmi_nb(
     """+DI, -DI and ADX in one pass (outputs of size 0 are skipped).
 
     Sums of +DM, -DM and TR over bars 1..n-1, then Wilder sum smoothing ``S = S - S/n + x``;
-    DI = 100*(DM/TR); ADX seeded with the mean of n DX, then ``(ADX*(n-1) + DX)/n``.
+    DI = 100*(DM/TR) (TA-Lib gives DM/TR, without the 100, for period 1); ADX seeded with the
+    mean of n DX, then ``(ADX*(n-1) + DX)/n``.
     """
     m = h.size
     want_p = pdi.size > 0
@@ -358,6 +361,7 @@ def _dmi_nb(
         pl = lv
         pc = c[i]
     fn = float(n)
+    k100 = 1.0 if n == 1 else 100.0  # TA-Lib's period-1 DI is the plain ratio DM/TR
     sum_dx = 0.0
     value = 0.0
     off = beg + n
@@ -404,9 +408,9 @@ def _dmi_nb(
         else:
             zero = _is_zero(st)
             if want_p:
-                pdi[i] = 100.0 * (sp / st) if not zero else 0.0
+                pdi[i] = k100 * (sp / st) if not zero else 0.0
             if want_m:
-                mdi[i] = 100.0 * (sm / st) if not zero else 0.0
+                mdi[i] = k100 * (sm / st) if not zero else 0.0
 
 
 @njit
@@ -439,8 +443,10 @@ def _cci_value(buf: Array, n: int, tp: float) -> float:
     for j in range(n):
         md += abs(buf[j] - avg)
     d = tp - avg
-    if d != 0.0 and md != 0.0:
-        return d / (0.015 * (md / n))
+    mad = md / n
+    tiny = 1e-14 * abs(avg)  # TA-Lib 0.8.1 treats deviations below 1e-14 of the level as zero
+    if abs(d) > tiny and mad > tiny:
+        return d / (0.015 * mad)
     return 0.0
 
 

@@ -241,8 +241,9 @@ def _dmi_step(st: Array, s: int, n: int, h: float, lo: float, c: float, r: int) 
     dx_ok = False
     dx = 0.0
     if not _is_zero(stt):
-        di_p = 100.0 * (sp / stt)
-        di_m = 100.0 * (sm / stt)
+        k100 = 1.0 if n == 1 else 100.0  # TA-Lib's period-1 DI is DM/TR
+        di_p = k100 * (sp / stt)
+        di_m = k100 * (sm / stt)
         t = di_m + di_p
         if not _is_zero(t):
             dx = 100.0 * (abs(di_m - di_p) / t)
@@ -564,8 +565,8 @@ def _step(st: Array, h: float, lo: float, c: float) -> None:
             v = _atr_push(st, s, n, h, lo, c)
             _put(st, o1, v)
             o2 = int(st[r + 3])
-            if o2 >= 0:
-                st[o2] = (v / c) * 100.0 if c != 0.0 else 0.0
+            if o2 >= 0:  # NATR; TA-Lib's NATR(1) is the plain true range
+                st[o2] = v if n == 1 else ((v / c) * 100.0 if c != 0.0 else 0.0)
         elif kind == U_DMI:
             _dmi_step(st, s, n, h, lo, c, r)
         elif kind == U_BB:
