@@ -55,7 +55,7 @@ class ConfigError(TradingEngineError):
 
 
 class ServiceStateError(TradingEngineError):
-    """Raised when a lifecycle method is called in the wrong state (start twice, start after stop)."""
+    """Raised when a lifecycle call comes in the wrong state (start twice, start after stop)."""
 
 
 class ChannelClosed(TradingEngineError):
@@ -67,7 +67,7 @@ class ChannelClosed(TradingEngineError):
 
 
 class TransientError(TradingEngineError):
-    """Raised for a failure that the raising service retries with backoff; never counted as a crash."""
+    """Raised for a failure its service retries with backoff; never counted as a crash."""
 
 
 class TerminalConnectionError(TransientError):
