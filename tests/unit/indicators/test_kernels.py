@@ -182,6 +182,7 @@ def test_flat_series_matches_talib(value: float) -> None:
     assert (K.adx(x, x, x, 14)[27:] == 0.0).all()
     up, mid, low = K.bbands(x, 20, 2.0, 2.0)
     np.testing.assert_array_equal(up[19:], mid[19:])
+    np.testing.assert_array_equal(low[19:], mid[19:])
 
 
 def test_period_one_matches_talib_where_talib_allows_it(ohlc: Any) -> None:
