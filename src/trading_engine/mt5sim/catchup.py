@@ -149,29 +149,32 @@ class Catchup:
         margin = sum(p.margin for p in positions)
         if margin <= 0:
             return None
-        base = server.figures()
-        # equity = base.equity + Σ_s (profit_s(tick) − profit_s(now))
-        now_profit: dict[str, float] = {}
+        # equity(t) = balance + swaps + Σ_s profit_s(t); a symbol without ticks keeps its profit
+        base = server.ledger.balance + sum(p.swap for p in positions)
+        by_symbol: dict[str, list[PositionRecord]] = {}
         for p in positions:
-            now_profit[p.symbol] = now_profit.get(p.symbol, 0.0) + server.position_profit(p)[1]
+            by_symbol.setdefault(p.symbol, []).append(p)
         curves: dict[str, npt.NDArray[np.float64]] = {}
-        floor = base.equity
-        for sym, ticks in series.items():
-            mine = [p for p in positions if p.symbol == sym]
-            if not mine:
+        floor = base
+        for sym, mine in by_symbol.items():
+            ticks = series.get(sym)
+            if ticks is None:
+                const = sum(server.position_profit(p)[1] for p in mine)
+                base += const
+                floor += const
                 continue
-            curve = self._profit_curve(sym, mine, ticks) - now_profit.get(sym, 0.0)
+            curve = self._profit_curve(sym, mine, ticks)
             curves[sym] = curve
-            floor += min(0.0, float(curve.min()))
+            floor += float(curve.min())
         if not curves or not self._below(floor, margin):
             return None
         times = np.concatenate([series[s]["time_msc"] for s in curves])
-        order = np.argsort(times, kind="stable")
-        merged_t = times[order]
-        equity = np.full(len(merged_t), base.equity)
+        merged_t = times[np.argsort(times, kind="stable")]
+        equity = np.full(len(merged_t), base)
         for sym, curve in curves.items():
+            before = sum(server.position_profit(p)[1] for p in by_symbol[sym])
             idx = np.searchsorted(series[sym]["time_msc"], merged_t, side="right") - 1
-            equity += np.where(idx >= 0, curve[np.maximum(idx, 0)], 0.0)
+            equity += np.where(idx >= 0, curve[np.maximum(idx, 0)], before)
         if cfg.margin_so_mode == c.ACCOUNT_STOPOUT_MODE_PERCENT:
             bad = equity / margin * 100.0 < cfg.margin_so_so
         else:

@@ -27,7 +27,9 @@ class SimConfig:
     Market: ``symbols`` (specifications), prices generated from ``seed`` starting
     ``history_days`` before ``start`` (an aware UTC datetime; None = the clock's time at
     construction), or read from ``history_files`` (symbol → one MT5-exported CSV or Parquet
-    file) when given; ``server_time`` is the broker's wall clock (default EET/EEST);
+    file) when given; ``market_mode`` "ticks" generates ticks and builds bars from them, "m1"
+    draws M1 bars and serves ticks synthesised from them (faster, for long backtests);
+    ``server_time`` is the broker's wall clock (default EET/EEST);
     ``market_watch`` the symbols in Market Watch at start (None = all; ``symbol_info_tick``
     needs a symbol there).
 
@@ -60,6 +62,7 @@ class SimConfig:
     start: datetime | None = None
     history_days: int = 5
     history_files: Mapping[str, str | Path] | None = None
+    market_mode: Literal["ticks", "m1"] = "ticks"
     market_watch: Sequence[str] | None = None
     server_time: ServerTime | None = None
 

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import constants as c
+from .bars import TIMEFRAME_NAMES
 from .catchup import Catchup
 from .config import SimConfig
 from .errors import ErrorState
@@ -67,6 +68,8 @@ _RATES_FUNCS = frozenset(("copy_rates_from", "copy_rates_from_pos", "copy_rates_
 
 
 def _int_arg(value: Any) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, float):
         raise TypeError("float")
     return operator.index(value)
@@ -109,6 +112,7 @@ class Terminal:
                 start_utc=start,
                 history_days=cfg.history_days,
                 server_time=st,
+                mode=cfg.market_mode,
             )
         self._now = Now(self.market, self.faults, cfg)
         self._now.at_utc(created)
@@ -549,8 +553,6 @@ class Terminal:
         except (TypeError, ValueError):
             self._error.argument("timeframe")
             return None
-        from .bars import TIMEFRAME_NAMES
-
         if tf not in TIMEFRAME_NAMES:
             self._error.argument("timeframe")
             return None
