@@ -8,7 +8,11 @@ function decorated with ``@app.command()`` whose body runs inside ``with cli_err
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +23,7 @@ import typer
 import yaml
 
 from trading_engine import __version__
+from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig
 from trading_engine.errors import (
     ConfigError,
@@ -31,6 +36,7 @@ from trading_engine.errors import (
     TradingEngineError,
 )
 from trading_engine.observability.logging import configure_logging
+from trading_engine.orchestrator import RunSummary, TradingOrchestrator
 
 __all__ = [
     "EXIT_CODES",
@@ -167,6 +173,60 @@ def init_config(
             raise ConfigError("file exists; pass --force to overwrite it", source=str(path))
         written = ConfigLoader.create_default_config(path, overwrite=force)
         typer.echo(f"wrote {written}")
+
+
+@app.command("run")
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Simulated terminal only: 1 = real time, 60 = a minute per second, "
+            "0 = as fast as the data allows (simulated clock).",
+        ),
+    ] = 1.0,
+    max_bars: Annotated[
+        int | None, typer.Option("--max-bars", min=1, help="Stop after this many bars.")
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", min=0.0, help="Stop after this many wall-clock seconds."),
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Run the engine (on the simulated terminal unless the configuration names MetaTrader5)."""
+    with cli_errors():
+        cfg = load_config(config, set_)
+        if cfg.terminal.kind != "sim" and speed != 1.0:
+            raise ConfigError("--speed applies to the simulated terminal only", key="--speed")
+        setup_logging(cfg)
+        summary = asyncio.run(_run(cfg, speed, max_bars, duration))
+        typer.echo("\n".join(["summary:", *(f"  {line}" for line in summary.lines())]))
+
+
+async def _run(
+    cfg: SystemConfig, speed: float, max_bars: int | None, duration: float | None
+) -> RunSummary:
+    """Start the engine, run it until done, Ctrl-C / SIGTERM or ``duration``, stop it cleanly."""
+    start = cfg.terminal.sim.start.timestamp()
+    clock: Clock
+    if cfg.terminal.kind != "sim":
+        clock = LiveClock()
+    elif speed == 0:
+        clock = SimClock(start)
+    else:
+        clock = ScaledClock(start, speed=speed)
+    engine = TradingOrchestrator.from_config(cfg, clock=clock, max_bars=max_bars)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: no handlers
+            loop.add_signal_handler(signum, engine.request_stop)
+    if duration is not None:
+        loop.call_later(duration, engine.request_stop)
+    async with engine:
+        gc.freeze()  # the objects built at start-up never change: keep them out of GC passes
+        return await engine.run()
 
 
 def main() -> None:

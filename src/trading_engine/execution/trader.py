@@ -380,6 +380,15 @@ class Trader:
         )
         self.portfolio.add(position)
         self.journal.upsert_position(position_row(position, self.trading.magic))
+        logger.bind(correlation_id=order.correlation_id).info(
+            "filled {} {} {} @ {} (position {}, {})",
+            order.side,
+            order.filled_volume,
+            order.symbol,
+            price,
+            ticket,
+            order.client_id,
+        )
         if order.deal_ticket:
             self.journal.record_deal(
                 DealRow(
@@ -483,6 +492,16 @@ class Trader:
         )
         self.stats.positions_closed += 1
         self.stats.realized_pnl += profit + swap + fees
+        logger.bind(correlation_id=correlation_id).info(
+            "closed position {} {} {} {} @ {} ({}): {:+.2f}",
+            position.ticket,
+            position.side,
+            position.volume,
+            position.symbol,
+            price,
+            reason,
+            profit + swap + fees,
+        )
         self.hub.publish(
             PositionClosedEvent(
                 correlation_id,

@@ -419,6 +419,10 @@ class Journal:
             "opened_at, ticket",
         )
 
+    def closed_positions(self) -> list[PositionRow]:
+        """Positions closed so far, in the order they closed."""
+        return self._select(PositionRow, "positions", "state = 'closed'", (), "closed_at, ticket")
+
     # -- deals -------------------------------------------------------------------------------
 
     def record_deal(self, row: DealRow) -> bool:

@@ -399,3 +399,15 @@ def test_durable_orders_can_be_turned_off(path: Path) -> None:
     with Journal.open(path, durable_orders=False) as j:
         j.insert_order(order())
         assert j.get_order("te-1") is not None
+
+
+def test_journal_lists_closed_positions_in_closing_order(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "j.db") as journal:
+        for ticket, opened in ((1, 10.0), (2, 11.0), (3, 12.0)):
+            journal.upsert_position(
+                PositionRow(ticket, "EURUSD", "buy", 0.1, 1.1, opened_at=opened)
+            )
+        journal.close_position(2, closed_at=20.0, profit=5.0)
+        journal.close_position(1, closed_at=30.0, profit=-2.0)
+        assert [p.ticket for p in journal.closed_positions()] == [2, 1]
+        assert [p.ticket for p in journal.open_positions()] == [3]
