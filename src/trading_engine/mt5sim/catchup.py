@@ -33,11 +33,12 @@ import numpy as np
 import numpy.typing as npt
 
 from . import constants as c
-from .execution import DealPlan, TradeServer
+from .execution import TradeServer
 from .ledger import OrderRecord, PositionRecord
 from .money import is_buy
 from .servertime import day_of_week
 from .structs import TradeRequest
+from .trade_types import DealPlan
 
 __all__ = ["Catchup"]
 

@@ -19,102 +19,26 @@ Deals of Python-API requests carry reason EXPERT, as in the MT5 docs' examples.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from typing import Protocol
 
 import numpy as np
 
 from . import constants as c
+from . import orders
 from . import validation as v
 from .config import SimConfig
 from .ledger import Ledger, OrderRecord, PositionRecord
 from .masks import (
-    SYMBOL_ORDER_CLOSEBY,
-    SYMBOL_ORDER_LIMIT,
     SYMBOL_ORDER_MARKET,
     SYMBOL_ORDER_SL,
-    SYMBOL_ORDER_STOP,
-    SYMBOL_ORDER_STOP_LIMIT,
     SYMBOL_ORDER_TP,
 )
-from .money import Money, is_buy
+from .money import Money
 from .structs import TradeRequest
 from .symbols import SymbolSpec
+from .trade_types import DealPlan, Figures, MarketView, Outcome
 
-__all__ = ["DealPlan", "Figures", "MarketView", "Outcome", "TradeServer"]
-
-_PENDING_BITS = {
-    c.ORDER_TYPE_BUY_LIMIT: SYMBOL_ORDER_LIMIT,
-    c.ORDER_TYPE_SELL_LIMIT: SYMBOL_ORDER_LIMIT,
-    c.ORDER_TYPE_BUY_STOP: SYMBOL_ORDER_STOP,
-    c.ORDER_TYPE_SELL_STOP: SYMBOL_ORDER_STOP,
-    c.ORDER_TYPE_BUY_STOP_LIMIT: SYMBOL_ORDER_STOP_LIMIT,
-    c.ORDER_TYPE_SELL_STOP_LIMIT: SYMBOL_ORDER_STOP_LIMIT,
-}
-_DAY_MS = 86_400_000
-
-
-class MarketView(Protocol):
-    """What the trade server needs to know of the market at the current instant."""
-
-    now_msc: int
-
-    def quote(self, symbol: str) -> tuple[float, float] | None:
-        """Current (bid, ask), or None without prices."""
-        ...
-
-    def is_open(self, symbol: str) -> bool:
-        """Whether the symbol trades now."""
-        ...
-
-    def no_prices(self, symbol: str) -> bool:
-        """Whether the server has no usable quote now (faults, session opening)."""
-        ...
-
-
-@dataclasses.dataclass(slots=True)
-class Outcome:
-    """A trade request's answer before it becomes an ``OrderSendResult``/``OrderCheckResult``."""
-
-    retcode: int
-    deal: int = 0
-    order: int = 0
-    volume: float = 0.0
-    price: float = 0.0
-    bid: float = 0.0
-    ask: float = 0.0
-    figures: Figures | None = None
-
-    @property
-    def comment(self) -> str:
-        """The server's comment for ``retcode``."""
-        return v.RETCODE_COMMENTS.get(self.retcode, "Unknown error")
-
-
-@dataclasses.dataclass(slots=True, frozen=True)
-class Figures:
-    """Account figures: balance, floating profit, equity, margin, free margin, margin level."""
-
-    balance: float
-    profit: float
-    equity: float
-    margin: float
-    margin_free: float
-    margin_level: float
-
-
-@dataclasses.dataclass(slots=True)
-class DealPlan:
-    """A validated market deal, ready to project or execute."""
-
-    spec: SymbolSpec
-    buy: bool
-    volume: float
-    price: float
-    close: PositionRecord | None
-    close_volume: float
-    open_volume: float
+__all__ = ["TradeServer", "q_of"]
 
 
 class TradeServer:
@@ -175,20 +99,20 @@ class TradeServer:
         if action == c.TRADE_ACTION_DEAL:
             return self._deal(req, check_only)
         if action == c.TRADE_ACTION_PENDING:
-            return self._pending(req, check_only)
+            return orders.pending(self, req, check_only)
         if action == c.TRADE_ACTION_SLTP:
-            return self._sltp(req, check_only)
+            return orders.sltp(self, req, check_only)
         if action == c.TRADE_ACTION_MODIFY:
-            return self._modify(req, check_only)
+            return orders.modify(self, req, check_only)
         if action == c.TRADE_ACTION_REMOVE:
-            return self._remove(req, check_only)
+            return orders.remove(self, req, check_only)
         if action == c.TRADE_ACTION_CLOSE_BY:
-            return self._close_by(req, check_only)
+            return orders.close_by(self, req, check_only)
         return Outcome(c.TRADE_RETCODE_INVALID)
 
     # -- market deals -------------------------------------------------------------------------
 
-    def _quote_checks(self, spec: SymbolSpec) -> tuple[int, float, float]:
+    def quote_checks(self, spec: SymbolSpec) -> tuple[int, float, float]:
         market = self.market
         if not market.is_open(spec.name):
             return c.TRADE_RETCODE_MARKET_CLOSED, 0.0, 0.0
@@ -231,7 +155,7 @@ class TradeServer:
         rc = v.check_direction(spec, buy, open_volume > 0)
         if rc:
             return rc, None, 0.0, 0.0
-        rc, bid, ask = self._quote_checks(spec)
+        rc, bid, ask = self.quote_checks(spec)
         if rc:
             return rc, None, bid, ask
         if not spec.order_mode & SYMBOL_ORDER_MARKET:
@@ -375,7 +299,7 @@ class TradeServer:
         deal_ticket = 0
         if close is not None and plan.close_volume > 0:
             entry = c.DEAL_ENTRY_INOUT if plan.open_volume > 0 else c.DEAL_ENTRY_OUT
-            profit, swap = self._reduce(close, plan.close_volume, plan.price)
+            profit, swap = self.reduce(close, plan.close_volume, plan.price)
             order.position_id = close.identifier
             deal_ticket = ledger.add_deal(
                 order=order.ticket,
@@ -454,7 +378,7 @@ class TradeServer:
             pos.sl, pos.tp = req.sl, req.tp
         pos.time_update_msc = self.market.now_msc
 
-    def _reduce(self, pos: PositionRecord, volume: float, price: float) -> tuple[float, float]:
+    def reduce(self, pos: PositionRecord, volume: float, price: float) -> tuple[float, float]:
         """Take ``volume`` off ``pos`` at ``price``; return (profit, swap) of the closed part."""
         spec = self.specs[pos.symbol]
         profit = self.money.profit(spec, pos.buy, volume, pos.price_open, price, q_of(self.market))
@@ -501,256 +425,6 @@ class TradeServer:
             c.ORDER_REASON_SO: c.DEAL_REASON_SO,
         }[reason]
         self.execute_deal(plan, req, reason, deal_reason, comment)
-
-    # -- pending orders -------------------------------------------------------------------
-
-    def _pending(self, req: TradeRequest, check_only: bool) -> Outcome:
-        spec = self.specs.get(req.symbol)
-        if spec is None:
-            return Outcome(c.TRADE_RETCODE_INVALID)
-        bit = _PENDING_BITS.get(req.type)
-        if bit is None or not spec.order_mode & bit:
-            return Outcome(c.TRADE_RETCODE_INVALID_ORDER)
-        buy = is_buy(req.type)
-        rc = v.check_volume(spec, req.volume) or v.check_direction(spec, buy, True)
-        if rc:
-            return Outcome(rc)
-        is_open = self.market.is_open(spec.name)
-        if not is_open and self.config.pending_when_closed == "reject":
-            return Outcome(c.TRADE_RETCODE_MARKET_CLOSED)
-        q = self.market.quote(spec.name)
-        if q is None or (is_open and self.market.no_prices(spec.name)):
-            return Outcome(c.TRADE_RETCODE_PRICE_OFF)
-        bid, ask = q
-        rc = (
-            v.check_pending_price(spec, req.type, req.price, req.stoplimit, bid, ask)
-            or v.check_filling(spec, req.type_filling, False, req.type)
-            or self._check_order_stops(spec, buy, req)
-            or v.check_expiration(spec, req.type_time, req.expiration, self.market.now_msc // 1000)
-        )
-        if rc:
-            return Outcome(rc, bid=bid, ask=ask)
-        limit = self.config.limit_orders
-        if limit and len(self.ledger.orders) >= limit:
-            return Outcome(c.TRADE_RETCODE_LIMIT_ORDERS, bid=bid, ask=ask)
-        if check_only:
-            return Outcome(0, figures=self.figures())
-        now = self.market.now_msc
-        order = OrderRecord(
-            ticket=self.ledger.new_order_ticket(),
-            symbol=spec.name,
-            type=req.type,
-            volume_initial=req.volume,
-            volume_current=req.volume,
-            price_open=req.price,
-            price_stoplimit=req.stoplimit if req.type in _STOP_LIMIT_TYPES else 0.0,
-            sl=req.sl,
-            tp=req.tp,
-            type_time=req.type_time,
-            type_filling=req.type_filling,
-            time_expiration=self._expiry(req.type_time, req.expiration, now),
-            magic=req.magic,
-            comment=req.comment,
-            reason=c.ORDER_REASON_EXPERT,
-            position_id=0,
-            position_by_id=0,
-            time_setup_msc=now,
-        )
-        order.price_current = ask if buy else bid
-        self.ledger.orders[order.ticket] = order
-        if not is_open:
-            self.async_rejects.add(order.ticket)
-        return Outcome(c.TRADE_RETCODE_PLACED, 0, order.ticket, req.volume, req.price, bid, ask)
-
-    def _check_order_stops(self, spec: SymbolSpec, buy: bool, req: TradeRequest) -> int:
-        if (req.sl and not spec.order_mode & SYMBOL_ORDER_SL) or (
-            req.tp and not spec.order_mode & SYMBOL_ORDER_TP
-        ):
-            return c.TRADE_RETCODE_INVALID_STOPS
-        ref = req.stoplimit if req.type in _STOP_LIMIT_TYPES else req.price
-        return v.check_stops(spec, buy, ref, req.sl, req.tp)
-
-    @staticmethod
-    def _expiry(type_time: int, expiration: int, now_msc: int) -> int:
-        """ORDER time_expiration in server seconds (0 = none)."""
-        if type_time == c.ORDER_TIME_DAY:
-            return (now_msc // _DAY_MS + 1) * 86_400
-        if type_time == c.ORDER_TIME_SPECIFIED:
-            return expiration
-        if type_time == c.ORDER_TIME_SPECIFIED_DAY:
-            return (expiration // 86_400 + 1) * 86_400
-        return 0
-
-    def _modify(self, req: TradeRequest, check_only: bool) -> Outcome:
-        order = self.ledger.orders.get(req.order)
-        if order is None:
-            return Outcome(c.TRADE_RETCODE_INVALID)
-        spec = self.specs[order.symbol]
-        buy = is_buy(order.type)
-        q = self.market.quote(spec.name)
-        if q is None:
-            return Outcome(c.TRADE_RETCODE_PRICE_OFF)
-        if not self.market.is_open(spec.name):
-            return Outcome(c.TRADE_RETCODE_MARKET_CLOSED)
-        bid, ask = q
-        market_price = ask if buy else bid
-        rc = v.frozen(spec, market_price, (order.price_open,))
-        if rc:
-            return Outcome(rc, bid=bid, ask=ask)
-        stoplimit = req.stoplimit if order.type in _STOP_LIMIT_TYPES else 0.0
-        probe = req._asdict()
-        probe.update(type=order.type, stoplimit=stoplimit)
-        preq = TradeRequest._make(tuple(probe.values()))
-        rc = (
-            v.check_pending_price(spec, order.type, req.price, stoplimit, bid, ask)
-            or self._check_order_stops(spec, buy, preq)
-            or v.check_expiration(spec, req.type_time, req.expiration, self.market.now_msc // 1000)
-        )
-        if rc:
-            return Outcome(rc, bid=bid, ask=ask)
-        expiry = self._expiry(req.type_time, req.expiration, self.market.now_msc)
-        new = (req.price, stoplimit, req.sl, req.tp, req.type_time, expiry)
-        old = (
-            order.price_open,
-            order.price_stoplimit,
-            order.sl,
-            order.tp,
-            order.type_time,
-            order.time_expiration,
-        )
-        if new == old:
-            return Outcome(c.TRADE_RETCODE_NO_CHANGES, bid=bid, ask=ask)
-        if check_only:
-            return Outcome(0, figures=self.figures())
-        order.price_open, order.price_stoplimit, order.sl, order.tp = new[:4]
-        order.type_time, order.time_expiration = req.type_time, expiry
-        return Outcome(
-            c.TRADE_RETCODE_DONE, 0, order.ticket, order.volume_current, req.price, bid, ask
-        )
-
-    def _remove(self, req: TradeRequest, check_only: bool) -> Outcome:
-        order = self.ledger.orders.get(req.order)
-        if order is None:
-            return Outcome(c.TRADE_RETCODE_INVALID)
-        spec = self.specs[order.symbol]
-        q = self.market.quote(spec.name)
-        if q is not None:
-            rc = v.frozen(spec, q[1] if is_buy(order.type) else q[0], (order.price_open,))
-            if rc:
-                return Outcome(rc, bid=q[0], ask=q[1])
-        if check_only:
-            return Outcome(0, figures=self.figures())
-        self.ledger.archive(order, c.ORDER_STATE_CANCELED, self.market.now_msc)
-        self.async_rejects.discard(order.ticket)
-        bid, ask = q if q is not None else (0.0, 0.0)
-        return Outcome(c.TRADE_RETCODE_DONE, 0, order.ticket, order.volume_current, 0.0, bid, ask)
-
-    # -- positions --------------------------------------------------------------------------
-
-    def _sltp(self, req: TradeRequest, check_only: bool) -> Outcome:
-        pos = self.ledger.positions.get(req.position) if req.position else None
-        if pos is None and self.netting and req.symbol and not req.position:
-            pos = self.net_position(req.symbol)
-        if pos is None:
-            return Outcome(c.TRADE_RETCODE_POSITION_CLOSED)
-        spec = self.specs[pos.symbol]
-        q = self.market.quote(spec.name)
-        if q is None:
-            return Outcome(c.TRADE_RETCODE_PRICE_OFF)
-        if not self.market.is_open(spec.name):
-            return Outcome(c.TRADE_RETCODE_MARKET_CLOSED)
-        bid, ask = q
-        close_price = bid if pos.buy else ask
-        if (req.sl and not spec.order_mode & SYMBOL_ORDER_SL) or (
-            req.tp and not spec.order_mode & SYMBOL_ORDER_TP
-        ):
-            return Outcome(c.TRADE_RETCODE_INVALID_STOPS, bid=bid, ask=ask)
-        rc = v.frozen(spec, close_price, (pos.sl, pos.tp)) or v.check_stops(
-            spec, pos.buy, close_price, req.sl, req.tp
-        )
-        if rc:
-            return Outcome(rc, bid=bid, ask=ask)
-        if (req.sl, req.tp) == (pos.sl, pos.tp):
-            return Outcome(c.TRADE_RETCODE_NO_CHANGES, bid=bid, ask=ask)
-        if check_only:
-            return Outcome(0, figures=self.figures())
-        pos.sl, pos.tp = req.sl, req.tp
-        pos.time_update_msc = self.market.now_msc
-        return Outcome(c.TRADE_RETCODE_DONE, 0, 0, pos.volume, 0.0, bid, ask)
-
-    def _close_by(self, req: TradeRequest, check_only: bool) -> Outcome:
-        if self.netting:
-            return Outcome(c.TRADE_RETCODE_INVALID)
-        pos = self.ledger.positions.get(req.position)
-        by = self.ledger.positions.get(req.position_by)
-        if pos is None or by is None:
-            return Outcome(c.TRADE_RETCODE_POSITION_CLOSED)
-        if pos.symbol != by.symbol or pos.buy == by.buy or pos.ticket == by.ticket:
-            return Outcome(c.TRADE_RETCODE_INVALID)
-        spec = self.specs[pos.symbol]
-        if not spec.order_mode & SYMBOL_ORDER_CLOSEBY:
-            return Outcome(c.TRADE_RETCODE_INVALID_ORDER)
-        if spec.trade_mode == c.SYMBOL_TRADE_MODE_DISABLED:
-            return Outcome(c.TRADE_RETCODE_TRADE_DISABLED)
-        rc, bid, ask = self._quote_checks(spec)
-        if rc:
-            return Outcome(rc)
-        rc = v.frozen(spec, bid if pos.buy else ask, (pos.sl, pos.tp)) or v.frozen(
-            spec, bid if by.buy else ask, (by.sl, by.tp)
-        )
-        if rc:
-            return Outcome(rc, bid=bid, ask=ask)
-        if check_only:
-            return Outcome(0, figures=self.figures())
-        volume = min(pos.volume, by.volume)
-        now = self.market.now_msc
-        ledger = self.ledger
-        order = OrderRecord(
-            ticket=ledger.new_order_ticket(),
-            symbol=spec.name,
-            type=c.ORDER_TYPE_CLOSE_BY,
-            volume_initial=volume,
-            volume_current=0.0,
-            price_open=0.0,
-            price_stoplimit=0.0,
-            sl=0.0,
-            tp=0.0,
-            type_time=c.ORDER_TIME_GTC,
-            type_filling=c.ORDER_FILLING_FOK,
-            time_expiration=0,
-            magic=req.magic,
-            comment=req.comment or f"#{pos.ticket} by #{by.ticket}",
-            reason=c.ORDER_REASON_EXPERT,
-            position_id=pos.identifier,
-            position_by_id=by.identifier,
-            time_setup_msc=now,
-        )
-        first = 0
-        # the first position closes at the second's open price, the second at its own
-        for p, price in ((pos, by.price_open), (by, by.price_open)):
-            profit, swap = self._reduce(p, volume, price)
-            deal = ledger.add_deal(
-                order=order.ticket,
-                time_msc=now,
-                type_=c.DEAL_TYPE_SELL if p.buy else c.DEAL_TYPE_BUY,
-                entry=c.DEAL_ENTRY_OUT_BY,
-                magic=req.magic,
-                position_id=p.identifier,
-                reason=c.DEAL_REASON_EXPERT,
-                volume=volume,
-                price=price,
-                commission=0.0,
-                swap=swap,
-                profit=profit,
-                symbol=spec.name,
-                comment=order.comment,
-            )
-            first = first or deal.ticket
-        ledger.archive(order, c.ORDER_STATE_FILLED, now)
-        return Outcome(c.TRADE_RETCODE_DONE, first, order.ticket, volume, 0.0, bid, ask)
-
-
-_STOP_LIMIT_TYPES = frozenset((c.ORDER_TYPE_BUY_STOP_LIMIT, c.ORDER_TYPE_SELL_STOP_LIMIT))
 
 
 def q_of(market: MarketView) -> Callable[[str], tuple[float, float] | None]:
