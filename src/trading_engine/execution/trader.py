@@ -71,6 +71,7 @@ __all__ = ["ExecutionStats", "Trader"]
 _UNFINISHED = [str(s) for s in OrderState if s not in FINAL_STATES]
 _DEAL_ENTRY_OUT = (1, 3)  # DEAL_ENTRY_OUT, DEAL_ENTRY_OUT_BY
 _DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}
+_POSITION_CLOSED = 10036  # TRADE_RETCODE_POSITION_CLOSED
 _HISTORY_MARGIN = 3 * 86_400  # seconds around the window: server time may be ahead of UTC
 
 
@@ -292,6 +293,8 @@ class Trader:
                     order.message or result.describe(),
                 )
             )
+            if order.intent == "close" and order.retcode == _POSITION_CLOSED:
+                await self.sync()  # closed meanwhile (SL/TP): closing is idempotent, book it
             return result.outcome is Outcome.RETRY
         return False
 
