@@ -5,14 +5,16 @@ the request's action and either projects the result (``order_check``) or execute
 (``order_send``). Execution models, chosen by the symbol's ``trade_exemode``:
 
 - INSTANT / REQUEST: the request's ``price`` must be on the tick grid; if the market moved more
-  than ``deviation`` points away the answer is a requote (10004, with the new bid/ask); a seeded
-  ``requote_probability`` requotes even within the deviation; the fill is at the current price.
+  than ``deviation`` points away the answer is a requote (10004, with the new bid/ask; REQUEST
+  execution answers 10020 'Prices changed'); a seeded ``requote_probability`` requotes even
+  within the deviation; the fill is at the current price.
 - MARKET: ``price`` is ignored; the fill is at the current price, up to ``slippage_points`` worse.
 - EXCHANGE: as MARKET, RETURN filling allowed.
 
 Liquidity (``SimConfig.liquidity`` lots per order): FOK above it is rejected (10006), IOC and
 RETURN fill what is available (10010). Hedging accounts open one position per deal and close with
 ``position=``; netting accounts keep one position per symbol (IN, OUT, INOUT reversal).
+``volume_limit`` caps positions plus pending orders per direction (10034).
 Positions keep the margin computed when their volume last changed (at the fill price).
 Deals of Python-API requests carry reason EXPERT, as in the MT5 docs' examples.
 """
@@ -33,7 +35,7 @@ from .masks import (
     SYMBOL_ORDER_SL,
     SYMBOL_ORDER_TP,
 )
-from .money import Money
+from .money import Money, is_buy
 from .structs import TradeRequest
 from .symbols import SymbolSpec
 from .trade_types import DealPlan, Figures, MarketView, Outcome
@@ -121,6 +123,26 @@ class TradeServer:
             return c.TRADE_RETCODE_PRICE_OFF, 0.0, 0.0
         return 0, q[0], q[1]
 
+    def over_volume_limit(self, spec: SymbolSpec, buy: bool, volume: float) -> bool:
+        """Whether ``volume`` more in direction ``buy`` exceeds the symbol's ``volume_limit``.
+
+        The limit caps open positions plus pending orders in one direction (0 = no limit).
+        """
+        limit = spec.volume_limit
+        if not limit:
+            return False
+        held = sum(
+            p.volume
+            for p in self.ledger.positions.values()
+            if p.symbol == spec.name and p.buy == buy
+        )
+        held += sum(
+            o.volume_current
+            for o in self.ledger.orders.values()
+            if o.symbol == spec.name and is_buy(o.type) == buy
+        )
+        return held + volume > limit + 1e-9
+
     def net_position(self, symbol: str) -> PositionRecord | None:
         for p in self.ledger.positions.values():
             if p.symbol == symbol:
@@ -155,6 +177,8 @@ class TradeServer:
         rc = v.check_direction(spec, buy, open_volume > 0)
         if rc:
             return rc, None, 0.0, 0.0
+        if open_volume > 0 and self.over_volume_limit(spec, buy, open_volume):
+            return c.TRADE_RETCODE_LIMIT_VOLUME, None, 0.0, 0.0
         rc, bid, ask = self.quote_checks(spec)
         if rc:
             return rc, None, bid, ask
@@ -183,7 +207,12 @@ class TradeServer:
             if req.price <= 0 or not v.on_grid(req.price, tick):
                 return c.TRADE_RETCODE_INVALID_PRICE, None, bid, ask
             if abs(market_price - req.price) > req.deviation * spec.point + tick * 1e-6:
-                return c.TRADE_RETCODE_REQUOTE, None, bid, ask
+                moved = (
+                    c.TRADE_RETCODE_PRICE_CHANGED
+                    if exe == c.SYMBOL_TRADE_EXECUTION_REQUEST
+                    else c.TRADE_RETCODE_REQUOTE
+                )
+                return moved, None, bid, ask
         volume = req.volume
         liquidity = self.config.liquidity
         if liquidity is not None and volume > liquidity + 1e-9:

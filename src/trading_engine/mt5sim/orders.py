@@ -58,6 +58,8 @@ def pending(server: TradeServer, req: TradeRequest, check_only: bool) -> Outcome
     rc = v.check_volume(spec, req.volume) or v.check_direction(spec, buy, True)
     if rc:
         return Outcome(rc)
+    if server.over_volume_limit(spec, buy, req.volume):
+        return Outcome(c.TRADE_RETCODE_LIMIT_VOLUME)
     is_open = server.market.is_open(spec.name)
     if not is_open and server.config.pending_when_closed == "reject":
         return Outcome(c.TRADE_RETCODE_MARKET_CLOSED)

@@ -408,3 +408,31 @@ def test_unknown_symbol_and_action_are_invalid_requests() -> None:
     assert t.order_send({"action": 99}).retcode == mt5.TRADE_RETCODE_INVALID
     r = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY_LIMIT, 0.1))
     assert r.retcode == mt5.TRADE_RETCODE_INVALID_ORDER
+
+
+def test_request_execution_answers_prices_changed_beyond_deviation() -> None:
+    spec = dataclasses.replace(USDJPY, trade_exemode=mt5.SYMBOL_TRADE_EXECUTION_REQUEST)
+    t = make(symbols=(spec,))
+    tick = t.symbol_info_tick("USDJPY")
+    far = round(tick.ask - 0.05, 3)
+    r = t.order_send(deal("USDJPY", mt5.ORDER_TYPE_BUY, 0.1, price=far, deviation=10))
+    assert r.retcode == mt5.TRADE_RETCODE_PRICE_CHANGED
+    assert r.comment == "Prices changed"
+
+
+def test_volume_limit_caps_positions_and_pending_orders_per_direction() -> None:
+    t = make(symbols=(dataclasses.replace(EURUSD, volume_limit=1.0),))
+    assert t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.6)).retcode == 10009
+    tick = t.symbol_info_tick("EURUSD")
+    limit = {
+        "action": mt5.TRADE_ACTION_PENDING,
+        "symbol": "EURUSD",
+        "type": mt5.ORDER_TYPE_BUY_LIMIT,
+        "volume": 0.3,
+        "price": round(tick.ask - 0.01, 5),
+        "type_filling": mt5.ORDER_FILLING_RETURN,
+    }
+    assert t.order_send(limit).retcode == mt5.TRADE_RETCODE_PLACED
+    over = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.2))
+    assert over.retcode == mt5.TRADE_RETCODE_LIMIT_VOLUME
+    assert t.order_send(deal("EURUSD", mt5.ORDER_TYPE_SELL, 0.9)).retcode == 10009
