@@ -329,6 +329,10 @@ class SimTerminalConfig(_Section):
     leverage: int = Field(100, ge=1, le=10_000, description="account leverage")
     account_mode: Literal["hedging", "netting"] = Field("hedging", description="position mode")
     history_file: Path | None = Field(None, description="replay bars from this file instead")
+    market_mode: Literal["ticks", "m1"] = Field(
+        "ticks",
+        description="generate every tick, or M1 bars with four ticks each (faster backtests)",
+    )
     server_utc_offset_hours: float | None = Field(
         None, ge=-12, le=14, description="fixed server offset; null = EET/EEST (UTC+2/+3)"
     )

@@ -42,6 +42,7 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
         seed=sim.seed,
         start=sim.start,
         history_days=sim.history_days,
+        market_mode=sim.market_mode,
         history_files={symbols[0]: sim.history_file} if sim.history_file is not None else None,
         server_time=server_time,
         balance=sim.balance,
