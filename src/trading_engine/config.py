@@ -374,6 +374,9 @@ class JournalConfig(_Section):
     """The SQLite journal of orders, deals, positions and events."""
 
     path: Path = Field(Path("journal/trading.db"), description="SQLite file")
+    durable_orders: bool = Field(
+        True, description="fsync each order row before it is sent (off: faster backtests)"
+    )
 
 
 # --- strategies -----------------------------------------------------------------------------

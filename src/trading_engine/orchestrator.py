@@ -285,7 +285,8 @@ class TradingOrchestrator:
                 self._driver_task = asyncio.create_task(
                     SimClockDriver(self.clock).run(), name="sim-clock-driver"
                 )
-            self.journal = Journal.open(self.config.journal.path)
+            journal = self.config.journal
+            self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
             await self.port.connect()
             await self.supervisor.start()
         except BaseException as exc:

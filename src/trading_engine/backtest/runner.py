@@ -34,14 +34,14 @@ async def run_backtest(
     The journal goes to ``journal_path`` (default: the configuration's), ``history_file``
     replaces the generated prices of the first symbol.
     """
-    updates: dict[str, Any] = {}
+    journal_update: dict[str, Any] = {"durable_orders": False}  # no fsync needed in a backtest
     if journal_path is not None:
-        updates["journal"] = config.journal.model_copy(update={"path": Path(journal_path)})
+        journal_update["path"] = Path(journal_path)
+    updates: dict[str, Any] = {"journal": config.journal.model_copy(update=journal_update)}
     if history_file is not None:
         sim = config.terminal.sim.model_copy(update={"history_file": history_file})
         updates["terminal"] = config.terminal.model_copy(update={"sim": sim})
-    if updates:
-        config = config.model_copy(update=updates)
+    config = config.model_copy(update=updates)
     clock = SimClock(config.terminal.sim.start.timestamp())
     engine = TradingOrchestrator.from_config(
         config, clock=clock, max_bars=max_bars, **engine_options
