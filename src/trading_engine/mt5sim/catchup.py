@@ -117,31 +117,66 @@ class Catchup:
             o.symbol for o in ledger.orders.values()
         }
         series: dict[str, npt.NDArray[np.void]] = {}
+        extremes: dict[str, tuple[float, float, float, float]] = {}
         for sym in sorted(symbols):
             ticks = self.ticks_between(sym, cur, target)
             if len(ticks) == 0:
                 continue
             series[sym] = ticks
-            tm = ticks["time_msc"]
             bid = ticks["bid"]
             ask = ticks["ask"]
+            ext = extremes[sym] = _extremes(bid, ask)
+            tm = ticks["time_msc"]
             for o in ledger.orders.values():
-                if o.symbol != sym:
+                if o.symbol != sym or not _may_trigger(o, ext):
                     continue
                 i = _first(_trigger_mask(o, bid, ask))
                 if i >= 0:
                     consider(int(tm[i]), _ORDER, o, (float(bid[i]), float(ask[i])))
             for p in ledger.positions.values():
-                if p.symbol != sym or not (p.sl or p.tp):
+                if p.symbol != sym or not (p.sl or p.tp) or not _may_stop(p, ext):
                     continue
                 i = _first(_stop_mask(p, bid, ask))
                 if i >= 0:
                     consider(int(tm[i]), _STOP, p, (float(bid[i]), float(ask[i])))
-        if ledger.positions and series:
+        if ledger.positions and series and self._stopout_possible(extremes):
             hit = self._stopout_time(series)
             if hit is not None:
                 consider(hit, _STOPOUT, None, None)
         return best
+
+    def _stopout_possible(self, extremes: dict[str, tuple[float, float, float, float]]) -> bool:
+        """A cheap, conservative test: could equity reach the stop-out level in this slice?
+
+        Each symbol's profit is bounded below using the slice's bid/ask extremes (longs at the
+        lowest bid, shorts at the highest ask, conversion at its least favourable rate).
+        """
+        server = self.server
+        positions = server.ledger.positions.values()
+        margin = sum(p.margin for p in positions)
+        if margin <= 0:
+            return False
+        money = server.money
+        floor = server.ledger.balance + sum(p.swap for p in positions)
+        for p in positions:
+            ext = extremes.get(p.symbol)
+            if ext is None:
+                floor += server.position_profit(p)[1]
+                continue
+            spec = server.specs[p.symbol]
+            price = ext[0] if p.buy else ext[3]
+            raw = money.profit_in_ccy(spec, p.buy, p.volume, p.price_open, price)
+            if spec.currency_profit == money.currency:
+                floor += raw
+                continue
+            pair = money.conversion_symbol(spec.currency_profit)
+            if pair is not None and pair[0] == p.symbol:
+                rates = (1.0 / ext[3], 1.0 / ext[2]) if pair[1] else (ext[0], ext[1])
+                floor += min(raw * rates[0], raw * rates[1])
+            else:
+                r = money.rate(spec.currency_profit, server.market.quote)
+                floor += raw * (0.0 if r is None else r)
+        return self._below(floor, margin)
 
     def _stopout_time(self, series: dict[str, npt.NDArray[np.void]]) -> int | None:
         server = self.server
@@ -329,6 +364,36 @@ class Catchup:
         )
         o.volume_current = 0.0
         server.execute_deal(plan, req, o.reason, c.DEAL_REASON_EXPERT, o.comment, order=o)
+
+
+def _extremes(
+    bid: npt.NDArray[np.float64], ask: npt.NDArray[np.float64]
+) -> tuple[float, float, float, float]:
+    """(min bid, max bid, min ask, max ask); Python lists are faster for a few ticks."""
+    if len(bid) <= 32:
+        b, a = bid.tolist(), ask.tolist()
+        return min(b), max(b), min(a), max(a)
+    return float(bid.min()), float(bid.max()), float(ask.min()), float(ask.max())
+
+
+def _may_trigger(o: OrderRecord, ext: tuple[float, float, float, float]) -> bool:
+    """Whether the slice's extremes reach the order's activation price."""
+    t = o.type
+    p = o.price_open
+    if t == c.ORDER_TYPE_BUY_LIMIT:
+        return ext[2] <= p
+    if t == c.ORDER_TYPE_SELL_LIMIT:
+        return ext[1] >= p
+    if t in (c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT):
+        return ext[3] >= p
+    return ext[0] <= p
+
+
+def _may_stop(p: PositionRecord, ext: tuple[float, float, float, float]) -> bool:
+    """Whether the slice's extremes reach the position's SL or TP."""
+    if p.buy:
+        return bool((p.sl and ext[0] <= p.sl) or (p.tp and ext[1] >= p.tp))
+    return bool((p.sl and ext[3] >= p.sl) or (p.tp and ext[2] <= p.tp))
 
 
 def _first(mask: npt.NDArray[np.bool_]) -> int:
