@@ -533,7 +533,7 @@ def _regime_step(st: Array, s: int, c: float, r: int) -> None:
     st[o1] = cur
 
 
-@njit
+@njit(nogil=False)
 def _step(st: Array, h: float, lo: float, c: float) -> None:
     """Advance every unit of the set by one bar (the one @njit call per bar)."""
     st[H_BARS] += 1.0
