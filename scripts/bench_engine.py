@@ -1,0 +1,242 @@
+"""The whole engine against backtesting.py on the same M1 bars (performance.md method).
+
+One round runs, back to back: the engine (four services, channels, supervisor, journal, the
+simulated terminal polled every bar, ``--speed 0`` semantics: a ``SimClock`` driven as fast as
+the pipeline allows) over ``--bars`` EURUSD M1 bars with ``ema_cross``; then backtesting.py 0.6.6
+running the same EMA(12)/EMA(26) cross, reversing on each cross, over the very same bars (warm-up
+history included, EMAs from the engine's own kernels so both see the same crosses).
+
+Checked before timing counts: both make the same number of entries (± 1 at the edges). Printed:
+bars per second of each, their ratio (median over rounds), candle → order-sent latency p50/p99
+(wall clock, from the candle's publication to the order's), and the resident memory sampled
+every 10 % of the run (flat when history and metrics are bounded).
+
+    python scripts/bench_engine.py --bars 1000000 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import resource
+import sqlite3
+import statistics
+import tempfile
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from backtesting import Backtest, Strategy
+from backtesting.lib import crossover
+
+from trading_engine import mt5sim
+from trading_engine.clock import SimClock
+from trading_engine.config import ConfigLoader, StrategyConfig, SystemConfig
+from trading_engine.events import NewCandleEvent, OrderPlacedEvent
+from trading_engine.indicators import kernels
+from trading_engine.orchestrator import TradingOrchestrator
+from trading_engine.terminal.factory import open_terminal
+
+ROOT = Path(__file__).resolve().parent.parent
+WARMUP = 1000
+
+
+def engine_config(journal: Path) -> SystemConfig:
+    """eurusd.yaml, with a pure EMA cross (no regime filter, no stops, 0.1 lot, reversing)."""
+    cfg = ConfigLoader.load(
+        ROOT / "configs" / "eurusd.yaml",
+        overrides={
+            "journal.path": str(journal),
+            "journal.durable_orders": False,
+            "services.data_fetching.fetch_interval": 60,
+            "orchestrator.health_check_interval": 3600,
+            "terminal.sim.market_mode": "m1",
+            "terminal.sim.history_days": 5,
+            "logging.level": "ERROR",
+        },
+    )
+    strategy = StrategyConfig(
+        name="ema_cross",
+        class_path="ema_cross",
+        params={"regime_filter": False, "sl_atr": 0, "tp_atr": 0, "volume": 0.1},
+    )
+    return cfg.model_copy(update={"strategies": [strategy]})
+
+
+class Probe:
+    """Wall-clock latency candle → order placed, and resident memory every 10 % of the bars."""
+
+    def __init__(self, bars: int) -> None:
+        self.every = max(1, bars // 10)
+        self.seen = 0
+        self.candle_at: dict[str, float] = {}
+        self.latency = array("d")
+        self.rss_mb: list[float] = []
+
+    def candle(self, event: NewCandleEvent) -> None:
+        self.seen += 1
+        if len(self.candle_at) > 4096:
+            self.candle_at.clear()
+        self.candle_at[event.correlation_id] = time.perf_counter()
+        if self.seen % self.every == 0:
+            self.rss_mb.append(_rss_mb())
+
+    def order(self, event: OrderPlacedEvent) -> None:
+        started = self.candle_at.get(event.correlation_id)
+        if started is not None:
+            self.latency.append(time.perf_counter() - started)
+
+
+async def run_engine(bars: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = engine_config(Path(tmp) / "bench.db")
+        clock = SimClock(cfg.terminal.sim.start.timestamp())
+        terminal, _ = open_terminal(cfg.terminal, clock, cfg.trading.symbols)
+        terminal.initialize()
+        history = terminal.copy_rates_from_pos("EURUSD", mt5sim.TIMEFRAME_M1, 1, WARMUP)
+        engine = TradingOrchestrator.from_config(
+            cfg, clock=clock, terminal=terminal, in_process=True, max_bars=bars
+        )
+        probe = Probe(bars)
+        engine.subscribe(NewCandleEvent, probe.candle)
+        engine.subscribe(OrderPlacedEvent, probe.order)
+        async with engine:
+            gc.freeze()
+            started = time.perf_counter()
+            summary = await engine.run()
+            elapsed = time.perf_counter() - started
+            last = engine.data_state.validators[("EURUSD", mt5sim.TIMEFRAME_M1)].last_time
+            first = int(history["time"][-1]) + 1
+            run_bars = terminal.copy_rates_range("EURUSD", mt5sim.TIMEFRAME_M1, first, last)
+        gc.unfreeze()
+        return {
+            "bars": summary.bars,
+            "seconds": elapsed,
+            "entries": _filled_entries(Path(tmp) / "bench.db"),
+            "series": np.concatenate((history, run_bars)),
+            "latency": np.frombuffer(probe.latency, dtype=np.float64).copy(),
+            "rss_mb": probe.rss_mb,
+        }
+
+
+def _filled_entries(journal: Path) -> int:
+    with sqlite3.connect(journal) as conn:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM orders WHERE intent = 'open' AND filled_volume > 0"
+        ).fetchone()
+    return int(row[0])
+
+
+class EmaCross(Strategy):  # type: ignore[misc]  # backtesting.py is untyped
+    """backtesting.py's side: ``ema_cross``'s rules (exit on the opposite cross, then enter the
+    new way on a later bar if the EMAs still point that way), EMAs from the engine's kernels."""
+
+    def init(self) -> None:
+        close = np.asarray(self.data.Close, dtype=np.float64)
+        self.fast = self.I(kernels.ema, close, 12)
+        self.slow = self.I(kernels.ema, close, 26)
+        self.pending = 0
+
+    def next(self) -> None:
+        up = crossover(self.fast, self.slow)
+        down = crossover(self.slow, self.fast)
+        if self.position:
+            if (up and self.position.is_short) or (down and self.position.is_long):
+                self.position.close()
+                self.pending = 1 if up else -1
+            return
+        side = 1 if up else -1 if down else 0
+        if not side and self.pending:
+            sign = np.sign(self.fast[-1] - self.slow[-1])
+            side = self.pending if sign == self.pending else 0
+        self.pending = 0
+        if side > 0:
+            self.buy(size=0.1)
+        elif side < 0:
+            self.sell(size=0.1)
+
+
+def run_backtesting_py(series: np.ndarray[Any, Any], warmup: int) -> dict[str, Any]:
+    frame = pd.DataFrame(
+        {
+            "Open": series["open"],
+            "High": series["high"],
+            "Low": series["low"],
+            "Close": series["close"],
+            "Volume": series["tick_volume"].astype(np.float64),
+        },
+        index=pd.to_datetime(series["time"], unit="s"),
+    )
+    bt = Backtest(frame, EmaCross, cash=1_000_000, commission=0.0, finalize_trades=True)
+    started = time.perf_counter()
+    stats = bt.run()
+    elapsed = time.perf_counter() - started
+    trades = stats["_trades"]
+    entries = int((trades["EntryBar"] >= warmup).sum())
+    return {"bars": len(series) - warmup, "seconds": elapsed, "entries": entries}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _fmt(values: list[float]) -> str:
+    return f"{min(values):>10,.0f} {statistics.median(values):>10,.0f} {max(values):>10,.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(run_engine(2_000))  # warm-up: numba kernels compiled or loaded from the cache
+    engine_rates: list[float] = []
+    peer_rates: list[float] = []
+    ratios: list[float] = []
+    last: dict[str, Any] = {}
+    for r in range(args.rounds):
+        engine = asyncio.run(run_engine(args.bars))
+        peer = run_backtesting_py(engine["series"], WARMUP)
+        if abs(engine["entries"] - peer["entries"]) > 1:
+            raise SystemExit(
+                f"round {r}: the engine made {engine['entries']} entries, backtesting.py "
+                f"{peer['entries']}: they do not agree"
+            )
+        engine_rates.append(engine["bars"] / engine["seconds"])
+        peer_rates.append(peer["bars"] / peer["seconds"])
+        ratios.append(engine_rates[-1] / peer_rates[-1])
+        last = engine
+        print(
+            f"round {r}: engine {engine_rates[-1]:,.0f} bars/s ({engine['entries']} entries), "
+            f"backtesting.py {peer_rates[-1]:,.0f} bars/s ({peer['entries']} entries)"
+        )
+    latency = last["latency"] * 1e6
+    print(f"\n{'bars per second':28} {'min':>10} {'median':>10} {'max':>10}")
+    print(f"{'engine (4 services, sim)':28} {_fmt(engine_rates)}")
+    print(f"{'backtesting.py 0.6.6':28} {_fmt(peer_rates)}")
+    if len(latency):
+        p50, p99 = np.percentile(latency, [50, 99])
+        print(f"candle -> order sent: p50 {p50:,.0f} us, p99 {p99:,.0f} us ({len(latency)} orders)")
+    print(
+        "resident memory every 10% of the bars (MB): "
+        + " ".join(f"{m:.0f}" for m in last["rss_mb"])
+    )
+    print(
+        f"peak resident memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+    print(
+        f"{args.bars:,} M1 bars x {args.rounds} rounds; python {platform.python_version()}, "
+        f"{os.cpu_count()} cpus, {platform.processor() or platform.machine()}"
+    )
+    print(f"ratio engine / backtesting.py (median of rounds): {statistics.median(ratios):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
