@@ -1,10 +1,12 @@
 """trading-engine, an asyncio trading engine for MetaTrader 5: the curated public API (``__all__``).
 
 Light to import (no numba, no polars); the package logger stays disabled until configure_logging().
+The engine itself (``TradingOrchestrator``, ``Strategy``, ``run_backtest`` …) loads on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
@@ -70,7 +72,36 @@ except _PackageNotFoundError:  # pragma: no cover - running from a source tree w
 
 _logger.disable("trading_engine")
 
+_LAZY = {
+    "BacktestReport": "trading_engine.backtest",
+    "OrchestratorStatus": "trading_engine.orchestrator",
+    "PositionView": "trading_engine.strategy.base",
+    "RunSummary": "trading_engine.orchestrator",
+    "Signal": "trading_engine.strategy.base",
+    "Snapshot": "trading_engine.strategy.base",
+    "Strategy": "trading_engine.strategy.base",
+    "TradingOrchestrator": "trading_engine.orchestrator",
+    "load_strategy": "trading_engine.strategy.loader",
+    "run_backtest": "trading_engine.backtest",
+}
+"""Names importable from the package, loaded on first access (they import numba and polars)."""
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trading_engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
+    "BacktestReport",
     "ChannelClosed",
     "Clock",
     "ConfigError",
@@ -91,19 +122,25 @@ __all__ = [
     "LoggingConfig",
     "NewCandleEvent",
     "OrchestratorConfig",
+    "OrchestratorStatus",
     "OrderError",
     "OrderFilledEvent",
     "OrderPlacedEvent",
     "OrderRejectedEvent",
     "PositionClosedEvent",
+    "PositionView",
     "RegimeChangedEvent",
     "RiskConfig",
+    "RunSummary",
     "ScaledClock",
     "ServiceStateError",
     "ServicesConfig",
     "Side",
+    "Signal",
     "SimClock",
     "SimTerminalConfig",
+    "Snapshot",
+    "Strategy",
     "StrategyConfig",
     "StrategyError",
     "StrategyEvaluationConfig",
@@ -117,8 +154,11 @@ __all__ = [
     "TradingBlockedEvent",
     "TradingConfig",
     "TradingEngineError",
+    "TradingOrchestrator",
     "TransientError",
     "configure_logging",
     "correlation_context",
+    "load_strategy",
     "new_correlation_id",
+    "run_backtest",
 ]
