@@ -34,7 +34,10 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_engine.py
 
 run: $(STAMP)
-	$(BIN)/trading-engine run --config configs/eurusd.yaml --speed 0 --max-bars 3000
+	rm -f journal/demo.db journal/demo.db-wal journal/demo.db-shm
+	$(BIN)/trading-engine run --config configs/eurusd.yaml --speed 0 --max-bars 3000 \
+		--set journal.path=journal/demo.db --set logging.format=text \
+		--set orchestrator.status_log_interval=60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
