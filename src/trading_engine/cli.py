@@ -14,6 +14,7 @@ import gc
 import json
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ import typer
 import yaml
 
 from trading_engine import __version__
+from trading_engine.backtest import run_backtest
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig
 from trading_engine.errors import (
@@ -227,6 +229,39 @@ async def _run(
     async with engine:
         gc.freeze()  # the objects built at start-up never change: keep them out of GC passes
         return await engine.run()
+
+
+@app.command("backtest")
+def backtest(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
+    bars: Annotated[int, typer.Option("--bars", min=1, help="Bars to replay.")] = 10_000,
+    history: Annotated[
+        Path | None, typer.Option("--history", help="MT5-exported bars (CSV) or Parquet to replay.")
+    ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Journal file (default: a new one in a temp directory)."),
+    ] = None,
+    trades_csv: Annotated[
+        Path | None, typer.Option("--trades-csv", help="Write the trades to this CSV file.")
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Replay bars through the engine on simulated time, as fast as possible, and report."""
+    with cli_errors():
+        cfg = load_config(config, set_)
+        if journal is not None and journal.exists():
+            raise ConfigError(
+                "journal exists; a backtest starts from an empty one", key="--journal"
+            )
+        path = journal or Path(tempfile.mkdtemp(prefix="trading-engine-")) / "backtest.db"
+        setup_logging(cfg)
+        report = asyncio.run(
+            run_backtest(cfg, max_bars=bars, history_file=history, journal_path=path)
+        )
+        if trades_csv is not None:
+            report.trades.write_csv(trades_csv)
+        typer.echo("\n".join(["backtest:", *(f"  {line}" for line in report.lines())]))
 
 
 def main() -> None:
