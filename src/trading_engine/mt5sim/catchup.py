@@ -153,7 +153,7 @@ class Catchup:
         """
         server = self.server
         positions = server.ledger.positions.values()
-        margin = sum(p.margin for p in positions)
+        margin = server.account_margin()
         if margin <= 0:
             return False
         money = server.money
@@ -182,7 +182,7 @@ class Catchup:
         server = self.server
         cfg = server.config
         positions = list(server.ledger.positions.values())
-        margin = sum(p.margin for p in positions)
+        margin = server.account_margin()
         if margin <= 0:
             return None
         # equity(t) = balance + swaps + Σ_s profit_s(t); a symbol without ticks keeps its profit

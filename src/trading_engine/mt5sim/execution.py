@@ -15,13 +15,15 @@ Liquidity (``SimConfig.liquidity`` lots per order): FOK above it is rejected (10
 RETURN fill what is available (10010). Hedging accounts open one position per deal and close with
 ``position=``; netting accounts keep one position per symbol (IN, OUT, INOUT reversal).
 ``volume_limit`` caps positions plus pending orders per direction (10034).
-Positions keep the margin computed when their volume last changed (at the fill price).
+Positions keep the margin computed when their volume last changed (at the fill price); the
+account's margin nets hedged legs with ``margin_hedged`` (``account_margin``), so opening a
+hedge can need less margin than ``order_calc_margin`` quotes for the order alone, as in MT5.
 Deals of Python-API requests carry reason EXPERT, as in the MT5 docs' examples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -78,18 +80,46 @@ class TradeServer:
         )
         return price, 0.0 if profit is None else round(profit, 2)
 
-    def figures(self, extra_margin: float = 0.0) -> Figures:
-        """The account's figures now (``extra_margin`` is added, for projections)."""
+    def account_margin(self, legs: Iterable[tuple[str, bool, float]] | None = None) -> float:
+        """Margin of (symbol, is_buy, leg margin) legs — the open positions by default.
+
+        Hedged volume on a hedging account: per symbol, the smaller side's margin is charged at
+        ``margin_hedged / trade_contract_size`` of it, on top of the uncovered remainder of the
+        larger side; with ``margin_hedged_use_leg`` only the larger side is charged.
+        """
+        if legs is None:
+            legs = ((p.symbol, p.buy, p.margin) for p in self.ledger.positions.values())
+        sides: dict[str, list[float]] = {}
+        for sym, buy, m in legs:
+            acc = sides.get(sym)
+            if acc is None:
+                acc = sides[sym] = [0.0, 0.0]
+            acc[0 if buy else 1] += m
+        total = 0.0
+        for sym, (long, short) in sides.items():
+            if not long or not short:
+                total += long + short
+                continue
+            spec = self.specs[sym]
+            big, small = max(long, short), min(long, short)
+            if spec.margin_hedged_use_leg:
+                total += big
+            else:
+                cs = spec.trade_contract_size
+                ratio = spec.margin_hedged / cs if cs > 0 else 1.0
+                total += big - small + small * ratio
+        return total
+
+    def figures(self) -> Figures:
+        """The account's figures now."""
         profit = 0.0
         swaps = 0.0
-        margin = extra_margin
         for p in self.ledger.positions.values():
             profit += self.position_profit(p)[1]
             swaps += round(p.swap, 2)
-            margin += p.margin
         balance = self.ledger.balance
         equity = round(balance + profit + swaps, 2)
-        margin = round(margin, 2)
+        margin = round(self.account_margin(), 2)
         level = round(equity / margin * 100.0, 2) if margin > 0 else 0.0
         return Figures(balance, round(profit, 2), equity, margin, round(equity - margin, 2), level)
 
@@ -228,14 +258,17 @@ class TradeServer:
     def margin_after(self, plan: DealPlan) -> float:
         """The account's margin after ``plan`` is executed at ``plan.price``."""
         quote = q_of(self.market)
-        total = sum(p.margin for p in self.ledger.positions.values())
         close = plan.close
-        if close is not None:
-            total -= close.margin * min(1.0, plan.close_volume / close.volume)
+        legs: list[tuple[str, bool, float]] = []
+        for p in self.ledger.positions.values():
+            m = p.margin
+            if p is close:
+                m *= 1.0 - min(1.0, plan.close_volume / p.volume)
+            legs.append((p.symbol, p.buy, m))
         if plan.open_volume > 0:
-            m = self.money.margin(plan.spec, plan.open_volume, plan.price, quote)
-            total += 0.0 if m is None else m
-        return total
+            new = self.money.margin(plan.spec, plan.open_volume, plan.price, quote)
+            legs.append((plan.spec.name, plan.buy, 0.0 if new is None else new))
+        return self.account_margin(legs)
 
     def _deal(self, req: TradeRequest, check_only: bool) -> Outcome:
         rc, plan, bid, ask = self._plan_deal(req)

@@ -436,3 +436,17 @@ def test_volume_limit_caps_positions_and_pending_orders_per_direction() -> None:
     over = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.2))
     assert over.retcode == mt5.TRADE_RETCODE_LIMIT_VOLUME
     assert t.order_send(deal("EURUSD", mt5.ORDER_TYPE_SELL, 0.9)).retcode == 10009
+
+
+def test_hedged_positions_charge_margin_hedged_on_the_covered_volume() -> None:
+    t = make()
+    long = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY, 1.0))
+    one_leg = t.account_info().margin
+    check = t.order_check(deal("EURUSD", mt5.ORDER_TYPE_SELL, 1.0))
+    assert check.retcode == 0
+    # margin_hedged 50,000 of a 100,000 contract: the covered lot is charged at half of one leg
+    assert check.margin == pytest.approx(one_leg * 0.5, abs=0.02)
+    t.order_send(deal("EURUSD", mt5.ORDER_TYPE_SELL, 1.0))
+    assert t.account_info().margin == pytest.approx(check.margin, abs=0.02)
+    t.order_send(deal("EURUSD", mt5.ORDER_TYPE_SELL, 1.0, position=long.order))
+    assert t.account_info().margin == pytest.approx(one_leg, rel=0.01)
