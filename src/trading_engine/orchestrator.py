@@ -171,6 +171,7 @@ class TradingOrchestrator:
         self._driver_task: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
         self._iterations = 0
+        self._pipeline_done: asyncio.Future[None] | None = None
         self.last_summary: RunSummary | None = None
         self.error: BaseException | None = None
 
@@ -289,6 +290,9 @@ class TradingOrchestrator:
             self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
             await self.port.connect()
             await self.supervisor.start()
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.supervisor.add_done_callback(lambda _service: _resolve(done))
+            self._pipeline_done = done
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
             self.error = exc
@@ -346,36 +350,46 @@ class TradingOrchestrator:
     # -- running --------------------------------------------------------------------------------
 
     async def run(self, max_iterations: int | None = None) -> RunSummary:
-        """Watch the engine until ``max_iterations`` health checks, ``stop()``, the end of the
-        bar budget, or a failure (raised, with the status ERROR). Returns the run's summary."""
+        """Watch the engine until ``max_iterations`` health checks (of this call), ``stop()``, the
+        end of the bar budget, or a failure (raised, with the status ERROR). Returns the run's
+        summary. Returning after ``max_iterations`` leaves the engine running: ``run()`` may be
+        called again."""
         if self.status is not OrchestratorStatus.RUNNING:
             raise ServiceStateError(f"the orchestrator is not running ({self.status.value})")
         orchestrator = self.config.orchestrator
-        pipeline = asyncio.ensure_future(self.supervisor.wait())
+        # Wait on the supervisor's end without awaiting ``supervisor.wait()``: cancelling a task
+        # blocked in ``wait()`` stops the service, and run() returning (max_iterations) must
+        # leave the pipeline running.
+        pipeline = self._pipeline_done
+        if pipeline is None:
+            raise ServiceStateError("the orchestrator is not running (no pipeline)")
         stop = asyncio.ensure_future(self._stop_requested.wait())
+        iterations = 0
         try:
             while True:
                 tick = asyncio.ensure_future(self.clock.sleep(orchestrator.health_check_interval))
                 await asyncio.wait((pipeline, stop, tick), return_when=asyncio.FIRST_COMPLETED)
                 tick.cancel()
+                await asyncio.gather(tick, return_exceptions=True)
                 if pipeline.done():
-                    if pipeline.exception() is not None:
+                    error = self.supervisor.error
+                    if error is not None:
                         self.status = OrchestratorStatus.ERROR
-                        self.error = pipeline.exception()
+                        self.error = error
                     break
                 if stop.done():
                     break
+                iterations += 1
                 self._iterations += 1
                 self._check_health()
                 if self._iterations % orchestrator.status_log_interval == 0:
                     logger.info("status: {}", self.status_line())
-                if max_iterations is not None and self._iterations >= max_iterations:
+                if max_iterations is not None and iterations >= max_iterations:
                     break
             self.last_summary = await self.summary()
         finally:
-            for waiter in (pipeline, stop):
-                waiter.cancel()
-            await asyncio.gather(pipeline, stop, return_exceptions=True)
+            stop.cancel()
+            await asyncio.gather(stop, return_exceptions=True)
         if self.error is not None and self.status is OrchestratorStatus.ERROR:
             raise self.error
         return self.last_summary
@@ -385,7 +399,13 @@ class TradingOrchestrator:
         self._stop_requested.set()
 
     async def restart_service(self, service_name: str) -> None:
-        """Restart one service (and, the pipeline being rest_for_one, the ones after it)."""
+        """Stop one service and start a fresh instance of it now (no backoff, no budget).
+
+        Only that service restarts: the channels, and the state that outlives a restart
+        (validators, indicator sets, portfolio, counters), belong to the engine, so the stages
+        around it carry on and the new instance resumes where the old one stopped. (A *crash*
+        is different: the supervisor then restarts the stage and the ones after it.)
+        """
         await self.supervisor.restart_child(service_name)
 
     def service(self, name: str) -> Service:
@@ -478,6 +498,11 @@ class TradingOrchestrator:
     ) -> list[Any]:
         """The recorded events (bounded by ``event_bus.event_history_limit``), oldest first."""
         return self.hub.history(event_type, limit)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _default_clock(config: SystemConfig) -> Clock:
