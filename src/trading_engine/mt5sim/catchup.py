@@ -39,6 +39,8 @@ from .money import is_buy
 from .servertime import day_of_week
 from .structs import TradeRequest
 from .trade_types import DealPlan
+from .triggers import extremes as slice_extremes
+from .triggers import first, may_stop, may_trigger, stop_mask, trigger_mask
 
 __all__ = ["Catchup"]
 
@@ -125,18 +127,18 @@ class Catchup:
             series[sym] = ticks
             bid = ticks["bid"]
             ask = ticks["ask"]
-            ext = extremes[sym] = _extremes(bid, ask)
+            ext = extremes[sym] = slice_extremes(bid, ask)
             tm = ticks["time_msc"]
             for o in ledger.orders.values():
-                if o.symbol != sym or not _may_trigger(o, ext):
+                if o.symbol != sym or not may_trigger(o, ext):
                     continue
-                i = _first(_trigger_mask(o, bid, ask))
+                i = first(trigger_mask(o, bid, ask))
                 if i >= 0:
                     consider(int(tm[i]), _ORDER, o, (float(bid[i]), float(ask[i])))
             for p in ledger.positions.values():
-                if p.symbol != sym or not (p.sl or p.tp) or not _may_stop(p, ext):
+                if p.symbol != sym or not (p.sl or p.tp) or not may_stop(p, ext):
                     continue
-                i = _first(_stop_mask(p, bid, ask))
+                i = first(stop_mask(p, bid, ask))
                 if i >= 0:
                     consider(int(tm[i]), _STOP, p, (float(bid[i]), float(ask[i])))
         if ledger.positions and series and self._stopout_possible(extremes):
@@ -215,7 +217,7 @@ class Catchup:
             bad = equity / margin * 100.0 < cfg.margin_so_so
         else:
             bad = equity < cfg.margin_so_so
-        i = _first(bad)
+        i = first(bad)
         return None if i < 0 else int(merged_t[i])
 
     def _below(self, equity: float, margin: float) -> bool:
@@ -364,73 +366,3 @@ class Catchup:
         )
         o.volume_current = 0.0
         server.execute_deal(plan, req, o.reason, c.DEAL_REASON_EXPERT, o.comment, order=o)
-
-
-def _extremes(
-    bid: npt.NDArray[np.float64], ask: npt.NDArray[np.float64]
-) -> tuple[float, float, float, float]:
-    """(min bid, max bid, min ask, max ask); Python lists are faster for a few ticks."""
-    if len(bid) <= 32:
-        b, a = bid.tolist(), ask.tolist()
-        return min(b), max(b), min(a), max(a)
-    return float(bid.min()), float(bid.max()), float(ask.min()), float(ask.max())
-
-
-def _may_trigger(o: OrderRecord, ext: tuple[float, float, float, float]) -> bool:
-    """Whether the slice's extremes reach the order's activation price."""
-    t = o.type
-    p = o.price_open
-    if t == c.ORDER_TYPE_BUY_LIMIT:
-        return ext[2] <= p
-    if t == c.ORDER_TYPE_SELL_LIMIT:
-        return ext[1] >= p
-    if t in (c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT):
-        return ext[3] >= p
-    return ext[0] <= p
-
-
-def _may_stop(p: PositionRecord, ext: tuple[float, float, float, float]) -> bool:
-    """Whether the slice's extremes reach the position's SL or TP."""
-    if p.buy:
-        return bool((p.sl and ext[0] <= p.sl) or (p.tp and ext[1] >= p.tp))
-    return bool((p.sl and ext[3] >= p.sl) or (p.tp and ext[2] <= p.tp))
-
-
-def _first(mask: npt.NDArray[np.bool_]) -> int:
-    """Index of the first True, or -1."""
-    if len(mask) == 0:
-        return -1
-    i = int(mask.argmax())
-    return i if mask[i] else -1
-
-
-def _trigger_mask(
-    o: OrderRecord, bid: npt.NDArray[np.float64], ask: npt.NDArray[np.float64]
-) -> npt.NDArray[np.bool_]:
-    t = o.type
-    p = o.price_open
-    if t == c.ORDER_TYPE_BUY_LIMIT:
-        return ask <= p
-    if t == c.ORDER_TYPE_SELL_LIMIT:
-        return bid >= p
-    if t in (c.ORDER_TYPE_BUY_STOP, c.ORDER_TYPE_BUY_STOP_LIMIT):
-        return ask >= p
-    return bid <= p
-
-
-def _stop_mask(
-    p: PositionRecord, bid: npt.NDArray[np.float64], ask: npt.NDArray[np.float64]
-) -> npt.NDArray[np.bool_]:
-    price = bid if p.buy else ask
-    mask = np.zeros(len(price), dtype=np.bool_)
-    if p.buy:
-        if p.sl:
-            mask |= price <= p.sl
-        if p.tp:
-            mask |= price >= p.tp
-    else:
-        if p.sl:
-            mask |= price >= p.sl
-        if p.tp:
-            mask |= price <= p.tp
-    return mask

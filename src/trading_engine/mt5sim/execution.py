@@ -23,13 +23,12 @@ Deals of Python-API requests carry reason EXPERT, as in the MT5 docs' examples.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 import numpy as np
 
 from . import constants as c
 from . import orders
 from . import validation as v
+from .account import Account, q_of
 from .config import SimConfig
 from .ledger import Ledger, OrderRecord, PositionRecord
 from .masks import (
@@ -37,15 +36,15 @@ from .masks import (
     SYMBOL_ORDER_SL,
     SYMBOL_ORDER_TP,
 )
-from .money import Money, is_buy
+from .money import Money
 from .structs import TradeRequest
 from .symbols import SymbolSpec
-from .trade_types import DealPlan, Figures, MarketView, Outcome
+from .trade_types import DealPlan, MarketView, Outcome
 
-__all__ = ["TradeServer", "q_of"]
+__all__ = ["TradeServer"]
 
 
-class TradeServer:
+class TradeServer(Account):
     """Validation and booking of trade requests for one account."""
 
     def __init__(
@@ -57,71 +56,11 @@ class TradeServer:
         market: MarketView,
         rng: np.random.Generator,
     ) -> None:
-        self.specs = specs
+        super().__init__(specs, money, ledger, market)
         self.config = config
-        self.money = money
-        self.ledger = ledger
-        self.market = market
         self.rng = rng
         self.netting = config.margin_mode != c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
         self.async_rejects: set[int] = set()
-        self.force_requote: Callable[[], bool] = lambda: False
-
-    # -- account figures ------------------------------------------------------------------
-
-    def position_profit(self, p: PositionRecord) -> tuple[float, float]:
-        """(price_current, profit in the account currency rounded to cents) of ``p`` now."""
-        q = self.market.quote(p.symbol)
-        if q is None:
-            return p.price_open, 0.0
-        price = q[0] if p.buy else q[1]
-        profit = self.money.profit(
-            self.specs[p.symbol], p.buy, p.volume, p.price_open, price, q_of(self.market)
-        )
-        return price, 0.0 if profit is None else round(profit, 2)
-
-    def account_margin(self, legs: Iterable[tuple[str, bool, float]] | None = None) -> float:
-        """Margin of (symbol, is_buy, leg margin) legs — the open positions by default.
-
-        Hedged volume on a hedging account: per symbol, the smaller side's margin is charged at
-        ``margin_hedged / trade_contract_size`` of it, on top of the uncovered remainder of the
-        larger side; with ``margin_hedged_use_leg`` only the larger side is charged.
-        """
-        if legs is None:
-            legs = ((p.symbol, p.buy, p.margin) for p in self.ledger.positions.values())
-        sides: dict[str, list[float]] = {}
-        for sym, buy, m in legs:
-            acc = sides.get(sym)
-            if acc is None:
-                acc = sides[sym] = [0.0, 0.0]
-            acc[0 if buy else 1] += m
-        total = 0.0
-        for sym, (long, short) in sides.items():
-            if not long or not short:
-                total += long + short
-                continue
-            spec = self.specs[sym]
-            big, small = max(long, short), min(long, short)
-            if spec.margin_hedged_use_leg:
-                total += big
-            else:
-                cs = spec.trade_contract_size
-                ratio = spec.margin_hedged / cs if cs > 0 else 1.0
-                total += big - small + small * ratio
-        return total
-
-    def figures(self) -> Figures:
-        """The account's figures now."""
-        profit = 0.0
-        swaps = 0.0
-        for p in self.ledger.positions.values():
-            profit += self.position_profit(p)[1]
-            swaps += round(p.swap, 2)
-        balance = self.ledger.balance
-        equity = round(balance + profit + swaps, 2)
-        margin = round(self.account_margin(), 2)
-        level = round(equity / margin * 100.0, 2) if margin > 0 else 0.0
-        return Figures(balance, round(profit, 2), equity, margin, round(equity - margin, 2), level)
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -152,32 +91,6 @@ class TradeServer:
         if q is None or market.no_prices(spec.name):
             return c.TRADE_RETCODE_PRICE_OFF, 0.0, 0.0
         return 0, q[0], q[1]
-
-    def over_volume_limit(self, spec: SymbolSpec, buy: bool, volume: float) -> bool:
-        """Whether ``volume`` more in direction ``buy`` exceeds the symbol's ``volume_limit``.
-
-        The limit caps open positions plus pending orders in one direction (0 = no limit).
-        """
-        limit = spec.volume_limit
-        if not limit:
-            return False
-        held = sum(
-            p.volume
-            for p in self.ledger.positions.values()
-            if p.symbol == spec.name and p.buy == buy
-        )
-        held += sum(
-            o.volume_current
-            for o in self.ledger.orders.values()
-            if o.symbol == spec.name and is_buy(o.type) == buy
-        )
-        return held + volume > limit + 1e-9
-
-    def net_position(self, symbol: str) -> PositionRecord | None:
-        for p in self.ledger.positions.values():
-            if p.symbol == symbol:
-                return p
-        return None
 
     def _plan_deal(self, req: TradeRequest) -> tuple[int, DealPlan | None, float, float]:
         spec = self.specs.get(req.symbol)
@@ -280,15 +193,15 @@ class TradeServer:
         margin_after = round(self.margin_after(plan), 2)
         grows = plan.open_volume > 0 and margin_after > current.margin + 1e-9
         if grows and current.equity - margin_after < 0:
-            projected = self._projection(current, margin_after)
+            projected = self.projection(current, margin_after)
             return Outcome(c.TRADE_RETCODE_NO_MONEY, bid=bid, ask=ask, figures=projected)
         if check_only:
-            return Outcome(0, figures=self._projection(current, margin_after))
+            return Outcome(0, figures=self.projection(current, margin_after))
         instant = plan.spec.trade_exemode in (
             c.SYMBOL_TRADE_EXECUTION_INSTANT,
             c.SYMBOL_TRADE_EXECUTION_REQUEST,
         )
-        if self.force_requote() or (
+        if (
             instant
             and self.config.requote_probability > 0
             and self.rng.random() < self.config.requote_probability
@@ -308,17 +221,6 @@ class TradeServer:
             else c.TRADE_RETCODE_DONE_PARTIAL
         )
         return Outcome(rc, deal, order, plan.volume, price, bid, ask)
-
-    def _projection(self, current: Figures, margin_after: float) -> Figures:
-        level = round(current.equity / margin_after * 100.0, 2) if margin_after > 0 else 0.0
-        return Figures(
-            current.balance,
-            current.profit,
-            current.equity,
-            margin_after,
-            round(current.equity - margin_after, 2),
-            level,
-        )
 
     def execute_deal(
         self,
@@ -487,8 +389,3 @@ class TradeServer:
             c.ORDER_REASON_SO: c.DEAL_REASON_SO,
         }[reason]
         self.execute_deal(plan, req, reason, deal_reason, comment)
-
-
-def q_of(market: MarketView) -> Callable[[str], tuple[float, float] | None]:
-    """The market's quote function."""
-    return market.quote
