@@ -523,9 +523,9 @@ def _bbands_nb(
     """Bollinger bands: SMA middle (TA-Lib's running total) and a stable O(1) population stdev.
 
     The stdev tracks its own window mean ``mu`` and sum of squared deviations ``m2``, both exact
-    at the first window and every n bars after it, and in between updated by Welford's sliding
-    rule ``mu' = mu + (new - old)/n``, ``m2 += (new - old)*((new - mu') + (old - mu))`` (clamped
-    at 0), so rounding cannot accumulate (O(1) amortized).
+    at the first window and every n (2n from n = 16) bars after it, in between updated by Welford's
+    sliding rule ``mu' = mu + (new - old)/n``, ``m2 += (new - old)*((new - mu') + (old - mu))``
+    (clamped at 0), so rounding cannot accumulate (O(1) amortized).
     """
     m = x.size
     _fill_nan(upper, beg + n - 1)
@@ -534,6 +534,7 @@ def _bbands_nb(
     if beg < 0 or n < 1 or m - beg < n:
         return
     inv = 1.0 / n
+    every = _bb_anchor_every(n)
     total = 0.0
     for j in range(n - 1):
         total += x[j + beg]
@@ -550,7 +551,7 @@ def _bbands_nb(
         mean = total / n
         total -= first
         if since == 0:
-            mu, m2 = _mean_sq_dev(x, j + beg, i + 1)
+            mu, m2 = _mean_sq_dev_lin(x, j + beg, n)
         else:
             d = new - old
             mu2 = mu + d * inv
@@ -559,7 +560,7 @@ def _bbands_nb(
                 m2 = 0.0
             mu = mu2
         since += 1
-        if since == n:
+        if since == every:
             since = 0
         old = first
         sd = math.sqrt(m2 * inv)
@@ -569,17 +570,97 @@ def _bbands_nb(
 
 
 @njit
-def _mean_sq_dev(x: Array, i0: int, i1: int) -> tuple[float, float]:
-    """Exact mean and sum of squared deviations of x[i0:i1]."""
-    t = 0.0
-    for j in range(i0, i1):
-        t += x[j]
-    mu = t / (i1 - i0)
-    m2 = 0.0
-    for j in range(i0, i1):
-        d = x[j] - mu
-        m2 += d * d
-    return mu, m2
+def _bb_anchor_every(n: int) -> int:
+    """Bars between exact recomputations of the Bollinger stdev: n, or 2n from n = 16 on (the
+    sliding update loses accuracy fastest on short windows, where m2 is small)."""
+    return n if n < 16 else 2 * n
+
+
+@njit
+def _mean_sq_dev_lin(x: Array, i0: int, n: int) -> tuple[float, float]:
+    """``_mean_sq_dev`` of the contiguous x[i0:i0+n], unrolled: the same sums in the same order."""
+    n4 = n - n % 4
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    for k in range(0, n4, 4):
+        t0 += x[i0 + k]
+        t1 += x[i0 + k + 1]
+        t2 += x[i0 + k + 2]
+        t3 += x[i0 + k + 3]
+    for k in range(n4, n):
+        t0 += x[i0 + k]
+    mu = ((t0 + t1) + (t2 + t3)) / n
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    for k in range(0, n4, 4):
+        d0 = x[i0 + k] - mu
+        d1 = x[i0 + k + 1] - mu
+        d2 = x[i0 + k + 2] - mu
+        d3 = x[i0 + k + 3] - mu
+        t0 += d0 * d0
+        t1 += d1 * d1
+        t2 += d2 * d2
+        t3 += d3 * d3
+    for k in range(n4, n):
+        d0 = x[i0 + k] - mu
+        t0 += d0 * d0
+    return mu, (t0 + t1) + (t2 + t3)
+
+
+@njit
+def _mean_sq_dev(buf: Array, base: int, start: int, n: int, size: int) -> tuple[float, float]:
+    """Exact mean and sum of squared deviations of n values ``buf[base + (start + k) % size]``.
+
+    Four interleaved partial sums keep the add chains short; the batch kernel (``size`` = array
+    length, no wrap) and the streaming ring buffer use this same function, so they agree bit
+    for bit.
+    """
+    n4 = n - n % 4
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    idx = start
+    for k in range(n):
+        v = buf[base + idx]
+        idx += 1
+        if idx == size:
+            idx = 0
+        r = k & 3
+        if k >= n4 or r == 0:
+            t0 += v
+        elif r == 1:
+            t1 += v
+        elif r == 2:
+            t2 += v
+        else:
+            t3 += v
+    mu = ((t0 + t1) + (t2 + t3)) / n
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    idx = start
+    for k in range(n):
+        d = buf[base + idx] - mu
+        d *= d
+        idx += 1
+        if idx == size:
+            idx = 0
+        r = k & 3
+        if k >= n4 or r == 0:
+            t0 += d
+        elif r == 1:
+            t1 += d
+        elif r == 2:
+            t2 += d
+        else:
+            t3 += d
+    return mu, (t0 + t1) + (t2 + t3)
 
 
 @njit
@@ -712,6 +793,7 @@ def _core7_nb(
     b4 = 1.0 / n4
     fn5 = float(n5)
     inv6 = 1.0 / n6
+    every6 = _bb_anchor_every(n6)
     kf = 2.0 / (f + 1)
     ks = 2.0 / (s + 1)
     kg = 2.0 / (g + 1)
@@ -832,7 +914,7 @@ def _core7_nb(
         if j >= n6 - 1:
             first = c[i - n6 + 1]
             if since == 0:
-                mu, m2 = _mean_sq_dev(c, i - n6 + 1, i + 1)
+                mu, m2 = _mean_sq_dev_lin(c, i - n6 + 1, n6)
             else:
                 dd = x - old6
                 mu2 = mu + dd * inv6
@@ -841,7 +923,7 @@ def _core7_nb(
                     m2 = 0.0
                 mu = mu2
             since += 1
-            if since == n6:
+            if since == every6:
                 since = 0
             old6 = first
             sd = math.sqrt(m2 * inv6)
@@ -923,6 +1005,13 @@ def _real(value: Any, name: str) -> float:
 
 def _out(n: int) -> Array:
     return np.empty(n, dtype=np.float64)
+
+
+def _outs(k: int, n: int) -> tuple[Array, ...]:
+    """k outputs as rows of ONE block: one large allocation is reused by the C heap instead of
+    k separate ones that are returned to the OS and page-faulted again on the next call."""
+    block = np.empty((k, n), dtype=np.float64)
+    return tuple(block)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1087,7 +1176,7 @@ def bbands(
     n = _period(timeperiod, "timeperiod", 2)
     up = _real(nbdevup, "nbdevup")
     dn = _real(nbdevdn, "nbdevdn")
-    upper, middle, lower = _out(x.size), _out(x.size), _out(x.size)
+    upper, middle, lower = _outs(3, x.size)
     _bbands_nb(x, _first_valid1(x), n, up, dn, upper, middle, lower)
     return upper, middle, lower
 
@@ -1102,7 +1191,7 @@ def macd(
     g = _period(signalperiod, "signalperiod", 1)
     if s < f:
         f, s = s, f
-    line, signal, hist = _out(x.size), _out(x.size), _out(x.size)
+    line, signal, hist = _outs(3, x.size)
     _macd_nb(x, _first_valid1(x), f, s, g, line, signal, hist)
     return line, signal, hist
 
@@ -1120,7 +1209,7 @@ def stoch(
     fk = _period(fastk_period, "fastk_period", 1)
     sk = _period(slowk_period, "slowk_period", 1)
     sd = _period(slowd_period, "slowd_period", 1)
-    fastk, slowk, slowd = _out(h.size), _out(h.size), _out(h.size)
+    fastk, slowk, slowd = _outs(3, h.size)
     _stoch_nb(h, lo, c, _first_valid3(h, lo, c), fk, sk, sd, fastk, slowk, slowd)
     look = fk - 1 + sk - 1 + sd - 1
     beg = int(_first_valid3(h, lo, c))
@@ -1206,9 +1295,10 @@ def donchian(high: Array, low: Array, timeperiod: int = 20) -> tuple[Array, Arra
     if h.size != lo.size:
         raise ValueError(f"high, low differ in length: {h.size}, {lo.size}")
     n = _period(timeperiod, "timeperiod", 1)
-    upper, lower = _out(h.size), _out(h.size)
+    upper, middle, lower = _outs(3, h.size)
     _range_nb(h, lo, h, _first_valid3(h, lo, lo), n, 2, upper, lower)
-    middle = (upper + lower) / 2.0
+    np.add(upper, lower, out=middle)
+    middle /= 2.0
     return upper, middle, lower
 
 
@@ -1225,6 +1315,6 @@ def keltner(
     n = _period(timeperiod, "timeperiod", 1)
     an = _period(atr_period, "atr_period", 1)
     mult = _real(multiplier, "multiplier")
-    upper, middle, lower = _out(h.size), _out(h.size), _out(h.size)
+    upper, middle, lower = _outs(3, h.size)
     _keltner_nb(h, lo, c, _first_valid3(h, lo, c), n, an, mult, upper, middle, lower)
     return upper, middle, lower

@@ -24,7 +24,14 @@ import numpy.typing as npt
 
 from trading_engine.indicators._nb import fma, njit
 from trading_engine.indicators.config import IndicatorSetConfig, IndicatorSpec
-from trading_engine.indicators.kernels import _arr3, _cci_value, _is_zero, _tr
+from trading_engine.indicators.kernels import (
+    _arr3,
+    _bb_anchor_every,
+    _cci_value,
+    _is_zero,
+    _mean_sq_dev,
+    _tr,
+)
 from trading_engine.indicators.kernels import lookback as kernel_lookback
 
 if TYPE_CHECKING:
@@ -369,23 +376,8 @@ def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
     if first >= big:
         first -= big
     st[s + 1] = total - st[ring + first]
-    if (j - n + 1) % n == 0:
-        t = 0.0
-        idx = first
-        for _ in range(n):
-            t += st[ring + idx]
-            idx += 1
-            if idx == big:
-                idx = 0
-        mu = t / n
-        m2 = 0.0
-        idx = first
-        for _ in range(n):
-            d = st[ring + idx] - mu
-            m2 += d * d
-            idx += 1
-            if idx == big:
-                idx = 0
+    if (j - n + 1) % _bb_anchor_every(n) == 0:
+        mu, m2 = _mean_sq_dev(st, ring, first, n, big)
     else:
         old = st[ring + pos]  # x[j-n]
         mu = st[s + 2]
