@@ -81,10 +81,12 @@ class Service(ABC):
     - ``on_stop()`` releases; it runs once ``on_start()`` succeeded, however ``run()`` ended.
     - ``stop(timeout)`` cancels ``run()`` and waits for ``on_stop()``; a service still busy after
       ``timeout`` seconds is abandoned: an error is logged and the state is FAILED.
-    - ``wait()`` returns when the service has ended and re-raises the error that ended it.
-      Cancelling a task blocked in ``wait()`` stops the service (cancelling the owner stops it).
+    - ``wait()`` returns when the service has ended and re-raises the error that ended it; it only
+      observes: cancelling a task blocked in ``wait()`` leaves the service running.
+    - The owner: ``async with service:`` starts it and stops it on exit, and ``serve()`` starts
+      it, waits, and stops it on the way out; so cancelling the owner stops the service (for a
+      supervisor, the whole tree).
     - ``start()`` twice or after ``stop()`` raises ``ServiceStateError``; ``stop()`` is idempotent.
-    - ``async with service:`` starts it and stops it on exit.
 
     A subclass::
 
@@ -213,19 +215,23 @@ class Service(ABC):
     async def wait(self) -> None:
         """Wait until the service has ended; re-raise the error that failed it.
 
-        If the waiting task is cancelled, the service is stopped before the cancellation goes on.
+        Only observes: cancelling the waiting task does not touch the service.
         """
         task = self._task
         if task is None:
             raise ServiceStateError(f"service {self.name!r} was not started")
         if not task.done() and not self._abandoned:
-            try:
-                await asyncio.wait((task,))
-            except asyncio.CancelledError:
-                await self.stop()
-                raise
+            await asyncio.wait((task,))  # asyncio.wait never cancels what it waits for
         if self._error is not None:
             raise self._error
+
+    async def serve(self) -> None:
+        """Start, wait until the service ends, and stop it however the wait ends.
+
+        The owner's form: cancelling the task that awaits ``serve()`` stops the service.
+        """
+        async with self:
+            await self.wait()
 
     def set_degraded(self, reason: str) -> None:
         """Mark a running service as degraded (still working, not at full health)."""

@@ -165,15 +165,10 @@ async def test_degraded_state_is_reported_and_can_recover(log_messages: list[str
     assert "WARNING service 'rec' degraded: terminal slow" in log_messages
 
 
-async def test_cancelling_the_owner_blocked_in_wait_stops_the_service(settle: Settle) -> None:
+async def test_cancelling_the_owner_stops_the_service(settle: Settle) -> None:
     service = Recorder()
     tasks_before = asyncio.all_tasks()
-
-    async def owner() -> None:
-        async with service:
-            await service.wait()
-
-    task = asyncio.create_task(owner())
+    task = asyncio.create_task(service.serve())
     await settle()
     assert state(service) is ServiceState.RUNNING
     task.cancel()
@@ -182,6 +177,29 @@ async def test_cancelling_the_owner_blocked_in_wait_stops_the_service(settle: Se
     assert state(service) is ServiceState.STOPPED
     assert service.calls[-1] == "on_stop"
     assert asyncio.all_tasks() == tasks_before
+
+
+async def test_cancelling_a_task_blocked_in_wait_leaves_the_service_running(
+    settle: Settle,
+) -> None:
+    service = Recorder()
+    await service.start()
+    waiter = asyncio.create_task(service.wait())
+    await settle()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert state(service) is ServiceState.RUNNING
+    await service.stop()
+
+
+async def test_serve_returns_when_run_ends_and_reraises_its_error() -> None:
+    service = Recorder()
+    service.fail_with = RuntimeError("boom")
+    service.finish.set()
+    with pytest.raises(RuntimeError, match="boom"):
+        await service.serve()
+    assert state(service) is ServiceState.FAILED
 
 
 async def test_stop_while_starting_makes_start_raise_and_leaves_no_task(settle: Settle) -> None:
