@@ -1,4 +1,4 @@
-"""Trade requests and calculations: ``order_*`` calls and the Buy/Sell/Close helpers."""
+"""Trade requests and calculations: ``order_calc_*``, ``order_check`` and ``order_send``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ __all__ = ["TradingApi"]
 
 
 class TradingApi(TerminalCore):
-    """Trade requests and calculations: ``order_*`` calls and the Buy/Sell/Close helpers."""
+    """Trade requests and calculations: ``order_calc_*``, ``order_check`` and ``order_send``."""
 
     # -- calculations -------------------------------------------------------------------------
 
@@ -167,8 +167,7 @@ class TradingApi(TerminalCore):
         faults = self.faults
         if faults:
             now = self._now.now_utc
-            if faults.peek("no_connection", now) is not None:
-                faults.take("no_connection", now)
+            if faults.take("no_connection", now) is not None:
                 return Outcome(c.TRADE_RETCODE_CONNECTION)
             f = faults.take("throttle", now)
             if f is not None:
