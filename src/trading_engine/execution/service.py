@@ -8,6 +8,12 @@ Messages on the signals channel, in order: entry and exit signals, then the cand
 their bar. On a candle, if this engine holds positions, they are refreshed (positions closed on
 the terminal by SL, TP or stop-out are booked, with a ``PositionClosedEvent``).
 
+The terminal unreachable (the port gave up reconnecting: a ``TransientError``) is not a crash of
+this service: an entry is refused with a ``TradingBlockedEvent`` (rule ``terminal_unreachable``;
+an entry sent minutes late would be a different trade), an exit is held and tried again with the
+next candle, a refresh waits for the next candle; the service is DEGRADED until a candle goes
+through cleanly. The reconciliation that follows the reconnect settles whatever was in flight.
+
 Seed configuration (``services.trade_execution``):
 
 - ``execution_mode: immediate``: each signal is executed as it arrives.
@@ -24,6 +30,7 @@ from loguru import logger
 
 from trading_engine.clock import Clock
 from trading_engine.config import TradeExecutionConfig
+from trading_engine.errors import TransientError
 from trading_engine.events import EntrySignalEvent, ExitSignalEvent, NewCandleEvent
 from trading_engine.execution.trader import Trader
 from trading_engine.runtime.channel import Receiver
@@ -49,6 +56,8 @@ class TradeExecutionService(Service):
         self._config = config
         self._signals = signals
         self._remove_callback: Any = None
+        self._held_exits: list[EntrySignalEvent | ExitSignalEvent] = []
+        self._unreachable = False
 
     async def on_start(self) -> None:
         await self.trader.reconcile()
@@ -67,11 +76,17 @@ class TradeExecutionService(Service):
         pending: list[EntrySignalEvent | ExitSignalEvent] = []
         async for message in self._signals:
             if isinstance(message, NewCandleEvent):
+                if self._held_exits:
+                    held, self._held_exits = self._held_exits, []
+                    pending = [*held, *pending]
                 if pending:
                     await self._execute(pending)
                     pending = []
                 if self.trader.portfolio.positions:
-                    await self.trader.sync()
+                    await self._sync()
+                if not self._held_exits and not self._unreachable:
+                    self.set_healthy()
+                self._unreachable = False
             elif batch:
                 pending.append(message)
                 if len(pending) >= self._config.batch_size:
@@ -84,9 +99,30 @@ class TradeExecutionService(Service):
         exits = [s for s in signals if type(s) is ExitSignalEvent]
         entries = [s for s in signals if type(s) is EntrySignalEvent]
         for exit_signal in exits:
-            await self._exit(exit_signal)
+            try:
+                await self._exit(exit_signal)
+            except TransientError as exc:
+                # Not lost: tried again on the next candle (the port reconnects meanwhile).
+                self._held_exits.append(exit_signal)
+                self._terminal_unreachable(f"exit held for the next bar: {exc}")
         for entry in entries:
-            await self.trader.enter(entry)
+            try:
+                await self.trader.enter(entry)
+            except TransientError as exc:
+                # Refused, not lost: reported like any other refusal (a stale entry is not
+                # worth sending later).
+                self.trader.refuse(entry, "terminal_unreachable", f"{entry.symbol}: {exc}")
+                self._terminal_unreachable(f"entry refused: {exc}")
+
+    async def _sync(self) -> None:
+        try:
+            await self.trader.sync()
+        except TransientError as exc:
+            self._terminal_unreachable(f"positions not refreshed: {exc}")
+
+    def _terminal_unreachable(self, reason: str) -> None:
+        self._unreachable = True
+        self.set_degraded(f"terminal unreachable; {reason}")
 
     async def _exit(self, signal: ExitSignalEvent) -> None:
         trader = self.trader

@@ -262,8 +262,16 @@ class Trader:
         now = self.clock.time()
         order.transition(OrderState.SUBMITTED, updated_at=now)
         self.journal.insert_order(order_row(order, now))
+        try:
+            result = await self.port.order_send(request)
+        except TerminalConnectionError as exc:
+            # The port could not connect before sending: the request certainly did not leave.
+            order.transition(
+                OrderState.REJECTED, message=f"not sent: {exc}", updated_at=self.clock.time()
+            )
+            self._save(order)
+            raise
         self.stats.orders_sent += 1
-        result = await self.port.order_send(request)
         state = order.apply_send_result(
             result.raw, error_code=result.error[0], error_message=result.error[1]
         )
@@ -322,6 +330,10 @@ class Trader:
             filled_volume=order.filled_volume,
             fill_price=order.price if order.filled_volume > 0 else None,
         )
+
+    def refuse(self, signal: EntrySignalEvent, rule: str, reason: str) -> None:
+        """Refuse an entry signal (counted, logged, a ``TradingBlockedEvent``)."""
+        self._block(signal, rule, reason)
 
     def _block(self, signal: EntrySignalEvent, rule: str, reason: str) -> None:
         self.stats.blocked += 1
@@ -541,6 +553,9 @@ class Trader:
             except TerminalConnectionError:
                 logger.warning("order {} stays UNKNOWN until the terminal is back", order.client_id)
                 return
+            if self._settled_elsewhere(order):
+                # The reconnect inside that call ran ``reconcile()``, which settled and booked it.
+                return
             resolution = next((r for r in rec.resolutions if r.client_id == order.client_id), None)
             if resolution is not None and (
                 resolution.state is not OrderState.REJECTED or check == self.verify_checks - 1
@@ -555,17 +570,25 @@ class Trader:
                 return
             await self.clock.sleep(self.verify_delay)
 
+    def _settled_elsewhere(self, order: Order) -> bool:
+        """True when the journal no longer has ``order`` as UNKNOWN (a reconciliation settled
+        it meanwhile): it must not be resolved, nor booked, a second time."""
+        row = self.journal.get_order(order.client_id)
+        return row is not None and row.state != str(OrderState.UNKNOWN)
+
     async def reconcile(self) -> Reconciliation:
         """Bring journal and portfolio in line with the terminal (at start, after reconnects)."""
         orders = [order_from_row(row) for row in self.journal.orders(_UNFINISHED)]
         rec = await self._reconciliation(orders, with_positions=True)
         by_id = {order.client_id: order for order in orders}
+        now = self.clock.time()
         for resolution in rec.resolutions:
             order = by_id[resolution.client_id]
             apply_resolution(order, resolution)
             self._save(order)
             self.stats.resolved_unknown += 1
-        now = self.clock.time()
+            if order.filled_volume > 0:
+                self._announce_resolved_fill(order, now)
         for found in rec.adopted_positions:
             opener = self.journal.get_order(found.client_id) if found.client_id else None
             strategy = (opener.strategy or "") if opener is not None else "adopted"
@@ -590,6 +613,39 @@ class Trader:
         self.stats.reconciliations += 1
         logger.info("reconciled with the terminal: {}", rec.summary())
         return rec
+
+    def _announce_resolved_fill(self, order: Order, now: float) -> None:
+        """Count and publish a fill that reconciliation found (its position is adopted, or
+        booked closed, by the rest of the reconciliation)."""
+        self.stats.fills += 1
+        price = order.price or 0.0
+        self.hub.publish(
+            OrderPlacedEvent(
+                order.correlation_id,
+                now,
+                order.client_id,
+                order.symbol,
+                order.side,
+                order.volume,
+                price,
+                order.order_ticket or 0,
+            )
+        )
+        if order.intent == "close":
+            return  # its PositionClosedEvent comes with the booking of the closed position
+        self.hub.publish(
+            OrderFilledEvent(
+                order.correlation_id,
+                now,
+                order.client_id,
+                order.symbol,
+                order.side,
+                order.filled_volume,
+                price,
+                order.deal_ticket or 0,
+                order.position_ticket or order.order_ticket or 0,
+            )
+        )
 
     def _book_closed_while_away(self, gone: ClosedPosition) -> None:
         row = self.journal.get_position(gone.ticket)

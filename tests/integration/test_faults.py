@@ -1,0 +1,146 @@
+"""Faults end to end: crashes, disconnects, lost replies, restarts, risk halts, bad data.
+
+The simulated terminal's fault injection (``terminal.faults``) breaks the connection or the trade
+server exactly as a real terminal would; the engine is the real one. Books are checked against
+the terminal: every filled journal order is one terminal deal, every deal of ours one order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trading_engine.events import (
+    EntrySignalEvent,
+    ExitSignalEvent,
+    IndicatorsCalculatedEvent,
+    OrderFilledEvent,
+    PositionClosedEvent,
+    TradingBlockedEvent,
+)
+from trading_engine.journal.store import Journal
+
+from .conftest import (
+    check_books,
+    engine,
+    make_config,
+    our_deals,
+    strategy,
+    strategy_of,
+)
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def collect(eng: Any, *types: type) -> list[Any]:
+    seen: list[Any] = []
+    for kind in types:
+        eng.subscribe(kind, seen.append)
+    return seen
+
+
+# -- lost replies and disconnects ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [10012, -10005], ids=["timeout-retcode", "ipc-timeout"])
+async def test_order_executed_with_lost_reply_is_resolved_to_exactly_one_position(
+    tmp_path: Path, code: int
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5], exit_at=[15])])
+    eng = engine(cfg, max_bars=20)
+    events = collect(eng, EntrySignalEvent, OrderFilledEvent, PositionClosedEvent)
+
+    def lose_the_entry_reply(event: EntrySignalEvent) -> None:
+        eng.terminal.faults.lose_reply(1, code=code)
+
+    eng.subscribe(EntrySignalEvent, lose_the_entry_reply)
+    async with eng:
+        summary = await eng.run()
+        stats = eng.execution_stats
+
+    assert stats.unknown == 1  # the send's outcome was unknown ...
+    assert stats.resolved_unknown == 1  # ... and settled from the terminal's records
+    fills = [e for e in events if isinstance(e, OrderFilledEvent)]
+    assert len(fills) == 1  # booked once
+    closes = [e for e in events if isinstance(e, PositionClosedEvent)]
+    assert [c.position_ticket for c in closes] == [fills[0].position_ticket]
+    assert summary.open_positions == 0
+    deals = our_deals(eng.terminal)
+    assert [int(d.entry) for d in deals] == [0, 1]  # one entry, one exit: never sent twice
+    with Journal.open(journal) as j:
+        states = [o.state for o in j.orders()]
+        (closed,) = j.closed_positions()
+    assert states == ["filled", "filled"]
+    assert closed.ticket == fills[0].position_ticket
+    check_books(journal, eng.terminal)
+
+
+async def test_terminal_disconnect_for_some_calls_reconnects_and_reconciles(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5], exit_at=[25])])
+    eng = engine(cfg, max_bars=30)
+    events = collect(eng, OrderFilledEvent, PositionClosedEvent)
+
+    def disconnect_after_bar_10(event: IndicatorsCalculatedEvent) -> None:
+        if event.bars == 310:
+            eng.terminal.faults.disconnect(3)  # three calls fail, the reconnect succeeds
+
+    eng.subscribe(IndicatorsCalculatedEvent, disconnect_after_bar_10)
+    async with eng:
+        summary = await eng.run()
+        port = eng.port.metrics()
+        stats = eng.execution_stats
+        health = eng.supervisor.health()
+
+    assert port["reconnects"] == 1
+    assert port["errors_by_code"][-10004] >= 1
+    assert stats.reconciliations == 2  # at start, and after the reconnect
+    times = strategy_of(eng, "script").times  # type: ignore[attr-defined]
+    assert len(times) == 30
+    assert len(set(times)) == 30  # no bar lost or repeated
+    assert summary.fills == 2
+    assert summary.closed_positions == 1
+    assert [type(e) for e in events] == [OrderFilledEvent, PositionClosedEvent]
+    assert health["restarts"] == 0
+    check_books(journal, eng.terminal)
+
+
+async def test_terminal_unreachable_refuses_an_entry_and_holds_an_exit_until_it_is_back(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5, 15], exit_at=[10])])
+    eng = engine(cfg, max_bars=20)
+    events = collect(eng, OrderFilledEvent, PositionClosedEvent, TradingBlockedEvent)
+
+    def unreachable(event: Any) -> None:
+        # one failed call and five failed reconnects: the port gives up on this request
+        eng.terminal.faults.disconnect(6)
+
+    eng.subscribe(ExitSignalEvent, unreachable)
+    exits = collect(eng, ExitSignalEvent)
+    entries = collect(eng, EntrySignalEvent)
+    eng.subscribe(EntrySignalEvent, lambda e: unreachable(e) if len(entries) == 2 else None)
+    async with eng:
+        summary = await eng.run()
+        health = eng.supervisor.health()
+        port = eng.port.metrics()
+
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["OrderFilledEvent", "PositionClosedEvent", "TradingBlockedEvent"]
+    opened, closed, refused = events
+    (exit_signal,) = exits
+    assert closed.position_ticket == opened.position_ticket
+    assert closed.reason == "bar 10"
+    # held after the failed reconnect, sent again with the bar's candle once the port is back
+    assert closed.timestamp > exit_signal.timestamp
+    assert refused.rule == "terminal_unreachable"
+    assert port["reconnect_failures"] == 2
+    assert health["restarts"] == 0  # the service was degraded, not crashed
+    assert summary.open_positions == 0
+    check_books(journal, eng.terminal)
