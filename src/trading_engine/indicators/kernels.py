@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from trading_engine.indicators._nb import fma, njit
+from trading_engine.indicators._nb import div2, div4, fma, njit
 
 __all__ = [
     "CORE_SET_NAMES",
@@ -776,7 +776,9 @@ def _core7_nb(
     ``ip`` = (sma n, ema n, rsi n, atr n, adx n, bb n, macd fast, slow, signal); ``out`` has 11
     rows: sma, ema, rsi, atr, adx, bb upper, middle, lower, macd, signal, hist. Each indicator
     repeats its own kernel's arithmetic (ATR the one-bar recursion of the streaming set), so the
-    independent latency chains overlap.
+    independent latency chains overlap; the loop is bound by the divider, so the DMI's Wilder
+    divisions and the SMA's run as one vector division, and the two DI divisions as another
+    (IEEE division is exact per lane: the results are bit-identical to scalar divisions).
     """
     m = h.size
     n1, n2, n3, n4, n5, n6, f, s, g = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7], ip[8]
@@ -792,6 +794,7 @@ def _core7_nb(
     a4 = (n4 - 1) / n4
     b4 = 1.0 / n4
     fn5 = float(n5)
+    fn1 = float(n1)
     inv6 = 1.0 / n6
     every6 = _bb_anchor_every(n6)
     kf = 2.0 / (f + 1)
@@ -831,11 +834,12 @@ def _core7_nb(
         x = c[i]
         hv = h[i]
         lv = lo[i]
-        # SMA
+        # SMA, with the three Wilder divisions of DMI packed in one vector division
         tot1 += x
+        qa, qb, qc, qd = div4(sp, sm, st5, tot1, fn5, fn5, fn5, fn1)
         mean1 = NAN
         if j >= n1 - 1:
-            mean1 = tot1 / n1
+            mean1 = qd
             o_sma[i] = mean1
             tot1 -= c[i - n1 + 1]
         # EMA
@@ -881,14 +885,15 @@ def _core7_nb(
                 sm += q
                 st5 += tr
             else:
-                sp = sp - sp / fn5 + p
-                sm = sm - sm / fn5 + q
-                st5 = st5 - st5 / fn5 + tr
+                sp = sp - qa + p
+                sm = sm - qb + q
+                st5 = st5 - qc + tr
                 dx_ok = False
                 dx = 0.0
                 if not _is_zero(st5):
-                    di_p = 100.0 * (sp / st5)
-                    di_m = 100.0 * (sm / st5)
+                    ra, rb = div2(sp, sm, st5, st5)
+                    di_p = 100.0 * ra
+                    di_m = 100.0 * rb
                     t = di_m + di_p
                     if not _is_zero(t):
                         dx = 100.0 * (abs(di_m - di_p) / t)
@@ -1232,8 +1237,12 @@ def core_set(
     fastperiod: int = 12,
     slowperiod: int = 26,
     signalperiod: int = 9,
+    out: Array | None = None,
 ) -> dict[str, Array]:
     """The seven anchor indicators (SMA, EMA, RSI, ATR, ADX, BBANDS, MACD) in one fused pass.
+
+    ``out``, a C-contiguous float64 array of shape (11, len(close)), is filled and reused instead
+    of allocating a new block (88 MB for 1M bars, which the OS must zero on every call).
 
     Returns ``sma``, ``ema``, ``rsi``, ``atr``, ``adx``, ``bb_upper``, ``bb_middle``,
     ``bb_lower``, ``macd``, ``macd_signal``, ``macd_hist``: the same values as the separate
@@ -1259,7 +1268,15 @@ def core_set(
         ],
         dtype=np.int64,
     )
-    out = np.empty((11, h.size), dtype=np.float64)
+    if out is None:
+        out = np.empty((11, h.size), dtype=np.float64)
+    elif not (
+        isinstance(out, np.ndarray)
+        and out.dtype == np.float64
+        and out.shape == (11, h.size)
+        and out.flags.c_contiguous
+    ):
+        raise ValueError(f"out must be a C-contiguous float64 array of shape (11, {h.size})")
     _core7_nb(
         h,
         lo,

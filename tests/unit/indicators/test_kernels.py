@@ -341,3 +341,15 @@ def test_core_set_equals_the_separate_kernels(ohlc: Any) -> None:
             np.testing.assert_array_equal(got[name], ref, err_msg=name)
         np.testing.assert_allclose(got["atr"], K.atr(h, lo, c, 14), rtol=1e-14, atol=0)
         np.testing.assert_array_equal(np.isnan(got["atr"]), np.isnan(K.atr(h, lo, c, 14)))
+
+
+def test_core_set_fills_a_given_output_block_and_rejects_a_wrong_one(ohlc: Any) -> None:
+    h, lo, c = ohlc(500, 100.0, seed=21)
+    buf = np.zeros((11, 500))
+    got = K.core_set(h, lo, c, out=buf)
+    assert np.shares_memory(got["adx"], buf)
+    np.testing.assert_array_equal(got["adx"], K.adx(h, lo, c, 14))
+    with pytest.raises(ValueError, match="shape"):
+        K.core_set(h, lo, c, out=np.zeros((10, 500)))
+    with pytest.raises(ValueError, match="shape"):
+        K.core_set(h, lo, c, out=np.zeros((11, 500), dtype=np.float32))
