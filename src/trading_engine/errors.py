@@ -59,7 +59,7 @@ class ServiceStateError(TradingEngineError):
 
 
 class ChannelClosed(TradingEngineError):
-    """Raised when sending on a closed channel."""
+    """Raised when sending on a closed channel, or receiving from one closed and drained."""
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
