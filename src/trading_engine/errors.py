@@ -5,7 +5,7 @@
     TradingEngineError
     ├── ConfigError                  invalid or missing configuration (CLI exit 2)
     ├── ServiceStateError            a lifecycle call out of order (start twice, start after stop)
-    ├── ChannelClosed                send on a closed channel
+    ├── ChannelClosed                send on a closed channel (or receive from a drained one)
     ├── TransientError               retried inside the service with backoff; never a crash
     │   └── TerminalConnectionError  the terminal is unreachable (IPC errors, no connection)
     ├── FatalError                   a broken invariant; not restarted, stops the tree
