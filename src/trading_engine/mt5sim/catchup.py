@@ -5,6 +5,8 @@ On every API call the terminal moves the server from the last processed instant 
 have positions or orders are examined with numpy, one vector pass per position/order, and the
 earliest event is applied, then the search resumes after it:
 
+- the rest of a partially filled RETURN market order fills on the next ticks, up to the
+  configured liquidity per tick;
 - pending orders trigger on the tick where the market crosses them (buy limit: ask ≤ price, sell
   limit: bid ≥ price, buy stop: ask ≥ price, sell stop: bid ≤ price; stop-limits turn into limit
   orders at their ``stoplimit`` price); limits fill at their price, stops at the tick's price;
@@ -329,15 +331,17 @@ class Catchup:
         limit = o.type in (c.ORDER_TYPE_BUY_LIMIT, c.ORDER_TYPE_SELL_LIMIT)
         price = o.price_open if limit else (ask if buy else bid)
         spec = server.specs[o.symbol]
+        rest_of_market = o.type in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL)
+        volume = server.fillable(spec, o.volume_current) if rest_of_market else o.volume_current
         close = None
         close_volume = 0.0
         if server.netting:
             net = server.net_position(o.symbol)
             if net is not None and net.buy != buy:
                 close = net
-                close_volume = min(o.volume_current, net.volume)
-        open_volume = round(o.volume_current - close_volume, 8)
-        plan = DealPlan(spec, buy, o.volume_current, price, close, close_volume, open_volume)
+                close_volume = min(volume, net.volume)
+        open_volume = round(volume - close_volume, 8)
+        plan = DealPlan(spec, buy, volume, price, close, close_volume, open_volume)
         fig = server.figures()
         after = server.margin_after(plan)
         if open_volume > 0 and after > fig.margin + 1e-9 and fig.equity - after < 0:
@@ -349,7 +353,7 @@ class Catchup:
                 o.magic,
                 o.ticket,
                 o.symbol,
-                o.volume_current,
+                volume,
                 price,
                 0.0,
                 o.sl,
@@ -364,5 +368,8 @@ class Catchup:
                 0,
             )
         )
+        rest = round(o.volume_current - volume, 8)
         o.volume_current = 0.0
-        server.execute_deal(plan, req, o.reason, c.DEAL_REASON_EXPERT, o.comment, order=o)
+        server.execute_deal(
+            plan, req, o.reason, c.DEAL_REASON_EXPERT, o.comment, order=o, remainder=rest
+        )

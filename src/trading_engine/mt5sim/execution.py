@@ -12,8 +12,10 @@ the request's action and either projects the result (``order_check``) or execute
 - EXCHANGE: as MARKET, RETURN filling allowed.
 
 Liquidity (``SimConfig.liquidity`` lots per order): FOK above it is rejected (10006), IOC and
-RETURN fill what is available (10010). Hedging accounts open one position per deal and close with
-``position=``; netting accounts keep one position per symbol (IN, OUT, INOUT reversal).
+RETURN fill what is available (10010); IOC drops the rest, RETURN keeps it as an active order in
+state PARTIAL that later ticks fill, up to the liquidity per tick. Hedging accounts open one
+position per order and close with ``position=``; netting accounts keep one position per symbol
+(IN, OUT, INOUT reversal).
 ``volume_limit`` caps positions plus pending orders per direction (10034).
 Positions keep the margin computed when their volume last changed (at the fill price); the
 account's margin nets hedged legs with ``margin_hedged`` (``account_margin``), so opening a
@@ -161,12 +163,19 @@ class TradeServer(Account):
         if liquidity is not None and volume > liquidity + 1e-9:
             if req.type_filling == c.ORDER_FILLING_FOK:
                 return c.TRADE_RETCODE_REJECT, None, bid, ask
-            steps = np.floor((liquidity - spec.volume_min) / spec.volume_step + 1e-9)
-            volume = round(spec.volume_min + steps * spec.volume_step, 8)
+            volume = self.fillable(spec, volume)
             close_volume = min(volume, close.volume) if close is not None else 0.0
             open_volume = round(volume - close_volume, 8) if self.netting or close is None else 0.0
         plan = DealPlan(spec, buy, volume, market_price, close, close_volume, open_volume)
         return 0, plan, bid, ask
+
+    def fillable(self, spec: SymbolSpec, volume: float) -> float:
+        """The part of ``volume`` the configured liquidity fills at once (on the volume grid)."""
+        liquidity = self.config.liquidity
+        if liquidity is None or volume <= liquidity + 1e-9:
+            return volume
+        steps = np.floor((liquidity - spec.volume_min) / spec.volume_step + 1e-9)
+        return float(round(spec.volume_min + steps * spec.volume_step, 8))
 
     def margin_after(self, plan: DealPlan) -> float:
         """The account's margin after ``plan`` is executed at ``plan.price``."""
@@ -212,8 +221,9 @@ class TradeServer(Account):
             k = int(self.rng.integers(0, self.config.slippage_points + 1))
             price = round(price + (k if plan.buy else -k) * plan.spec.point, plan.spec.digits)
         plan.price = price
+        rest = req.volume - plan.volume if req.type_filling == c.ORDER_FILLING_RETURN else 0.0
         order, deal = self.execute_deal(
-            plan, req, c.ORDER_REASON_EXPERT, c.DEAL_REASON_EXPERT, req.comment
+            plan, req, c.ORDER_REASON_EXPERT, c.DEAL_REASON_EXPERT, req.comment, remainder=rest
         )
         rc = (
             c.TRADE_RETCODE_DONE
@@ -230,8 +240,13 @@ class TradeServer(Account):
         deal_reason: int,
         comment: str,
         order: OrderRecord | None = None,
+        remainder: float = 0.0,
     ) -> tuple[int, int]:
-        """Book a market deal (new order or the activated ``order``); return (order, deal)."""
+        """Book a market deal (new order or the activated ``order``); return (order, deal).
+
+        With a ``remainder`` (RETURN filling short of liquidity) the order stays active in state
+        PARTIAL for that volume; the catch-up fills it on the next ticks.
+        """
         ledger = self.ledger
         now = self.market.now_msc
         spec = plan.spec
@@ -284,7 +299,11 @@ class TradeServer(Account):
             if entry == c.DEAL_ENTRY_INOUT:
                 self._open(plan, req, order, close.identifier, comment)
         elif plan.open_volume > 0:
-            net = self.net_position(spec.name) if self.netting else None
+            net = (
+                self.net_position(spec.name)
+                if self.netting
+                else self.ledger.positions.get(order.ticket)  # a later part of the same order
+            )
             identifier = order.ticket if net is None else net.identifier
             order.position_id = identifier
             deal_ticket = ledger.add_deal(
@@ -307,7 +326,12 @@ class TradeServer(Account):
                 self._open(plan, req, order, identifier, comment)
             else:
                 self._add_to(net, plan, req)
-        ledger.archive(order, c.ORDER_STATE_FILLED, now)
+        if remainder > 1e-9:
+            order.state = c.ORDER_STATE_PARTIAL
+            order.volume_current = round(remainder, 8)
+            ledger.orders[order.ticket] = order
+        else:
+            ledger.archive(order, c.ORDER_STATE_FILLED, now)
         return order.ticket, deal_ticket
 
     def _open(

@@ -14,6 +14,8 @@ from .ledger import OrderRecord, PositionRecord
 
 __all__ = ["extremes", "first", "may_stop", "may_trigger", "stop_mask", "trigger_mask"]
 
+_MARKET = frozenset((c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL))  # the rest of a RETURN order
+
 
 def extremes(
     bid: npt.NDArray[np.float64], ask: npt.NDArray[np.float64]
@@ -29,6 +31,8 @@ def may_trigger(o: OrderRecord, ext: tuple[float, float, float, float]) -> bool:
     """Whether the slice's extremes reach the order's activation price."""
     t = o.type
     p = o.price_open
+    if t in _MARKET:
+        return True
     if t == c.ORDER_TYPE_BUY_LIMIT:
         return ext[2] <= p
     if t == c.ORDER_TYPE_SELL_LIMIT:
@@ -58,6 +62,8 @@ def trigger_mask(
 ) -> npt.NDArray[np.bool_]:
     t = o.type
     p = o.price_open
+    if t in _MARKET:
+        return np.ones(len(bid), dtype=np.bool_)
     if t == c.ORDER_TYPE_BUY_LIMIT:
         return ask <= p
     if t == c.ORDER_TYPE_SELL_LIMIT:

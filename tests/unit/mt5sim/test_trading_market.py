@@ -450,3 +450,29 @@ def test_hedged_positions_charge_margin_hedged_on_the_covered_volume() -> None:
     assert t.account_info().margin == pytest.approx(check.margin, abs=0.02)
     t.order_send(deal("EURUSD", mt5.ORDER_TYPE_SELL, 1.0, position=long.order))
     assert t.account_info().margin == pytest.approx(one_leg, rel=0.01)
+
+
+def test_return_filling_keeps_the_rest_active_and_later_ticks_fill_it() -> None:
+    clock = FakeClock(START.timestamp())
+    exch = dataclasses.replace(
+        EURUSD, name="EURUSD.x", trade_exemode=mt5.SYMBOL_TRADE_EXECUTION_EXCHANGE
+    )
+    t = make(clock, symbols=(exch,), liquidity=0.4)
+    r = t.order_send(
+        deal("EURUSD.x", mt5.ORDER_TYPE_BUY, 1.0, type_filling=mt5.ORDER_FILLING_RETURN)
+    )
+    assert r.retcode == mt5.TRADE_RETCODE_DONE_PARTIAL
+    assert r.volume == 0.4
+    (rest,) = t.orders_get()
+    assert rest.ticket == r.order
+    assert rest.state == mt5.ORDER_STATE_PARTIAL
+    assert rest.volume_current == pytest.approx(0.6)
+    clock.advance(120)  # a few ticks: 0.4 then 0.2 more
+    assert t.orders_get() == ()
+    (pos,) = t.positions_get()
+    assert pos.ticket == r.order
+    assert pos.volume == pytest.approx(1.0)
+    deals = t.history_deals_get(ticket=r.order)
+    assert [d.volume for d in deals] == [0.4, 0.4, 0.2]
+    assert all(d.entry == mt5.DEAL_ENTRY_IN for d in deals)
+    assert t.history_orders_get(ticket=r.order)[0].state == mt5.ORDER_STATE_FILLED
