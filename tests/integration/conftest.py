@@ -107,25 +107,42 @@ def our_deals(terminal: Any, magic: int = MAGIC) -> list[Any]:
 
 
 def check_books(journal_path: Path, terminal: Any, magic: int = MAGIC) -> None:
-    """Journal and terminal agree: each filled journal order is exactly one terminal deal (same
-    order ticket, same client id in the comment), and each deal of ours is one journal order."""
+    """Journal and terminal agree.
+
+    Each filled journal order is exactly one terminal deal (same order ticket, the client id's
+    tag in the comment, same volume) and each deal of an order we sent is one journal order; each
+    deal of a stop (SL, TP, stop-out: orders the server made) is journaled with the position it
+    closed; the terminal's open positions of ours are the journal's open positions.
+    """
     with Journal.open(journal_path) as journal:
         orders = journal.orders()
         open_rows = journal.open_positions()
+        journal_deals = {d.ticket: d for d in journal.deals_for()}
+        closed = {p.ticket: p for p in journal.closed_positions()}
     deals = our_deals(terminal, magic)
+    sent = [d for d in deals if int(d.reason) not in STOP_REASONS]
+    stops = [d for d in deals if int(d.reason) in STOP_REASONS]
     filled = [o for o in orders if o.filled_volume > 0]
     assert len({o.client_id for o in orders}) == len(orders)
-    assert sorted(int(d.order) for d in deals) == sorted(o.order_ticket or 0 for o in filled)
-    by_order = {int(d.order): d for d in deals}
+    assert sorted(int(d.order) for d in sent) == sorted(o.order_ticket or 0 for o in filled)
+    by_order = {int(d.order): d for d in sent}
     for order in filled:
         deal = by_order[order.order_ticket or 0]
         assert deal.comment == order.comment, (deal.comment, order.comment)
         assert float(deal.volume) == pytest.approx(order.filled_volume)
+    for deal in stops:
+        assert int(deal.ticket) in journal_deals, deal
+        row = closed[int(deal.position_id)]
+        assert row.close_reason == STOP_REASONS[int(deal.reason)]
     live = terminal.positions_get()  # connected by our_deals
     assert live is not None
     assert sorted(int(p.ticket) for p in live if int(p.magic) == magic) == sorted(
         row.ticket for row in open_rows
     )
+
+
+STOP_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}
+"""DEAL_REASON_SL, _TP, _SO: deals of orders the trade server made, not the engine."""
 
 
 Collector = Callable[[Any], None]

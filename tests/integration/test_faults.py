@@ -23,10 +23,12 @@ from trading_engine.events import (
 from trading_engine.journal.store import Journal
 
 from .conftest import (
+    MAGIC,
     check_books,
     engine,
     make_config,
     our_deals,
+    sim_clock,
     strategy,
     strategy_of,
 )
@@ -144,3 +146,116 @@ async def test_terminal_unreachable_refuses_an_entry_and_holds_an_exit_until_it_
     assert health["restarts"] == 0  # the service was degraded, not crashed
     assert summary.open_positions == 0
     check_books(journal, eng.terminal)
+
+
+# -- crashes and restarts ------------------------------------------------------------------------
+
+
+async def test_service_crash_mid_run_is_restarted_and_no_order_is_lost_or_duplicated(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [
+            strategy("script", "Scripted", enter_at=[10, 30], exit_at=[20, 40]),
+            strategy("crasher", "CrashesServiceOnce", crash_at=25),
+        ],
+    )
+    eng = engine(cfg, max_bars=50)
+    events = collect(eng, OrderFilledEvent, PositionClosedEvent)
+
+    async with eng:
+        summary = await eng.run()
+        health = eng.supervisor.health()
+
+    children = health["children"]
+    assert children["strategy_evaluation"]["restarts"] == 1  # the crashed stage ...
+    assert children["trade_execution"]["restarts"] == 1  # ... and the one after it (rest_for_one)
+    assert children["data_fetching"]["restarts"] == 0
+    assert children["indicator_calculation"]["restarts"] == 0
+    assert "unexpected failure" in (children["strategy_evaluation"]["last_error"] or "")
+    assert eng.execution_stats.reconciliations == 2  # the new execution service reconciled
+    script = strategy_of(eng, "script")
+    assert script.seen == 50  # type: ignore[attr-defined]
+    # every order once: two round trips, four fills, four deals on the terminal
+    assert summary.fills == 4
+    assert summary.closed_positions == 2
+    assert summary.open_positions == 0
+    assert [type(e).__name__ for e in events] == ["OrderFilledEvent", "PositionClosedEvent"] * 2
+    assert len(our_deals(eng.terminal)) == 4
+    check_books(journal, eng.terminal)
+
+
+async def test_restarted_engine_adopts_open_positions_from_terminal_and_journal(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [
+            strategy("script", "Scripted", enter_at=[5]),
+            strategy("target", "Scripted", enter_at=[6], side="sell", tp_points=40),
+        ],
+    )
+    clock = sim_clock(cfg)
+    first = engine(cfg, max_bars=10, clock=clock)
+    async with first:
+        await first.run()
+        held = dict(first.portfolio.positions)
+    terminal = first.terminal
+    assert len(held) == 2  # both still open when the first engine stopped
+
+    # While no engine runs, time passes: one position hits its take profit on the terminal.
+    clock.advance(3 * 3600)
+    assert terminal.initialize()
+    live = {int(p.ticket) for p in terminal.positions_get()}
+    assert len(live) == 1, "the scenario needs one of the two positions closed by its TP"
+    (kept,) = live
+    (gone,) = set(held) - live
+
+    cfg2 = make_config(
+        journal, [strategy("script", "Scripted", exit_at=[3]), strategy("target", "Scripted")]
+    )
+    second = engine(cfg2, max_bars=5, clock=clock, terminal=terminal)
+    closed = collect(second, PositionClosedEvent)
+    async with second:
+        assert set(second.portfolio.positions) == {kept}  # adopted before ready
+        adopted = second.portfolio.positions[kept]
+        assert adopted.strategy == "script"  # from the journal: the strategy manages it again
+        assert adopted.client_id == held[kept].client_id
+        await second.run()
+
+    # the TP close that happened while away is booked; the adopted position is exited by the
+    # strategy on its third bar
+    assert [(e.position_ticket, e.reason) for e in closed] == [(gone, "tp"), (kept, "bar 3")]
+    assert second.portfolio.positions == {}
+    with Journal.open(journal) as j:
+        assert j.open_positions() == []
+        assert {p.ticket: p.close_reason for p in j.closed_positions()} == {
+            gone: "tp",
+            kept: "bar 3",
+        }
+    check_books(journal, terminal)
+
+
+async def test_engine_with_a_fresh_journal_adopts_its_positions_from_the_terminal(
+    tmp_path: Path,
+) -> None:
+    cfg = make_config(tmp_path / "first.db", [strategy("script", "Scripted", enter_at=[3])])
+    clock = sim_clock(cfg)
+    first = engine(cfg, max_bars=5, clock=clock)
+    async with first:
+        await first.run()
+        (ticket,) = first.portfolio.positions
+
+    fresh = make_config(tmp_path / "second.db", [strategy("script", "Scripted")])
+    second = engine(fresh, max_bars=2, clock=clock, terminal=first.terminal)
+    async with second:
+        assert list(second.portfolio.positions) == [ticket]
+        assert second.portfolio.positions[ticket].volume == pytest.approx(0.1)
+        await second.run()
+    with Journal.open(tmp_path / "second.db") as j:
+        (row,) = j.open_positions()
+    assert row.ticket == ticket
+    assert row.magic == MAGIC

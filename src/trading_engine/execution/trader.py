@@ -597,7 +597,7 @@ class Trader:
                 position_row(position, self.trading.magic, identifier=found.identifier)
             )
         for gone in rec.closed_positions:
-            self._book_closed_while_away(gone)
+            await self._book_closed_while_away(gone)
         for update in rec.position_updates:
             row = self.journal.get_position(update.ticket)
             if row is None:
@@ -647,7 +647,7 @@ class Trader:
             )
         )
 
-    def _book_closed_while_away(self, gone: ClosedPosition) -> None:
+    async def _book_closed_while_away(self, gone: ClosedPosition) -> None:
         row = self.journal.get_position(gone.ticket)
         position = (
             open_position_from_row(row)
@@ -667,6 +667,10 @@ class Trader:
         )
         if row is None:
             self.journal.upsert_position(position_row(position, self.trading.magic))
+        # its deals go to the journal, as for a close seen while running (``_book_close``)
+        for deal in await self.port.history_deals_get(position=gone.identifier or gone.ticket):
+            if int(deal.type) in (0, 1):  # buy/sell deals (not balance, commission ...)
+                self._record_deal(deal, position)
         self._closed(
             position,
             gone.price_close or 0.0,
