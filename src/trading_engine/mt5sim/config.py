@@ -36,7 +36,8 @@ class SimConfig:
     Account: ``balance`` (the start deposit, a balance deal), ``leverage``, ``currency``,
     ``margin_mode`` (ACCOUNT_MARGIN_MODE_RETAIL_HEDGING or _RETAIL_NETTING), stop-out levels
     (``margin_so_mode``, ``margin_so_call``, ``margin_so_so``), ``limit_orders`` (pending
-    orders allowed, 0 = no limit), ``commission_per_lot`` (account currency per lot per deal,
+    orders allowed, 0 = no limit; else 10033), ``limit_positions`` (open positions allowed,
+    0 = no limit; else 10040), ``commission_per_lot`` (account currency per lot per deal,
     booked as a negative deal commission).
 
     Terminal: ``trade_allowed`` (the AutoTrading button at start), ``comment_limit`` (a longer
@@ -81,6 +82,7 @@ class SimConfig:
     margin_so_call: float = 50.0
     margin_so_so: float = 30.0
     limit_orders: int = 200
+    limit_positions: int = 0
     commission_per_lot: float = 0.0
 
     trade_allowed: bool = True

@@ -120,6 +120,8 @@ class TerminalCore:
             if f is not None:
                 self._error.set(f.code if f.code is not None else NO_IPC)
                 return False
+            if faults.take("restart", now) is not None:
+                self._initialized = False
         if not self._initialized:
             self._error.set(NO_IPC)
             return False

@@ -16,7 +16,8 @@ RETURN fill what is available (10010); IOC drops the rest, RETURN keeps it as an
 state PARTIAL that later ticks fill, up to the liquidity per tick. Hedging accounts open one
 position per order and close with ``position=``; netting accounts keep one position per symbol
 (IN, OUT, INOUT reversal).
-``volume_limit`` caps positions plus pending orders per direction (10034).
+``volume_limit`` caps positions plus pending orders per direction (10034),
+``SimConfig.limit_positions`` the number of open positions (10040).
 Positions keep the margin computed when their volume last changed (at the fill price); the
 account's margin nets hedged legs with ``margin_hedged`` (``account_margin``), so opening a
 hedge can need less margin than ``order_calc_margin`` quotes for the order alone, as in MT5.
@@ -124,6 +125,14 @@ class TradeServer(Account):
             return rc, None, 0.0, 0.0
         if open_volume > 0 and self.over_volume_limit(spec, buy, open_volume):
             return c.TRADE_RETCODE_LIMIT_VOLUME, None, 0.0, 0.0
+        cap = self.config.limit_positions
+        if (
+            cap
+            and open_volume > 0
+            and (not self.netting or self.net_position(spec.name) is None)
+            and len(self.ledger.positions) >= cap
+        ):
+            return c.TRADE_RETCODE_LIMIT_POSITIONS, None, 0.0, 0.0
         rc, bid, ask = self.quote_checks(spec)
         if rc:
             return rc, None, bid, ask

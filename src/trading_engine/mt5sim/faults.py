@@ -17,6 +17,8 @@ for a number of affected calls (``calls``; None = every call in the window). Kin
 - ``"no_prices"``: trade requests for ``symbol`` (None = all) answer 10021 'No prices'.
 - ``"history_short"``: the next ``copy_rates_*`` call for ``symbol`` (None = any) returns a
   short answer, as while the terminal is still downloading history; the next call is full.
+- ``"restart"``: at ``start`` the terminal restarts once (as ``Faults.restart()``): the first
+  call from then on fails with -10004 and ``initialize()`` is needed again.
 
 ``Faults`` is the live controller, reached as ``terminal.faults``; ``restart()`` simulates a
 terminal restart (the account, tickets and history persist; the connection drops, ``last_error``
@@ -32,7 +34,14 @@ from typing import Final, Literal
 __all__ = ["FAULT_KINDS", "Fault", "Faults"]
 
 FaultKind = Literal[
-    "disconnect", "no_connection", "lost_reply", "requote", "throttle", "no_prices", "history_short"
+    "disconnect",
+    "no_connection",
+    "lost_reply",
+    "requote",
+    "throttle",
+    "no_prices",
+    "history_short",
+    "restart",
 ]
 FAULT_KINDS: Final[frozenset[str]] = frozenset(
     (
@@ -43,6 +52,7 @@ FAULT_KINDS: Final[frozenset[str]] = frozenset(
         "throttle",
         "no_prices",
         "history_short",
+        "restart",
     )
 )
 _DEFAULT_CODE: Final[dict[str, int]] = {
@@ -53,6 +63,7 @@ _DEFAULT_CODE: Final[dict[str, int]] = {
     "no_connection": 10031,
     "no_prices": 10021,
     "history_short": 0,
+    "restart": 0,
 }
 
 
@@ -70,6 +81,8 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}")
+        if self.kind == "restart" and self.calls is None:
+            self.calls = 1
         if self.calls is not None and self.calls < 0:
             raise ValueError("calls must be >= 0")
         if self.code is None:

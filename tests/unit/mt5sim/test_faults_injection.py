@@ -206,3 +206,15 @@ def test_calls_are_serialised_by_one_lock(clock: FakeClock) -> None:
     assert errors == []
     tickets = [p.ticket for p in t.positions_get()]
     assert len(tickets) == len(set(tickets)) == 80
+
+
+def test_scripted_restart_requires_initialize_again(clock: FakeClock) -> None:
+    at = START.timestamp() + 300
+    t = make(clock, faults=(Fault("restart", start=at),))
+    first = t.order_send(buy())
+    clock.advance(600)
+    assert t.positions_get() is None
+    assert t.last_error() == (-10004, "No IPC connection")
+    assert t.initialize()
+    assert [p.ticket for p in t.positions_get()] == [first.order]
+    assert t.account_info() is not None  # a restart happens once

@@ -476,3 +476,14 @@ def test_return_filling_keeps_the_rest_active_and_later_ticks_fill_it() -> None:
     assert [d.volume for d in deals] == [0.4, 0.4, 0.2]
     assert all(d.entry == mt5.DEAL_ENTRY_IN for d in deals)
     assert t.history_orders_get(ticket=r.order)[0].state == mt5.ORDER_STATE_FILLED
+
+
+def test_open_positions_limit_answers_10040_but_closing_still_works() -> None:
+    t = make(limit_positions=2)
+    a = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.1))
+    t.order_send(deal("EURUSD", mt5.ORDER_TYPE_SELL, 0.1))
+    third = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_BUY, 0.1))
+    assert third.retcode == mt5.TRADE_RETCODE_LIMIT_POSITIONS
+    assert third.comment == "Limit positions reached"
+    close = t.order_send(deal("EURUSD", mt5.ORDER_TYPE_SELL, 0.1, position=a.order))
+    assert close.retcode == mt5.TRADE_RETCODE_DONE
