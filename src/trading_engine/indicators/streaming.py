@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from trading_engine.indicators._nb import fma, njit
+from trading_engine.indicators._nb import div2, div4, fma, njit
 from trading_engine.indicators.config import IndicatorSetConfig, IndicatorSpec
 from trading_engine.indicators.kernels import (
     _arr3,
@@ -33,9 +33,7 @@ from trading_engine.indicators.kernels import (
     _tr,
 )
 from trading_engine.indicators.kernels import lookback as kernel_lookback
-
-if TYPE_CHECKING:
-    from trading_engine.indicators.regime import Regime
+from trading_engine.indicators.regime import REGIME_CODES, Regime
 
 __all__ = ["IndicatorSet"]
 
@@ -239,9 +237,10 @@ def _dmi_step(st: Array, s: int, n: int, h: float, lo: float, c: float, r: int) 
     sp = st[s + 4]
     sm = st[s + 5]
     stt = st[s + 6]
-    sp = sp - sp / fn + p
-    sm = sm - sm / fn + q
-    stt = stt - stt / fn + tr
+    qa, qb, qc, _ = div4(sp, sm, stt, 1.0, fn, fn, fn, 1.0)
+    sp = sp - qa + p
+    sm = sm - qb + q
+    stt = stt - qc + tr
     st[s + 4] = sp
     st[s + 5] = sm
     st[s + 6] = stt
@@ -249,8 +248,9 @@ def _dmi_step(st: Array, s: int, n: int, h: float, lo: float, c: float, r: int) 
     dx = 0.0
     if not _is_zero(stt):
         k100 = 1.0 if n == 1 else 100.0  # TA-Lib's period-1 DI is DM/TR
-        di_p = k100 * (sp / stt)
-        di_m = k100 * (sm / stt)
+        ra, rb = div2(sp, sm, stt, stt)
+        di_p = k100 * ra
+        di_m = k100 * rb
         t = di_m + di_p
         if not _is_zero(t):
             dx = 100.0 * (abs(di_m - di_p) / t)
@@ -350,11 +350,12 @@ def _range_step(
 
 @njit
 def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
-    """Bollinger state [cnt, total, mu, m2, pos, nbdevup, nbdevdn, ring(n+1)]."""
+    """Bollinger state [cnt, total, mu, m2, pos, nbdevup, nbdevdn, bars since the exact
+    recomputation, ring(n+1)]."""
     j = int(st[s])
     st[s] = j + 1
     big = n + 1
-    ring = s + 7
+    ring = s + 8
     pos = int(st[s + 4])
     st[ring + pos] = x
     pos += 1
@@ -376,7 +377,9 @@ def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
     if first >= big:
         first -= big
     st[s + 1] = total - st[ring + first]
-    if (j - n + 1) % _bb_anchor_every(n) == 0:
+    since = st[s + 7]
+    st[s + 7] = 0.0 if since + 1.0 == _bb_anchor_every(n) else since + 1.0
+    if since == 0.0:
         mu, m2 = _mean_sq_dev(st, ring, first, n, big)
     else:
         old = st[ring + pos]  # x[j-n]
@@ -751,7 +754,7 @@ def _state_size(kind: int, ints: tuple[int, ...]) -> int:
         U_DMI: 9,
         U_CCI: 2 + n,
         U_RANGE: 6 + 2 * n,
-        U_BB: 7 + n + 1,
+        U_BB: 8 + n + 1,
         U_MACD: 10,
         U_KELT: 12,
     }
@@ -912,7 +915,20 @@ class IndicatorSet:
     compile another specialisation.
     """
 
-    __slots__ = ("_config", "_lookback", "_names", "_out0", "_regime_slot", "_st", "_values")
+    __slots__ = (
+        "_config",
+        "_lookback",
+        "_names",
+        "_out0",
+        "_regime_slot",
+        "_st",
+        "_values",
+        "update",
+    )
+
+    #: ``update(high, low, close)``: advance every indicator by one bar and return the values
+    #: (the set's own buffer). A per-instance closure: no bound method, no global lookups.
+    update: Callable[[float, float, float], Array]
 
     def __init__(self, config: IndicatorSetConfig | None = None) -> None:
         self._config = config if config is not None else IndicatorSetConfig()
@@ -923,6 +939,19 @@ class IndicatorSet:
         self._regime_slot = regime_slot
         self._lookback = look
         self._values = st[out0 : out0 + len(names)]
+        self._bind()
+
+    def _bind(self) -> None:
+        st = self._st
+        values = self._values
+        step = _step
+
+        def update(high: float, low: float, close: float) -> Array:
+            """Advance every indicator by one bar; returns the values (owned by the set)."""
+            step(st, high, low, close)
+            return values
+
+        self.update = update
 
     @property
     def config(self) -> IndicatorSetConfig:
@@ -957,14 +986,7 @@ class IndicatorSet:
     @property
     def regime(self) -> Regime:
         """The regime after the last bar."""
-        from trading_engine.indicators.regime import regime_from_code
-
-        return regime_from_code(self.regime_code)
-
-    def update(self, high: float, low: float, close: float) -> Array:
-        """Advance every indicator by one bar; returns the values (owned by the set)."""
-        _step(self._st, high, low, close)
-        return self._values
+        return REGIME_CODES[0 if self._regime_slot < 0 else int(self._st[self._regime_slot])]
 
     def values(self) -> dict[str, float]:
         """The values after the last bar, by name."""
@@ -1013,6 +1035,7 @@ class IndicatorSet:
             raise ValueError("snapshot state does not match its configuration")
         obj._st = st
         obj._values = st[obj._out0 : obj._out0 + len(obj._names)]
+        obj._bind()
         return obj
 
     def __repr__(self) -> str:
