@@ -413,3 +413,21 @@ def test_two_terminals_are_isolated(clock: FakeClock) -> None:
     assert a.Buy("EURUSD", 0.1) is not None
     assert a.positions_total() == 1
     assert b.positions_total() == 0
+
+
+def test_driven_by_the_engines_sim_clock_bars_advance_with_simulated_time() -> None:
+    from trading_engine.clock import SimClock
+
+    sim = SimClock(START.timestamp())
+    t = Terminal(
+        SimConfig(symbols=(DEFAULT_SYMBOLS["EURUSD"],), history_days=1, start=START, latency=0.5),
+        clock=sim.time,
+        sleep=sim.advance,
+    )
+    assert t.initialize()
+    first = t.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_M1, 1, 1)
+    assert sim.time() == START.timestamp() + 0.5  # latency spent on the simulated clock
+    sim.advance(300)
+    later = t.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_M1, 1, 1)
+    assert 240 <= later["time"][0] - first["time"][0] <= 360  # five minutes on (bars need ticks)
+    assert sim.time() == START.timestamp() + 301.0
