@@ -134,7 +134,11 @@ class Catchup:
             for o in ledger.orders.values():
                 if o.symbol != sym or not may_trigger(o, ext):
                     continue
-                i = first(trigger_mask(o, bid, ask))
+                mask = trigger_mask(o, bid, ask)
+                after = server.last_fill_msc.get(o.ticket)
+                if after is not None:
+                    mask = mask & (tm > after)
+                i = first(mask)
                 if i >= 0:
                     consider(int(tm[i]), _ORDER, o, (float(bid[i]), float(ask[i])))
             for p in ledger.positions.values():

@@ -64,6 +64,8 @@ class TradeServer(Account):
         self.rng = rng
         self.netting = config.margin_mode != c.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
         self.async_rejects: set[int] = set()
+        self.last_fill_msc: dict[int, int] = {}
+        """Order ticket → time of its last partial fill (liquidity is per tick)."""
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -339,8 +341,10 @@ class TradeServer(Account):
             order.state = c.ORDER_STATE_PARTIAL
             order.volume_current = round(remainder, 8)
             ledger.orders[order.ticket] = order
+            self.last_fill_msc[order.ticket] = now
         else:
             ledger.archive(order, c.ORDER_STATE_FILLED, now)
+            self.last_fill_msc.pop(order.ticket, None)
         return order.ticket, deal_ticket
 
     def _open(

@@ -474,6 +474,8 @@ def test_return_filling_keeps_the_rest_active_and_later_ticks_fill_it() -> None:
     assert pos.volume == pytest.approx(1.0)
     deals = t.history_deals_get(ticket=r.order)
     assert [d.volume for d in deals] == [0.4, 0.4, 0.2]
+    times = [d.time_msc for d in deals]
+    assert times == sorted(set(times))  # one fill per tick: liquidity is per tick
     assert all(d.entry == mt5.DEAL_ENTRY_IN for d in deals)
     assert t.history_orders_get(ticket=r.order)[0].state == mt5.ORDER_STATE_FILLED
 
