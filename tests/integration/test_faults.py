@@ -29,6 +29,7 @@ from .conftest import (
     make_config,
     our_deals,
     sim_clock,
+    sim_terminal,
     strategy,
     strategy_of,
 )
@@ -259,3 +260,163 @@ async def test_engine_with_a_fresh_journal_adopts_its_positions_from_the_termina
         (row,) = j.open_positions()
     assert row.ticket == ticket
     assert row.magic == MAGIC
+
+
+# -- risk ----------------------------------------------------------------------------------------
+
+
+async def test_daily_loss_limit_blocks_entries_until_the_next_server_day_exits_allowed(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [strategy("probe", "DailyLossProbe", volume=1.0, loss_trigger=40.0)],
+        **{"risk.daily_loss_limit": 20.0, "risk.max_position_size": 1.0},
+    )
+    # The engine starts at 02:00 server time (EET); the next server day begins 1,320 bars later.
+    eng = engine(cfg, max_bars=1_330)
+    entries = collect(eng, EntrySignalEvent)
+    outcome = collect(eng, OrderFilledEvent, TradingBlockedEvent, PositionClosedEvent)
+    risk_at_close: list[str] = []
+    eng.subscribe(PositionClosedEvent, lambda e: risk_at_close.append(str(eng.risk.state)))
+
+    async with eng:
+        await eng.run()
+        risk_after = eng.risk.stats()
+
+    probe = strategy_of(eng, "probe")
+    steps = [step for step, _ in probe.log]  # type: ignore[attr-defined]
+    assert steps == ["enter", "enter_at_loss", "exit", "enter_halted", "enter_next_day"]
+    days = [time // 86_400 for _, time in probe.log]  # type: ignore[attr-defined]
+    assert days[1:4] == [days[0]] * 3  # halted, exited, refused again: the same server day
+    assert days[4] == days[0] + 1  # allowed again from the next server day on
+    reason_of = {e.correlation_id: e.reason for e in entries}
+    seen = [
+        (type(e).__name__, reason_of.get(e.correlation_id, e.reason if hasattr(e, "rule") else ""))
+        for e in outcome
+    ]
+    assert [name for name, _ in seen] == [
+        "OrderFilledEvent",
+        "TradingBlockedEvent",
+        "PositionClosedEvent",
+        "TradingBlockedEvent",
+        "OrderFilledEvent",
+    ]
+    blocked = [e for e in outcome if isinstance(e, TradingBlockedEvent)]
+    assert [reason_of[e.correlation_id] for e in blocked] == [
+        "entry at a loss",
+        "entry while halted",
+    ]
+    for event in blocked:
+        assert event.rule == "daily_loss_limit"
+        assert event.state == "HALTED"
+        assert "entries resume on the next server day" in event.reason
+    assert risk_at_close == ["HALTED"]  # the exit went through while entries were halted
+    last_fill = outcome[-1]
+    assert reason_of[last_fill.correlation_id] == "next server day"
+    assert risk_after["state"] == "ACTIVE"
+    with Journal.open(journal) as j:
+        assert [o.state for o in j.orders()] == ["filled"] * 3  # entry, exit, next-day entry
+    check_books(journal, eng.terminal)
+
+
+# -- bad data and bad strategies ------------------------------------------------------------------
+
+
+def history_with_bad_bars(path: Path, cfg: Any) -> dict[str, int]:
+    """Write an MT5 bars export of the configured market (to two hours after the start) with
+    malformed bars planted in it; returns the planted bars' times by what is wrong with them."""
+    from trading_engine import mt5sim
+    from trading_engine.mt5sim.history import write_bars_csv
+
+    clock = sim_clock(cfg)
+    clock.advance(2 * 3600)
+    source = sim_terminal(cfg, clock)
+    assert source.initialize()
+    rates = source.copy_rates_from_pos("EURUSD", mt5sim.TIMEFRAME_M1, 0, 1_000)
+    first_live = int(rates["time"][-120])  # ≈ the first bar closed after the start
+    index = {int(t): i for i, t in enumerate(rates["time"])}
+    planted = {
+        "warmup_non_finite": first_live - 100 * 60,
+        "high_below_low": first_live + 10 * 60,
+        "non_finite": first_live + 20 * 60,
+        "non_positive_price": first_live + 30 * 60,
+    }
+    bad = rates.copy()
+    bad[index[planted["warmup_non_finite"]]]["close"] = float("nan")
+    row = bad[index[planted["high_below_low"]]]
+    row["high"], row["low"] = row["low"] - 0.0005, row["high"]
+    bad[index[planted["high_below_low"]]] = row
+    bad[index[planted["non_finite"]]]["open"] = float("nan")
+    bad[index[planted["non_positive_price"]]]["low"] = 0.0
+    write_bars_csv(path, bad)
+    return planted
+
+
+async def test_bad_bars_are_rejected_counted_and_never_reach_a_strategy(tmp_path: Path) -> None:
+    history = tmp_path / "EURUSD_M1.csv"
+    base = make_config(tmp_path / "j.db", [strategy("rec", "Recorder")])
+    planted = history_with_bad_bars(history, base)
+    cfg = make_config(
+        tmp_path / "j.db", [strategy("rec", "Recorder")], **{"terminal.sim.history_file": history}
+    )
+    eng = engine(cfg, max_bars=50)
+
+    async with eng:
+        await eng.run()
+        metrics = eng.get_service_metrics()
+
+    snapshots = strategy_of(eng, "rec").snapshots  # type: ignore[attr-defined]
+    times = {s.time for s in snapshots}
+    live_bad = {k: t for k, t in planted.items() if not k.startswith("warmup")}
+    assert min(times) < min(live_bad.values()) < max(live_bad.values()) < max(times)
+    assert times.isdisjoint(live_bad.values())  # never shown to the strategy
+    assert len(snapshots) == 50  # the budget counts good bars only
+    (stream,) = metrics["data_fetching"]["streams"]
+    assert stream["rejected_by_reason"] == dict.fromkeys(live_bad, 1)
+    assert metrics["indicator_calculation"]["warmup_rejected"] == 1  # the one in the history
+    # no NaN reached the indicators either: every value of every bar is a number
+    for snap in snapshots:
+        assert all(v == v for v in snap.values.values()), (snap.time, snap.values)
+        assert all(v == v for v in (snap.open, snap.high, snap.low, snap.close))
+        assert 0 < snap.low <= min(snap.open, snap.close) <= max(snap.open, snap.close) <= snap.high
+
+
+async def test_strategy_that_raises_is_isolated_reported_and_disabled_after_ten_errors(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [
+            strategy("bug", "Raising", raise_at=[3, 7], raise_from=20),
+            strategy("script", "Scripted", enter_at=[5], exit_at=[35]),
+        ],
+    )
+    eng = engine(cfg, max_bars=40)
+    health_after_first_error: list[dict[str, Any]] = []
+
+    def probe(event: IndicatorsCalculatedEvent) -> None:
+        if event.bars == 304:  # the bar after the first error
+            health_after_first_error.append(eng.service("strategy_evaluation").health())
+
+    eng.subscribe(IndicatorsCalculatedEvent, probe)
+    async with eng:
+        summary = await eng.run()
+        metrics = eng.get_service_metrics()["strategy_evaluation"]
+        health = eng.supervisor.health()
+
+    (report,) = health_after_first_error
+    assert report["state"] == "degraded"
+    assert "strategy 'bug' raised" in report["degraded_reason"]
+    assert "ZeroDivisionError" in report["degraded_reason"]
+    # 2 errors, then 10 in a row from bar 20: disabled, never called again
+    assert metrics["errors"] == {"bug": 12}
+    assert metrics["disabled"] == ["bug"]
+    assert strategy_of(eng, "bug").calls == 29  # type: ignore[attr-defined]
+    # the other strategy traded on, and nothing restarted
+    assert summary.fills == 2
+    assert summary.closed_positions == 1
+    assert health["restarts"] == 0
+    check_books(journal, eng.terminal)

@@ -1,7 +1,8 @@
 """IndicatorCalculationService: streaming indicators and the regime per symbol × timeframe.
 
 At start each stream's ``IndicatorSet`` is warmed up from the terminal's history (the closed bars
-before the first new candle), so the first live bar already has valid values. Then every candle
+before the first new candle, malformed ones left out and counted as the data service's rules
+reject them), so the first live bar already has valid values. Then every candle
 costs one ``@njit`` call; the service emits an ``IndicatorsCalculatedEvent`` with the candle's
 correlation id, and a ``RegimeChangedEvent`` when the classifier switches (if
 ``track_regime_changes``).
@@ -25,9 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from loguru import logger
 
 from trading_engine.clock import Clock
 from trading_engine.config import IndicatorCalculationConfig
+from trading_engine.data.validation import validate_rates
 from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent, RegimeChangedEvent
 from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.streaming import IndicatorSet
@@ -36,6 +39,7 @@ from trading_engine.runtime.channel import Receiver, Sender
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
 from trading_engine.terminal.port import TerminalPort
+from trading_engine.timeframes import timeframe_name, timeframe_seconds
 
 __all__ = ["IndicatorCalculationService", "IndicatorState"]
 
@@ -52,6 +56,8 @@ class IndicatorState:
     recent: dict[Stream, deque[IndicatorsCalculatedEvent]] = field(default_factory=dict)
     duplicates: int = 0
     regime_changes: int = 0
+    warmup_rejected: int = 0
+    """Malformed history bars left out of the warm-up."""
 
 
 class IndicatorCalculationService(Service):
@@ -91,8 +97,24 @@ class IndicatorCalculationService(Service):
     async def _warm_stream(self, stream: Stream) -> None:
         iset = IndicatorSet(self._indicators)
         rates = await self._port.copy_rates_from_pos(*stream, 0, self._warmup_bars + 1)
-        if rates is not None and len(rates) > 1:
-            closed = rates[:-1]  # the last element is the forming bar 0
+        closed = rates[:-1] if rates is not None and len(rates) > 1 else None  # drop bar 0
+        if closed is not None:
+            # Malformed history bars are left out, by the rules the data service applies to live
+            # bars: a single NaN would poison an EMA for good.
+            accepted, rejections = validate_rates(
+                closed, timeframe_seconds=_seconds_or_none(stream[1])
+            )
+            if rejections:
+                self._ind.warmup_rejected += len(rejections)
+                logger.warning(
+                    "warm-up of {} {}: {} malformed history bars left out ({})",
+                    stream[0],
+                    timeframe_name(stream[1]),
+                    len(rejections),
+                    ", ".join(f"{int(closed['time'][i])}: {why}" for i, why in rejections[:5]),
+                )
+                closed = closed[accepted]
+        if closed is not None and len(closed):
             iset.warm_up(
                 np.ascontiguousarray(closed["high"], dtype=np.float64),
                 np.ascontiguousarray(closed["low"], dtype=np.float64),
@@ -173,5 +195,13 @@ class IndicatorCalculationService(Service):
                 for (symbol, tf), s in ind.sets.items()
             },
             "duplicates": ind.duplicates,
+            "warmup_rejected": ind.warmup_rejected,
             "regime_changes": ind.regime_changes,
         }
+
+
+def _seconds_or_none(timeframe: int) -> int | None:
+    try:
+        return timeframe_seconds(timeframe)
+    except ValueError:  # MN1: calendar months
+        return None
