@@ -22,8 +22,10 @@ earliest event is applied, then the search resumes after it:
 
 After an event at millisecond ``t`` the search resumes with the ticks stamped ``t`` included, so
 events of other symbols (or of the order a stop-limit just became) at that very millisecond are
-not lost; each event removes its own cause (a closed position, a filled or archived order), and
-each midnight rolls over once.
+not lost (after a stop-out the search resumes after its millisecond); each event removes or
+changes its own cause (a closed position, a filled, converted or archived order), each midnight
+rolls over once, and a search that keeps finding the same event raises RuntimeError rather than
+spinning.
 """
 
 from __future__ import annotations
@@ -81,11 +83,18 @@ class Catchup:
             self.rolled_msc = max(self.rolled_msc, target_msc // _DAY_MS * _DAY_MS)
             return
         self._rescan_from = self.synced_msc
+        previous: tuple[int, int, int] | None = None
+        repeats = 0
         try:
             while True:
                 ev = self._earliest(target_msc)
                 if ev is None:
                     break
+                key = (ev[0], ev[1], id(ev[2]))
+                repeats = repeats + 1 if key == previous else 0
+                if repeats > 2:  # every event removes or changes its cause; this is a bug
+                    raise RuntimeError(f"mt5sim catch-up made no progress at {ev[:2]}")
+                previous = key
                 self._apply(ev)
                 self.events += 1
         finally:
@@ -311,6 +320,8 @@ class Catchup:
 
     def _stop_out(self) -> None:
         server = self.server
+        # whatever the cent-rounded figures say, the search resumes after this millisecond
+        self._rescan_from = server.market.now_msc
         while server.ledger.positions:
             fig = server.figures()
             if fig.margin <= 0 or not self._below(fig.equity, fig.margin):
