@@ -431,3 +431,16 @@ def test_driven_by_the_engines_sim_clock_bars_advance_with_simulated_time() -> N
     later = t.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_M1, 1, 1)
     assert 240 <= later["time"][0] - first["time"][0] <= 360  # five minutes on (bars need ticks)
     assert sim.time() == START.timestamp() + 301.0
+
+
+def test_utc_now_as_date_to_misses_the_newest_server_hours(
+    term: Terminal, clock: FakeClock
+) -> None:
+    utc_now = datetime.fromtimestamp(clock.t, tz=UTC)  # the classic mistake: bars are server time
+    start = int(utc_now.timestamp()) - 6 * 3600
+    bars = term.copy_rates_range("EURUSD", mt5.TIMEFRAME_M1, start, utc_now)
+    newest = term.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_M1, 0, 1)
+    assert bars is not None
+    assert newest is not None
+    gap = int(newest["time"][0] - bars["time"][-1])
+    assert 2 * 3600 - 120 <= gap <= 2 * 3600  # EET in March: server = UTC + 2 h
