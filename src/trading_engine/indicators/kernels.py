@@ -700,15 +700,18 @@ def _macd_nb(
     line[i] = lv
     signal[i] = eg
     hist[i] = lv - eg
-    for i in range(start + sig, m):
-        v = x[i]
+    off = start + sig
+    if beg < 0 or off < 0:
+        return
+    for j in range(m - off):
+        v = x[j + off]
         ef = fma(v - ef, kf, ef)
         es = fma(v - es, ks, es)
         lv = ef - es
         eg = fma(lv - eg, kg, eg)
-        line[i] = lv
-        signal[i] = eg
-        hist[i] = lv - eg
+        line[j + off] = lv
+        signal[j + off] = eg
+        hist[j + off] = lv - eg
 
 
 @njit

@@ -217,10 +217,26 @@ def test_period_one_matches_talib_where_talib_allows_it(ohlc: Any) -> None:
 def test_invalid_period_raises_value_error(call: Callable[..., Any], bad: Any) -> None:
     with pytest.raises(ValueError, match="must be"):
         call(np.ones(50), bad)
-    # TA-Lib rejects the same integer periods
-    if isinstance(bad, int) and not isinstance(bad, bool) and call.__code__.co_names[-1] == "sma":
-        with pytest.raises(Exception, match="Bad Parameter"):
-            talib.SMA(np.ones(50), bad)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "period"),
+    [
+        (K.sma, talib.SMA, 0),
+        (K.rsi, talib.RSI, 1),
+        (K.wma, talib.WMA, 100_001),
+        (K.cci, talib.CCI, 1),
+    ],
+)
+def test_periods_rejected_by_talib_are_rejected_too(
+    ours: Callable[..., Any], theirs: Callable[..., Any], period: int
+) -> None:
+    x = np.ones(50)
+    args = (x,) if ours in (K.sma, K.rsi, K.wma) else (x, x, x)
+    with pytest.raises(Exception, match="Bad Parameter"):
+        theirs(*args, period)
+    with pytest.raises(ValueError, match="must be in"):
+        ours(*args, period)
 
 
 @pytest.mark.parametrize(
