@@ -7,12 +7,17 @@ the pipeline has finished with the previous bar, so orders go out at the simulat
 live engine would send them.
 
 Only in-process work is seen: a task waiting on a worker thread or a wall-clock timer looks idle to
-the driver. The simulated terminal is called in process, so backtests qualify.
+the driver. The simulated terminal is called in process, so backtests qualify. A task that spins
+on ``asyncio.sleep(0)`` keeps the loop busy, so simulated time stands still meanwhile.
+
+Several drivers (engines, each with its own ``SimClock``) may share one loop: each counts the
+others' parked wake-ups as idle, and each advances its own clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
 from typing import Any
 
@@ -35,11 +40,21 @@ class SimClockDriver:
         self.steps = 0
 
     async def run(self) -> None:
-        ready = _ready_queue(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        ready = _ready_queue(loop)
+        parked = _PARKED.setdefault(loop, _Parked())
         clock = self.clock
         while True:
-            await asyncio.sleep(0)
-            if ready:
+            parked.count += 1
+            try:
+                await asyncio.sleep(0)
+            finally:
+                parked.count -= 1
+            # Idle means: nothing runnable but other drivers, parked in that same sleep(0) (each
+            # leaves one callback in the queue). Counting them lets several engines with their
+            # own SimClocks share a loop; otherwise each driver would see the others as work
+            # and none would ever advance its clock.
+            if len(ready) > parked.count:
                 continue
             deadline = clock.next_deadline()
             if self.until is not None and (deadline is None or deadline > self.until):
@@ -50,6 +65,18 @@ class SimClockDriver:
                 continue
             clock.advance_to(deadline)
             self.steps += 1
+
+
+class _Parked:
+    """How many drivers of one loop are parked in their ``sleep(0)`` right now."""
+
+    __slots__ = ("__weakref__", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_PARKED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Parked] = weakref.WeakKeyDictionary()
 
 
 def _ready_queue(loop: asyncio.AbstractEventLoop) -> deque[Any]:
