@@ -129,8 +129,9 @@ def _ema_nb(x: Array, beg: int, n: int, out: Array) -> None:
 
 @njit
 def _wma_nb(x: Array, beg: int, n: int, out: Array) -> None:
-    """WMA with weights 1..n: TA-Lib's running weighted sum minus running plain sum, with both
-    sums recomputed exactly every n bars so that rounding cannot drift (O(1) amortized)."""
+    """WMA with weights 1..n: a running weighted sum minus a running plain sum (one add per bar
+    on each chain), both recomputed exactly every ``_wma_anchor_every(n)`` bars so that rounding
+    cannot drift."""
     m = x.size
     _fill_nan(out, beg + n - 1)
     if beg < 0 or n < 1 or m - beg < n:
@@ -145,30 +146,95 @@ def _wma_nb(x: Array, beg: int, n: int, out: Array) -> None:
     trailing_value = 0.0
     off = beg + n - 1
     since = 0
+    every = _wma_anchor_every(n)
     for j in range(m - off):
-        if since == n:
+        if since == every:
             psum, wsum = _wma_anchor(x, j + off, n)
             since = 0
         since += 1
         v = x[j + off]
-        psum += v
-        psum -= trailing_value
-        wsum += v * n
+        vn = v * n
+        psum += v - trailing_value  # one add per bar on each loop-carried chain
+        out[j + off] = (wsum + vn) / divider
+        wsum += vn - psum
         trailing_value = x[j + beg]
-        out[j + off] = wsum / divider
-        wsum -= psum
+
+
+@njit
+def _wma_anchor_every(n: int) -> int:
+    """Bars between exact recomputations of the WMA sums (4n, at least 64): the drift of the
+    running sums over that many bars stays far below 1e-12 of the price."""
+    return max(4 * n, 64)
 
 
 @njit
 def _wma_anchor(x: Array, i: int, n: int) -> tuple[float, float]:
-    """Exact (psum, wsum) at the top of bar i: sum of x[i-n..i-1], weights 1..n-1 on x[i-n+1..]."""
-    psum = x[i - n]
-    wsum = 0.0
-    for j in range(1, n):
-        v = x[i - n + j]
-        psum += v
-        wsum += v * j
-    return psum, wsum
+    """Exact (psum, wsum) at the top of bar i: sum of x[i-n..i-1], weights 0..n-1 on them; the
+    same sums in the same order as ``_wma_sums``, unrolled for a contiguous window."""
+    i0 = i - n
+    n4 = n - n % 4
+    p0 = 0.0
+    p1 = 0.0
+    p2 = 0.0
+    p3 = 0.0
+    w0 = 0.0
+    w1 = 0.0
+    w2 = 0.0
+    w3 = 0.0
+    for k in range(0, n4, 4):
+        v0 = x[i0 + k]
+        v1 = x[i0 + k + 1]
+        v2 = x[i0 + k + 2]
+        v3 = x[i0 + k + 3]
+        p0 += v0
+        p1 += v1
+        p2 += v2
+        p3 += v3
+        w0 += v0 * k
+        w1 += v1 * (k + 1)
+        w2 += v2 * (k + 2)
+        w3 += v3 * (k + 3)
+    for k in range(n4, n):
+        v0 = x[i0 + k]
+        p0 += v0
+        w0 += v0 * k
+    return (p0 + p1) + (p2 + p3), (w0 + w1) + (w2 + w3)
+
+
+@njit
+def _wma_sums(buf: Array, base: int, start: int, n: int, size: int) -> tuple[float, float]:
+    """(sum of the n values ``buf[base + (start + k) % size]``, sum of k·value); element k goes to
+    partial sum k % 4 (the tail past the last multiple of 4 to the first), so the batch kernel
+    and the streaming ring buffer get the same bits."""
+    n4 = n - n % 4
+    p0 = 0.0
+    p1 = 0.0
+    p2 = 0.0
+    p3 = 0.0
+    w0 = 0.0
+    w1 = 0.0
+    w2 = 0.0
+    w3 = 0.0
+    idx = start
+    for k in range(n):
+        v = buf[base + idx]
+        idx += 1
+        if idx == size:
+            idx = 0
+        r = k & 3
+        if k >= n4 or r == 0:
+            p0 += v
+            w0 += v * k
+        elif r == 1:
+            p1 += v
+            w1 += v * k
+        elif r == 2:
+            p2 += v
+            w2 += v * k
+        else:
+            p3 += v
+            w3 += v * k
+    return (p0 + p1) + (p2 + p3), (w0 + w1) + (w2 + w3)
 
 
 @njit

@@ -31,6 +31,8 @@ from trading_engine.indicators.kernels import (
     _is_zero,
     _mean_sq_dev,
     _tr,
+    _wma_anchor_every,
+    _wma_sums,
 )
 from trading_engine.indicators.kernels import lookback as kernel_lookback
 from trading_engine.indicators.regime import REGIME_CODES, Regime
@@ -112,19 +114,12 @@ def _wma_push(st: Array, s: int, n: int, x: float) -> float:
         kk = j - (n - 1)
         psum = st[s + 1]
         wsum = st[s + 2]
-        if kk > 0 and kk % n == 0:
-            psum = st[ring + pos]
-            wsum = 0.0
-            for q in range(1, n):
-                idx = pos + q
-                if idx >= n:
-                    idx -= n
-                y = st[ring + idx]
-                psum += y
-                wsum += y * q
-        psum += x
-        psum -= st[s + 3]
-        wsum += x * n
+        if kk > 0 and kk % _wma_anchor_every(n) == 0:
+            psum, wsum = _wma_sums(st, ring, pos, n, n)
+        xn = x * n
+        psum += x - st[s + 3]
+        v = (wsum + xn) / float(n * (n + 1) // 2)
+        wsum += xn - psum
         if n == 1:
             st[s + 3] = x
         else:
@@ -132,9 +127,8 @@ def _wma_push(st: Array, s: int, n: int, x: float) -> float:
             if idx >= n:
                 idx -= n
             st[s + 3] = st[ring + idx]
-        v = wsum / float(n * (n + 1) // 2)
         st[s + 1] = psum
-        st[s + 2] = wsum - psum
+        st[s + 2] = wsum
     st[ring + pos] = x
     pos += 1
     if pos == n:
