@@ -1,10 +1,11 @@
 """Numba helpers shared by the batch kernels and the streaming set: ``fma`` and ``njit``.
 
 These only accept numba-compatible types. ``fma`` lowers to LLVM's ``llvm.fma.f64`` (one rounding),
-which is what TA-Lib 0.8 uses in its EMA update. ``njit`` caches compiled kernels on disk
-(``cache=True``) when the cache directory is writable; when it is not (``NUMBA_CACHE_DIR``
-pointing to a read-only place, or a read-only install), it logs one warning on the
-``trading_engine.indicators`` logger and compiles in memory instead.
+which is what TA-Lib 0.8 uses in its EMA update; ``div2``/``div4`` are vector divisions.
+``njit`` caches compiled kernels on disk (``cache=True``). When ``NUMBA_CACHE_DIR`` points to a
+place where nothing can be written, or numba finds no writable cache location at all (a read-only
+install without a writable user cache), it logs one warning on the ``trading_engine.indicators``
+logger and compiles in memory instead: slower start-up, never a crash or a hang.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def cache_dir_writable(path: Path) -> bool:
     return True
 
 
-#: Where numba caches these kernels: ``NUMBA_CACHE_DIR`` if set, else next to this package.
-CACHE_DIR = Path(os.environ.get("NUMBA_CACHE_DIR") or Path(__file__).parent / "__pycache__")
-#: False when the cache directory is not writable: kernels are then compiled in memory.
-CACHE_ENABLED = cache_dir_writable(CACHE_DIR)
+#: ``NUMBA_CACHE_DIR`` if set (else numba picks the package's ``__pycache__`` or a user cache).
+CACHE_DIR = Path(os.environ["NUMBA_CACHE_DIR"]) if os.environ.get("NUMBA_CACHE_DIR") else None
+#: False when kernels are compiled in memory because no cache location is writable.
+CACHE_ENABLED = CACHE_DIR is None or cache_dir_writable(CACHE_DIR)
 if not CACHE_ENABLED:
     logger.warning(
         "numba cache directory {} is not writable: indicator kernels are compiled in memory "
