@@ -765,10 +765,9 @@ class _Layout:
         self.index: dict[tuple[int, tuple[int, ...], tuple[float, ...]], list[int]] = {}
 
     def unit(self, kind: int, ints: tuple[int, ...], floats: tuple[float, ...]) -> int:
-        key = (kind, ints, floats)
-        for u in self.index.get(key, []):
-            return u
-        return self.new_unit(kind, ints, floats)
+        """The first unit of this kind and parameters, or a new one (its outputs are shared)."""
+        found = self.index.get((kind, ints, floats))
+        return found[0] if found else self.new_unit(kind, ints, floats)
 
     def new_unit(self, kind: int, ints: tuple[int, ...], floats: tuple[float, ...]) -> int:
         key = (kind, ints, floats)
