@@ -49,7 +49,7 @@ class Typed(NamedTuple):
     close: float
 
 
-Untyped = namedtuple("Untyped", "correlation_id timestamp symbol timeframe close")  # noqa: PYI024
+Untyped = namedtuple("Untyped", "correlation_id timestamp symbol timeframe close")
 
 CANDIDATES = {
     "slotted dataclass (chosen)": lambda: Slotted("c", 1.0, "EURUSD", 1, 1.1),
