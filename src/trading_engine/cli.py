@@ -195,6 +195,12 @@ def run(
         float | None,
         typer.Option("--duration", min=0.0, help="Stop after this many wall-clock seconds."),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1:PORT."
+        ),
+    ] = None,
     set_: SetOption = None,
 ) -> None:
     """Run the engine (on the simulated terminal unless the configuration names MetaTrader5)."""
@@ -203,12 +209,16 @@ def run(
         if cfg.terminal.kind != "sim" and speed != 1.0:
             raise ConfigError("--speed applies to the simulated terminal only", key="--speed")
         setup_logging(cfg)
-        summary = asyncio.run(_run(cfg, speed, max_bars, duration))
+        summary = asyncio.run(_run(cfg, speed, max_bars, duration, metrics_port))
         typer.echo("\n".join(["summary:", *(f"  {line}" for line in summary.lines())]))
 
 
 async def _run(
-    cfg: SystemConfig, speed: float, max_bars: int | None, duration: float | None
+    cfg: SystemConfig,
+    speed: float,
+    max_bars: int | None,
+    duration: float | None,
+    metrics_port: int | None,
 ) -> RunSummary:
     """Start the engine, run it until done, Ctrl-C / SIGTERM or ``duration``, stop it cleanly."""
     start = cfg.terminal.sim.start.timestamp()
@@ -226,6 +236,10 @@ async def _run(
             loop.add_signal_handler(signum, engine.request_stop)
     if duration is not None:
         loop.call_later(duration, engine.request_stop)
+    if metrics_port is not None:
+        from trading_engine.observability.metrics import serve_metrics
+
+        serve_metrics(engine.get_all_metrics, metrics_port)
     async with engine:
         gc.freeze()  # the objects built at start-up never change: keep them out of GC passes
         return await engine.run()

@@ -1,4 +1,5 @@
-"""Observability: logging set-up now; metrics and HTTP endpoints as they arrive.
+"""Observability: logging set-up, and Prometheus metrics (``observability.metrics``, imported on
+demand: it loads prometheus_client).
 
 Importing it sets nothing up: the application calls ``configure_logging()``.
 """
