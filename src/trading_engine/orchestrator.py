@@ -18,6 +18,10 @@ allows); with ``max_bars`` the pipeline drains and ends after that many bars.
 
 Decisions where the design is silent:
 
+- A disabled service (``services.<name>.enabled: false``) is replaced by a drain of its input
+  channel (child ``<name>_disabled``), which passes the end of the input on: with trade execution
+  disabled the engine computes signals without trading, and the stages before a disabled one never
+  block on a full channel.
 - ``orchestrator.enable_auto_restart: false`` gives the supervisor a budget of 0: the first crash
   stops the engine (ERROR) instead of restarting the services.
 - ``orchestrator.health_check_interval`` (seconds of the engine's clock) is one iteration of
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -56,7 +61,7 @@ from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
 from trading_engine.journal.store import Journal
 from trading_engine.runtime.backoff import Backoff
-from trading_engine.runtime.channel import Channel
+from trading_engine.runtime.channel import Channel, Receiver, Sender
 from trading_engine.runtime.driver import SimClockDriver
 from trading_engine.runtime.hub import EventHub, Observer
 from trading_engine.runtime.service import Service
@@ -242,11 +247,27 @@ class TradingOrchestrator:
             ),
         }
         enabled = set(cfg.enabled_services())
-        children = [
-            ChildSpec(name, factories[name], restart="transient")
-            for name in SERVICE_ORDER
-            if name in enabled
-        ]
+        # A disabled stage is replaced by a drain of its input channel: otherwise the channel
+        # fills (256 or 1,024 messages) and the whole pipeline before it stalls for good.
+        ends: dict[str, tuple[Receiver[Any], Sender[Any] | None]] = {
+            "indicator_calculation": (self.candles.receiver, self.features.sender),
+            "strategy_evaluation": (self.features.receiver, self.signals.sender),
+            "trade_execution": (self.signals.receiver, None),
+        }
+        children: list[ChildSpec] = []
+        for name in SERVICE_ORDER:
+            if name in enabled:
+                children.append(ChildSpec(name, factories[name], restart="transient"))
+            elif name in ends:
+                inbox, outbox = ends[name]
+                drain = f"{name}_disabled"
+                children.append(
+                    ChildSpec(
+                        drain,
+                        functools.partial(_Drain, drain, inbox, outbox, self.clock),
+                        restart="transient",
+                    )
+                )
         sup = cfg.supervisor
         return Supervisor(
             "pipeline",
@@ -425,10 +446,10 @@ class TradingOrchestrator:
         return {name: info.get("state") == "running" for name, info in report.items()}
 
     def get_service_metrics(self) -> dict[str, dict[str, Any]]:
-        """Each running service's metrics."""
+        """Each started service's metrics (none before ``start()``; disabled ones left out)."""
         out: dict[str, dict[str, Any]] = {}
         for name in SERVICE_ORDER:
-            with contextlib.suppress(KeyError):
+            with contextlib.suppress(KeyError, ServiceStateError):
                 out[name] = self.service(name).metrics()
         return out
 
@@ -498,6 +519,28 @@ class TradingOrchestrator:
     ) -> list[Any]:
         """The recorded events (bounded by ``event_bus.event_history_limit``), oldest first."""
         return self.hub.history(event_type, limit)
+
+
+class _Drain(Service):
+    """Stands in for a disabled stage: takes its input so that the stages before it never block
+    on a full channel, and passes the end of the input on (``max_bars`` still ends the run)."""
+
+    def __init__(
+        self, name: str, inbox: Receiver[Any], outbox: Sender[Any] | None, clock: Clock
+    ) -> None:
+        super().__init__(name, clock=clock)
+        self._inbox = inbox
+        self._outbox = outbox
+        self.drained = 0
+
+    async def run(self) -> None:
+        async for _ in self._inbox:
+            self.drained += 1
+        if self._outbox is not None:
+            self._outbox.close()
+
+    def metrics(self) -> dict[str, Any]:
+        return {**super().metrics(), "drained": self.drained}
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -7,6 +7,7 @@ the terminal: every filled journal order is one terminal deal, every deal of our
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -419,4 +420,36 @@ async def test_strategy_that_raises_is_isolated_reported_and_disabled_after_ten_
     assert summary.fills == 2
     assert summary.closed_positions == 1
     assert health["restarts"] == 0
+    check_books(journal, eng.terminal)
+
+
+async def test_long_disconnect_restarts_the_data_stage_and_the_missed_bars_are_caught_up(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5], exit_at=[40])])
+    eng = engine(cfg, max_bars=45)
+    events = collect(eng, OrderFilledEvent, PositionClosedEvent)
+
+    def lose_the_terminal_for_15_minutes(event: IndicatorsCalculatedEvent) -> None:
+        if event.bars == 310:
+            eng.terminal.faults.disconnect(seconds=15 * 60)
+
+    eng.subscribe(IndicatorsCalculatedEvent, lose_the_terminal_for_15_minutes)
+    async with eng:
+        summary = await eng.run()
+        health = eng.supervisor.health()
+        port = eng.port.metrics()
+
+    times = strategy_of(eng, "script").times  # type: ignore[attr-defined]
+    assert len(times) == 45
+    assert all(b - a == 60 for a, b in itertools.pairwise(times))  # none missed
+    data = health["children"]["data_fetching"]
+    assert data["restarts"] >= 1  # the polls failed past retry_attempts: the stage restarted
+    assert "TerminalConnectionError" in (data["last_error"] or "")
+    assert port["reconnects"] >= 1
+    assert eng.execution_stats.reconciliations >= 2
+    assert summary.fills == 2
+    assert summary.closed_positions == 1
+    assert [type(e) for e in events] == [OrderFilledEvent, PositionClosedEvent]
     check_books(journal, eng.terminal)

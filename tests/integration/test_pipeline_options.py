@@ -1,0 +1,233 @@
+"""Configuration that changes the pipeline's behaviour, end to end on the simulator: stops, netting,
+batch execution, several streams, auto-restart off, flatten on stop."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trading_engine.errors import SupervisorGaveUp
+from trading_engine.events import (
+    EntrySignalEvent,
+    ExitSignalEvent,
+    IndicatorsCalculatedEvent,
+    OrderFilledEvent,
+    OrderPlacedEvent,
+    PositionClosedEvent,
+)
+from trading_engine.journal.store import Journal
+from trading_engine.orchestrator import OrchestratorStatus
+
+from .conftest import check_books, engine, make_config, strategy, strategy_of
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def collect(eng: Any, *types: type) -> list[Any]:
+    seen: list[Any] = []
+    for kind in types:
+        eng.subscribe(kind, seen.append)
+    return seen
+
+
+async def test_stop_loss_hit_on_the_terminal_is_booked_with_its_reason(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal, [strategy("script", "Scripted", enter_at=[3], sl_points=30, tp_points=3000)]
+    )
+    eng = engine(cfg, max_bars=120)
+    closed = collect(eng, PositionClosedEvent)
+
+    async with eng:
+        summary = await eng.run()
+
+    (event,) = closed
+    assert event.reason == "sl"
+    assert event.profit < 0
+    assert summary.open_positions == 0
+    with Journal.open(journal) as j:
+        (row,) = j.closed_positions()
+    assert row.close_reason == "sl"
+    check_books(journal, eng.terminal)
+
+
+async def test_netting_account_adds_to_one_position_and_one_exit_closes_it(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[3, 6], exit_at=[10])],
+        **{"terminal.sim.account_mode": "netting"},
+    )
+    eng = engine(cfg, max_bars=15)
+    events = collect(eng, OrderFilledEvent, PositionClosedEvent)
+    volumes: list[float] = []
+    eng.subscribe(
+        IndicatorsCalculatedEvent,
+        lambda e: volumes.extend(p.volume for p in eng.portfolio.positions.values()),
+    )
+
+    async with eng:
+        summary = await eng.run()
+        live = eng.terminal.positions_get()
+
+    assert live == ()
+    assert summary.open_positions == 0
+    assert pytest.approx(0.2) in volumes  # the second entry added to the one position
+    closes = [e for e in events if isinstance(e, PositionClosedEvent)]
+    assert len(closes) == 1
+    assert closes[0].volume == pytest.approx(0.2)
+    check_books(journal, eng.terminal)
+
+
+async def test_batch_execution_sends_exits_before_entries_of_the_same_bar(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [
+            strategy("opener", "Scripted", enter_at=[8]),
+            strategy("closer", "Scripted", enter_at=[3], exit_at=[8]),
+        ],
+        **{
+            "services.trade_execution.execution_mode": "batch",
+            "services.trade_execution.batch_size": 10,
+            "risk.max_positions": 1,
+        },
+    )
+    eng = engine(cfg, max_bars=10)
+    events = collect(eng, EntrySignalEvent, ExitSignalEvent, OrderPlacedEvent)
+
+    async with eng:
+        summary = await eng.run()
+
+    # bar 8: the entry signal came first, the exit second; the exit was executed first and
+    # freed the one position the limit allows, so the entry went through
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[-4:] == [
+        "EntrySignalEvent",
+        "ExitSignalEvent",
+        "OrderPlacedEvent",
+        "OrderPlacedEvent",
+    ]
+    assert summary.blocked == 0
+    assert summary.fills == 3
+    assert {p.strategy for p in eng.portfolio.positions.values()} == {"opener"}
+    check_books(journal, eng.terminal)
+
+
+async def test_several_symbols_and_timeframes_run_as_separate_streams(tmp_path: Path) -> None:
+    cfg = make_config(
+        tmp_path / "j.db",
+        [strategy("rec", "Recorder")],
+        **{"trading.symbols": ["EURUSD", "GBPUSD"], "trading.timeframes": ["M1", "M5"]},
+    )
+    eng = engine(cfg, max_bars=60)
+    calculated = collect(eng, IndicatorsCalculatedEvent)
+
+    async with eng:
+        await eng.run()
+        metrics = eng.get_service_metrics()
+
+    streams = {(e.candle.symbol, e.candle.timeframe) for e in calculated}
+    assert streams == {("EURUSD", 1), ("EURUSD", 5), ("GBPUSD", 1), ("GBPUSD", 5)}
+    for stream in streams:
+        times = [
+            e.candle.time for e in calculated if (e.candle.symbol, e.candle.timeframe) == stream
+        ]
+        step = 60 * stream[1]
+        assert all(b - a == step for a, b in itertools.pairwise(times)), stream
+    snapshots = strategy_of(eng, "rec").snapshots  # type: ignore[attr-defined]
+    assert len(snapshots) == 60
+    assert set(metrics["indicator_calculation"]["streams"]) == {
+        "EURUSD:1",
+        "EURUSD:5",
+        "GBPUSD:1",
+        "GBPUSD:5",
+    }
+
+
+async def test_without_auto_restart_a_crash_stops_the_engine_in_error(tmp_path: Path) -> None:
+    cfg = make_config(
+        tmp_path / "j.db",
+        [strategy("crasher", "CrashesServiceOnce", crash_at=5)],
+        **{"orchestrator.enable_auto_restart": False},
+    )
+    eng = engine(cfg, max_bars=20)
+
+    async with eng:
+        with pytest.raises(SupervisorGaveUp):
+            await eng.run()
+        assert eng.status is OrchestratorStatus.ERROR
+
+    assert eng.status is OrchestratorStatus.ERROR
+    assert eng.journal is not None
+    assert eng.journal.closed
+
+
+async def test_flatten_on_stop_closes_the_engines_positions(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[3, 4])],
+        **{"trading.flatten_on_stop": True},
+    )
+    eng = engine(cfg, max_bars=6)
+    closed = collect(eng, PositionClosedEvent)
+
+    async with eng:
+        summary = await eng.run()
+        assert summary.open_positions == 2
+
+    assert len(closed) == 2
+    assert {e.reason for e in closed} == {"flatten on stop"}
+    with Journal.open(journal) as j:
+        assert j.open_positions() == []
+    check_books(journal, eng.terminal)
+
+
+async def test_disabled_trade_execution_computes_signals_without_trading_or_stalling(
+    tmp_path: Path,
+) -> None:
+    cfg = make_config(
+        tmp_path / "j.db",
+        [strategy("script", "Scripted", enter_at=[3, 600])],
+        **{"services.trade_execution.enabled": False},
+    )
+    # more bars than the signals channel holds (1,024 messages: a candle per bar, and signals)
+    eng = engine(cfg, max_bars=1_100)
+    entries = collect(eng, EntrySignalEvent)
+    assert eng.get_service_metrics() == {}  # nothing started yet
+
+    async with eng:
+        summary = await eng.run()
+        health = eng.supervisor.health()["children"]
+        live = eng.terminal.positions_get()
+
+    assert summary.bars == 1_100
+    assert len(entries) == 2
+    assert summary.orders == 0
+    assert live == ()
+    assert "trade_execution" not in health
+    assert health["trade_execution_disabled"]["state"] == "stopped"  # drained, then ended
+
+
+async def test_disabled_indicator_stage_does_not_stall_the_data_stage(tmp_path: Path) -> None:
+    cfg = make_config(
+        tmp_path / "j.db",
+        [strategy("rec", "Recorder")],
+        **{"services.indicator_calculation.enabled": False},
+    )
+    eng = engine(cfg, max_bars=300)  # more than the candles channel holds (256)
+
+    async with eng:
+        summary = await eng.run()
+
+    assert summary.bars == 300
+    assert strategy_of(eng, "rec").snapshots == []  # type: ignore[attr-defined]
+    assert eng.get_all_metrics()["channels"]["candles"]["received"] == 300
