@@ -7,6 +7,7 @@ the terminal: every filled journal order is one terminal deal, every deal of our
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from trading_engine.events import (
     EntrySignalEvent,
     ExitSignalEvent,
     IndicatorsCalculatedEvent,
+    NewCandleEvent,
     OrderFilledEvent,
     PositionClosedEvent,
     TradingBlockedEvent,
@@ -453,3 +455,33 @@ async def test_long_disconnect_restarts_the_data_stage_and_the_missed_bars_are_c
     assert summary.closed_positions == 1
     assert [type(e) for e in events] == [OrderFilledEvent, PositionClosedEvent]
     check_books(journal, eng.terminal)
+
+
+async def test_data_stage_restarted_in_the_middle_of_a_catch_up_loses_no_bar(
+    tmp_path: Path,
+) -> None:
+    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted")])
+    eng = engine(cfg, max_bars=340)
+    restarts: list[asyncio.Task[None]] = []
+    count = 0
+
+    def disconnect_then_restart_mid_catch_up(event: NewCandleEvent) -> None:
+        nonlocal count
+        count += 1
+        if count == 5:  # away for five hours: 300 bars to catch up, more than a channel holds
+            eng.terminal.faults.disconnect(seconds=5 * 3600)
+        if count == 5 + 200:  # in the middle of the catch-up's batch
+            restarts.append(asyncio.ensure_future(eng.restart_service("data_fetching")))
+
+    eng.subscribe(NewCandleEvent, disconnect_then_restart_mid_catch_up)
+    async with eng:
+        await eng.run()
+        await asyncio.gather(*restarts)
+        health = eng.supervisor.health()
+
+    assert health["children"]["data_fetching"]["restarts"] >= 2  # the crash, then on request
+    times = strategy_of(eng, "script").times  # type: ignore[attr-defined]
+    assert len(times) == 340
+    assert len(set(times)) == 340
+    gaps = [b - a for a, b in itertools.pairwise(times) if b - a != 60]
+    assert gaps == []  # every bar once, in order, across the disconnect and the restart

@@ -15,7 +15,9 @@ Seed configuration, as this service reads it (``services.data_fetching``):
 
 Bars that fail validation (NaN, non-positive prices, high < low, out of order, duplicates…) are
 rejected, counted per reason and logged; they never reach a strategy. The validators live in
-``DataState``, owned by the engine, so a restarted service resumes after the last bar it emitted.
+``DataState``, owned by the engine, so a restarted service resumes after the last bar it emitted:
+a service stopped in the middle of a batch (a long catch-up blocked on a full channel) moves its
+validator back to the last bar it actually sent, and the rest is fetched again.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class DataFetchingService(Service):
         self._hub = hub
         self._data = state
         self._failures = 0
+        self._batch_sent = 0
         self.polls = 0
 
     async def on_start(self) -> None:
@@ -131,6 +134,7 @@ class DataFetchingService(Service):
             return
         if validator.last_time is not None and self._missed_bars(rates, validator):
             rates = await self._catch_up(stream, validator, rates)
+        resume_after = validator.last_time
         batch = validator.process(rates, candle_index=self._config.candle_index)
         for time, reason in batch.rejected:
             logger.warning(
@@ -139,7 +143,16 @@ class DataFetchingService(Service):
         bars = batch.accepted
         if len(bars) == 0:
             return
-        await self._emit(stream, bars)
+        self._batch_sent = 0
+        try:
+            await self._emit(stream, bars)
+        finally:
+            sent = self._batch_sent
+            if sent < len(bars) and not self._data.exhausted.is_set():
+                # Stopped (or the channel closed) in the middle of a batch: the validator has
+                # accepted the whole batch, so move it back to the last bar actually sent; the
+                # rest is fetched again by the next poll (of this instance or the next).
+                validator.last_time = int(bars["time"][sent - 1]) if sent else resume_after
 
     @staticmethod
     def _missed_bars(rates: np.ndarray[Any, Any], validator: BarValidator) -> bool:
@@ -159,6 +172,8 @@ class DataFetchingService(Service):
         return np.concatenate((history, rates))
 
     async def _emit(self, stream: Stream, bars: np.ndarray[Any, Any]) -> None:
+        """Send ``bars`` as candles (counted one by one in ``_batch_sent``, so that a stop in
+        the middle of a batch knows where it stopped)."""
         symbol, timeframe = stream
         data = self._data
         clock = self.clock
@@ -190,7 +205,8 @@ class DataFetchingService(Service):
             )
             self._hub.publish(candle)
             await send(candle)
-        data.emitted += len(bars)
+            data.emitted += 1  # per bar: a stop mid-batch keeps the count (and the budget) right
+            self._batch_sent += 1
         if data.max_bars is not None and data.emitted >= data.max_bars:
             data.exhausted.set()
 
