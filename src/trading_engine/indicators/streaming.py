@@ -345,11 +345,11 @@ def _range_step(
 @njit
 def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
     """Bollinger state [cnt, total, mu, m2, pos, nbdevup, nbdevdn, bars since the exact
-    recomputation, ring(n+1)]."""
+    recomputation, 1/n, ring(n+1)]."""
     j = int(st[s])
     st[s] = j + 1
     big = n + 1
-    ring = s + 8
+    ring = s + 9
     pos = int(st[s + 4])
     st[ring + pos] = x
     pos += 1
@@ -379,14 +379,14 @@ def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
         old = st[ring + pos]  # x[j-n]
         mu = st[s + 2]
         d = x - old
-        mu2 = mu + d * (1.0 / n)
+        mu2 = mu + d * st[s + 8]
         m2 = st[s + 3] + d * ((x - mu2) + (old - mu))
         if m2 < 0.0:
             m2 = 0.0
         mu = mu2
     st[s + 2] = mu
     st[s + 3] = m2
-    sd = math.sqrt(m2 * (1.0 / n))
+    sd = math.sqrt(m2 * st[s + 8])
     _put(st, o2, mean)
     _put(st, o1, mean + sd * st[s + 5])
     _put(st, o3, mean - sd * st[s + 6])
@@ -748,7 +748,7 @@ def _state_size(kind: int, ints: tuple[int, ...]) -> int:
         U_DMI: 9,
         U_CCI: 2 + n,
         U_RANGE: 6 + 2 * n,
-        U_BB: 8 + n + 1,
+        U_BB: 9 + n + 1,
         U_MACD: 10,
         U_KELT: 12,
     }
@@ -878,6 +878,7 @@ def _init_state(st: Array, unit: _Unit) -> None:
         st[s + 1 + 5] = -1.0
     elif unit.kind == U_BB:
         st[s + 5], st[s + 6] = unit.floats
+        st[s + 8] = 1.0 / n
     elif unit.kind == U_MACD:
         sl, f, g = unit.ints
         st[s + 7] = 2.0 / (f + 1)
