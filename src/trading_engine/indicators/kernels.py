@@ -3,9 +3,12 @@
 Each public function takes float64 1-D numpy arrays and returns full-length float64 arrays whose
 first ``begidx + lookback`` values are NaN, where ``begidx`` is the first bar at which every input
 is non-NaN (TA-Lib's wrapper rule). Seeds are taken at the start of the valid data, as TA-Lib
-does. SMA, EMA, ADX, +DI, -DI, MACD and the BBANDS middle band reproduce TA-Lib 0.8.1 bit for bit;
-RSI and ATR use faster Wilder recursions, WMA and the Bollinger width re-anchor their running sums
-every period; all stay within 1e-12 of the price scale (see ``indicator-conventions.md``).
+does. SMA, EMA, ADX, +DI, -DI, MACD and the BBANDS middle band reproduce TA-Lib 0.8.1 bit for bit
+(on the tested data so do MOM, ROC, TRANGE, CCI, WILLR and STOCH); RSI and ATR use faster Wilder
+recursions, and WMA and the Bollinger width recompute their running sums exactly at intervals;
+all stay within 1e-12 of the price scale, 1e-10 for 0-100 oscillators. TA-Lib's quirks are kept:
+RSI and ADX of a flat series are 0, PLUS_DI/MINUS_DI(1) are DM/TR without the factor 100,
+NATR(1) is the true range, CCI is 0 when the deviation is below 1e-14 of the level.
 
 The ``_*_nb`` functions are the numba kernels: they take the full arrays, the first valid index and
 preallocated outputs (allocated by numpy, performance rule 3), and never allocate large arrays.
