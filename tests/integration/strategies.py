@@ -96,6 +96,8 @@ class CrashParams(BaseModel):
 
     crash_at: int = 10
     """The evaluation (1-based) on which the strategy service is made to fail, once."""
+    always: bool = False
+    """Fail on every evaluation from ``crash_at`` on (a crash loop)."""
 
 
 class CrashesServiceOnce(Strategy[CrashParams]):
@@ -117,7 +119,10 @@ class CrashesServiceOnce(Strategy[CrashParams]):
 
     def evaluate(self, snapshot: Snapshot) -> Signal | None:
         self.calls += 1
-        if self.calls == self.params.crash_at and not self.crashed:
+        p = self.params
+        if (self.calls == p.crash_at and not self.crashed) or (
+            p.always and self.calls >= p.crash_at
+        ):
             self.crashed = True
             raise RuntimeError("unexpected failure inside the strategy service")
         return super().evaluate(snapshot)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from trading_engine.errors import SupervisorGaveUp
+from trading_engine.errors import ServiceStateError, SupervisorGaveUp, TerminalConnectionError
 from trading_engine.events import (
     EntrySignalEvent,
     ExitSignalEvent,
@@ -231,3 +231,77 @@ async def test_disabled_indicator_stage_does_not_stall_the_data_stage(tmp_path: 
     assert summary.bars == 300
     assert strategy_of(eng, "rec").snapshots == []  # type: ignore[attr-defined]
     assert eng.get_all_metrics()["channels"]["candles"]["received"] == 300
+
+
+async def test_crash_loop_exhausts_the_restart_budget_and_the_engine_stops_in_error(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [
+            strategy("script", "Scripted", enter_at=[2]),
+            strategy("crasher", "CrashesServiceOnce", crash_at=5, always=True),
+        ],
+        **{"supervisor.intensity": 3, "supervisor.period": 600.0},
+    )
+    eng = engine(cfg, max_bars=100)
+
+    async with eng:
+        with pytest.raises(SupervisorGaveUp) as raised:
+            await eng.run()
+        health = eng.supervisor.health()
+
+    assert "unexpected failure" in repr(raised.value.__cause__ or raised.value)
+    assert health["children"]["strategy_evaluation"]["restarts"] == 3  # the budget, then no more
+    assert eng.status is OrchestratorStatus.ERROR
+    assert eng.data_state.emitted < 100  # it did not run on to the end of the budget
+    # the position opened before the crashes is kept (no flatten) and booked
+    with Journal.open(journal) as j:
+        assert len(j.open_positions()) == 1
+    check_books(journal, eng.terminal)
+
+
+async def test_start_failure_leaves_the_engine_in_error_with_everything_released(
+    tmp_path: Path,
+) -> None:
+    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted")])
+    eng = engine(cfg)
+    eng.terminal.faults.disconnect()  # the terminal never answers
+
+    with pytest.raises(TerminalConnectionError):
+        await eng.start()
+
+    assert eng.status is OrchestratorStatus.ERROR
+    assert eng.journal is not None
+    assert eng.journal.closed
+    with pytest.raises(ServiceStateError):
+        await eng.run()
+    await eng.stop()
+    assert eng.status is OrchestratorStatus.ERROR
+
+
+async def test_positions_of_other_robots_and_manual_trades_are_never_touched(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[3], exit_at=[6])],
+        **{"trading.flatten_on_stop": True},
+    )
+    eng = engine(cfg, max_bars=8)
+    assert eng.terminal.initialize()
+    manual = eng.terminal.Buy("EURUSD", 0.3)  # a trade by hand, magic 0
+    assert manual is not None
+    assert manual.retcode == 10009
+
+    async with eng:
+        assert eng.portfolio.positions == {}  # not adopted
+        summary = await eng.run()
+    assert eng.terminal.initialize()
+    live = eng.terminal.positions_get()
+
+    assert summary.closed_positions == 1
+    assert [(int(p.ticket), int(p.magic)) for p in live] == [(manual.order, 0)]
+    check_books(journal, eng.terminal)
