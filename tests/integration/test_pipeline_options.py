@@ -305,3 +305,26 @@ async def test_positions_of_other_robots_and_manual_trades_are_never_touched(
     assert summary.closed_positions == 1
     assert [(int(p.ticket), int(p.magic)) for p in live] == [(manual.order, 0)]
     check_books(journal, eng.terminal)
+
+
+async def test_min_rows_required_holds_strategies_back_until_the_stream_has_enough_bars(
+    tmp_path: Path,
+) -> None:
+    cfg = make_config(
+        tmp_path / "j.db",
+        [strategy("rec", "Recorder")],
+        **{
+            "services.strategy_evaluation.min_rows_required": 305,
+            "services.indicator_calculation.recent_rows_limit": 4,
+        },
+    )
+    eng = engine(cfg, max_bars=10)  # 300 warm-up bars, then 10 live ones
+    calculated = collect(eng, IndicatorsCalculatedEvent)
+
+    async with eng:
+        await eng.run()
+        recent = eng.service("indicator_calculation").recent("EURUSD", 1)  # type: ignore[attr-defined]
+
+    snapshots = strategy_of(eng, "rec").snapshots  # type: ignore[attr-defined]
+    assert [s.bars for s in snapshots] == list(range(305, 311))
+    assert recent == calculated[-4:]
