@@ -11,6 +11,7 @@ import numpy.typing as npt
 from . import constants as c
 from .bars import TIMEFRAME_NAMES
 from .core import TerminalCore, int_arg
+from .errors import SUCCESS
 from .requests import to_seconds
 from .symbols import SymbolSpec
 
@@ -63,6 +64,24 @@ class RatesApi(TerminalCore):
         with self._lock:
             if not self._begin():
                 return None
+            if (  # the backtest's poll: plain arguments, no fault or short-history rule armed
+                timeframe == c.TIMEFRAME_M1
+                and type(timeframe) is int
+                and type(start_pos) is int
+                and type(count) is int
+                and type(symbol) is str
+                and self._plain_rates
+                and not self.faults
+            ):
+                tail = self._m1_tails.get(symbol)
+                if tail is None and symbol in self.specs:
+                    tail = self._m1_tails[symbol] = self.market.m1_tail(symbol)
+                mb = self.config.maxbars
+                if tail is not None and 0 <= start_pos < mb and count >= 0:
+                    n = count if count <= mb - start_pos else mb - start_pos
+                    rates = tail.copy_rates_from_pos(start_pos, n, self._now.now_utc)
+                    self._error.value = SUCCESS
+                    return rates
             spec = self._rates_args(symbol, timeframe)
             if spec is None:
                 return None

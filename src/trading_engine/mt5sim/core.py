@@ -18,6 +18,7 @@ from .errors import ErrorState
 from .execution import TradeServer
 from .faults import Faults
 from .ledger import Ledger
+from .m1tail import M1Tail
 from .market import MarketData
 from .money import Money
 from .servertime import ServerTime
@@ -106,6 +107,8 @@ class TerminalCore:
         self._books: set[str] = set()
         self._short_done: set[tuple[str, int]] = set()
         self._request_id = 0
+        self._plain_rates = not cfg.history_sync_short
+        self._m1_tails: dict[str, M1Tail] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -128,9 +131,10 @@ class TerminalCore:
         nw = self._now
         if now != nw.now_utc:
             nw.at_utc(now)
-            self._catchup.advance(nw.now_msc)
-            if nw.now_utc != now:
-                nw.at_utc(now)
+            if nw.now_msc > self._catchup.synced_msc:
+                self._catchup.advance(nw.now_msc)
+                if nw.now_utc != now:
+                    nw.at_utc(now)
         return True
 
     def _restart(self) -> None:

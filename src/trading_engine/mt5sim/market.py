@@ -40,6 +40,7 @@ from trading_engine.mt5sim.dtypes import (
     put_records,
 )
 from trading_engine.mt5sim.feed import Feed, GeneratedFeed, HistoryFeed
+from trading_engine.mt5sim.m1tail import M1Tail
 from trading_engine.mt5sim.servertime import DAY, ServerTime
 from trading_engine.mt5sim.symbols import SymbolSpec
 
@@ -86,6 +87,7 @@ class MarketData:
         self._feeds = dict(feeds)
         self._server_time = server_time
         self._last_series: dict[tuple[str, int], tuple[float, _Series]] = {}
+        self._tails: dict[str, M1Tail] = {}
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -309,9 +311,18 @@ class MarketData:
         """``count`` bars ending ``start_pos`` bars back (0 = the forming bar); oldest first."""
         if start_pos < 0 or count < 0:
             raise ValueError("start_pos and count must be >= 0")
+        if timeframe == c.TIMEFRAME_M1 and type(timeframe) is int:
+            return self.m1_tail(symbol).copy_rates_from_pos(start_pos, count, now_utc)
         closed, _, forming = self._series(symbol, timeframe, now_utc)
         end = closed.size + forming.size - start_pos
         return self._assemble(closed, forming, max(0, end - count), end)
+
+    def m1_tail(self, symbol: str) -> M1Tail:
+        """The symbol's fast M1 ``copy_rates_from_pos`` (see ``m1tail.py``)."""
+        tail = self._tails.get(symbol)
+        if tail is None:
+            tail = self._tails[symbol] = M1Tail(self._feed(symbol), self._server_time)
+        return tail
 
     def copy_rates_from(
         self, symbol: str, timeframe: int, date_from: float, count: int, now_utc: float

@@ -103,6 +103,16 @@ class ServerTime:
         idx = bisect.bisect_right(self._transition_list, utc_seconds)
         return self.base_offset + (self.dst_shift if idx % 2 == 1 else 0)
 
+    def offset_span(self, utc_seconds: float) -> tuple[int, float, float]:
+        """(offset, lo, hi): ``offset_at`` is ``offset`` for every UTC instant in ``[lo, hi)``."""
+        if not self.dst_shift:
+            return self.base_offset, -math.inf, math.inf
+        trans = self._transition_list
+        idx = bisect.bisect_right(trans, utc_seconds)
+        lo = float(trans[idx - 1]) if idx > 0 else -math.inf
+        hi = float(trans[idx]) if idx < len(trans) else math.inf
+        return self.base_offset + (self.dst_shift if idx % 2 == 1 else 0), lo, hi
+
     def to_server(self, utc_seconds: float) -> float:
         """Server wall-clock epoch seconds for a UTC epoch second."""
         return utc_seconds + self.offset_at(utc_seconds)

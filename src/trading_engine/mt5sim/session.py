@@ -29,6 +29,11 @@ class Now:
         "_config",
         "_faults",
         "_md",
+        "_off",
+        "_off_hi",
+        "_off_lo",
+        "_quotes",
+        "_span",
         "_to_server",
         "_to_utc",
         "now_msc",
@@ -41,7 +46,10 @@ class Now:
         self._config = config
         self._to_server = md.server_time.to_server
         self._to_utc = md.server_time.to_utc
+        self._span = md.server_time.offset_span
+        self._off, self._off_lo, self._off_hi = 0, math.inf, -math.inf
         self._cache: dict[str, np.void | None] = {}
+        self._quotes: dict[str, tuple[float, float] | None] = {}
         self.now_utc = -math.inf
         self.now_msc = -(1 << 62)
 
@@ -53,15 +61,21 @@ class Now:
         """Move to the UTC instant ``utc``."""
         if utc != self.now_utc:
             self.now_utc = utc
-            self.now_msc = self.server_msc(utc)
-            self._cache.clear()
+            if not self._off_lo <= utc < self._off_hi:  # the server offset's span, cached
+                self._off, self._off_lo, self._off_hi = self._span(utc)
+            self.now_msc = math.floor((utc + self._off) * 1000.0)
+            if self._cache:
+                self._cache.clear()
+                self._quotes.clear()
 
     def at_server_msc(self, msc: int) -> None:
         """Move to the server instant ``msc`` (used while catching up)."""
         if msc != self.now_msc:
             self.now_msc = msc
             self.now_utc = self._to_utc(msc / 1000.0) + _EPS_S
-            self._cache.clear()
+            if self._cache:
+                self._cache.clear()
+                self._quotes.clear()
 
     def tick(self, symbol: str) -> np.void | None:
         """The last tick at or before now (cached per instant)."""
@@ -73,9 +87,14 @@ class Now:
             return t
 
     def quote(self, symbol: str) -> tuple[float, float] | None:
-        """(bid, ask) now, or None."""
-        t = self.tick(symbol)
-        return None if t is None else (float(t["bid"]), float(t["ask"]))
+        """(bid, ask) now, or None (cached per instant)."""
+        try:
+            return self._quotes[symbol]
+        except KeyError:
+            t = self.tick(symbol)
+            q = None if t is None else (float(t["bid"]), float(t["ask"]))
+            self._quotes[symbol] = q
+            return q
 
     def is_open(self, symbol: str) -> bool:
         """Whether ``symbol`` trades now."""

@@ -1,0 +1,94 @@
+"""Fast paths of the simulator against their general (reference) computation.
+
+``M1Tail`` (``copy_rates_from_pos`` on M1) must answer byte for byte what the general bar path
+(``MarketData._build_series`` + ``_assemble``) answers, for any sequence of instants and queries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trading_engine.mt5sim import constants as c
+from trading_engine.mt5sim.dtypes import RATES_DTYPE
+from trading_engine.mt5sim.market import MarketData
+from trading_engine.mt5sim.servertime import ServerTime
+from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
+
+ST = ServerTime.eet()
+START = dt.datetime(2024, 3, 29, 20, 0, tzinfo=dt.UTC).timestamp()  # Friday before the DST switch
+SPECS = {"EURUSD": dataclasses.replace(DEFAULT_SYMBOLS["EURUSD"], ticks_per_minute=6.0)}
+
+
+def _reference(
+    md: MarketData, symbol: str, pos: int, count: int, now: float
+) -> npt.NDArray[np.void]:
+    closed, _, forming = md._build_series(symbol, c.TIMEFRAME_M1, now)
+    end = closed.size + forming.size - pos
+    return md._assemble(closed, forming, max(0, end - count), end)
+
+
+def _same(a: npt.NDArray[np.void], b: npt.NDArray[np.void]) -> bool:
+    return a.dtype == b.dtype == RATES_DTYPE and a.tobytes() == b.tobytes()
+
+
+steps = st.lists(
+    st.tuples(
+        st.one_of(
+            st.just(60.0),
+            st.just(0.0),
+            st.floats(0.0, 120.0),
+            st.integers(0, 3).map(lambda k: k * 0.001),
+            st.floats(0.0, 4 * 86_400.0),
+        ),
+        st.integers(0, 5),
+        st.integers(0, 7),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=steps, mode=st.sampled_from(["m1", "ticks"]), offset=st.floats(0.0, 3 * 86_400.0))
+def test_m1_tail_matches_the_general_bar_path(
+    steps: list[tuple[float, int, int]], mode: str, offset: float
+) -> None:
+    md = MarketData.generated(
+        SPECS,
+        seed=3,
+        start_utc=START,
+        history_days=2,
+        server_time=ST,
+        mode=mode,  # type: ignore[arg-type]
+    )
+    now = START + offset
+    for dt_s, pos, count in steps:
+        now += dt_s
+        fast = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, pos, count, now)
+        assert _same(fast, _reference(md, "EURUSD", pos, count, now))
+        assert fast.flags.writeable
+
+
+def test_m1_tail_at_every_tick_of_a_minute() -> None:
+    md = MarketData.generated(SPECS, seed=5, start_utc=START, history_days=1, server_time=ST)
+    minute_utc = START - START % 60 + 600
+    for ms in range(-1, 60_001, 250):
+        now = minute_utc + ms / 1000.0
+        for pos, count in ((0, 1), (0, 3), (1, 2), (2, 0)):
+            fast = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, pos, count, now)
+            assert _same(fast, _reference(md, "EURUSD", pos, count, now))
+
+
+def test_m1_tail_answers_are_fresh_copies() -> None:
+    md = MarketData.generated(SPECS, seed=5, start_utc=START, history_days=1, server_time=ST)
+    a = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 3, START)
+    a["close"] = 0.0
+    b = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 3, START)
+    assert _same(b, _reference(md, "EURUSD", 0, 3, START))
+    assert not np.any(b["close"] == 0.0)
