@@ -51,6 +51,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from trading_engine.errors import ConfigError
+from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.timeframes import parse_timeframe, timeframe_name
 
 __all__ = [
@@ -142,6 +143,9 @@ class IndicatorCalculationConfig(_Section):
         6, ge=1, le=100_000, description="recent rows kept per symbol x timeframe"
     )
     track_regime_changes: bool = Field(True, description="emit RegimeChangedEvent")
+    warmup_bars: int = Field(
+        1000, ge=1, le=1_000_000, description="closed bars of history that warm the indicators up"
+    )
 
 
 class StrategyEvaluationConfig(_Section):
@@ -440,6 +444,7 @@ class SystemConfig(BaseSettings):
     terminal: TerminalConfig = Field(default_factory=TerminalConfig)
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
+    indicators: IndicatorSetConfig = Field(default_factory=IndicatorSetConfig)
     strategies: list[StrategyConfig] = Field(default_factory=_default_strategies)
 
     @classmethod

@@ -126,7 +126,7 @@ class TradingOrchestrator:
         in_process: bool | None = None,
         max_bars: int | None = None,
         indicators: IndicatorSetConfig | None = None,
-        warmup_bars: int = 1000,
+        warmup_bars: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
@@ -150,8 +150,12 @@ class TradingOrchestrator:
             history_limit=config.event_bus.event_history_limit,
             log_events=config.event_bus.log_all_events,
         )
-        self.indicators = indicators if indicators is not None else IndicatorSetConfig()
-        self.warmup_bars = warmup_bars
+        self.indicators = indicators if indicators is not None else config.indicators
+        self.warmup_bars = (
+            warmup_bars
+            if warmup_bars is not None
+            else config.services.indicator_calculation.warmup_bars
+        )
         self.journal: Journal | None = None
         self.portfolio = Portfolio()
         self.risk = RiskRules(RiskLimits.model_validate(config.risk, from_attributes=True))
