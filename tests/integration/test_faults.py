@@ -485,3 +485,54 @@ async def test_data_stage_restarted_in_the_middle_of_a_catch_up_loses_no_bar(
     assert len(set(times)) == 340
     gaps = [b - a for a, b in itertools.pairwise(times) if b - a != 60]
     assert gaps == []  # every bar once, in order, across the disconnect and the restart
+
+
+@pytest.mark.parametrize(
+    ("stage", "channel"),
+    [("indicator_calculation", "features"), ("strategy_evaluation", "signals")],
+)
+async def test_stage_stopped_while_blocked_on_a_full_channel_loses_no_bar(
+    tmp_path: Path, stage: str, channel: str
+) -> None:
+    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted", enter_at=[6])])
+    eng = engine(cfg, max_bars=1_500)
+    output = getattr(eng, channel)
+    restarts: list[asyncio.Task[None]] = []
+    blocked: list[int] = []
+    candles = 0
+
+    def away_for_a_day(event: NewCandleEvent) -> None:
+        nonlocal candles
+        candles += 1
+        if candles == 5:  # 1,440 bars to catch up: more than every channel holds
+            eng.terminal.faults.disconnect(seconds=24 * 3600)
+
+    def slow_execution(event: EntrySignalEvent) -> None:
+        # requotes make the execution stage back off (simulated seconds) at the start of the
+        # catch-up, so every channel before it fills up
+        eng.terminal.faults.requote_storm(calls=3)
+
+    def restart_when_blocked(event: IndicatorsCalculatedEvent) -> None:
+        if output.full() and not blocked and all(t.done() for t in restarts):
+            restarts.append(asyncio.ensure_future(restart()))
+
+    async def restart() -> None:
+        # by the time this task runs, is the stage waiting on its full output? then stop it
+        if output.stats().waiting_senders == 1:
+            blocked.append(1)
+            await eng.restart_service(stage)
+
+    eng.subscribe(NewCandleEvent, away_for_a_day)
+    eng.subscribe(EntrySignalEvent, slow_execution)
+    eng.subscribe(IndicatorsCalculatedEvent, restart_when_blocked)
+    async with eng:
+        await eng.run()
+        await asyncio.gather(*restarts)
+
+    assert blocked == [1]  # restarted once, while waiting to send on its full output
+    assert eng.supervisor.health()["children"][stage]["restarts"] >= 2  # data crash + ours
+    times = strategy_of(eng, "script").times  # type: ignore[attr-defined]
+    assert [b - a for a, b in itertools.pairwise(times) if b - a != 60] == []
+    assert len(times) == 1_500
+    # and the candles reached execution too (it counts them as messages on its channel)
+    assert eng.get_all_metrics()["channels"]["signals"]["received"] == 1_500 + 1

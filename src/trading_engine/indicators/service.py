@@ -14,8 +14,9 @@ Seed configuration (``services.indicator_calculation``):
 - ``track_regime_changes``: publish ``RegimeChangedEvent``.
 
 The sets live in ``IndicatorState``, owned by the engine: a restarted service resumes exactly
-where it stopped (a set's update is one call, so a crash never leaves it half updated). A candle
-at or before the last one a stream has seen is a duplicate, counted and skipped.
+where it stopped (a set's update is one call, so a crash never leaves it half updated; an event
+calculated but not yet sent when the service was stopped is sent first by the next instance).
+A candle at or before the last one a stream has seen is a duplicate, counted and skipped.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class IndicatorState:
     regime_changes: int = 0
     warmup_rejected: int = 0
     """Malformed history bars left out of the warm-up."""
+    unsent: IndicatorsCalculatedEvent | None = None
+    """An event calculated but not yet sent (the service was stopped while the features channel
+    was full): the next instance sends it first, so no bar is lost."""
 
 
 class IndicatorCalculationService(Service):
@@ -128,10 +132,16 @@ class IndicatorCalculationService(Service):
 
     async def run(self) -> None:
         send = self._features.send
+        ind = self._ind
+        if ind.unsent is not None:  # the previous instance was stopped while sending it
+            await send(ind.unsent)
+            ind.unsent = None
         async for candle in self._candles:
             event = self.calculate(candle)
             if event is not None:
+                ind.unsent = event  # the set has moved on: the event must not be lost
                 await send(event)
+                ind.unsent = None
         self._features.close()  # the candles ended: pass the end on
 
     def calculate(self, candle: NewCandleEvent) -> IndicatorsCalculatedEvent | None:

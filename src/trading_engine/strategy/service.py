@@ -19,6 +19,7 @@ row, the strategy is disabled (logged as an error, visible in health and metrics
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -69,6 +70,9 @@ class StrategyState:
     disabled: set[str] = field(default_factory=set)
     signals: int = 0
     evaluations: int = 0
+    unsent: deque[SignalMessage] = field(default_factory=deque)
+    """Messages of an evaluated bar not yet sent (the service was stopped while the signals
+    channel was full): the next instance sends them first."""
 
 
 class StrategyEvaluationService(Service):
@@ -99,12 +103,22 @@ class StrategyEvaluationService(Service):
 
     async def run(self) -> None:
         send = self._signals.send
+        unsent = self._strategy_state.unsent
+        while unsent:  # the previous instance was stopped while sending these
+            await send(unsent[0])
+            unsent.popleft()
         async for event in self._features:
             if event.ready and event.bars >= self._config.min_rows_required:
-                for signal in self.evaluate(event):
+                signals = self.evaluate(event)
+                for signal in signals:
                     self._hub.publish(signal)
-                    await send(signal)
-            await send(event.candle)
+                unsent.extend(signals)
+            unsent.append(event.candle)
+            # Strategies have seen the bar: what they asked for must reach execution even if
+            # this instance is stopped while the signals channel is full.
+            while unsent:
+                await send(unsent[0])
+                unsent.popleft()
         self._signals.close()  # the features ended: pass the end on
 
     def evaluate(
