@@ -55,7 +55,7 @@ from trading_engine.errors import ServiceStateError
 from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent
 from trading_engine.execution.portfolio import Portfolio
 from trading_engine.execution.risk import RiskLimits, RiskRules
-from trading_engine.execution.service import TradeExecutionService
+from trading_engine.execution.service import ExecutionState, TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
@@ -163,6 +163,7 @@ class TradingOrchestrator:
         self.indicator_state = IndicatorState()
         self.strategy_state = StrategyState()
         self.execution_stats = ExecutionStats()
+        self.execution_state = ExecutionState()
         self.candles: Channel[NewCandleEvent] = Channel("candles", 256)
         self.features: Channel[IndicatorsCalculatedEvent] = Channel("features", 256)
         self.signals: Channel[SignalMessage] = Channel("signals", 1024)
@@ -248,6 +249,7 @@ class TradingOrchestrator:
                 config=services.trade_execution,
                 signals=self.signals.receiver,
                 clock=self.clock,
+                state=self.execution_state,
             ),
         }
         enabled = set(cfg.enabled_services())

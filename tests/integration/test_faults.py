@@ -536,3 +536,41 @@ async def test_stage_stopped_while_blocked_on_a_full_channel_loses_no_bar(
     assert len(times) == 1_500
     # and the candles reached execution too (it counts them as messages on its channel)
     assert eng.get_all_metrics()["channels"]["signals"]["received"] == 1_500 + 1
+
+
+async def test_execution_restarted_in_the_middle_of_an_entry_finishes_it_exactly_once(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5], exit_at=[15])])
+    eng = engine(cfg, max_bars=20)
+    events = collect(eng, OrderFilledEvent, PositionClosedEvent)
+    restarts: list[asyncio.Task[None]] = []
+
+    def requote_then_restart(event: EntrySignalEvent) -> None:
+        # the first send is requoted; while the trader backs off before its new order, the
+        # execution stage is restarted
+        eng.terminal.faults.requote_storm(calls=1)
+        restarts.append(asyncio.ensure_future(restart_when_backing_off()))
+
+    async def restart_when_backing_off() -> None:
+        while eng.execution_stats.rejected == 0:
+            await asyncio.sleep(0)
+        await eng.restart_service("trade_execution")
+
+    eng.subscribe(EntrySignalEvent, requote_then_restart)
+    async with eng:
+        summary = await eng.run()
+        await asyncio.gather(*restarts)
+        health = eng.supervisor.health()
+
+    assert health["children"]["trade_execution"]["restarts"] == 1
+    assert eng.execution_stats.reconciliations == 2
+    # the requoted order was certainly not executed: the entry was finished by the new
+    # instance, once; the round trip then closed normally
+    assert [type(e) for e in events] == [OrderFilledEvent, PositionClosedEvent]
+    assert summary.open_positions == 0
+    with Journal.open(journal) as j:
+        assert [o.state for o in j.orders()] == ["rejected", "filled", "filled"]
+    assert [int(d.entry) for d in our_deals(eng.terminal)] == [0, 1]
+    check_books(journal, eng.terminal)

@@ -8,6 +8,11 @@ Messages on the signals channel, in order: entry and exit signals, then the cand
 their bar. On a candle, if this engine holds positions, they are refreshed (positions closed on
 the terminal by SL, TP or stop-out are booked, with a ``PositionClosedEvent``).
 
+Signals wait in ``ExecutionState.pending`` (owned by the engine) until executed: a service stopped
+in the middle (a crash before it in the pipeline, a restart) leaves them to the next instance,
+which, after its reconciliation, executes exits again (a position already closed is skipped) and
+entries that have no order that may have executed (one refused by a requote was not).
+
 The terminal unreachable (the port gave up reconnecting: a ``TransientError``) is not a crash of
 this service: an entry is refused with a ``TradingBlockedEvent`` (rule ``terminal_unreachable``;
 an entry sent minutes late would be a different trade), an exit is held and tried again with the
@@ -24,6 +29,7 @@ Seed configuration (``services.trade_execution``):
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
@@ -37,7 +43,16 @@ from trading_engine.runtime.channel import Receiver
 from trading_engine.runtime.service import Service
 from trading_engine.strategy.service import SignalMessage
 
-__all__ = ["TradeExecutionService"]
+__all__ = ["ExecutionState", "TradeExecutionService"]
+
+
+@dataclass
+class ExecutionState:
+    """What outlives a restart of the service (owned by the engine): the signals taken from the
+    channel and not finished yet (a batch, an exit held while the terminal was unreachable, the
+    signal being executed when the service was stopped)."""
+
+    pending: list[EntrySignalEvent | ExitSignalEvent] = field(default_factory=list)
 
 
 class TradeExecutionService(Service):
@@ -50,13 +65,14 @@ class TradeExecutionService(Service):
         config: TradeExecutionConfig,
         signals: Receiver[SignalMessage],
         clock: Clock,
+        state: ExecutionState | None = None,
     ) -> None:
         super().__init__("trade_execution", clock=clock)
         self.trader = trader
         self._config = config
         self._signals = signals
         self._remove_callback: Any = None
-        self._held_exits: list[EntrySignalEvent | ExitSignalEvent] = []
+        self._exec = state if state is not None else ExecutionState()
         self._unreachable = False
 
     async def on_start(self) -> None:
@@ -72,40 +88,38 @@ class TradeExecutionService(Service):
         await self.trader.reconcile()
 
     async def run(self) -> None:
+        state = self._exec
+        if state.pending:  # left by the previous instance: finish them, never twice
+            self._forget_sent_entries()
+            await self._execute()
         batch = self._config.execution_mode == "batch"
-        pending: list[EntrySignalEvent | ExitSignalEvent] = []
         async for message in self._signals:
             if isinstance(message, NewCandleEvent):
-                if self._held_exits:
-                    held, self._held_exits = self._held_exits, []
-                    pending = [*held, *pending]
-                if pending:
-                    await self._execute(pending)
-                    pending = []
+                if state.pending:
+                    await self._execute()
                 if self.trader.portfolio.positions:
                     await self._sync()
-                if not self._held_exits and not self._unreachable:
+                if not state.pending and not self._unreachable:
                     self.set_healthy()
                 self._unreachable = False
-            elif batch:
-                pending.append(message)
-                if len(pending) >= self._config.batch_size:
-                    await self._execute(pending)
-                    pending = []
             else:
-                await self._execute([message])
+                state.pending.append(message)
+                if not batch or len(state.pending) >= self._config.batch_size:
+                    await self._execute()
 
-    async def _execute(self, signals: list[EntrySignalEvent | ExitSignalEvent]) -> None:
-        exits = [s for s in signals if type(s) is ExitSignalEvent]
-        entries = [s for s in signals if type(s) is EntrySignalEvent]
-        for exit_signal in exits:
+    async def _execute(self) -> None:
+        """Execute the pending signals, exits first (they free risk), entries after; each leaves
+        ``pending`` once done, so a service stopped in the middle leaves the rest to the next."""
+        pending = self._exec.pending
+        for exit_signal in [s for s in pending if type(s) is ExitSignalEvent]:
             try:
                 await self._exit(exit_signal)
             except TransientError as exc:
-                # Not lost: tried again on the next candle (the port reconnects meanwhile).
-                self._held_exits.append(exit_signal)
+                # Not lost: it stays pending and is tried again with the next message.
                 self._terminal_unreachable(f"exit held for the next bar: {exc}")
-        for entry in entries:
+                continue
+            pending.remove(exit_signal)
+        for entry in [s for s in pending if type(s) is EntrySignalEvent]:
             try:
                 await self.trader.enter(entry)
             except TransientError as exc:
@@ -113,6 +127,24 @@ class TradeExecutionService(Service):
                 # worth sending later).
                 self.trader.refuse(entry, "terminal_unreachable", f"{entry.symbol}: {exc}")
                 self._terminal_unreachable(f"entry refused: {exc}")
+            pending.remove(entry)
+
+    def _forget_sent_entries(self) -> None:
+        """Drop pending entries that already have an order that may have executed (journaled
+        and not refused): reconciliation has settled those; sending again could double them."""
+        pending = self._exec.pending
+        entries = [s for s in pending if type(s) is EntrySignalEvent]
+        if not entries:
+            return
+        refused = {"rejected", "canceled", "expired"}
+        sent = {
+            row.correlation_id
+            for row in self.trader.journal.orders()
+            if row.state not in refused or row.filled_volume > 0
+        }
+        for entry in entries:
+            if entry.correlation_id in sent:
+                pending.remove(entry)
 
     async def _sync(self) -> None:
         try:
