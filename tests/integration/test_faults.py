@@ -20,6 +20,7 @@ from trading_engine.events import (
     IndicatorsCalculatedEvent,
     NewCandleEvent,
     OrderFilledEvent,
+    OrderRejectedEvent,
     PositionClosedEvent,
     TradingBlockedEvent,
 )
@@ -547,18 +548,16 @@ async def test_execution_restarted_in_the_middle_of_an_entry_finishes_it_exactly
     events = collect(eng, OrderFilledEvent, PositionClosedEvent)
     restarts: list[asyncio.Task[None]] = []
 
-    def requote_then_restart(event: EntrySignalEvent) -> None:
-        # the first send is requoted; while the trader backs off before its new order, the
-        # execution stage is restarted
-        eng.terminal.faults.requote_storm(calls=1)
-        restarts.append(asyncio.ensure_future(restart_when_backing_off()))
+    def requote(event: EntrySignalEvent) -> None:
+        eng.terminal.faults.requote_storm(calls=1)  # the first send is requoted
 
-    async def restart_when_backing_off() -> None:
-        while eng.execution_stats.rejected == 0:
-            await asyncio.sleep(0)
-        await eng.restart_service("trade_execution")
+    def restart_while_backing_off(event: OrderRejectedEvent) -> None:
+        # published before the trader backs off (simulated seconds) to build a new order:
+        # the restart lands in that wait
+        restarts.append(asyncio.ensure_future(eng.restart_service("trade_execution")))
 
-    eng.subscribe(EntrySignalEvent, requote_then_restart)
+    eng.subscribe(EntrySignalEvent, requote)
+    eng.subscribe(OrderRejectedEvent, restart_while_backing_off)
     async with eng:
         summary = await eng.run()
         await asyncio.gather(*restarts)
