@@ -16,6 +16,7 @@ from trading_engine.events import (
     IndicatorsCalculatedEvent,
     OrderFilledEvent,
     OrderPlacedEvent,
+    OrderRejectedEvent,
     PositionClosedEvent,
 )
 from trading_engine.journal.store import Journal
@@ -328,3 +329,31 @@ async def test_min_rows_required_holds_strategies_back_until_the_stream_has_enou
     snapshots = strategy_of(eng, "rec").snapshots  # type: ignore[attr-defined]
     assert [s.bars for s in snapshots] == list(range(305, 311))
     assert recent == calculated[-4:]
+
+
+async def test_exit_of_a_position_its_stop_closed_during_the_bar_is_booked_not_rejected(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    # a tight stop is hit within the bar after the entry; the strategy, which saw the position
+    # open at that bar's close, asks to exit it
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[3], exit_at=[4], side="sell", sl_points=20)],
+    )
+    eng = engine(cfg, max_bars=6)
+    exits = collect(eng, ExitSignalEvent)
+    outcome = collect(eng, OrderRejectedEvent, PositionClosedEvent)
+
+    async with eng:
+        summary = await eng.run()
+
+    (exit_signal,) = exits
+    (closed,) = outcome  # booked once, and no order refused
+    assert isinstance(closed, PositionClosedEvent)
+    assert closed.reason == "sl"  # the terminal closed it, not our exit
+    assert closed.correlation_id == exit_signal.correlation_id
+    assert summary.rejected == 0
+    with Journal.open(journal) as j:
+        assert [o.intent for o in j.orders()] == ["open"]  # no close order was sent
+    check_books(journal, eng.terminal)

@@ -211,6 +211,11 @@ class Trader:
         for attempt in range(self.send_attempts):
             if self.portfolio.get(position.ticket) is None:
                 return  # closed meanwhile (SL/TP), booked by sync
+            if not await self.port.positions_get(ticket=position.ticket):
+                # Closed on the terminal since the last refresh (its SL or TP was hit during
+                # the bar): book that close instead of sending one the server would refuse.
+                await self._book_close(position, "closed", correlation_id)
+                return
             tick = await self.port.symbol_info_tick(position.symbol)
             order = self._new_order(position.symbol, side, position.volume, None)
             order.intent, order.position_to_close = "close", position.ticket
