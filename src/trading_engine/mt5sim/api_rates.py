@@ -73,9 +73,9 @@ class RatesApi(TerminalCore):
                 and self._plain_rates
                 and not self.faults
             ):
-                tail = self._m1_tails.get(symbol)
+                tail = self._cursors.get(symbol)
                 if tail is None and symbol in self.specs:
-                    tail = self._m1_tails[symbol] = self.market.m1_tail(symbol)
+                    tail = self._cursors[symbol] = self.market.cursor(symbol)
                 mb = self.config.maxbars
                 if tail is not None and 0 <= start_pos < mb and count >= 0:
                     n = count if count <= mb - start_pos else mb - start_pos

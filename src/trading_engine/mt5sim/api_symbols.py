@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import constants as c
 from .core import CALL_FAILED, SYMBOL_FIELDS, TerminalCore
 from .groups import compile_group
@@ -122,12 +120,12 @@ class SymbolsApi(TerminalCore):
             if spec.name not in self._selected:
                 self._fail(CALL_FAILED)
                 return None
-            t = self._now.tick(spec.name)
-            if t is None:
+            r = self._now.row(spec.name)
+            if r is None:
                 self._fail(CALL_FAILED)
                 return None
             self._error.ok()
-            return _tick_struct(t)
+            return Tick._make(r)
 
     def symbol_select(self, symbol: str, enable: bool = True, /) -> bool:
         """Add to (or remove from) Market Watch; a symbol with positions/orders stays."""
@@ -277,18 +275,3 @@ def _zero(name: str) -> Any:
         "option_right",
     }
     return 0 if name in int_fields else 0.0
-
-
-def _tick_struct(t: np.void) -> Tick:
-    return Tick._make(
-        (
-            int(t["time"]),
-            float(t["bid"]),
-            float(t["ask"]),
-            float(t["last"]),
-            int(t["volume"]),
-            int(t["time_msc"]),
-            int(t["flags"]),
-            float(t["volume_real"]),
-        )
-    )

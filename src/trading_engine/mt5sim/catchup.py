@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from . import constants as c
 from .execution import TradeServer
+from .horizon import LOOK_MAX_MS, LOOK_MIN_MS, StateKey, eligible, state_key
 from .ledger import OrderRecord, PositionRecord
 from .money import is_buy
 from .servertime import day_of_week
@@ -72,6 +73,11 @@ class Catchup:
         self.rolled_msc = start_msc // _DAY_MS * _DAY_MS
         self._rescan_from = start_msc
         self.events = 0
+        self._quiet_until = start_msc  # nothing happens before this instant while ...
+        self._quiet_key: StateKey | None = None  # ... the books are in this state
+        self._look = LOOK_MIN_MS
+        self.quiet_spans = True
+        """Use quiet spans (``horizon.py``); False searches on every call (the reference)."""
 
     def advance(self, target_msc: int) -> None:
         """Process everything in ``(synced_msc, target_msc]``."""
@@ -82,6 +88,30 @@ class Catchup:
             self.synced_msc = target_msc
             self.rolled_msc = max(self.rolled_msc, target_msc // _DAY_MS * _DAY_MS)
             return
+        key = state_key(self.server)
+        if key == self._quiet_key:
+            if target_msc < self._quiet_until:
+                self.synced_msc = target_msc
+                self.rolled_msc = max(self.rolled_msc, target_msc // _DAY_MS * _DAY_MS)
+                self.set_instant(target_msc)
+                return
+            self._look = min(self._look * 4, LOOK_MAX_MS)
+        else:
+            self._look = LOOK_MIN_MS
+        self._quiet_key = None
+        self._process(target_msc)
+        if self.quiet_spans and (ledger.positions or ledger.orders) and eligible(self.server):
+            self._look_ahead(target_msc)
+
+    def _look_ahead(self, now_msc: int) -> None:
+        """Find the quiet span after ``now_msc`` (see ``horizon.py``)."""
+        end = min(now_msc + self._look, (now_msc // _DAY_MS + 1) * _DAY_MS - 1)
+        self._rescan_from = now_msc
+        ev = self._earliest(end)
+        self._quiet_until = end + 1 if ev is None else ev[0]
+        self._quiet_key = state_key(self.server)
+
+    def _process(self, target_msc: int) -> None:
         self._rescan_from = self.synced_msc
         previous: tuple[int, int, int] | None = None
         repeats = 0

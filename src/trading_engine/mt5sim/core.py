@@ -14,11 +14,11 @@ import numpy as np
 from . import constants as c
 from .catchup import Catchup
 from .config import SimConfig
+from .cursor import FeedCursor
 from .errors import ErrorState
 from .execution import TradeServer
 from .faults import Faults
 from .ledger import Ledger
-from .m1tail import M1Tail
 from .market import MarketData
 from .money import Money
 from .servertime import ServerTime
@@ -108,7 +108,7 @@ class TerminalCore:
         self._short_done: set[tuple[str, int]] = set()
         self._request_id = 0
         self._plain_rates = not cfg.history_sync_short
-        self._m1_tails: dict[str, M1Tail] = {}
+        self._cursors: dict[str, FeedCursor] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -25,13 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from trading_engine.mt5sim import constants as c
 from trading_engine.mt5sim.bars import bar_open_time, check_timeframe, merge_bars, minute_bar
+from trading_engine.mt5sim.cursor import FeedCursor, TickRow
 from trading_engine.mt5sim.dtypes import (
     RATES_DTYPE,
     TICKS_DTYPE,
@@ -40,7 +41,6 @@ from trading_engine.mt5sim.dtypes import (
     put_records,
 )
 from trading_engine.mt5sim.feed import Feed, GeneratedFeed, HistoryFeed
-from trading_engine.mt5sim.m1tail import M1Tail
 from trading_engine.mt5sim.servertime import DAY, ServerTime
 from trading_engine.mt5sim.symbols import SymbolSpec
 
@@ -87,7 +87,7 @@ class MarketData:
         self._feeds = dict(feeds)
         self._server_time = server_time
         self._last_series: dict[tuple[str, int], tuple[float, _Series]] = {}
-        self._tails: dict[str, M1Tail] = {}
+        self._cursors: dict[str, FeedCursor] = {}
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -209,6 +209,16 @@ class MarketData:
         rec: np.void = copy_records(ticks[k : k + 1])[0]
         return rec
 
+    def last_tick_row(self, symbol: str, now_utc: float) -> TickRow | None:
+        """``last_tick``'s fields as Python scalars (``TICKS_DTYPE`` order), or None."""
+        row = self.cursor(symbol).last_tick(now_utc)
+        if row is not None:
+            return row
+        t = self.last_tick(symbol, now_utc)
+        if t is None:
+            return None
+        return cast("TickRow", t.item())
+
     def ticks_between(self, symbol: str, after_msc: int, upto_msc: int) -> npt.NDArray[np.void]:
         """Ticks with ``after_msc < time_msc <= upto_msc`` (read-only view when possible).
 
@@ -312,17 +322,17 @@ class MarketData:
         if start_pos < 0 or count < 0:
             raise ValueError("start_pos and count must be >= 0")
         if timeframe == c.TIMEFRAME_M1 and type(timeframe) is int:
-            return self.m1_tail(symbol).copy_rates_from_pos(start_pos, count, now_utc)
+            return self.cursor(symbol).copy_rates_from_pos(start_pos, count, now_utc)
         closed, _, forming = self._series(symbol, timeframe, now_utc)
         end = closed.size + forming.size - start_pos
         return self._assemble(closed, forming, max(0, end - count), end)
 
-    def m1_tail(self, symbol: str) -> M1Tail:
-        """The symbol's fast M1 ``copy_rates_from_pos`` (see ``m1tail.py``)."""
-        tail = self._tails.get(symbol)
-        if tail is None:
-            tail = self._tails[symbol] = M1Tail(self._feed(symbol), self._server_time)
-        return tail
+    def cursor(self, symbol: str) -> FeedCursor:
+        """The symbol's fast reads at the current instant (see ``cursor.py``)."""
+        cur = self._cursors.get(symbol)
+        if cur is None:
+            cur = self._cursors[symbol] = FeedCursor(self._feed(symbol), self._server_time)
+        return cur
 
     def copy_rates_from(
         self, symbol: str, timeframe: int, date_from: float, count: int, now_utc: float

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .config import SimConfig
+from .cursor import TickRow
 from .faults import Faults
 from .market import MarketData
 
@@ -33,6 +34,7 @@ class Now:
         "_off_hi",
         "_off_lo",
         "_quotes",
+        "_rows",
         "_span",
         "_to_server",
         "_to_utc",
@@ -50,6 +52,7 @@ class Now:
         self._off, self._off_lo, self._off_hi = 0, math.inf, -math.inf
         self._cache: dict[str, np.void | None] = {}
         self._quotes: dict[str, tuple[float, float] | None] = {}
+        self._rows: dict[str, TickRow | None] = {}
         self.now_utc = -math.inf
         self.now_msc = -(1 << 62)
 
@@ -64,18 +67,29 @@ class Now:
             if not self._off_lo <= utc < self._off_hi:  # the server offset's span, cached
                 self._off, self._off_lo, self._off_hi = self._span(utc)
             self.now_msc = math.floor((utc + self._off) * 1000.0)
-            if self._cache:
-                self._cache.clear()
-                self._quotes.clear()
+            if self._rows or self._cache:
+                self._forget()
 
     def at_server_msc(self, msc: int) -> None:
         """Move to the server instant ``msc`` (used while catching up)."""
         if msc != self.now_msc:
             self.now_msc = msc
             self.now_utc = self._to_utc(msc / 1000.0) + _EPS_S
-            if self._cache:
-                self._cache.clear()
-                self._quotes.clear()
+            if self._rows or self._cache:
+                self._forget()
+
+    def _forget(self) -> None:
+        self._cache.clear()
+        self._rows.clear()
+        self._quotes.clear()
+
+    def row(self, symbol: str) -> TickRow | None:
+        """The last tick at or before now as Python scalars (cached per instant)."""
+        try:
+            return self._rows[symbol]
+        except KeyError:
+            r = self._rows[symbol] = self._md.last_tick_row(symbol, self.now_utc)
+            return r
 
     def tick(self, symbol: str) -> np.void | None:
         """The last tick at or before now (cached per instant)."""
@@ -91,9 +105,8 @@ class Now:
         try:
             return self._quotes[symbol]
         except KeyError:
-            t = self.tick(symbol)
-            q = None if t is None else (float(t["bid"]), float(t["ask"]))
-            self._quotes[symbol] = q
+            r = self.row(symbol)
+            q = self._quotes[symbol] = None if r is None else (r[1], r[2])
             return q
 
     def is_open(self, symbol: str) -> bool:

@@ -92,3 +92,28 @@ def test_m1_tail_answers_are_fresh_copies() -> None:
     b = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 3, START)
     assert _same(b, _reference(md, "EURUSD", 0, 3, START))
     assert not np.any(b["close"] == 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(st.floats(0.0, 2 * 86_400.0), min_size=1, max_size=30),
+    mode=st.sampled_from(["m1", "ticks"]),
+)
+def test_last_tick_row_matches_last_tick(steps: list[float], mode: str) -> None:
+    md = MarketData.generated(
+        SPECS,
+        seed=4,
+        start_utc=START,
+        history_days=2,
+        server_time=ST,
+        mode=mode,  # type: ignore[arg-type]
+    )
+    now = START - 86_400.0
+    for dt_s in steps:
+        now += dt_s
+        t = md.last_tick("EURUSD", now)
+        row = md.last_tick_row("EURUSD", now)
+        assert (None if t is None else t.item()) == row
+        if row is not None:
+            assert [type(v) for v in row] == [int, float, float, float, int, int, int, float]
+        md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 2, now)  # moves the shared cursor

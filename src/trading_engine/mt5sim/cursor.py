@@ -1,15 +1,17 @@
-"""Fast M1 reads at the current instant: the newest bars and the forming bar in O(count).
+"""Fast reads of one feed at the current instant: the newest M1 bars and the last tick.
 
-A backtest polls ``copy_rates_from_pos(symbol, M1, 0, n)`` once per simulated minute. The
-general path (``MarketData._series``) searches the whole M1 store and rebuilds the forming bar
-from its ticks on every call; ``M1Tail`` answers the same query from a per-day cursor instead:
+A backtest polls ``copy_rates_from_pos(symbol, M1, 0, n)`` once per simulated minute and reads
+quotes at each new instant. The general paths (``MarketData._series``, ``last_tick``) search the
+whole M1 store and the day's ticks and rebuild the forming bar on every call; ``FeedCursor``
+answers the same queries from a cursor on the current server day and minute:
 
 - the day's M1 open times and tick times as Python lists (``bisect`` is several times cheaper
   than ``ndarray.searchsorted`` for one scalar);
 - the day's *running bars* (``running_bars``): for each tick, the bar of its minute up to and
   including it, computed exactly as ``bars.minute_bar`` would; the forming bar is then one record.
 
-Answers are byte-identical to ``MarketData.copy_rates_from_pos(symbol, TIMEFRAME_M1, ...)``.
+Answers are byte-identical to ``MarketData.copy_rates_from_pos(symbol, TIMEFRAME_M1, ...)`` and
+to the fields of ``MarketData.last_tick``.
 """
 
 from __future__ import annotations
@@ -23,14 +25,18 @@ import numpy as np
 import numpy.typing as npt
 
 from trading_engine.mt5sim.bars import price_scale
-from trading_engine.mt5sim.dtypes import RATES_DTYPE
+from trading_engine.mt5sim.dtypes import RATES_DTYPE, TICKS_DTYPE
 from trading_engine.mt5sim.feed import Feed
 from trading_engine.mt5sim.servertime import DAY, ServerTime
 
-__all__ = ["M1Tail", "running_bars"]
+__all__ = ["FeedCursor", "TickRow", "running_bars"]
 
 _V: Final = np.dtype(f"V{RATES_DTYPE.itemsize}")
 _EMPTY: Final = np.empty(0, dtype=RATES_DTYPE)
+_NEVER: Final = -(1 << 62)
+
+TickRow = tuple[int, float, float, float, int, int, int, float]
+"""A tick's fields as Python scalars, in ``TICKS_DTYPE`` (and ``Tick``) order."""
 
 
 @nb.njit(cache=True)
@@ -70,8 +76,8 @@ def running_bars(ticks: npt.NDArray[np.void], point: float) -> npt.NDArray[np.vo
     return out
 
 
-class M1Tail:
-    """``copy_rates_from_pos(M1)`` of one feed, with a cursor on the current server day/minute."""
+class FeedCursor:
+    """M1 ``copy_rates_from_pos`` and the last tick of one feed, by a cursor on the current day."""
 
     __slots__ = (
         "_a",
@@ -81,7 +87,6 @@ class M1Tail:
         "_feed",
         "_hi",
         "_i_closed",
-        "_m1",
         "_m1v",
         "_minute",
         "_off",
@@ -90,41 +95,27 @@ class M1Tail:
         "_run",
         "_span",
         "_tick_list",
+        "_ticks",
     )
 
     def __init__(self, feed: Feed, server_time: ServerTime) -> None:
         self._feed = feed
         self._span = server_time.offset_span
         self._off, self._off_lo, self._off_hi = 0, math.inf, -math.inf
-        self._hi = -math.inf  # data is ensured below this server second
-        self._day = -(1 << 62)
-        self._day_m1: list[int] = []
-        self._day_m1_start = 0
+        self._hi = -math.inf  # the feed holds every day below this server second
+        self._m1v = feed.m1.bars.view(_V)
+        self._day = _NEVER
+        self._ticks = np.empty(0, dtype=TICKS_DTYPE)
         self._tick_list: list[int] = []
         self._run = np.empty(0, dtype=_V)
-        self._minute = -(1 << 62)
+        self._day_m1: list[int] = []
+        self._day_m1_start = 0
+        self._minute = _NEVER
         self._i_closed = 0
         self._a = 0
-        self._m1 = feed.m1.bars
-        self._m1v = self._m1.view(_V)
 
-    def _enter_day(self, day: int) -> None:
-        feed = self._feed
-        ticks, times = feed.day_ticks(day)
-        self._day = day
-        self._tick_list = times.tolist()
-        self._run = running_bars(ticks, feed.spec.point).view(_V)
-        m1_times = feed.m1.times
-        lo = int(m1_times.searchsorted(day * DAY, side="left"))
-        hi = int(m1_times.searchsorted((day + 1) * DAY, side="left"))
-        self._day_m1_start = lo
-        self._day_m1 = m1_times[lo:hi].tolist()
-
-    def copy_rates_from_pos(
-        self, start_pos: int, count: int, now_utc: float
-    ) -> npt.NDArray[np.void]:
-        """As ``MarketData.copy_rates_from_pos(symbol, TIMEFRAME_M1, start_pos, count, now_utc)``
-        (``start_pos``, ``count`` >= 0)."""
+    def _server(self, now_utc: float) -> float:
+        """Server seconds of ``now_utc``, with the feed's data ensured up to them."""
         if not self._off_lo <= now_utc < self._off_hi:
             self._off, self._off_lo, self._off_hi = self._span(now_utc)
         s = now_utc + self._off
@@ -132,8 +123,42 @@ class M1Tail:
             feed = self._feed
             feed.ensure(s)
             self._hi = feed.end_day() * DAY
-            self._m1 = feed.m1.bars
-            self._m1v = self._m1.view(_V)
+            self._m1v = feed.m1.bars.view(_V)
+        return s
+
+    def _enter_day(self, day: int) -> None:
+        feed = self._feed
+        ticks, times = feed.day_ticks(day)
+        self._day = day
+        self._ticks = ticks
+        self._tick_list = times.tolist()
+        self._run = running_bars(ticks, feed.spec.point).view(_V)
+        m1_times = feed.m1.times
+        lo = int(m1_times.searchsorted(day * DAY, side="left"))
+        hi = int(m1_times.searchsorted((day + 1) * DAY, side="left"))
+        self._day_m1_start = lo
+        self._day_m1 = m1_times[lo:hi].tolist()
+        self._minute = _NEVER
+
+    def last_tick(self, now_utc: float) -> TickRow | None:
+        """The fields of ``MarketData.last_tick(symbol, now_utc)``, or None when that answer
+        needs the general path (no tick yet on this server day)."""
+        s = self._server(now_utc)
+        day = math.floor(s / DAY)
+        if day != self._day:
+            self._enter_day(day)
+        k = bisect_right(self._tick_list, math.floor(s * 1000.0)) - 1
+        if k < 0:
+            return None
+        row: TickRow = self._ticks[k : k + 1].tolist()[0]
+        return row
+
+    def copy_rates_from_pos(
+        self, start_pos: int, count: int, now_utc: float
+    ) -> npt.NDArray[np.void]:
+        """As ``MarketData.copy_rates_from_pos(symbol, TIMEFRAME_M1, start_pos, count, now_utc)``
+        (``start_pos``, ``count`` >= 0)."""
+        s = self._server(now_utc)
         now_msc = math.floor(s * 1000.0)
         minute = math.floor(s / 60.0) * 60
         if minute != self._minute:
