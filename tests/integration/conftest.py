@@ -8,7 +8,6 @@ generated history, 300 warm-up bars), one poll per bar (``fetch_interval`` 60 s)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +142,3 @@ def check_books(journal_path: Path, terminal: Any, magic: int = MAGIC) -> None:
 
 STOP_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}
 """DEAL_REASON_SL, _TP, _SO: deals of orders the trade server made, not the engine."""
-
-
-Collector = Callable[[Any], None]
