@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from .cents import cents
 from .ledger import Ledger, PositionRecord
 from .money import Money, is_buy
 from .symbols import SymbolSpec
@@ -43,7 +44,7 @@ class Account:
         profit = self.money.profit(
             self.specs[p.symbol], p.buy, p.volume, p.price_open, price, q_of(self.market)
         )
-        return price, 0.0 if profit is None else round(profit, 2)
+        return price, 0.0 if profit is None else cents(profit)
 
     def account_margin(self, legs: Iterable[tuple[str, bool, float]] | None = None) -> float:
         """Margin of (symbol, is_buy, leg margin) legs — the open positions by default.
@@ -81,12 +82,12 @@ class Account:
         swaps = 0.0
         for p in self.ledger.positions.values():
             profit += self.position_profit(p)[1]
-            swaps += round(p.swap, 2)
+            swaps += cents(p.swap)
         balance = self.ledger.balance
-        equity = round(balance + profit + swaps, 2)
-        margin = round(self.account_margin(), 2)
-        level = round(equity / margin * 100.0, 2) if margin > 0 else 0.0
-        return Figures(balance, round(profit, 2), equity, margin, round(equity - margin, 2), level)
+        equity = cents(balance + profit + swaps)
+        margin = cents(self.account_margin())
+        level = cents(equity / margin * 100.0) if margin > 0 else 0.0
+        return Figures(balance, cents(profit), equity, margin, cents(equity - margin), level)
 
     def projection(self, current: Figures, margin_after: float) -> Figures:
         """``current`` with the margin replaced by ``margin_after``."""

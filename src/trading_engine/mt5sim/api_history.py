@@ -119,6 +119,7 @@ class HistoryApi(TerminalCore):
         position: Any,
         ticket: Any,
         ticket_of: str,
+        index: Callable[[str, int], list[Any]] | None = None,
     ) -> list[Any] | None:
         for name, value in (("position", position), ("ticket", ticket)):
             if value is not None:
@@ -128,6 +129,8 @@ class HistoryApi(TerminalCore):
                     self._error.argument(name)
                     return None
                 attr = ticket_of if name == "ticket" else "position_id"
+                if index is not None:
+                    return index(attr, key)
                 return [x for x in items if getattr(x, attr) == key]
         dates = self._dates(date_from, date_to)
         if dates is None:
@@ -191,6 +194,12 @@ class HistoryApi(TerminalCore):
             self._error.ok()
             return out
 
+    def _deals_of(self, attr: str, key: int) -> list[TradeDeal]:
+        """The deals whose ``attr`` ("position_id" or "order") is ``key``, from the indexes."""
+        ledger = self.ledger
+        by = ledger.deals_by_position if attr == "position_id" else ledger.deals_by_order
+        return list(by.get(key, ()))
+
     def history_deals_total(
         self, date_from: datetime | int, date_to: datetime | int, /
     ) -> int | None:
@@ -229,6 +238,7 @@ class HistoryApi(TerminalCore):
                 position,
                 ticket,
                 "order",
+                self._deals_of,
             )
             if chosen is None:
                 return None

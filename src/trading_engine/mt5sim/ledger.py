@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 
+from .cents import cents
 from .constants import (
     DEAL_ENTRY_IN,
     DEAL_REASON_CLIENT,
@@ -67,7 +68,7 @@ class PositionRecord:
                 self.sl,
                 self.tp,
                 price_current,
-                round(self.swap, 2),
+                cents(self.swap),
                 profit,
                 self.symbol,
                 self.comment,
@@ -143,6 +144,10 @@ class Ledger:
         self.orders: dict[int, OrderRecord] = {}
         self.history_orders: dict[int, OrderRecord] = {}
         self.deals: list[TradeDeal] = []
+        self.deals_by_position: dict[int, list[TradeDeal]] = {}
+        """``deals`` by ``position_id``, in order (``history_deals_get(position=)``)."""
+        self.deals_by_order: dict[int, list[TradeDeal]] = {}
+        """``deals`` by ``order``, in order (``history_deals_get(ticket=)``)."""
         self.balance: float = 0.0
         self._next_order = first_order
         self._next_deal = first_deal
@@ -221,6 +226,8 @@ class Ledger:
             )
         )
         self.deals.append(deal)
+        self.deals_by_position.setdefault(position_id, []).append(deal)
+        self.deals_by_order.setdefault(order, []).append(deal)
         self.balance = round(self.balance + profit + commission + swap + fee, 2)
         return deal
 

@@ -167,6 +167,15 @@ def test_quiet_spans_answer_as_the_search_on_every_call(
     assert fast.history_deals_get(0, 2**40) == ref.history_deals_get(0, 2**40)
     assert fast.history_orders_get(0, 2**40) == ref.history_orders_get(0, 2**40)
     assert fast._catchup.events == ref._catchup.events
+    deals = fast.history_deals_get(0, 2**40) or ()
+    for d in deals:  # the indexes answer as a scan of all deals
+        assert fast.history_deals_get(position=d.position_id) == tuple(
+            x for x in deals if x.position_id == d.position_id
+        )
+        assert fast.history_deals_get(ticket=d.order) == tuple(
+            x for x in deals if x.order == d.order
+        )
+    assert fast.history_deals_get(position=123) == ()
 
 
 def test_a_long_quiet_position_is_followed_minute_by_minute() -> None:
