@@ -209,12 +209,13 @@ def run(
         if cfg.terminal.kind != "sim" and speed != 1.0:
             raise ConfigError("--speed applies to the simulated terminal only", key="--speed")
         setup_logging(cfg)
-        summary = asyncio.run(_run(cfg, speed, max_bars, duration, metrics_port))
+        summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
         typer.echo("\n".join(["summary:", *(f"  {line}" for line in summary.lines())]))
 
 
 async def _run(
     cfg: SystemConfig,
+    config_dir: Path,
     speed: float,
     max_bars: int | None,
     duration: float | None,
@@ -229,7 +230,9 @@ async def _run(
         clock = SimClock(start)
     else:
         clock = ScaledClock(start, speed=speed)
-    engine = TradingOrchestrator.from_config(cfg, clock=clock, max_bars=max_bars)
+    engine = TradingOrchestrator.from_config(
+        cfg, clock=clock, max_bars=max_bars, config_dir=config_dir
+    )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: no handlers
@@ -271,7 +274,13 @@ def backtest(
         path = journal or Path(tempfile.mkdtemp(prefix="trading-engine-")) / "backtest.db"
         setup_logging(cfg)
         report = asyncio.run(
-            run_backtest(cfg, max_bars=bars, history_file=history, journal_path=path)
+            run_backtest(
+                cfg,
+                max_bars=bars,
+                history_file=history,
+                journal_path=path,
+                config_dir=config.parent,
+            )
         )
         if trades_csv is not None:
             report.trades.write_csv(trades_csv)

@@ -128,6 +128,7 @@ class TradingOrchestrator:
         indicators: IndicatorSetConfig | None = None,
         warmup_bars: int | None = None,
         rng: random.Random | None = None,
+        config_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.clock: Clock = clock if clock is not None else _default_clock(config)
@@ -169,7 +170,7 @@ class TradingOrchestrator:
         self.signals: Channel[SignalMessage] = Channel("signals", 1024)
         self.bindings = [
             StrategyBinding(
-                load_strategy(spec.class_path, spec.params, name=spec.name),
+                load_strategy(spec.class_path, spec.params, name=spec.name, base_dir=config_dir),
                 frozenset(spec.symbols) if spec.symbols is not None else None,
                 frozenset(spec.timeframes) if spec.timeframes is not None else None,
             )
@@ -195,6 +196,7 @@ class TradingOrchestrator:
     @classmethod
     def from_config_file(cls, config_path: str | Path, **kwargs: Any) -> TradingOrchestrator:
         """An engine for the YAML file at ``config_path`` (environment overrides applied)."""
+        kwargs.setdefault("config_dir", Path(config_path).parent)
         return cls(ConfigLoader.load(config_path), **kwargs)
 
     def _check_strategy_values(self) -> None:

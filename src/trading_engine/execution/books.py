@@ -125,7 +125,11 @@ def book_position(row: PositionRow) -> BookPosition:
 
 
 def adopted(position: AdoptedPosition, strategy: str, now: float) -> OpenPosition:
-    """The portfolio entry of a position found on the terminal and missing from the journal."""
+    """The portfolio entry of a position found on the terminal and missing from the journal.
+
+    ``opened_at`` is when the engine adopted it, on its own clock (UTC) like every journal time
+    but the deals' (their ``time`` is the terminal's server time).
+    """
     return OpenPosition(
         ticket=position.ticket,
         symbol=position.symbol,
@@ -136,6 +140,6 @@ def adopted(position: AdoptedPosition, strategy: str, now: float) -> OpenPositio
         tp=position.tp,
         strategy=strategy,
         client_id=position.client_id or "",
-        opened_at=float(position.time) if position.time else now,
+        opened_at=now,  # the engine's clock (UTC); position.time is the terminal's server time
         profit=position.profit,
     )

@@ -29,7 +29,12 @@ from loguru import logger
 
 from trading_engine.clock import Clock
 from trading_engine.config import TradingConfig
-from trading_engine.errors import OrderError, TerminalConnectionError
+from trading_engine.errors import (
+    OrderError,
+    TerminalConnectionError,
+    TerminalError,
+    TransientError,
+)
 from trading_engine.events import (
     EntrySignalEvent,
     OrderFilledEvent,
@@ -409,22 +414,12 @@ class Trader:
             ticket,
             order.client_id,
         )
-        if order.deal_ticket:
-            self.journal.record_deal(
-                DealRow(
-                    ticket=order.deal_ticket,
-                    symbol=order.symbol,
-                    entry=0,
-                    volume=order.filled_volume,
-                    price=price,
-                    time=now,
-                    order_ticket=order.order_ticket,
-                    position_ticket=ticket,
-                    client_id=order.client_id,
-                    side=str(order.side),
-                    magic=self.trading.magic,
-                )
-            )
+        if order.order_ticket:  # the fill's deal, with the terminal's own time and figures
+            try:
+                for deal in await self.port.history_deals_get(ticket=order.order_ticket):
+                    self._record_deal(deal, position)
+            except (TerminalError, TransientError) as exc:  # journaled with the close instead
+                logger.warning("deals of order {} not journaled yet: {}", order.client_id, exc)
         self.hub.publish(
             OrderFilledEvent(
                 order.correlation_id,

@@ -11,7 +11,9 @@ Decisions:
   ``synchronous=FULL`` (the WAL is fsynced) because the row must exist before the request leaves,
   whatever happens next. ``durable_orders=False`` turns that off (backtests); ``":memory:"``
   gives a journal without a file.
-- **Time** is never read here: every timestamp (UTC epoch seconds) comes from the caller.
+- **Time** is never read here: every timestamp comes from the caller: the engine's clock (UTC
+  epoch seconds) everywhere but a deal's ``time``, which is the terminal's, in the broker's
+  server time as MetaTrader 5 stamps it.
 - **Errors.** Every SQLite failure is raised as ``JournalError`` naming the file; a file written
   by a newer version, a file that is not a journal, or a corrupt file is refused at open.
 """

@@ -103,8 +103,8 @@ def resolve_strategy_class(
     module_part, attr = _split(target)
     if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
         path = Path(module_part)
-        if not path.is_absolute():
-            path = Path(base_dir or ".") / path
+        if not path.is_absolute() and base_dir is not None and (Path(base_dir) / path).is_file():
+            path = Path(base_dir) / path  # next to the configuration first, else the cwd
         module = _load_file(path, class_path)
     else:
         module = _import(module_part, class_path)
