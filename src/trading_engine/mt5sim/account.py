@@ -54,6 +54,8 @@ class Account:
         larger side; with ``margin_hedged_use_leg`` only the larger side is charged.
         """
         if legs is None:
+            if not self.ledger.positions:
+                return 0.0
             legs = ((p.symbol, p.buy, p.margin) for p in self.ledger.positions.values())
         sides: dict[str, list[float]] = {}
         for sym, buy, m in legs:

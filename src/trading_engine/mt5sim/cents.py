@@ -19,4 +19,6 @@ def cents(x: float) -> float:
         n = round(y)
         if n and -0.4999 < y - n < 0.4999:
             return n / 100.0
+        if y == 0.0:
+            return x  # ±0.0 rounds to itself
     return round(x, 2)

@@ -108,6 +108,7 @@ class TerminalCore:
         self._short_done: set[tuple[str, int]] = set()
         self._request_id = 0
         self._plain_rates = not cfg.history_sync_short
+        self._account_static: tuple[SimConfig, tuple[Any, ...], tuple[Any, ...]] | None = None
         self._cursors: dict[str, FeedCursor] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -242,41 +243,45 @@ class TerminalCore:
         with self._lock:
             if not self._begin():
                 return None
-            cfg = self.config
             f = self.server.figures()
             self._error.ok()
-            return AccountInfo._make(
-                (
-                    cfg.login,
-                    cfg.account_trade_mode,
-                    cfg.leverage,
-                    cfg.limit_orders,
-                    cfg.margin_so_mode,
-                    True,
-                    True,
-                    cfg.margin_mode,
-                    cfg.currency_digits,
-                    False,
-                    f.balance,
-                    0.0,
-                    f.profit,
-                    f.equity,
-                    f.margin,
-                    f.margin_free,
-                    f.margin_level,
-                    cfg.margin_so_call,
-                    cfg.margin_so_so,
-                    0.0,
-                    0.0,
-                    0.0,
-                    0.0,
-                    0.0,
-                    cfg.name,
-                    cfg.server,
-                    cfg.currency,
-                    cfg.company,
-                )
-            )
+            head, tail = self._account_fields()
+            figures = (f.balance, 0.0, f.profit, f.equity, f.margin, f.margin_free, f.margin_level)
+            return AccountInfo._make((*head, *figures, *tail))
+
+    def _account_fields(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The configured fields of ``AccountInfo`` before and after the figures (cached)."""
+        cfg = self.config
+        cached = self._account_static
+        if cached is not None and cached[0] is cfg:
+            return cached[1], cached[2]
+        head = (
+            cfg.login,
+            cfg.account_trade_mode,
+            cfg.leverage,
+            cfg.limit_orders,
+            cfg.margin_so_mode,
+            True,
+            True,
+            cfg.margin_mode,
+            cfg.currency_digits,
+            False,
+        )
+        tail = (
+            cfg.margin_so_call,
+            cfg.margin_so_so,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            cfg.name,
+            cfg.server,
+            cfg.currency,
+            cfg.company,
+        )
+        self._account_static = (cfg, head, tail)
+        return head, tail
 
     def terminal_info(self) -> TerminalInfo | None:
         """The terminal's state (``connected`` False during a no-connection fault)."""

@@ -92,6 +92,7 @@ class FeedCursor:
         "_off",
         "_off_hi",
         "_off_lo",
+        "_prev",
         "_run",
         "_span",
         "_tick_list",
@@ -113,6 +114,7 @@ class FeedCursor:
         self._minute = _NEVER
         self._i_closed = 0
         self._a = 0
+        self._prev: tuple[int, TickRow | None] = (_NEVER, None)
 
     def _server(self, now_utc: float) -> float:
         """Server seconds of ``now_utc``, with the feed's data ensured up to them."""
@@ -141,17 +143,30 @@ class FeedCursor:
         self._minute = _NEVER
 
     def last_tick(self, now_utc: float) -> TickRow | None:
-        """The fields of ``MarketData.last_tick(symbol, now_utc)``, or None when that answer
-        needs the general path (no tick yet on this server day)."""
+        """The fields of ``MarketData.last_tick(symbol, now_utc)`` (None: no tick)."""
         s = self._server(now_utc)
         day = math.floor(s / DAY)
         if day != self._day:
             self._enter_day(day)
         k = bisect_right(self._tick_list, math.floor(s * 1000.0)) - 1
         if k < 0:
-            return None
+            return self._before_day()
         row: TickRow = self._ticks[k : k + 1].tolist()[0]
         return row
+
+    def _before_day(self) -> TickRow | None:
+        """The last tick of the latest earlier day with bars (cached per day)."""
+        if self._prev[0] != self._day:
+            feed = self._feed
+            m1_times = feed.m1.times
+            i = int(m1_times.searchsorted(self._day * DAY, side="left")) - 1
+            row: TickRow | None = None
+            if i >= 0:
+                ticks, _ = feed.day_ticks(int(m1_times[i]) // DAY)
+                if ticks.size:
+                    row = ticks[-1:].tolist()[0]
+            self._prev = (self._day, row)
+        return self._prev[1]
 
     def copy_rates_from_pos(
         self, start_pos: int, count: int, now_utc: float

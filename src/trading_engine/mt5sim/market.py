@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, cast
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -211,13 +211,7 @@ class MarketData:
 
     def last_tick_row(self, symbol: str, now_utc: float) -> TickRow | None:
         """``last_tick``'s fields as Python scalars (``TICKS_DTYPE`` order), or None."""
-        row = self.cursor(symbol).last_tick(now_utc)
-        if row is not None:
-            return row
-        t = self.last_tick(symbol, now_utc)
-        if t is None:
-            return None
-        return cast("TickRow", t.item())
+        return self.cursor(symbol).last_tick(now_utc)
 
     def ticks_between(self, symbol: str, after_msc: int, upto_msc: int) -> npt.NDArray[np.void]:
         """Ticks with ``after_msc < time_msc <= upto_msc`` (read-only view when possible).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from . import validation as v
 from .ledger import PositionRecord
@@ -49,8 +49,7 @@ class Outcome:
         return v.RETCODE_COMMENTS.get(self.retcode, "Unknown error")
 
 
-@dataclasses.dataclass(slots=True, frozen=True)
-class Figures:
+class Figures(NamedTuple):
     """Account figures: balance, floating profit, equity, margin, free margin, margin level."""
 
     balance: float
