@@ -18,6 +18,7 @@ preallocated outputs (allocated by numpy, performance rule 3), and never allocat
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
@@ -1091,6 +1092,26 @@ def _outs(k: int, n: int) -> tuple[Array, ...]:
     return tuple(block)
 
 
+def _close_kernel(
+    kernel: Callable[[Array, int, int, Array], None], close: Any, timeperiod: Any, minimum: int
+) -> Array:
+    """Check ``close`` and ``timeperiod`` (>= ``minimum``), run ``kernel`` into a new array."""
+    x = _arr(close, "close")
+    n = _period(timeperiod, "timeperiod", minimum)
+    out = _out(x.size)
+    kernel(x, _first_valid1(x), n, out)
+    return out
+
+
+def _hlc_setup(
+    high: Any, low: Any, close: Any, timeperiod: Any, minimum: int
+) -> tuple[Array, Array, Array, int, int, Array]:
+    """Checked ``high, low, close``, their first valid bar, the checked period and a new output."""
+    h, lo, c = _arr3(high, low, close)
+    n = _period(timeperiod, "timeperiod", minimum)
+    return h, lo, c, _first_valid3(h, lo, c), n, _out(h.size)
+
+
 # --------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------
@@ -1119,56 +1140,32 @@ def lookback(name: str, **params: int) -> int:
 
 def sma(close: Array, timeperiod: int = 30) -> Array:
     """Simple moving average (TA-Lib SMA), bit-identical to TA-Lib."""
-    x = _arr(close, "close")
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(x.size)
-    _sma_nb(x, _first_valid1(x), n, out)
-    return out
+    return _close_kernel(_sma_nb, close, timeperiod, 1)
 
 
 def ema(close: Array, timeperiod: int = 30) -> Array:
     """Exponential moving average (TA-Lib EMA), bit-identical to TA-Lib."""
-    x = _arr(close, "close")
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(x.size)
-    _ema_nb(x, _first_valid1(x), n, out)
-    return out
+    return _close_kernel(_ema_nb, close, timeperiod, 1)
 
 
 def wma(close: Array, timeperiod: int = 30) -> Array:
     """Linearly weighted moving average (TA-Lib WMA)."""
-    x = _arr(close, "close")
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(x.size)
-    _wma_nb(x, _first_valid1(x), n, out)
-    return out
+    return _close_kernel(_wma_nb, close, timeperiod, 1)
 
 
 def rsi(close: Array, timeperiod: int = 14) -> Array:
     """Wilder's relative strength index (TA-Lib RSI); a flat series gives 0."""
-    x = _arr(close, "close")
-    n = _period(timeperiod, "timeperiod", 2)
-    out = _out(x.size)
-    _rsi_nb(x, _first_valid1(x), n, out)
-    return out
+    return _close_kernel(_rsi_nb, close, timeperiod, 2)
 
 
 def mom(close: Array, timeperiod: int = 10) -> Array:
     """Momentum ``close[i] - close[i - timeperiod]`` (TA-Lib MOM)."""
-    x = _arr(close, "close")
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(x.size)
-    _mom_nb(x, _first_valid1(x), n, out)
-    return out
+    return _close_kernel(_mom_nb, close, timeperiod, 1)
 
 
 def roc(close: Array, timeperiod: int = 10) -> Array:
     """Rate of change in percent (TA-Lib ROC)."""
-    x = _arr(close, "close")
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(x.size)
-    _roc_nb(x, _first_valid1(x), n, out)
-    return out
+    return _close_kernel(_roc_nb, close, timeperiod, 1)
 
 
 def trange(high: Array, low: Array, close: Array) -> Array:
@@ -1181,19 +1178,15 @@ def trange(high: Array, low: Array, close: Array) -> Array:
 
 def atr(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
     """Wilder's average true range (TA-Lib ATR); period 1 is the true range."""
-    h, lo, c = _arr3(high, low, close)
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(h.size)
-    _atr_nb(h, lo, c, _first_valid3(h, lo, c), n, out, False)
+    h, lo, c, beg, n, out = _hlc_setup(high, low, close, timeperiod, 1)
+    _atr_nb(h, lo, c, beg, n, out, False)
     return out
 
 
 def natr(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
     """Normalized ATR, ``ATR/close*100`` (TA-Lib NATR)."""
-    h, lo, c = _arr3(high, low, close)
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(h.size)
-    _atr_nb(h, lo, c, _first_valid3(h, lo, c), n, out, True)
+    h, lo, c, beg, n, out = _hlc_setup(high, low, close, timeperiod, 1)
+    _atr_nb(h, lo, c, beg, n, out, True)
     return out
 
 
@@ -1202,46 +1195,36 @@ _EMPTY = np.empty(0, dtype=np.float64)
 
 def plus_di(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
     """Plus directional indicator (TA-Lib PLUS_DI)."""
-    h, lo, c = _arr3(high, low, close)
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(h.size)
-    _dmi_nb(h, lo, c, _first_valid3(h, lo, c), n, out, _EMPTY, _EMPTY)
+    h, lo, c, beg, n, out = _hlc_setup(high, low, close, timeperiod, 1)
+    _dmi_nb(h, lo, c, beg, n, out, _EMPTY, _EMPTY)
     return out
 
 
 def minus_di(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
     """Minus directional indicator (TA-Lib MINUS_DI)."""
-    h, lo, c = _arr3(high, low, close)
-    n = _period(timeperiod, "timeperiod", 1)
-    out = _out(h.size)
-    _dmi_nb(h, lo, c, _first_valid3(h, lo, c), n, _EMPTY, out, _EMPTY)
+    h, lo, c, beg, n, out = _hlc_setup(high, low, close, timeperiod, 1)
+    _dmi_nb(h, lo, c, beg, n, _EMPTY, out, _EMPTY)
     return out
 
 
 def adx(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
     """Average directional index (TA-Lib ADX), bit-identical to TA-Lib."""
-    h, lo, c = _arr3(high, low, close)
-    n = _period(timeperiod, "timeperiod", 2)
-    out = _out(h.size)
-    _dmi_nb(h, lo, c, _first_valid3(h, lo, c), n, _EMPTY, _EMPTY, out)
+    h, lo, c, beg, n, out = _hlc_setup(high, low, close, timeperiod, 2)
+    _dmi_nb(h, lo, c, beg, n, _EMPTY, _EMPTY, out)
     return out
 
 
 def cci(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
     """Commodity channel index (TA-Lib CCI), constant 0.015."""
-    h, lo, c = _arr3(high, low, close)
-    n = _period(timeperiod, "timeperiod", 2)
-    out = _out(h.size)
-    _cci_nb(h, lo, c, _first_valid3(h, lo, c), n, np.empty(n), out)
+    h, lo, c, beg, n, out = _hlc_setup(high, low, close, timeperiod, 2)
+    _cci_nb(h, lo, c, beg, n, np.empty(n), out)
     return out
 
 
 def willr(high: Array, low: Array, close: Array, timeperiod: int = 14) -> Array:
     """Williams' %R in [-100, 0] (TA-Lib WILLR)."""
-    h, lo, c = _arr3(high, low, close)
-    n = _period(timeperiod, "timeperiod", 2)
-    out = _out(h.size)
-    _range_nb(h, lo, c, _first_valid3(h, lo, c), n, 0, out, _EMPTY)
+    h, lo, c, beg, n, out = _hlc_setup(high, low, close, timeperiod, 2)
+    _range_nb(h, lo, c, beg, n, 0, out, _EMPTY)
     return out
 
 
