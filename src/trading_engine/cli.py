@@ -209,7 +209,10 @@ def run(
         if cfg.terminal.kind != "sim" and speed != 1.0:
             raise ConfigError("--speed applies to the simulated terminal only", key="--speed")
         setup_logging(cfg)
-        summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
+        try:
+            summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
+        except asyncio.CancelledError:  # a second Ctrl-C / SIGTERM cut the stop short
+            raise KeyboardInterrupt from None
         typer.echo("\n".join(["summary:", *(f"  {line}" for line in summary.lines())]))
 
 
@@ -234,9 +237,20 @@ async def _run(
         cfg, clock=clock, max_bars=max_bars, config_dir=config_dir
     )
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    signals = 0
+
+    def on_signal() -> None:  # first: a graceful stop; second: interrupt the stop itself
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            engine.request_stop()
+        elif main is not None:
+            main.cancel()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: no handlers
-            loop.add_signal_handler(signum, engine.request_stop)
+            loop.add_signal_handler(signum, on_signal)
     if duration is not None:
         loop.call_later(duration, engine.request_stop)
     if metrics_port is not None:

@@ -1,0 +1,78 @@
+"""The ``run`` and ``backtest`` commands, as a user runs them: a subprocess on the simulator."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+CONFIG = Path(__file__).parents[2] / "configs" / "eurusd.yaml"
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "trading_engine", *args]
+
+
+def _summary(text: str) -> dict[str, str]:
+    pairs = (line.strip().partition(": ") for line in text.splitlines() if ": " in line)
+    return {key: value for key, _, value in pairs}
+
+
+def test_run_at_speed_zero_trades_the_bar_budget_and_prints_a_summary(tmp_path: Path) -> None:
+    journal = tmp_path / "run.db"
+    result = subprocess.run(
+        _cli("run", "--config", str(CONFIG), "--speed", "0", "--max-bars", "400",
+             "--set", f"journal.path={journal}", "--set", "logging.level=ERROR"),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = _summary(result.stdout)
+    assert summary["bars"] == "400"
+    assert summary["journal"] == str(journal)
+    assert journal.exists()
+
+
+def test_run_stops_gracefully_on_sigint_with_a_summary(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        _cli("run", "--config", str(CONFIG), "--speed", "600",
+             "--set", f"journal.path={tmp_path / 'live.db'}", "--set", "logging.format=text"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    for line in process.stderr:  # wait for readiness, not for a fixed time
+        if "engine running" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 0
+    assert "summary:" in stdout
+    assert _summary(stdout)["open_positions"] == "0"
+
+
+def test_backtest_reports_and_writes_the_trades(tmp_path: Path) -> None:
+    trades = tmp_path / "trades.csv"
+    result = subprocess.run(
+        _cli("backtest", "--config", str(CONFIG), "--bars", "3000", "--journal",
+             str(tmp_path / "bt.db"), "--trades-csv", str(trades), "--set", "logging.level=ERROR"),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = _summary(result.stdout)
+    assert report["bars"] == "3000"
+    rows = trades.read_text().splitlines()
+    assert rows[0].startswith("ticket,symbol,side")
+    assert len(rows) - 1 == int(report["trades"])
+
+
+def test_run_with_an_unknown_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIG.read_text() + "\nsurprise: 1\n")
+    result = subprocess.run(
+        _cli("run", "--config", str(bad), "--speed", "0", "--max-bars", "10"),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "surprise" in result.stderr
+    assert "Traceback" not in result.stderr
