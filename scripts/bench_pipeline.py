@@ -34,7 +34,7 @@ import statistics
 import subprocess
 import time
 from array import array
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -91,16 +91,51 @@ class Ack:
         self.event = asyncio.Event()
 
 
+def signals(latency: bool) -> tuple[asyncio.Future[None], asyncio.Future[Any], Ack | None]:
+    """``go`` (the source starts), ``done`` (the sink's result) and, for latency, the ``Ack``."""
+    loop = asyncio.get_running_loop()
+    return loop.create_future(), loop.create_future(), Ack() if latency else None
+
+
 async def timed(
-    go: asyncio.Future[None], done: asyncio.Future[Any], tasks: list[asyncio.Task[Any]]
+    go: asyncio.Future[None], done: asyncio.Future[Any], finish: Callable[[], Awaitable[Any]]
 ) -> tuple[float, Any]:
     await asyncio.sleep(0)  # let every stage reach its first wait
     started = perf_counter()
     go.set_result(None)
     result = await done
     elapsed = perf_counter() - started
-    await asyncio.gather(*tasks)
+    await finish()
     return elapsed, result
+
+
+# (the end a stage sends on, the end the next stage receives from), one per queue
+Links = list[tuple[Any, Any]]
+
+
+def pipeline_runner(
+    links: Callable[[int], Links],
+    source: Callable[..., Coroutine[Any, Any, None]],
+    stage: Callable[..., Coroutine[Any, Any, None]],
+    sink: Callable[..., Coroutine[Any, Any, None]],
+    close: Callable[[Links], None] | None = None,
+) -> Runner:
+    """A runner of ``source``, ``STAGES - 1`` stages and ``sink`` as tasks over ``links(maxsize)``
+    (``close`` runs on them at the end)."""
+
+    async def run(n: int, latency: bool, maxsize: int = 256) -> tuple[float, Any]:
+        go, done, ack = signals(latency)
+        ends = links(maxsize)
+        tasks = [asyncio.create_task(source(ends[0][0], n, go, ack))]
+        tasks += [asyncio.create_task(stage(ends[i][1], ends[i + 1][0])) for i in range(STAGES - 1)]
+        tasks.append(asyncio.create_task(sink(ends[-1][1], done, ack)))
+        try:
+            return await timed(go, done, lambda: asyncio.gather(*tasks))
+        finally:
+            if close is not None:
+                close(ends)
+
+    return run
 
 
 # -- asyncio.Queue, await ---------------------------------------------------------------------
@@ -202,23 +237,9 @@ async def q_sink_nowait(
     done.set_result(total if ack is None else samples)
 
 
-def queue_runner(
-    source: Callable[..., Awaitable[None]],
-    stage: Callable[..., Awaitable[None]],
-    sink: Callable[..., Awaitable[None]],
-) -> Runner:
-    async def run(n: int, latency: bool, maxsize: int = 256) -> tuple[float, Any]:
-        loop = asyncio.get_running_loop()
-        go: asyncio.Future[None] = loop.create_future()
-        done: asyncio.Future[Any] = loop.create_future()
-        ack = Ack() if latency else None
-        queues: list[asyncio.Queue[Any]] = [asyncio.Queue(maxsize) for _ in range(STAGES)]
-        tasks = [asyncio.create_task(source(queues[0], n, go, ack))]
-        tasks += [asyncio.create_task(stage(queues[i], queues[i + 1])) for i in range(STAGES - 1)]
-        tasks.append(asyncio.create_task(sink(queues[-1], done, ack)))
-        return await timed(go, done, tasks)
-
-    return run
+def queue_links(maxsize: int) -> Links:
+    queues: list[asyncio.Queue[Any]] = [asyncio.Queue(maxsize) for _ in range(STAGES)]
+    return [(q, q) for q in queues]
 
 
 # -- anyio memory object streams, nowait fast path --------------------------------------------
@@ -283,23 +304,14 @@ async def a_sink(
     done.set_result(total if ack is None else samples)
 
 
-async def run_anyio(n: int, latency: bool, maxsize: int = 256) -> tuple[float, Any]:
-    loop = asyncio.get_running_loop()
-    go: asyncio.Future[None] = loop.create_future()
-    done: asyncio.Future[Any] = loop.create_future()
-    ack = Ack() if latency else None
-    streams = [anyio.create_memory_object_stream[Any](maxsize) for _ in range(STAGES)]
-    tasks = [asyncio.create_task(a_source(streams[0][0], n, go, ack))]
-    tasks += [
-        asyncio.create_task(a_stage(streams[i][1], streams[i + 1][0])) for i in range(STAGES - 1)
-    ]
-    tasks.append(asyncio.create_task(a_sink(streams[-1][1], done, ack)))
-    try:
-        return await timed(go, done, tasks)
-    finally:
-        for send, receive in streams:
-            send.close()
-            receive.close()
+def anyio_links(maxsize: int) -> Links:
+    return [anyio.create_memory_object_stream[Any](maxsize) for _ in range(STAGES)]
+
+
+def anyio_close(streams: Links) -> None:
+    for send, receive in streams:
+        send.close()
+        receive.close()
 
 
 # -- Channel ----------------------------------------------------------------------------------
@@ -389,26 +401,9 @@ async def cn_sink(inbox: Receiver[Any], done: asyncio.Future[Any], ack: Ack | No
     done.set_result(total if ack is None else samples)
 
 
-def channel_runner(
-    source: Callable[..., Awaitable[None]],
-    stage: Callable[..., Awaitable[None]],
-    sink: Callable[..., Awaitable[None]],
-) -> Runner:
-    async def run(n: int, latency: bool, maxsize: int = 256) -> tuple[float, Any]:
-        loop = asyncio.get_running_loop()
-        go: asyncio.Future[None] = loop.create_future()
-        done: asyncio.Future[Any] = loop.create_future()
-        ack = Ack() if latency else None
-        channels = [Channel[Any](f"q{i}", maxsize) for i in range(STAGES)]
-        tasks = [asyncio.create_task(source(channels[0].sender, n, go, ack))]
-        tasks += [
-            asyncio.create_task(stage(channels[i].receiver, channels[i + 1].sender))
-            for i in range(STAGES - 1)
-        ]
-        tasks.append(asyncio.create_task(sink(channels[-1].receiver, done, ack)))
-        return await timed(go, done, tasks)
-
-    return run
+def channel_links(maxsize: int) -> Links:
+    channels = [Channel[Any](f"q{i}", maxsize) for i in range(STAGES)]
+    return [(ch.sender, ch.receiver) for ch in channels]
 
 
 class Loop(Service):
@@ -423,10 +418,7 @@ class Loop(Service):
 
 
 async def run_supervised(n: int, latency: bool, maxsize: int = 256) -> tuple[float, Any]:
-    loop = asyncio.get_running_loop()
-    go: asyncio.Future[None] = loop.create_future()
-    done: asyncio.Future[Any] = loop.create_future()
-    ack = Ack() if latency else None
+    go, done, ack = signals(latency)
     ch = [Channel[Any](f"q{i}", maxsize) for i in range(STAGES)]
 
     def spec(name: str, body: Callable[[], Awaitable[None]]) -> ChildSpec:
@@ -441,24 +433,22 @@ async def run_supervised(n: int, latency: bool, maxsize: int = 256) -> tuple[flo
     supervisor = Supervisor("pipeline", specs, strategy="rest_for_one", clock=LiveClock())
     await supervisor.start()
     try:
-        await asyncio.sleep(0)
-        started = perf_counter()
-        go.set_result(None)
-        result = await done
-        elapsed = perf_counter() - started
-        await supervisor.wait()
+        return await timed(go, done, supervisor.wait)
     finally:
         await supervisor.stop()
-    return elapsed, result
 
 
 RUNNERS: dict[str, Runner] = {
     "plain calls": run_plain,
-    "asyncio.Queue await": queue_runner(q_source_await, q_stage_await, q_sink_await),
-    "asyncio.Queue nowait": queue_runner(q_source_nowait, q_stage_nowait, q_sink_nowait),
-    "anyio nowait": run_anyio,
-    "Channel": channel_runner(c_source, c_stage, c_sink),
-    "Channel nowait": channel_runner(cn_source, cn_stage, cn_sink),
+    "asyncio.Queue await": pipeline_runner(
+        queue_links, q_source_await, q_stage_await, q_sink_await
+    ),
+    "asyncio.Queue nowait": pipeline_runner(
+        queue_links, q_source_nowait, q_stage_nowait, q_sink_nowait
+    ),
+    "anyio nowait": pipeline_runner(anyio_links, a_source, a_stage, a_sink, anyio_close),
+    "Channel": pipeline_runner(channel_links, c_source, c_stage, c_sink),
+    "Channel nowait": pipeline_runner(channel_links, cn_source, cn_stage, cn_sink),
     "Channel supervised": run_supervised,
 }
 
