@@ -364,11 +364,7 @@ class Trader:
 
     # -- booking --------------------------------------------------------------------------------
 
-    async def _book_fill(self, order: Order, close_reason: str) -> None:
-        self._save(order)
-        self.stats.fills += 1
-        now = self.clock.time()
-        price = order.price or 0.0
+    def _publish_placed(self, order: Order, now: float, price: float) -> None:
         self.hub.publish(
             OrderPlacedEvent(
                 order.correlation_id,
@@ -381,6 +377,28 @@ class Trader:
                 order.order_ticket or 0,
             )
         )
+
+    def _publish_filled(self, order: Order, now: float, price: float, position: int) -> None:
+        self.hub.publish(
+            OrderFilledEvent(
+                order.correlation_id,
+                now,
+                order.client_id,
+                order.symbol,
+                order.side,
+                order.filled_volume,
+                price,
+                order.deal_ticket or 0,
+                position,
+            )
+        )
+
+    async def _book_fill(self, order: Order, close_reason: str) -> None:
+        self._save(order)
+        self.stats.fills += 1
+        now = self.clock.time()
+        price = order.price or 0.0
+        self._publish_placed(order, now, price)
         if order.intent == "close":
             position = self.portfolio.get(order.position_to_close or 0)
             if position is not None:
@@ -420,19 +438,7 @@ class Trader:
                     self._record_deal(deal, position)
             except (TerminalError, TransientError) as exc:  # journaled with the close instead
                 logger.warning("deals of order {} not journaled yet: {}", order.client_id, exc)
-        self.hub.publish(
-            OrderFilledEvent(
-                order.correlation_id,
-                now,
-                order.client_id,
-                order.symbol,
-                order.side,
-                order.filled_volume,
-                price,
-                order.deal_ticket or 0,
-                ticket,
-            )
-        )
+        self._publish_filled(order, now, price, ticket)
 
     async def _position_ticket(self, order: Order) -> int:
         """The ticket of the position a fill opened: the order's on hedging accounts, else the
@@ -619,33 +625,10 @@ class Trader:
         booked closed, by the rest of the reconciliation)."""
         self.stats.fills += 1
         price = order.price or 0.0
-        self.hub.publish(
-            OrderPlacedEvent(
-                order.correlation_id,
-                now,
-                order.client_id,
-                order.symbol,
-                order.side,
-                order.volume,
-                price,
-                order.order_ticket or 0,
-            )
-        )
+        self._publish_placed(order, now, price)
         if order.intent == "close":
             return  # its PositionClosedEvent comes with the booking of the closed position
-        self.hub.publish(
-            OrderFilledEvent(
-                order.correlation_id,
-                now,
-                order.client_id,
-                order.symbol,
-                order.side,
-                order.filled_volume,
-                price,
-                order.deal_ticket or 0,
-                order.position_ticket or order.order_ticket or 0,
-            )
-        )
+        self._publish_filled(order, now, price, order.position_ticket or order.order_ticket or 0)
 
     async def _book_closed_while_away(self, gone: ClosedPosition) -> None:
         row = self.journal.get_position(gone.ticket)
