@@ -378,23 +378,13 @@ class Channel(Generic[T]):
         )
 
 
-class Sender(Generic[T]):
-    """The sending end of a channel: ``send``, ``send_nowait``, ``close`` and observation.
+class _End(Generic[T]):
+    """What both ends of a channel observe: its name, closed state and statistics."""
 
-    The methods are the channel's own bound methods (no extra call per item).
-    """
-
-    __slots__ = ("_channel", "close", "send", "send_nowait")
-
-    send: Callable[[T], Coroutine[Any, Any, None]]
-    send_nowait: Callable[[T], bool]
-    close: Callable[[], None]
+    __slots__ = ("_channel",)
 
     def __init__(self, channel: Channel[T]) -> None:
         self._channel = channel
-        self.send = channel.send
-        self.send_nowait = channel.send_nowait
-        self.close = channel.close
 
     @property
     def name(self) -> str:
@@ -403,7 +393,7 @@ class Sender(Generic[T]):
 
     @property
     def closed(self) -> bool:
-        """True once the channel is closed."""
+        """True once the channel is closed (receivers may still find buffered items)."""
         return self._channel.closed
 
     def stats(self) -> ChannelStats:
@@ -411,37 +401,46 @@ class Sender(Generic[T]):
         return self._channel.stats()
 
     def __repr__(self) -> str:
-        return f"<Sender of {self._channel!r}>"
+        return f"<{type(self).__name__} of {self._channel!r}>"
 
 
-class Receiver(Generic[T]):
+class Sender(_End[T]):
+    """The sending end of a channel: ``send``, ``send_nowait``, ``close`` and observation.
+
+    The methods are the channel's own bound methods (no extra call per item).
+    """
+
+    __slots__ = ("close", "send", "send_nowait")
+
+    send: Callable[[T], Coroutine[Any, Any, None]]
+    send_nowait: Callable[[T], bool]
+    close: Callable[[], None]
+
+    def __init__(self, channel: Channel[T]) -> None:
+        super().__init__(channel)
+        self.send = channel.send
+        self.send_nowait = channel.send_nowait
+        self.close = channel.close
+
+
+class Receiver(_End[T]):
     """The receiving end of a channel: ``receive``, ``receive_nowait``, ``async for``, observation.
 
     The methods are the channel's own bound methods (no extra call per item).
     """
 
-    __slots__ = ("_channel", "receive", "receive_nowait")
+    __slots__ = ("receive", "receive_nowait")
 
     receive: Callable[[], Coroutine[Any, Any, T]]
     receive_nowait: Callable[[], T]
 
     def __init__(self, channel: Channel[T]) -> None:
-        self._channel = channel
+        super().__init__(channel)
         self.receive = channel.receive
         self.receive_nowait = channel.receive_nowait
 
     def __aiter__(self) -> Channel[T]:
         return self._channel
-
-    @property
-    def name(self) -> str:
-        """The channel's name."""
-        return self._channel.name
-
-    @property
-    def closed(self) -> bool:
-        """True once the channel is closed (buffered items may remain)."""
-        return self._channel.closed
 
     def qsize(self) -> int:
         """How many items are buffered."""
@@ -450,10 +449,3 @@ class Receiver(Generic[T]):
     async def join(self) -> None:
         """Wait until the channel's buffer is empty."""
         await self._channel.join()
-
-    def stats(self) -> ChannelStats:
-        """The channel's statistics."""
-        return self._channel.stats()
-
-    def __repr__(self) -> str:
-        return f"<Receiver of {self._channel!r}>"
