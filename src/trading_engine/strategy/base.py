@@ -44,6 +44,7 @@ __all__ = [
     "Signal",
     "Snapshot",
     "Strategy",
+    "atr_stops",
     "check_regimes",
     "format_validation_error",
 ]
@@ -62,6 +63,23 @@ def check_regimes(names: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown regime(s) {unknown}; expected some of {sorted(REGIMES)}")
     return cleaned
+
+
+def atr_stops(
+    snapshot: Snapshot, side: Side, atr_value: str, sl_atr: float, tp_atr: float
+) -> tuple[float | None, float | None]:
+    """``(sl, tp)`` of an entry on ``side``: ``sl_atr`` / ``tp_atr`` ATRs (the value named
+    ``atr_value``) from the bar's close, ``None`` for a multiple of 0 (the ATR is read only when a
+    multiple is set)."""
+    sl = tp = None
+    if sl_atr > 0 or tp_atr > 0:
+        atr = snapshot.values[atr_value]
+        direction = 1.0 if side is Side.BUY else -1.0
+        if sl_atr > 0:
+            sl = snapshot.close - direction * sl_atr * atr
+        if tp_atr > 0:
+            tp = snapshot.close + direction * tp_atr * atr
+    return sl, tp
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trading_engine.events import Side
-from trading_engine.strategy.base import Signal, Snapshot, Strategy, check_regimes
+from trading_engine.strategy.base import Signal, Snapshot, Strategy, atr_stops, check_regimes
 
 __all__ = ["EmaCross", "EmaCrossParams"]
 
@@ -122,14 +122,7 @@ class EmaCross(Strategy[EmaCrossParams]):
 
     def _entry(self, side: Side, snapshot: Snapshot) -> Signal:
         p = self.params
-        sl = tp = None
-        if p.sl_atr > 0 or p.tp_atr > 0:
-            atr = snapshot.values[p.atr_value]
-            direction = 1.0 if side is Side.BUY else -1.0
-            if p.sl_atr > 0:
-                sl = snapshot.close - direction * p.sl_atr * atr
-            if p.tp_atr > 0:
-                tp = snapshot.close + direction * p.tp_atr * atr
+        sl, tp = atr_stops(snapshot, side, p.atr_value, p.sl_atr, p.tp_atr)
         fast, slow = snapshot.values[p.fast_value], snapshot.values[p.slow_value]
         reason = f"{p.fast_value} {fast:.6g} crossed {'above' if side is Side.BUY else 'below'} "
         reason += f"{p.slow_value} {slow:.6g} ({snapshot.regime})"

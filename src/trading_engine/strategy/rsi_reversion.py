@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trading_engine.events import Side
-from trading_engine.strategy.base import Signal, Snapshot, Strategy, check_regimes
+from trading_engine.strategy.base import Signal, Snapshot, Strategy, atr_stops, check_regimes
 
 __all__ = ["RsiReversion", "RsiReversionParams"]
 
@@ -108,12 +108,5 @@ class RsiReversion(Strategy[RsiReversionParams]):
 
     def _entry(self, side: Side, snapshot: Snapshot, why: str) -> Signal:
         p = self.params
-        sl = tp = None
-        if p.sl_atr > 0 or p.tp_atr > 0:
-            atr = snapshot.values[p.atr_value]
-            direction = 1.0 if side is Side.BUY else -1.0
-            if p.sl_atr > 0:
-                sl = snapshot.close - direction * p.sl_atr * atr
-            if p.tp_atr > 0:
-                tp = snapshot.close + direction * p.tp_atr * atr
+        sl, tp = atr_stops(snapshot, side, p.atr_value, p.sl_atr, p.tp_atr)
         return self.enter(side, sl=sl, tp=tp, volume=p.volume, reason=f"{why} ({snapshot.regime})")
