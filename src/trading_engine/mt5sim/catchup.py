@@ -91,25 +91,40 @@ class Catchup:
         key = state_key(self.server)
         if key == self._quiet_key:
             if target_msc < self._quiet_until:
-                self.synced_msc = target_msc
-                self.rolled_msc = max(self.rolled_msc, target_msc // _DAY_MS * _DAY_MS)
-                self.set_instant(target_msc)
+                self._quiet_to(target_msc)
                 return
             self._look = min(self._look * 4, LOOK_MAX_MS)
         else:
             self._look = LOOK_MIN_MS
         self._quiet_key = None
+        # one search from the last instant on, past the target: nothing up to the target?
+        if (
+            self.quiet_spans
+            and eligible(self.server)
+            and self._look_ahead(self.synced_msc, target_msc)
+        ):
+            self._quiet_to(target_msc)
+            return
         self._process(target_msc)
         if self.quiet_spans and (ledger.positions or ledger.orders) and eligible(self.server):
-            self._look_ahead(target_msc)
+            self._look_ahead(target_msc, target_msc)
 
-    def _look_ahead(self, now_msc: int) -> None:
-        """Find the quiet span after ``now_msc`` (see ``horizon.py``)."""
+    def _quiet_to(self, target_msc: int) -> None:
+        self.synced_msc = target_msc
+        self.rolled_msc = max(self.rolled_msc, target_msc // _DAY_MS * _DAY_MS)
+        self.set_instant(target_msc)
+
+    def _look_ahead(self, from_msc: int, now_msc: int) -> bool:
+        """Search ``(from_msc, now_msc + look-ahead]``; True (and a quiet span set) when no event
+        falls within ``(from_msc, now_msc]`` (see ``horizon.py``)."""
         end = min(now_msc + self._look, (now_msc // _DAY_MS + 1) * _DAY_MS - 1)
-        self._rescan_from = now_msc
+        self._rescan_from = from_msc
         ev = self._earliest(end)
+        if ev is not None and ev[0] <= now_msc:
+            return False
         self._quiet_until = end + 1 if ev is None else ev[0]
         self._quiet_key = state_key(self.server)
+        return True
 
     def _process(self, target_msc: int) -> None:
         self._rescan_from = self.synced_msc

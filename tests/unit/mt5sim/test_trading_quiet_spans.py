@@ -117,6 +117,7 @@ def _request(t: Terminal, op: tuple[Any, ...]) -> dict[str, Any] | None:
 
 
 ops = st.one_of(
+    st.tuples(st.just("minutes"), st.integers(1, 240)),
     st.tuples(
         st.just("wait"),
         st.one_of(
@@ -146,7 +147,7 @@ def _answers(t: Terminal) -> tuple[Any, ...]:
 @given(
     script=st.lists(ops, min_size=1, max_size=60),
     mode=st.sampled_from(["m1", "ticks"]),
-    balance=st.sampled_from([10_000.0, 300.0]),
+    balance=st.sampled_from([10_000.0, 300.0, 150.0]),
 )
 def test_quiet_spans_answer_as_the_search_on_every_call(
     script: list[tuple[Any, ...]], mode: str, balance: float
@@ -156,6 +157,11 @@ def test_quiet_spans_answer_as_the_search_on_every_call(
         if op[0] == "wait":
             clock.t += op[1]
             assert _answers(fast) == _answers(ref)
+            continue
+        if op[0] == "minutes":  # a backtest's polling
+            for _ in range(op[1]):
+                clock.t += 60.0
+                assert fast.positions_get() == ref.positions_get()
             continue
         req = _request(ref, op)
         assert req == _request(fast, op)
@@ -220,3 +226,17 @@ def test_a_stop_moved_closer_is_hit_at_the_same_tick() -> None:
         assert _answers(fast) == _answers(ref)
     assert fast.history_deals_get(0, 2**40) == ref.history_deals_get(0, 2**40)
     assert len(ref.history_deals_get(0, 2**40) or ()) == 3  # balance, in, out at the new stop
+
+
+def test_a_stop_out_found_by_the_look_ahead_happens_at_the_same_tick() -> None:
+    clock, fast, ref = _pair("m1", 300.0)
+    for t in (fast, ref):
+        req = _request(t, ("market", "XAUUSD", 0, 0, 0, 0.1, 0))
+        assert req is not None
+        assert t.order_send(req).retcode == mt5.TRADE_RETCODE_DONE  # type: ignore[union-attr]
+    for _ in range(900):
+        clock.t += 60.0
+        assert _answers(fast) == _answers(ref)
+    deals = ref.history_deals_get(0, 2**40) or ()
+    assert deals[-1].reason == mt5.DEAL_REASON_SO
+    assert fast.history_deals_get(0, 2**40) == deals
