@@ -44,6 +44,7 @@ __all__ = [
     "Signal",
     "Snapshot",
     "Strategy",
+    "atr_stop_values",
     "atr_stops",
     "check_regimes",
     "format_validation_error",
@@ -63,6 +64,11 @@ def check_regimes(names: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown regime(s) {unknown}; expected some of {sorted(REGIMES)}")
     return cleaned
+
+
+def atr_stop_values(atr_value: str, sl_atr: float, tp_atr: float) -> tuple[str, ...]:
+    """The values ``atr_stops`` reads: ``(atr_value,)`` when a multiple is set, else none."""
+    return (atr_value,) if sl_atr > 0 or tp_atr > 0 else ()
 
 
 def atr_stops(

@@ -22,7 +22,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trading_engine.events import Side
-from trading_engine.strategy.base import Signal, Snapshot, Strategy, atr_stops, check_regimes
+from trading_engine.strategy.base import (
+    Signal,
+    Snapshot,
+    Strategy,
+    atr_stop_values,
+    atr_stops,
+    check_regimes,
+)
 
 __all__ = ["EmaCross", "EmaCrossParams"]
 
@@ -79,8 +86,8 @@ class EmaCross(Strategy[EmaCrossParams]):
     ) -> None:
         super().__init__(params, name=name)
         p = self.params
-        needs_atr = p.sl_atr > 0 or p.tp_atr > 0
-        self.required_values = (p.fast_value, p.slow_value) + ((p.atr_value,) if needs_atr else ())
+        stops = atr_stop_values(p.atr_value, p.sl_atr, p.tp_atr)
+        self.required_values = (p.fast_value, p.slow_value, *stops)
         self._sign: dict[tuple[str, int], int] = {}
         self._pending: dict[tuple[str, int], Side] = {}
 

@@ -17,7 +17,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trading_engine.events import Side
-from trading_engine.strategy.base import Signal, Snapshot, Strategy, atr_stops, check_regimes
+from trading_engine.strategy.base import (
+    Signal,
+    Snapshot,
+    Strategy,
+    atr_stop_values,
+    atr_stops,
+    check_regimes,
+)
 
 __all__ = ["RsiReversion", "RsiReversionParams"]
 
@@ -81,8 +88,7 @@ class RsiReversion(Strategy[RsiReversionParams]):
     ) -> None:
         super().__init__(params, name=name)
         p = self.params
-        needs_atr = p.sl_atr > 0 or p.tp_atr > 0
-        self.required_values = (p.rsi_value,) + ((p.atr_value,) if needs_atr else ())
+        self.required_values = (p.rsi_value, *atr_stop_values(p.atr_value, p.sl_atr, p.tp_atr))
 
     def on_bar(self, snapshot: Snapshot) -> Signal | None:
         p = self.params
