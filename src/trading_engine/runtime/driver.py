@@ -44,27 +44,49 @@ class SimClockDriver:
         ready = _ready_queue(loop)
         parked = _PARKED.setdefault(loop, _Parked())
         clock = self.clock
-        while True:
+        finished: asyncio.Future[None] = loop.create_future()
+        handle: asyncio.Handle | None = None
+        waiter: asyncio.Future[None] | None = None
+
+        def park(_: object = None) -> None:
+            nonlocal handle
             parked.count += 1
-            try:
-                await asyncio.sleep(0)
-            finally:
-                parked.count -= 1
-            # Idle means: nothing runnable but other drivers, parked in that same sleep(0) (each
-            # leaves one callback in the queue). Counting them lets several engines with their
-            # own SimClocks share a loop; otherwise each driver would see the others as work
-            # and none would ever advance its clock.
+            handle = loop.call_soon(step)
+
+        def step() -> None:
+            # A plain callback rather than a task (cheaper than a coroutine step), run once per
+            # loop iteration while others work. Idle means: nothing runnable but other drivers,
+            # parked like this one (each leaves one callback in the queue); counting them lets
+            # several engines with their own SimClocks share a loop.
+            nonlocal handle, waiter
+            handle = None
+            parked.count -= 1
             if len(ready) > parked.count:
-                continue
+                park()
+                return
             deadline = clock.next_deadline()
             if self.until is not None and (deadline is None or deadline > self.until):
                 clock.advance_to(max(self.until, clock.time()))
+                finished.set_result(None)
                 return
             if deadline is None:
-                await clock.sleeper_added()
-                continue
+                waiter = asyncio.ensure_future(clock.sleeper_added())
+                waiter.add_done_callback(park)
+                return
             clock.advance_to(deadline)
             self.steps += 1
+            park()
+
+        park()
+        try:
+            await finished
+        finally:
+            if handle is not None:  # parked: take this driver out of the count
+                handle.cancel()
+                parked.count -= 1
+            if waiter is not None and not waiter.done():
+                waiter.remove_done_callback(park)
+                waiter.cancel()
 
 
 class _Parked:

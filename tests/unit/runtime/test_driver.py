@@ -45,3 +45,18 @@ async def test_driver_with_end_stops_there_when_nobody_sleeps() -> None:
     clock = SimClock(start=0.0)
     await SimClockDriver(clock, until=10.0).run()
     assert clock.time() == 10.0
+
+
+async def test_a_cancelled_driver_leaves_another_one_able_to_advance() -> None:
+    first, second = SimClock(start=0.0), SimClock(start=0.0)
+    cancelled = asyncio.create_task(SimClockDriver(first).run())
+    for _ in range(3):
+        await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
+    driver = asyncio.create_task(SimClockDriver(second).run())
+    await second.sleep(30)  # returns only if the remaining driver still sees the loop as idle
+    assert second.time() == 30.0
+    assert first.time() == 0.0
+    driver.cancel()
+    await asyncio.gather(driver, return_exceptions=True)
