@@ -30,6 +30,19 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
+def environment_error(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> ConfigError:
+    """The error of loading ``config_file`` with ``variable=value`` in the environment; it names
+    the variable and the environment as its source."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        ConfigLoader.load(config_file)
+    assert caught.value.key == variable
+    assert caught.value.source == "environment"
+    return caught.value
+
+
 class TestEnvironmentVariableOverrides:
     def test_trading_symbol_override(
         self, config_file: Path, monkeypatch: pytest.MonkeyPatch
@@ -137,15 +150,10 @@ class TestEnvironmentVariableOverrides:
         value: str,
         mentions: str,
     ) -> None:
-        monkeypatch.setenv(variable, value)
+        error = environment_error(config_file, monkeypatch, variable, value)
 
-        with pytest.raises(ConfigError) as caught:
-            ConfigLoader.load(config_file)
-
-        assert caught.value.key == variable
-        assert caught.value.source == "environment"
-        assert str(caught.value).startswith(f"environment: {variable}: ")
-        assert mentions in str(caught.value)
+        assert str(error).startswith(f"environment: {variable}: ")
+        assert mentions in str(error)
 
 
 class TestNestedEnvironmentForm:
@@ -223,13 +231,7 @@ class TestNestedEnvironmentForm:
         value: str,
         mentions: str,
     ) -> None:
-        monkeypatch.setenv(variable, value)
-
-        with pytest.raises(ConfigError) as caught:
-            ConfigLoader.load(config_file)
-
-        assert caught.value.key == variable
-        assert mentions in str(caught.value)
+        assert mentions in str(environment_error(config_file, monkeypatch, variable, value))
 
     def test_nested_form_wins_over_the_seed_variable(
         self, config_file: Path, monkeypatch: pytest.MonkeyPatch
