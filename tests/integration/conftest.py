@@ -97,6 +97,14 @@ def strategy_of(engine: TradingOrchestrator, name: str) -> Strategy[Any]:
     raise KeyError(name)
 
 
+def collect(eng: Any, *types: type) -> list[Any]:
+    """The events of ``types`` that ``eng`` publishes, in order, as they come."""
+    seen: list[Any] = []
+    for kind in types:
+        eng.subscribe(kind, seen.append)
+    return seen
+
+
 def our_deals(terminal: Any, magic: int = MAGIC) -> list[Any]:
     """Every deal of the terminal's history made by orders with our ``magic``."""
     assert terminal.initialize()  # the engine shut its connection down when it stopped

@@ -29,6 +29,7 @@ from trading_engine.journal.store import Journal
 from .conftest import (
     MAGIC,
     check_books,
+    collect,
     engine,
     make_config,
     our_deals,
@@ -39,13 +40,6 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def collect(eng: Any, *types: type) -> list[Any]:
-    seen: list[Any] = []
-    for kind in types:
-        eng.subscribe(kind, seen.append)
-    return seen
 
 
 # -- lost replies and disconnects ----------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,16 +21,9 @@ from trading_engine.events import (
 from trading_engine.journal.store import Journal
 from trading_engine.orchestrator import OrchestratorStatus
 
-from .conftest import check_books, engine, make_config, strategy, strategy_of
+from .conftest import check_books, collect, engine, make_config, strategy, strategy_of
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def collect(eng: Any, *types: type) -> list[Any]:
-    seen: list[Any] = []
-    for kind in types:
-        eng.subscribe(kind, seen.append)
-    return seen
 
 
 async def test_stop_loss_hit_on_the_terminal_is_booked_with_its_reason(tmp_path: Path) -> None:
