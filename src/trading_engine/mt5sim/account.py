@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from .cents import cents
+from .constants import POSITION_TYPE_BUY
 from .ledger import Ledger, PositionRecord
 from .money import Money, is_buy
 from .symbols import SymbolSpec
@@ -37,13 +38,13 @@ class Account:
 
     def position_profit(self, p: PositionRecord) -> tuple[float, float]:
         """(price_current, profit in the account currency rounded to cents) of ``p`` now."""
-        q = self.market.quote(p.symbol)
+        quote = self.market.quote
+        q = quote(p.symbol)
         if q is None:
             return p.price_open, 0.0
-        price = q[0] if p.buy else q[1]
-        profit = self.money.profit(
-            self.specs[p.symbol], p.buy, p.volume, p.price_open, price, q_of(self.market)
-        )
+        buy = p.type == POSITION_TYPE_BUY
+        price = q[0] if buy else q[1]
+        profit = self.money.profit(self.specs[p.symbol], buy, p.volume, p.price_open, price, quote)
         return price, 0.0 if profit is None else cents(profit)
 
     def account_margin(self, legs: Iterable[tuple[str, bool, float]] | None = None) -> float:
@@ -54,9 +55,10 @@ class Account:
         larger side; with ``margin_hedged_use_leg`` only the larger side is charged.
         """
         if legs is None:
-            if not self.ledger.positions:
-                return 0.0
-            legs = ((p.symbol, p.buy, p.margin) for p in self.ledger.positions.values())
+            positions = self.ledger.positions
+            if len(positions) <= 1:  # what the sums below come to for no or one position
+                return sum(p.margin for p in positions.values()) + 0.0
+            legs = ((p.symbol, p.buy, p.margin) for p in positions.values())
         sides: dict[str, list[float]] = {}
         for sym, buy, m in legs:
             acc = sides.get(sym)

@@ -8,7 +8,7 @@ from typing import Any
 
 from .core import TerminalCore, int_arg
 from .groups import compile_group
-from .ledger import OrderRecord
+from .ledger import OrderRecord, PositionRecord
 from .money import is_buy
 from .requests import to_seconds
 from .structs import (
@@ -90,10 +90,15 @@ class HistoryApi(TerminalCore):
         with self._lock:
             if not self._begin():
                 return None
-            chosen = self._filter(self.ledger.positions.values(), symbol, group, ticket, "ticket")
+            positions = self.ledger.positions.values()
+            if symbol is None and group is None and ticket is None:
+                chosen: list[PositionRecord] | None = list(positions)
+            else:
+                chosen = self._filter(positions, symbol, group, ticket, "ticket")
             if chosen is None:
                 return None
-            out = tuple(p.struct(*self.server.position_profit(p)) for p in chosen)
+            profit = self.server.position_profit
+            out = tuple([p.struct(*profit(p)) for p in chosen])
             self._error.ok()
             return out
 

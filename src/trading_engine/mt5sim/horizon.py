@@ -15,6 +15,7 @@ currency or converts through that symbol itself (``eligible``).
 
 from __future__ import annotations
 
+import operator
 from typing import Final
 
 from .execution import TradeServer
@@ -29,6 +30,14 @@ LOOK_MAX_MS: Final = 86_400_000
 StateKey = tuple[object, ...]
 
 
+_POSITION_KEY: Final = operator.attrgetter(
+    "symbol", "type", "volume", "price_open", "sl", "tp", "swap", "margin"
+)
+_ORDER_KEY: Final = operator.attrgetter(
+    "ticket", "symbol", "type", "price_open", "price_stoplimit", "time_expiration"
+)
+
+
 def state_key(server: TradeServer) -> StateKey:
     """Everything of the books that decides when the next event happens."""
     ledger = server.ledger
@@ -37,15 +46,8 @@ def state_key(server: TradeServer) -> StateKey:
         ledger.balance,
         len(server.async_rejects),
         tuple(fills.items()) if fills else (),
-        *[
-            (p.symbol, p.type, p.volume, p.price_open, p.sl, p.tp, p.swap, p.margin)
-            for p in ledger.positions.values()
-        ],
-        None,
-        *[
-            (o.ticket, o.symbol, o.type, o.price_open, o.price_stoplimit, o.time_expiration)
-            for o in ledger.orders.values()
-        ],
+        tuple(map(_POSITION_KEY, ledger.positions.values())),
+        tuple(map(_ORDER_KEY, ledger.orders.values())) if ledger.orders else (),
     )
 
 

@@ -88,7 +88,7 @@ class Now:
         try:
             return self._rows[symbol]
         except KeyError:
-            r = self._rows[symbol] = self._md.last_tick_row(symbol, self.now_utc)
+            r = self._rows[symbol] = self._md.cursor(symbol).last_tick(self.now_utc)
             return r
 
     def tick(self, symbol: str) -> np.void | None:
