@@ -623,12 +623,7 @@ def _bbands_nb(
         if since == 0:
             mu, m2 = _mean_sq_dev_lin(x, j + beg, n)
         else:
-            d = new - old
-            mu2 = mu + d * inv
-            m2 += d * ((new - mu2) + (old - mu))
-            if m2 < 0.0:
-                m2 = 0.0
-            mu = mu2
+            mu, m2 = _slide_sq_dev(mu, m2, new, old, inv)
         since += 1
         if since == every:
             since = 0
@@ -637,6 +632,18 @@ def _bbands_nb(
         middle[i] = mean
         upper[i] = mean + sd * up
         lower[i] = mean - sd * dn
+
+
+@njit
+def _slide_sq_dev(mu: float, m2: float, new: float, old: float, inv: float) -> tuple[float, float]:
+    """Mean and sum of squared deviations of a window of ``1/inv`` values after ``old`` left it
+    and ``new`` entered (the sum clamped at 0 against rounding)."""
+    d = new - old
+    mu2 = mu + d * inv
+    m2 += d * ((new - mu2) + (old - mu))
+    if m2 < 0.0:
+        m2 = 0.0
+    return mu2, m2
 
 
 @njit
@@ -994,12 +1001,7 @@ def _core7_nb(
             if since == 0:
                 mu, m2 = _mean_sq_dev_lin(c, i - n6 + 1, n6)
             else:
-                dd = x - old6
-                mu2 = mu + dd * inv6
-                m2 += dd * ((x - mu2) + (old6 - mu))
-                if m2 < 0.0:
-                    m2 = 0.0
-                mu = mu2
+                mu, m2 = _slide_sq_dev(mu, m2, x, old6, inv6)
             since += 1
             if since == every6:
                 since = 0

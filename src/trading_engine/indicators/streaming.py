@@ -30,6 +30,7 @@ from trading_engine.indicators.kernels import (
     _cci_value,
     _is_zero,
     _mean_sq_dev,
+    _slide_sq_dev,
     _tr,
     _wma_anchor_every,
     _wma_sums,
@@ -376,14 +377,7 @@ def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
     if since == 0.0:
         mu, m2 = _mean_sq_dev(st, ring, first, n, big)
     else:
-        old = st[ring + pos]  # x[j-n]
-        mu = st[s + 2]
-        d = x - old
-        mu2 = mu + d * st[s + 8]
-        m2 = st[s + 3] + d * ((x - mu2) + (old - mu))
-        if m2 < 0.0:
-            m2 = 0.0
-        mu = mu2
+        mu, m2 = _slide_sq_dev(st[s + 2], st[s + 3], x, st[ring + pos], st[s + 8])  # x[j-n] left
     st[s + 2] = mu
     st[s + 3] = m2
     sd = math.sqrt(m2 * st[s + 8])
