@@ -11,9 +11,13 @@ max and the median ratio to the peer, outputs checked before they are timed. Pri
 5. a backtest-style replay: the clock steps one minute per bar, each step reads the last closed
    bar (``copy_rates_from_pos(symbol, M1, 1, 1)``) and every 100th step sends an order
    (alternately opening and closing a position); the share of the replay spent inside the
-   simulator, and the replay's bars per second next to a numpy-only loop over the same bars.
+   simulator, and the replay's bars per second next to a numpy-only loop over the same bars;
+6. microseconds per call of a backtest's hot path: the M1 poll with the clock advancing, the
+   catch-up per minute (nothing open / one position with SL/TP), ``account_info``,
+   ``positions_get``, ``symbol_info_tick``.
 
-Usage: ``python scripts/bench_mt5sim.py [--rounds 7] [--replay-bars 1000000] [--replay-rounds 3]``
+Usage: ``python scripts/bench_mt5sim.py [--rounds 7] [--replay-bars 1000000] [--replay-rounds 3]
+[--calls-only]``
 """
 
 from __future__ import annotations
@@ -181,9 +185,11 @@ def bench_order_send(rounds: int) -> None:
         t0 = time.perf_counter()
         for _ in range(pairs):
             r = term.order_send(buy)
+            if r is None or r.retcode != 10009:
+                raise AssertionError(r)
             c = term.order_send({**buy, "type": 1, "position": r.order})
-            if r.retcode != 10009 or c.retcode != 10009:
-                raise AssertionError((r, c))
+            if c is None or c.retcode != 10009:
+                raise AssertionError(c)
         return (time.perf_counter() - t0) / (2 * pairs)
 
     run()
@@ -277,6 +283,82 @@ def bench_replay(n_bars: int, rounds: int) -> None:
     )
 
 
+# -- 6: per-call costs on a backtest's hot path -------------------------------------------------
+
+
+def bench_calls(rounds: int, n: int = 20_000) -> None:
+    """Microseconds per call of what a backtest calls per M1 bar and per trade."""
+    clock = Clock(START.timestamp())
+    term = Terminal(
+        SimConfig(symbols=(EURUSD,), seed=SEED, start=START, history_days=5, market_mode="m1"),
+        clock=clock,
+    )
+    assert term.initialize()
+    assert term.symbol_select("EURUSD", True)
+    read = term.copy_rates_from_pos
+    whole = read("EURUSD", mt5.TIMEFRAME_M1, 0, 3)
+    assert whole is not None
+    assert whole.size == 3
+    cu, nw = term._catchup, term._now
+
+    def per_call(fn: Callable[[], Any], step: float = 0.0) -> Callable[[], float]:
+        def run() -> float:
+            t0 = time.perf_counter()
+            if step:
+                for _ in range(n):
+                    clock.t += step
+                    fn()
+            else:
+                for _ in range(n):
+                    fn()
+            return (time.perf_counter() - t0) / n * 1e6
+
+        return run
+
+    def catch_up() -> None:
+        nw.at_utc(clock.t)
+        cu.advance(nw.now_msc)
+
+    empty = {
+        "copy_rates_from_pos(M1, 0, 3), clock +60 s": per_call(
+            lambda: read("EURUSD", 1, 0, 3), 60.0
+        ),
+        "copy_rates_from_pos(M1, 0, 3), same instant": per_call(lambda: read("EURUSD", 1, 0, 3)),
+        "catch-up per minute, nothing open": per_call(catch_up, 60.0),
+        "account_info, nothing open": per_call(term.account_info),
+        "positions_get, nothing open": per_call(term.positions_get),
+        "symbol_info_tick": per_call(lambda: term.symbol_info_tick("EURUSD")),
+    }
+    r = interleave(empty, rounds)
+    tick = term.symbol_info_tick("EURUSD")
+    assert tick is not None
+    sent = term.order_send(
+        {
+            "action": mt5.TRADE_ACTION_DEAL,
+            "symbol": "EURUSD",
+            "type": mt5.ORDER_TYPE_BUY,
+            "volume": 0.1,
+            "sl": round(tick.bid - 0.5, 5),
+            "tp": round(tick.ask + 0.5, 5),
+        }
+    )
+    assert sent is not None
+    assert sent.retcode == mt5.TRADE_RETCODE_DONE
+    one = {
+        "catch-up per minute, one position with SL/TP": per_call(catch_up, 60.0),
+        "account_info, one position": per_call(term.account_info),
+        "positions_get, one position": per_call(term.positions_get),
+        "clock +60 s, copy_rates_from_pos + positions_get": per_call(
+            lambda: (read("EURUSD", 1, 0, 3), term.positions_get()), 60.0
+        ),
+    }
+    r.update(interleave(one, rounds))
+    assert term.positions_total() == 1
+    print(f"6. microseconds per call ({n:,} calls per round, EURUSD 'm1' mode):")
+    for name, xs in r.items():
+        print(f"     {name:52s} {stats(xs)}")
+
+
 def machine() -> None:
     cpu = "?"
     try:
@@ -294,12 +376,18 @@ def main() -> None:
     p.add_argument("--n", type=int, default=100, help="bars per copy_rates_from_pos call")
     p.add_argument("--replay-bars", type=int, default=1_000_000)
     p.add_argument("--replay-rounds", type=int, default=3)
+    p.add_argument("--calls-only", action="store_true", help="only the per-call costs (6.)")
     a = p.parse_args()
     print(f"bench_mt5sim: seed {SEED}, rounds {a.rounds} (replay: {a.replay_rounds})")
+    if a.calls_only:
+        bench_calls(a.rounds)
+        machine()
+        return
     bench_generation(a.rounds)
     ratio = bench_copy_rates(a.rounds, a.n)
     bench_order_send(a.rounds)
     bench_replay(a.replay_bars, a.replay_rounds)
+    bench_calls(a.rounds)
     machine()
     print(f"ratio copy_rates_from_pos / numpy slice+copy: {ratio:.2f}x")
 
