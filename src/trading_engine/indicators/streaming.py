@@ -28,6 +28,7 @@ from trading_engine.indicators.kernels import (
     _arr3,
     _bb_anchor_every,
     _cci_value,
+    _dm,
     _is_zero,
     _mean_sq_dev,
     _slide_sq_dev,
@@ -211,14 +212,7 @@ def _dmi_step(st: Array, s: int, n: int, h: float, lo: float, c: float, r: int) 
         _put(st, o2, NAN)
         _put(st, o3, NAN)
         return
-    up = h - ph
-    dn = pl - lo
-    p = 0.0
-    q = 0.0
-    if dn > 0.0 and up < dn:
-        q = dn
-    elif up > 0.0 and up > dn:
-        p = up
+    p, q = _dm(h, lo, ph, pl)
     tr = _tr(h, lo, pc)
     if j < n:
         st[s + 4] += p
