@@ -70,7 +70,7 @@ class RatesApi(TerminalCore):
                 and type(start_pos) is int
                 and type(count) is int
                 and type(symbol) is str
-                and self._plain_rates
+                and not self.config.history_sync_short
                 and not self.faults
             ):
                 tail = self._cursors.get(symbol)

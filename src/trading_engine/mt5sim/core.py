@@ -107,7 +107,6 @@ class TerminalCore:
         self._books: set[str] = set()
         self._short_done: set[tuple[str, int]] = set()
         self._request_id = 0
-        self._plain_rates = not cfg.history_sync_short
         self._account_static: tuple[SimConfig, tuple[Any, ...], tuple[Any, ...]] | None = None
         self._cursors: dict[str, FeedCursor] = {}
 

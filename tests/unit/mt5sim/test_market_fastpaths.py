@@ -117,3 +117,46 @@ def test_last_tick_row_matches_last_tick(steps: list[float], mode: str) -> None:
         if row is not None:
             assert [type(v) for v in row] == [int, float, float, float, int, int, int, float]
         md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 2, now)  # moves the shared cursor
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.001, 60.0, 3600.0]), st.integers(0, 12), st.integers(0, 12)
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_terminal_poll_fast_path_answers_as_the_general_path(
+    calls: list[tuple[float, int, int]],
+) -> None:
+    from trading_engine.mt5sim import SimConfig, Terminal
+
+    class Clock:
+        t = START
+
+        def __call__(self) -> float:
+            return self.t
+
+    clock = Clock()
+    cfg = SimConfig(
+        seed=2, start=dt.datetime.fromtimestamp(START, dt.UTC), history_days=1, maxbars=8
+    )
+    term = Terminal(cfg, clock=clock)
+    assert term.initialize()
+    for dt_s, pos, count in calls:
+        clock.t += dt_s
+        fast = term.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, pos, count)
+        fast_error = term.last_error()
+        general = term.copy_rates_from_pos(  # numpy integers take the general path
+            "EURUSD",
+            np.int64(c.TIMEFRAME_M1),  # type: ignore[arg-type]
+            np.int64(pos),  # type: ignore[arg-type]
+            np.int64(count),  # type: ignore[arg-type]
+        )
+        assert fast is not None
+        assert general is not None
+        assert _same(fast, general)
+        assert fast_error == term.last_error() == (1, "Success")
