@@ -22,7 +22,7 @@ from .execution import TradeServer
 
 __all__ = ["LOOK_MAX_MS", "LOOK_MIN_MS", "StateKey", "eligible", "state_key"]
 
-LOOK_MIN_MS: Final = 15 * 60_000
+LOOK_MIN_MS: Final = 60 * 60_000
 """First look-ahead after the books change."""
 LOOK_MAX_MS: Final = 86_400_000
 """Longest look-ahead (it never crosses the next server midnight anyway)."""
