@@ -15,7 +15,7 @@ from . import constants as c
 from .catchup import Catchup
 from .config import SimConfig
 from .cursor import FeedCursor
-from .errors import ErrorState
+from .errors import SUCCESS, ErrorState
 from .execution import TradeServer
 from .faults import Faults
 from .ledger import Ledger
@@ -243,17 +243,18 @@ class TerminalCore:
             if not self._begin():
                 return None
             f = self.server.figures()
-            self._error.ok()
-            head, tail = self._account_fields()
-            figures = (f.balance, 0.0, f.profit, f.equity, f.margin, f.margin_free, f.margin_level)
-            return AccountInfo._make((*head, *figures, *tail))
+            static = self._account_static
+            if static is None or static[0] is not self.config:
+                static = self._account_fields()
+            self._error.value = SUCCESS
+            return AccountInfo._make(
+                (*static[1], f.balance, 0.0, *f[1:], *static[2])  # f: balance, profit, equity, ...
+            )
 
-    def _account_fields(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        """The configured fields of ``AccountInfo`` before and after the figures (cached)."""
+    def _account_fields(self) -> tuple[SimConfig, tuple[Any, ...], tuple[Any, ...]]:
+        """The configured fields of ``AccountInfo`` before and after the figures, cached with
+        the config they come from."""
         cfg = self.config
-        cached = self._account_static
-        if cached is not None and cached[0] is cfg:
-            return cached[1], cached[2]
         head = (
             cfg.login,
             cfg.account_trade_mode,
@@ -280,7 +281,7 @@ class TerminalCore:
             cfg.company,
         )
         self._account_static = (cfg, head, tail)
-        return head, tail
+        return self._account_static
 
     def terminal_info(self) -> TerminalInfo | None:
         """The terminal's state (``connected`` False during a no-connection fault)."""
