@@ -81,6 +81,8 @@ class FeedCursor:
 
     __slots__ = (
         "_a",
+        "_asks",
+        "_bids",
         "_day",
         "_day_m1",
         "_day_m1_start",
@@ -107,6 +109,8 @@ class FeedCursor:
         self._m1v = feed.m1.bars.view(_V)
         self._day = _NEVER
         self._ticks = np.empty(0, dtype=TICKS_DTYPE)
+        self._bids: list[float] | None = None
+        self._asks: list[float] = []
         self._tick_list: list[int] = []
         self._run = np.empty(0, dtype=_V)
         self._day_m1: list[int] = []
@@ -133,6 +137,8 @@ class FeedCursor:
         ticks, times = feed.day_ticks(day)
         self._day = day
         self._ticks = ticks
+        self._bids = None
+        self._asks = []
         self._tick_list = times.tolist()
         self._run = running_bars(ticks, feed.spec.point).view(_V)
         m1_times = feed.m1.times
@@ -153,6 +159,21 @@ class FeedCursor:
             return self._before_day()
         row: TickRow = self._ticks[k : k + 1].tolist()[0]
         return row
+
+    def last_quote(self, now_utc: float) -> tuple[float, float] | None:
+        """(bid, ask) of ``last_tick(now_utc)`` (None: no tick)."""
+        s = self._server(now_utc)
+        day = math.floor(s / DAY)
+        if day != self._day:
+            self._enter_day(day)
+        k = bisect_right(self._tick_list, math.floor(s * 1000.0)) - 1
+        if k < 0:
+            row = self._before_day()
+            return None if row is None else (row[1], row[2])
+        if self._bids is None:  # the day's quotes as Python floats, on first use
+            self._bids = self._ticks["bid"].tolist()
+            self._asks = self._ticks["ask"].tolist()
+        return self._bids[k], self._asks[k]
 
     def _before_day(self) -> TickRow | None:
         """The last tick of the latest earlier day with bars (cached per day)."""

@@ -67,7 +67,7 @@ class Now:
             if not self._off_lo <= utc < self._off_hi:  # the server offset's span, cached
                 self._off, self._off_lo, self._off_hi = self._span(utc)
             self.now_msc = math.floor((utc + self._off) * 1000.0)
-            if self._rows or self._cache:
+            if self._quotes or self._rows or self._cache:
                 self._forget()
 
     def at_server_msc(self, msc: int) -> None:
@@ -75,7 +75,7 @@ class Now:
         if msc != self.now_msc:
             self.now_msc = msc
             self.now_utc = self._to_utc(msc / 1000.0) + _EPS_S
-            if self._rows or self._cache:
+            if self._quotes or self._rows or self._cache:
                 self._forget()
 
     def _forget(self) -> None:
@@ -105,8 +105,7 @@ class Now:
         try:
             return self._quotes[symbol]
         except KeyError:
-            r = self.row(symbol)
-            q = self._quotes[symbol] = None if r is None else (r[1], r[2])
+            q = self._quotes[symbol] = self._md.cursor(symbol).last_quote(self.now_utc)
             return q
 
     def is_open(self, symbol: str) -> bool:

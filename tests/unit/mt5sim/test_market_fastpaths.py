@@ -114,6 +114,8 @@ def test_last_tick_row_matches_last_tick(steps: list[float], mode: str) -> None:
         t = md.last_tick("EURUSD", now)
         row = md.last_tick_row("EURUSD", now)
         assert (None if t is None else t.item()) == row
+        quote = md.cursor("EURUSD").last_quote(now)
+        assert quote == (None if t is None else (float(t["bid"]), float(t["ask"])))
         if row is not None:
             assert [type(v) for v in row] == [int, float, float, float, int, int, int, float]
         md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 2, now)  # moves the shared cursor
