@@ -3,7 +3,9 @@
 On every API call the terminal moves the server from the last processed instant to ``now``
 (server milliseconds). With nothing open this is O(1). Otherwise the ticks of the symbols that
 have positions or orders are examined with numpy, one vector pass per position/order, and the
-earliest event is applied, then the search resumes after it:
+earliest event is applied, then the search resumes after it; a search also looks ahead, so that
+calls within a quiet span (no event possible while the books are unchanged) are O(1) too
+(``horizon.py``):
 
 - the rest of a partially filled RETURN market order fills on the next ticks, up to the
   configured liquidity per tick;

@@ -8,7 +8,8 @@ negative position/count or unsupported tick flags → ``ValueError``.
 Bars: ``start_pos`` 0 is the newest bar; while its period runs (and it has ticks up to now) it is
 the forming bar, whose OHLC and tick volume cover only the ticks up to now. Closed bars come from
 precomputed arrays by binary search; the forming bar is built from at most one period of M1 bars
-plus the ticks of the current minute, so a query costs O(result + one period of M1).
+plus the ticks of the current minute, so a query costs O(result + one period of M1). M1 queries by
+position and the last tick go through a per-symbol ``FeedCursor`` (``cursor.py``), O(result).
 
 Generation modes of :meth:`MarketData.generated` (figures from a shared 2-core VM):
 ``"ticks"`` (default) generates ticks at ``SymbolSpec.ticks_per_minute`` (30 by default, a retail
