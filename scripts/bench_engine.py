@@ -48,7 +48,8 @@ WARMUP = 1000
 
 
 def engine_config(journal: Path) -> SystemConfig:
-    """eurusd.yaml, with a pure EMA cross (no regime filter, no stops, 0.1 lot, reversing)."""
+    """eurusd.yaml, with a pure EMA cross (no regime filter, no stops, 0.1 lot, reversing) and
+    an account that no risk limit stops."""
     cfg = ConfigLoader.load(
         ROOT / "configs" / "eurusd.yaml",
         overrides={
@@ -59,6 +60,10 @@ def engine_config(journal: Path) -> SystemConfig:
             "terminal.sim.market_mode": "m1",
             "terminal.sim.history_days": 5,
             "logging.level": "ERROR",
+            # no risk halt or stop-out may end the trading early: both sides must trade every cross
+            "terminal.sim.balance": 1e9,
+            "risk.daily_loss_limit": 1e12,
+            "risk.max_drawdown_pct": 100,
         },
     )
     strategy = StrategyConfig(
