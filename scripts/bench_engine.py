@@ -118,7 +118,7 @@ async def run_engine(bars: int) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             last = engine.data_state.validators[("EURUSD", mt5sim.TIMEFRAME_M1)].last_time
             first = int(history["time"][-1]) + 1
-            run_bars = terminal.copy_rates_range("EURUSD", mt5sim.TIMEFRAME_M1, first, last)
+            run_bars = _bars_between(terminal, first, last)
         gc.unfreeze()
         return {
             "bars": summary.bars,
@@ -128,6 +128,18 @@ async def run_engine(bars: int) -> dict[str, Any]:
             "latency": np.frombuffer(probe.latency, dtype=np.float64).copy(),
             "rss_mb": probe.rss_mb,
         }
+
+
+def _bars_between(terminal: Any, first: int, last: int) -> np.ndarray[Any, Any]:
+    """The M1 bars from ``first`` to ``last`` (server time), fetched in windows: a terminal caps
+    each answer at its "max bars in chart" (100,000 here)."""
+    chunks = []
+    start = first
+    while start <= last:
+        end = min(start + 30 * 86_400, last)
+        chunks.append(terminal.copy_rates_range("EURUSD", mt5sim.TIMEFRAME_M1, start, end))
+        start = end + 1
+    return np.concatenate(chunks)
 
 
 def _filled_entries(journal: Path) -> int:
