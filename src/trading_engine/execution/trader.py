@@ -179,6 +179,9 @@ class Trader:
             except OrderError as exc:
                 self._reject_unsent(order, str(exc))
                 return
+            # What is journaled is what is sent: the normalised price and stops.
+            order.price = request["price"]
+            order.sl, order.tp = request.get("sl") or None, request.get("tp") or None
             if not await self._send(order, request) or attempt == self.send_attempts - 1:
                 return
             await self.clock.sleep(self.backoff.delay(attempt, self.rng))
@@ -338,7 +341,7 @@ class Trader:
             retcode=order.retcode,
             error=order.message or None,
             filled_volume=order.filled_volume,
-            fill_price=order.price if order.filled_volume > 0 else None,
+            fill_price=order.fill_price if order.filled_volume > 0 else None,
         )
 
     def refuse(self, signal: EntrySignalEvent, rule: str, reason: str) -> None:
@@ -397,7 +400,7 @@ class Trader:
         self._save(order)
         self.stats.fills += 1
         now = self.clock.time()
-        price = order.price or 0.0
+        price = order.fill_price or order.price or 0.0  # the deal's price, once filled
         self._publish_placed(order, now, price)
         if order.intent == "close":
             position = self.portfolio.get(order.position_to_close or 0)
@@ -624,7 +627,7 @@ class Trader:
         """Count and publish a fill that reconciliation found (its position is adopted, or
         booked closed, by the rest of the reconciliation)."""
         self.stats.fills += 1
-        price = order.price or 0.0
+        price = order.fill_price or order.price or 0.0  # the deal's price, once filled
         self._publish_placed(order, now, price)
         if order.intent == "close":
             return  # its PositionClosedEvent comes with the booking of the closed position
