@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import os
 import platform
@@ -102,7 +103,10 @@ async def run_engine(bars: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = engine_config(Path(tmp) / "bench.db")
         clock = SimClock(cfg.terminal.sim.start.timestamp())
-        terminal, _ = open_terminal(cfg.terminal, clock, cfg.trading.symbols)
+        built, _ = open_terminal(cfg.terminal, clock, cfg.trading.symbols)
+        # The whole run must stay readable afterwards for the peer: no "max bars in chart" cap.
+        sim = dataclasses.replace(built.config, maxbars=bars + 10 * WARMUP)
+        terminal = mt5sim.Terminal(sim, clock=clock.time, sleep=clock.advance)
         terminal.initialize()
         history = terminal.copy_rates_from_pos("EURUSD", mt5sim.TIMEFRAME_M1, 1, WARMUP)
         engine = TradingOrchestrator.from_config(
@@ -131,8 +135,7 @@ async def run_engine(bars: int) -> dict[str, Any]:
 
 
 def _bars_between(terminal: Any, first: int, last: int) -> np.ndarray[Any, Any]:
-    """The M1 bars from ``first`` to ``last`` (server time), fetched in windows: a terminal caps
-    each answer at its "max bars in chart" (100,000 here)."""
+    """The M1 bars from ``first`` to ``last`` (server time), fetched a month at a time."""
     chunks = []
     start = first
     while start <= last:
