@@ -39,6 +39,7 @@ from trading_engine.errors import (
 )
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
+from trading_engine.terminal.factory import fit_start_to_history
 
 __all__ = [
     "EXIT_CODES",
@@ -225,6 +226,7 @@ async def _run(
     metrics_port: int | None,
 ) -> RunSummary:
     """Start the engine, run it until done, Ctrl-C / SIGTERM or ``duration``, stop it cleanly."""
+    cfg = fit_start_to_history(cfg)
     start = cfg.terminal.sim.start.timestamp()
     clock: Clock
     if cfg.terminal.kind != "sim":
@@ -256,7 +258,10 @@ async def _run(
     if metrics_port is not None:
         from trading_engine.observability.metrics import serve_metrics
 
-        serve_metrics(engine.get_all_metrics, metrics_port)
+        try:
+            serve_metrics(engine.get_all_metrics, metrics_port)
+        except OSError as exc:
+            raise ConfigError(f"cannot serve metrics: {exc}", key="--metrics-port") from None
     async with engine:
         gc.freeze()  # the objects built at start-up never change: keep them out of GC passes
         return await engine.run()
@@ -281,6 +286,8 @@ def backtest(
     """Replay bars through the engine on simulated time, as fast as possible, and report."""
     with cli_errors():
         cfg = load_config(config, set_)
+        if trades_csv is not None and not trades_csv.parent.is_dir():
+            raise ConfigError(f"no such directory: {trades_csv.parent}", key="--trades-csv")
         if journal is not None and journal.exists():
             raise ConfigError(
                 "journal exists; a backtest starts from an empty one", key="--journal"

@@ -333,6 +333,14 @@ class SimTerminalConfig(_Section):
     leverage: int = Field(100, ge=1, le=10_000, description="account leverage")
     account_mode: Literal["hedging", "netting"] = Field("hedging", description="position mode")
     history_file: Path | None = Field(None, description="replay bars from this file instead")
+
+    @field_validator("history_file")
+    @classmethod
+    def _history_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
     market_mode: Literal["ticks", "m1"] = Field(
         "ticks",
         description="generate every tick, or M1 bars with four ticks each (faster backtests)",

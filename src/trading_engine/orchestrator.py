@@ -73,7 +73,7 @@ from trading_engine.strategy.service import (
     StrategyEvaluationService,
     StrategyState,
 )
-from trading_engine.terminal.factory import open_terminal, port_settings
+from trading_engine.terminal.factory import fit_start_to_history, open_terminal, port_settings
 from trading_engine.terminal.port import TerminalPort
 
 __all__ = ["OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
@@ -130,6 +130,8 @@ class TradingOrchestrator:
         rng: random.Random | None = None,
         config_dir: Path | None = None,
     ) -> None:
+        if clock is None:
+            config = fit_start_to_history(config)
         self.config = config
         self.clock: Clock = clock if clock is not None else _default_clock(config)
         self.status = OrchestratorStatus.INITIALIZING

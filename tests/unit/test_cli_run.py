@@ -76,3 +76,36 @@ def test_run_with_an_unknown_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stderr.strip().count("\n") == 0
     assert "surprise" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_backtest_on_a_history_file_starts_where_the_file_can_feed_it(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from trading_engine.mt5sim import SimConfig, Terminal
+    from trading_engine.mt5sim.history import write_bars_csv
+
+    later = datetime(2026, 11, 20, tzinfo=UTC)  # long after the configuration's start (2024)
+    terminal = Terminal(
+        SimConfig(seed=3, start=later, history_days=10, market_mode="m1"), clock=later.timestamp
+    )
+    terminal.initialize()
+    history = tmp_path / "EURUSD_M1.csv"
+    write_bars_csv(history, terminal.copy_rates_from_pos("EURUSD", 1, 1, 3000))
+    result = subprocess.run(
+        _cli("backtest", "--config", str(CONFIG), "--bars", "500", "--history", str(history),
+             "--journal", str(tmp_path / "h.db"), "--set", "logging.level=ERROR"),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert _summary(result.stdout)["bars"] == "500"
+
+
+def test_backtest_with_a_missing_history_file_is_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        _cli("backtest", "--config", str(CONFIG), "--bars", "10", "--history",
+             str(tmp_path / "none.csv")),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "history_file" in result.stderr
+    assert "Traceback" not in result.stderr

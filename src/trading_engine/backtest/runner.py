@@ -17,6 +17,7 @@ from trading_engine.clock import SimClock
 from trading_engine.config import SystemConfig
 from trading_engine.journal.store import Journal
 from trading_engine.orchestrator import TradingOrchestrator
+from trading_engine.terminal.factory import fit_start_to_history
 
 __all__ = ["run_backtest"]
 
@@ -41,7 +42,7 @@ async def run_backtest(
     if history_file is not None:
         sim = config.terminal.sim.model_copy(update={"history_file": history_file})
         updates["terminal"] = config.terminal.model_copy(update={"sim": sim})
-    config = config.model_copy(update=updates)
+    config = fit_start_to_history(config.model_copy(update=updates))
     clock = SimClock(config.terminal.sim.start.timestamp())
     engine = TradingOrchestrator.from_config(
         config, clock=clock, max_bars=max_bars, **engine_options

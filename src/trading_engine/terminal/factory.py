@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime
 from typing import Any
 
 from trading_engine.clock import Clock, SimClock
-from trading_engine.config import SupervisorConfig, TerminalConfig
+from trading_engine.config import SupervisorConfig, SystemConfig, TerminalConfig
 from trading_engine.errors import ConfigError
 from trading_engine.terminal.config import PortSettings
 
-__all__ = ["open_terminal", "port_settings"]
+__all__ = ["fit_start_to_history", "open_terminal", "port_settings"]
 
 
 def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> tuple[Any, bool]:
@@ -55,7 +56,53 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
         market_watch=symbols,
     )
     sleep = clock.advance if isinstance(clock, SimClock) else None
-    return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep), True
+    try:
+        return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep), True
+    except (OSError, ValueError) as exc:
+        if sim.history_file is None:
+            raise
+        raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
+
+
+_HISTORY_KEY = "terminal.sim.history_file"
+
+
+def fit_start_to_history(config: SystemConfig) -> SystemConfig:
+    """With a history file, start the simulated clock where the file can feed the engine.
+
+    A start outside the file's bars would leave the engine stepping through time without data
+    (or with nothing to warm up from): the start moves to the close of the bar that ends the
+    indicators' warm-up (``services.indicator_calculation.warmup_bars``), or of the file's last
+    bar but one when the file is shorter. Unchanged without a history file, or when the
+    configured start already lies after the warm-up and before the file's last bar.
+    """
+    from trading_engine.mt5sim.history import read_history
+    from trading_engine.mt5sim.servertime import ServerTime
+
+    sim = config.terminal.sim
+    if config.terminal.kind != "sim" or sim.history_file is None:
+        return config
+    try:
+        kind, data = read_history(sim.history_file)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
+    if kind != "bars" or len(data) < 2:
+        raise ConfigError("expected M1 bars, at least two", key=_HISTORY_KEY)
+    server_time = (
+        ServerTime.fixed(round(sim.server_utc_offset_hours * 3600))
+        if sim.server_utc_offset_hours is not None
+        else ServerTime.eet()
+    )
+    times = data["time"]
+    warm = min(config.services.indicator_calculation.warmup_bars, len(times) - 2)
+    earliest = server_time.to_utc(int(times[warm]) + 60)
+    latest = server_time.to_utc(int(times[-1]))
+    start = sim.start.timestamp()
+    if earliest <= start < latest:
+        return config
+    fitted = sim.model_copy(update={"start": datetime.fromtimestamp(earliest, tz=UTC)})
+    terminal = config.terminal.model_copy(update={"sim": fitted})
+    return config.model_copy(update={"terminal": terminal})
 
 
 def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortSettings:
