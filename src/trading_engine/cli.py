@@ -39,6 +39,7 @@ from trading_engine.errors import (
 )
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
+from trading_engine.strategy.service import bind_strategies
 from trading_engine.terminal.factory import fit_start_to_history
 
 __all__ = [
@@ -152,9 +153,10 @@ def check_config(
     ] = False,
     set_: SetOption = None,
 ) -> None:
-    """Validate FILE (with the environment applied); exit 0 when it is valid."""
+    """Validate FILE (with the environment applied, strategies loaded); exit 0 when it is valid."""
     with cli_errors():
         config = load_config(file, set_)
+        bind_strategies(config.strategies, config.indicators.value_names, base_dir=file.parent)
         if print_:
             sys.stdout.write(json.dumps(config.masked_dict(), indent=2) + "\n")
         else:

@@ -66,12 +66,11 @@ from trading_engine.runtime.driver import SimClockDriver
 from trading_engine.runtime.hub import EventHub, Observer
 from trading_engine.runtime.service import Service
 from trading_engine.runtime.supervisor import ChildSpec, Supervisor
-from trading_engine.strategy.loader import load_strategy
 from trading_engine.strategy.service import (
     SignalMessage,
-    StrategyBinding,
     StrategyEvaluationService,
     StrategyState,
+    bind_strategies,
 )
 from trading_engine.terminal.factory import fit_start_to_history, open_terminal, port_settings
 from trading_engine.terminal.port import TerminalPort
@@ -170,16 +169,9 @@ class TradingOrchestrator:
         self.candles: Channel[NewCandleEvent] = Channel("candles", 256)
         self.features: Channel[IndicatorsCalculatedEvent] = Channel("features", 256)
         self.signals: Channel[SignalMessage] = Channel("signals", 1024)
-        self.bindings = [
-            StrategyBinding(
-                load_strategy(spec.class_path, spec.params, name=spec.name, base_dir=config_dir),
-                frozenset(spec.symbols) if spec.symbols is not None else None,
-                frozenset(spec.timeframes) if spec.timeframes is not None else None,
-            )
-            for spec in config.strategies
-            if spec.enabled
-        ]
-        self._check_strategy_values()
+        self.bindings = bind_strategies(
+            config.strategies, self.indicators.value_names, base_dir=config_dir
+        )
         self.supervisor = self._build_supervisor()
         self._driver_task: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
@@ -200,18 +192,6 @@ class TradingOrchestrator:
         """An engine for the YAML file at ``config_path`` (environment overrides applied)."""
         kwargs.setdefault("config_dir", Path(config_path).parent)
         return cls(ConfigLoader.load(config_path), **kwargs)
-
-    def _check_strategy_values(self) -> None:
-        available = set(self.indicators.value_names)
-        for binding in self.bindings:
-            missing = binding.strategy.missing_values(available)
-            if missing:
-                from trading_engine.errors import StrategyError
-
-                raise StrategyError(
-                    f"strategy {binding.strategy.name!r} reads {missing}, which the indicator "
-                    f"set does not compute (it has {sorted(available)})"
-                )
 
     def _build_supervisor(self) -> Supervisor:
         cfg = self.config

@@ -109,3 +109,14 @@ def test_backtest_with_a_missing_history_file_is_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "history_file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_config_loads_the_strategies_and_refuses_bad_parameters() -> None:
+    result = subprocess.run(
+        _cli("check-config", str(CONFIG), "--set",
+             "strategies=[{name: x, class_path: ema_cross, params: {bogus: 1}}]"),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 7
+    assert "bogus" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -22,12 +22,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import StrategyEvaluationConfig
+from trading_engine.config import StrategyConfig, StrategyEvaluationConfig
 from trading_engine.errors import StrategyError
 from trading_engine.events import (
     EntrySignalEvent,
@@ -40,8 +41,15 @@ from trading_engine.runtime.channel import Receiver, Sender
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
 from trading_engine.strategy.base import Snapshot, Strategy
+from trading_engine.strategy.loader import load_strategy
 
-__all__ = ["SignalMessage", "StrategyBinding", "StrategyEvaluationService", "StrategyState"]
+__all__ = [
+    "SignalMessage",
+    "StrategyBinding",
+    "StrategyEvaluationService",
+    "StrategyState",
+    "bind_strategies",
+]
 
 SignalMessage: TypeAlias = EntrySignalEvent | ExitSignalEvent | NewCandleEvent
 """What travels on the signals channel: signals, then the candle that closes their bar."""
@@ -59,6 +67,31 @@ class StrategyBinding:
         return (self.symbols is None or symbol in self.symbols) and (
             self.timeframes is None or timeframe in self.timeframes
         )
+
+
+def bind_strategies(
+    specs: Sequence[StrategyConfig], values: Sequence[str], *, base_dir: Path | None = None
+) -> list[StrategyBinding]:
+    """Load the enabled strategies of ``specs`` and check that ``values`` (the indicator set's
+    value names) hold everything each one reads; ``StrategyError`` names what is wrong."""
+    bindings = [
+        StrategyBinding(
+            load_strategy(spec.class_path, spec.params, name=spec.name, base_dir=base_dir),
+            frozenset(spec.symbols) if spec.symbols is not None else None,
+            frozenset(spec.timeframes) if spec.timeframes is not None else None,
+        )
+        for spec in specs
+        if spec.enabled
+    ]
+    available = set(values)
+    for binding in bindings:
+        missing = binding.strategy.missing_values(available)
+        if missing:
+            raise StrategyError(
+                f"strategy {binding.strategy.name!r} reads {missing}, which the indicator "
+                f"set does not compute (it has {sorted(available)})"
+            )
+    return bindings
 
 
 @dataclass
