@@ -40,7 +40,7 @@ import contextlib
 import functools
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -51,8 +51,19 @@ from loguru import logger
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig
 from trading_engine.data.service import DataFetchingService, DataState
-from trading_engine.errors import ServiceStateError
-from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent
+from trading_engine.errors import JournalError, ServiceStateError
+from trading_engine.events import (
+    EntrySignalEvent,
+    ExitSignalEvent,
+    IndicatorsCalculatedEvent,
+    NewCandleEvent,
+    OrderFilledEvent,
+    OrderPlacedEvent,
+    OrderRejectedEvent,
+    PositionClosedEvent,
+    RegimeChangedEvent,
+    TradingBlockedEvent,
+)
 from trading_engine.execution.portfolio import Portfolio
 from trading_engine.execution.risk import RiskLimits, RiskRules
 from trading_engine.execution.service import ExecutionState, TradeExecutionService
@@ -75,7 +86,19 @@ from trading_engine.strategy.service import (
 from trading_engine.terminal.factory import fit_start_to_history, open_terminal, port_settings
 from trading_engine.terminal.port import TerminalPort
 
-__all__ = ["OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
+__all__ = ["JOURNALED_EVENTS", "OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
+
+JOURNALED_EVENTS = (
+    EntrySignalEvent,
+    ExitSignalEvent,
+    OrderPlacedEvent,
+    OrderFilledEvent,
+    OrderRejectedEvent,
+    TradingBlockedEvent,
+    PositionClosedEvent,
+    RegimeChangedEvent,
+)
+"""Events written to the journal's ``events`` table (the rare, trading ones; not every bar)."""
 
 SERVICE_ORDER = ("data_fetching", "indicator_calculation", "strategy_evaluation", "trade_execution")
 
@@ -299,7 +322,10 @@ class TradingOrchestrator:
                 )
             journal = self.config.journal
             self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+            for kind in JOURNALED_EVENTS:
+                self.hub.subscribe(self._journal_event, kind)
             await self.port.connect()
+            await self._check_journal_matches_terminal()
             await self.supervisor.start()
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self.supervisor.add_done_callback(lambda _service: _resolve(done))
@@ -315,6 +341,29 @@ class TradingOrchestrator:
             len(self.streams),
             [b.strategy.name for b in self.bindings],
         )
+
+    def _journal_event(self, event: Any) -> None:
+        """Write a trading event to the journal's events table (bounded by the journal)."""
+        if self.journal is not None and not self.journal.closed:
+            payload = {f.name: getattr(event, f.name) for f in fields(event)}
+            self.journal.record_event(
+                type(event).__name__, event.correlation_id, payload, event.timestamp
+            )
+
+    async def _check_journal_matches_terminal(self) -> None:
+        """Refuse a journal with fills when the simulated terminal has no trade at all: the
+        simulator starts afresh in each process, so that journal describes another terminal."""
+        if self.config.terminal.kind != "sim" or self.journal is None:
+            return
+        if not any(row.filled_volume > 0 for row in self.journal.orders()):
+            return
+        deals = await self.port.history_deals_get(0, 2**31 - 1)
+        if not any(int(deal.type) in (0, 1) for deal in deals):  # DEAL_TYPE_BUY / SELL
+            raise JournalError(
+                f"{self.journal.path}: this journal holds the fills of an earlier simulated "
+                "terminal, and the simulator starts afresh in each run: use a new journal "
+                "(journal.path)"
+            )
 
     async def stop(self) -> None:
         """Stop the services in reverse order, flush the journal, disconnect. Idempotent."""

@@ -120,3 +120,21 @@ def test_check_config_loads_the_strategies_and_refuses_bad_parameters() -> None:
     assert result.returncode == 7
     assert "bogus" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_journal_from_an_earlier_simulated_run_is_refused_with_exit_6(tmp_path: Path) -> None:
+    import sqlite3
+
+    journal = tmp_path / "once.db"
+    args = _cli("run", "--config", str(CONFIG), "--speed", "0", "--max-bars", "2000",
+                "--set", f"journal.path={journal}", "--set", "logging.level=ERROR")  # fmt: skip
+    first = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    assert first.returncode == 0, first.stderr
+    with sqlite3.connect(journal) as conn:
+        kinds = dict(conn.execute("SELECT type, COUNT(*) FROM events GROUP BY type").fetchall())
+    assert kinds["OrderFilledEvent"] == int(_summary(first.stdout)["closed_positions"]) + int(
+        _summary(first.stdout)["open_positions"]
+    )
+    second = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    assert second.returncode == 6
+    assert "earlier simulated terminal" in second.stderr
