@@ -6,10 +6,10 @@ the pipeline allows) over ``--bars`` EURUSD M1 bars with ``ema_cross``; then bac
 running the same EMA(12)/EMA(26) cross, reversing on each cross, over the very same bars (warm-up
 history included, EMAs from the engine's own kernels so both see the same crosses).
 
-Checked before timing counts: both make the same number of entries (± 1 at the edges). Printed:
-bars per second of each, their ratio (median over rounds), candle → order-sent latency p50/p99
-(wall clock, from the candle's publication to the order's), and the resident memory sampled
-every 10 % of the run (flat when history and metrics are bounded).
+Checked before timing counts: both make the same number of entries (± 2 at the run's edges).
+Printed: bars per second of each, their ratio (median over rounds), candle → order-sent
+latency p50/p99 (wall clock, from the candle's publication to the order's), and the resident
+memory sampled every 10 % of the run.
 
     python scripts/bench_engine.py --bars 1000000 --rounds 3
 """
@@ -224,7 +224,9 @@ def main() -> None:
     for r in range(args.rounds):
         engine = asyncio.run(run_engine(args.bars))
         peer = run_backtesting_py(engine["series"], WARMUP)
-        if abs(engine["entries"] - peer["entries"]) > 1:
+        # The first and last bars differ (the peer sees a cross on the first bar from the warm-up
+        # history, and fills an entry signalled on the last bar): a couple of entries at most.
+        if abs(engine["entries"] - peer["entries"]) > 2:
             raise SystemExit(
                 f"round {r}: the engine made {engine['entries']} entries, backtesting.py "
                 f"{peer['entries']}: they do not agree"
