@@ -91,7 +91,8 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except (TradingEngineError, KeyboardInterrupt) as exc:
-        message = str(exc) or type(exc).__name__
+        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        message = message or type(exc).__name__
         typer.echo(f"{PROG}: error: {message}", err=True)
         raise typer.Exit(exit_code_for(exc)) from None
 
