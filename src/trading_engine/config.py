@@ -320,6 +320,30 @@ def _utc_datetime(value: object) -> object:
     return value
 
 
+class SimFaultConfig(_Section):
+    """One scripted fault of the simulated terminal (``mt5sim.Fault``)."""
+
+    kind: Literal[
+        "disconnect",
+        "no_connection",
+        "lost_reply",
+        "requote",
+        "throttle",
+        "no_prices",
+        "history_short",
+        "restart",
+    ] = Field(description="what goes wrong")
+    calls: int | None = Field(None, ge=0, description="for this many calls (null: the window)")
+    start: Annotated[datetime | None, BeforeValidator(_utc_datetime)] = Field(
+        None, description="from this time, UTC (null: from the start)"
+    )
+    end: Annotated[datetime | None, BeforeValidator(_utc_datetime)] = Field(
+        None, description="until this time, UTC (null: no end)"
+    )
+    code: int | None = Field(None, description="the error or retcode (null: the kind's usual)")
+    symbol: str | None = Field(None, description="only for this symbol (no_prices)")
+
+
 class SimTerminalConfig(_Section):
     """The simulated terminal (``trading_engine.mt5sim``)."""
 
@@ -341,6 +365,17 @@ class SimTerminalConfig(_Section):
             raise ValueError(f"no such file: {value}")
         return value
 
+    slippage_points: int = Field(
+        0, ge=0, le=10_000, description="market execution: fills up to this many points worse"
+    )
+    requote_probability: float = Field(
+        0.0, ge=0, le=1, description="instant execution: chance of a requote"
+    )
+    commission_per_lot: float = Field(0.0, ge=0, description="account currency per lot per deal")
+    latency: float = Field(0.0, ge=0, le=60, description="seconds each terminal call takes")
+    faults: list[SimFaultConfig] = Field(
+        default_factory=list, description="scripted faults (disconnects, lost replies, ...)"
+    )
     market_mode: Literal["ticks", "m1"] = Field(
         "ticks",
         description="generate every tick, or M1 bars with four ticks each (faster backtests)",

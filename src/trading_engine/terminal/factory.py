@@ -54,6 +54,21 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
             else mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
         ),
         market_watch=symbols,
+        slippage_points=sim.slippage_points,
+        requote_probability=sim.requote_probability,
+        commission_per_lot=sim.commission_per_lot,
+        latency=sim.latency,
+        faults=tuple(
+            mt5sim.Fault(
+                fault.kind,
+                calls=fault.calls,
+                start=fault.start.timestamp() if fault.start is not None else None,
+                end=fault.end.timestamp() if fault.end is not None else None,
+                code=fault.code,
+                symbol=fault.symbol,
+            )
+            for fault in sim.faults
+        ),
     )
     sleep = clock.advance if isinstance(clock, SimClock) else None
     try:
