@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from trading_engine.events import OrderFilledEvent
 
 from .conftest import collect, engine, make_config, strategy
@@ -30,4 +32,4 @@ async def test_config_scripted_disconnect_and_slippage_reach_the_engine(tmp_path
     assert eng.port.metrics()["reconnects"] >= 1  # the scripted disconnect happened, and passed
     assert summary.bars == 40
     assert eng.terminal.config.slippage_points == 20
-    assert sum(d.commission for d in deals) == -7.0 * 0.1 * 2  # open and close, 0.1 lot each
+    assert sum(d.commission for d in deals) == pytest.approx(-7.0 * 0.1 * 2)  # in and out, 0.1 lot
