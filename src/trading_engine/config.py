@@ -24,6 +24,7 @@ commented default file follow from the model.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -877,6 +878,7 @@ class ConfigLoader:
     def load(
         cls,
         config_path: str | Path | None = None,
+        logger: logging.Logger | None = None,
         *,
         overrides: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
@@ -884,7 +886,8 @@ class ConfigLoader:
         """Overrides > environment > file > defaults; any failure is one ``ConfigError``.
 
         ``overrides`` takes nested dicts or dotted keys (``{"risk.max_positions": 3}``);
-        ``environ`` defaults to ``os.environ``; ``config_path=None`` reads no file.
+        ``environ`` defaults to ``os.environ``; ``config_path=None`` reads no file. ``logger``
+        (the earlier design's second argument) is told which file was loaded.
         """
         source = str(config_path) if config_path is not None else "configuration"
         layers = _Layers(default_source=source)
@@ -897,9 +900,12 @@ class ConfigLoader:
         if overrides:
             layers.add(_normalise_layer(_expand_overrides(overrides)), "overrides")
         try:
-            return _validate_without_environment(layers.data)
+            config = _validate_without_environment(layers.data)
         except ValidationError as exc:
             raise _config_error(exc, layers) from None
+        if logger is not None:
+            logger.info("configuration loaded from %s", source)
+        return config
 
     @classmethod
     def create_default_config(

@@ -260,3 +260,13 @@ class TestConfigurationEdgeCases:
 
         assert config.trading.symbols == ["GBPUSD"]
         assert config.trading.timeframes == [H1]
+
+
+def test_load_takes_the_earlier_designs_logger_argument(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    log = logging.getLogger("seed-caller")
+    with caplog.at_level(logging.INFO, logger="seed-caller"):
+        config = ConfigLoader.load(Path(__file__).parents[2] / "configs" / "eurusd.yaml", log)
+    assert config.trading.symbols == ["EURUSD"]
+    assert "configuration loaded from" in caplog.text
