@@ -10,6 +10,12 @@ all stay within 1e-12 of the price scale, 1e-10 for 0-100 oscillators. TA-Lib's 
 RSI and ADX of a flat series are 0, PLUS_DI/MINUS_DI(1) are DM/TR without the factor 100,
 NATR(1) is the true range, CCI is 0 when the deviation is below 1e-14 of the level.
 
+An interior NaN (after the first valid bar) is outside that contract: SMA, EMA, ATR and the
+other recursions turn NaN to the end, as TA-Lib does, but RSI goes on from the next valid bar
+(TA-Lib's RSI is 0.0 from there on, an artefact of NaN comparisons in C) and CCI is 0 instead
+of NaN while the NaN is in its window. The engine never passes one: bars with a NaN are
+rejected before they reach the indicators.
+
 The ``_*_nb`` functions are the numba kernels: they take the full arrays, the first valid index and
 preallocated outputs (allocated by numpy, performance rule 3), and never allocate large arrays.
 ``donchian`` and ``keltner`` are not in TA-Lib; they follow the same conventions.
