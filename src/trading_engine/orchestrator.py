@@ -199,7 +199,6 @@ class TradingOrchestrator:
         self._driver_task: asyncio.Task[None] | None = None
         self._stop_requested = asyncio.Event()
         self._iterations = 0
-        self._pipeline_done: asyncio.Future[None] | None = None
         self.last_summary: RunSummary | None = None
         self.error: BaseException | None = None
 
@@ -327,9 +326,6 @@ class TradingOrchestrator:
             await self.port.connect()
             await self._check_journal_matches_terminal()
             await self.supervisor.start()
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self.supervisor.add_done_callback(lambda _service: _resolve(done))
-            self._pipeline_done = done
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
             self.error = exc
@@ -417,12 +413,8 @@ class TradingOrchestrator:
         if self.status is not OrchestratorStatus.RUNNING:
             raise ServiceStateError(f"the orchestrator is not running ({self.status.value})")
         orchestrator = self.config.orchestrator
-        # Wait on the supervisor's end without awaiting ``supervisor.wait()``: cancelling a task
-        # blocked in ``wait()`` stops the service, and run() returning (max_iterations) must
-        # leave the pipeline running.
-        pipeline = self._pipeline_done
-        if pipeline is None:
-            raise ServiceStateError("the orchestrator is not running (no pipeline)")
+        # ``wait()`` only observes: cancelling it when run() returns leaves the pipeline running.
+        pipeline = asyncio.ensure_future(self.supervisor.wait())
         stop = asyncio.ensure_future(self._stop_requested.wait())
         iterations = 0
         try:
@@ -448,8 +440,9 @@ class TradingOrchestrator:
                     break
             self.last_summary = await self.summary()
         finally:
-            stop.cancel()
-            await asyncio.gather(stop, return_exceptions=True)
+            for waiter in (pipeline, stop):
+                waiter.cancel()
+            await asyncio.gather(pipeline, stop, return_exceptions=True)
         if self.error is not None and self.status is OrchestratorStatus.ERROR:
             raise self.error
         return self.last_summary
@@ -580,11 +573,6 @@ class _Drain(Service):
 
     def metrics(self) -> dict[str, Any]:
         return {**super().metrics(), "drained": self.drained}
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 def _default_clock(config: SystemConfig) -> Clock:

@@ -142,13 +142,13 @@ class Trader:
         for attempt in range(self.send_attempts):
             tick = await self.port.symbol_info_tick(symbol)
             if tick is None or not tick.bid or not tick.ask:
-                self._block(signal, "no_prices", f"{symbol}: the terminal has no prices")
+                self.refuse(signal, "no_prices", f"{symbol}: the terminal has no prices")
                 return
             account = await self.port.account_info()
             self.risk.on_account(float(account.equity), float(account.balance), float(tick.time))
             volume = self._size(signal, rules, float(account.equity), tick)
             if volume <= 0:
-                self._block(signal, "sizing", f"{symbol}: the risk budget buys less than one lot")
+                self.refuse(signal, "sizing", f"{symbol}: the risk budget buys less than one lot")
                 return
             decision = self.risk.check_entry(
                 symbol,
@@ -159,7 +159,7 @@ class Trader:
                 volume_min=rules.volume_min,
             )
             if not decision.allowed:
-                self._block(signal, decision.rule, decision.reason)
+                self.refuse(signal, decision.rule, decision.reason)
                 return
             order = self._new_order(signal.symbol, signal.side, decision.volume, signal)
             order.sl, order.tp = signal.sl, signal.tp
@@ -346,9 +346,6 @@ class Trader:
 
     def refuse(self, signal: EntrySignalEvent, rule: str, reason: str) -> None:
         """Refuse an entry signal (counted, logged, a ``TradingBlockedEvent``)."""
-        self._block(signal, rule, reason)
-
-    def _block(self, signal: EntrySignalEvent, rule: str, reason: str) -> None:
         self.stats.blocked += 1
         logger.bind(correlation_id=signal.correlation_id).info("entry blocked: {}", reason)
         self.hub.publish(
@@ -400,7 +397,7 @@ class Trader:
         self._save(order)
         self.stats.fills += 1
         now = self.clock.time()
-        price = order.fill_price or order.price or 0.0  # the deal's price, once filled
+        price = _fill_price(order)
         self._publish_placed(order, now, price)
         if order.intent == "close":
             position = self.portfolio.get(order.position_to_close or 0)
@@ -627,7 +624,7 @@ class Trader:
         """Count and publish a fill that reconciliation found (its position is adopted, or
         booked closed, by the rest of the reconciliation)."""
         self.stats.fills += 1
-        price = order.fill_price or order.price or 0.0  # the deal's price, once filled
+        price = _fill_price(order)
         self._publish_placed(order, now, price)
         if order.intent == "close":
             return  # its PositionClosedEvent comes with the booking of the closed position
@@ -669,12 +666,9 @@ class Trader:
 
     async def _reconciliation(self, orders: list[Order], *, with_positions: bool) -> Reconciliation:
         """Ask the terminal and run the pure reconciliation."""
-        book = (
-            [book_position(row) for row in self.journal.open_positions()] if with_positions else []
-        )
-        times = [p.opened_at for p in self.journal.open_positions()] + [
-            o.updated_at or self.clock.time() for o in orders
-        ]
+        held = self.journal.open_positions()
+        book = [book_position(row) for row in held] if with_positions else []
+        times = [p.opened_at for p in held] + [o.updated_at or self.clock.time() for o in orders]
         start = min(times, default=self.clock.time()) - _HISTORY_MARGIN
         end = self.clock.time() + _HISTORY_MARGIN
         positions = await self.port.positions_get()
@@ -690,3 +684,8 @@ class Trader:
             deals=deals,
             history_orders=history,
         )
+
+
+def _fill_price(order: Order) -> float:
+    """The price an order was filled at (the deal's), or its requested one before a fill."""
+    return order.fill_price or order.price or 0.0
