@@ -32,7 +32,7 @@ from loguru import logger
 
 from trading_engine.clock import Clock
 from trading_engine.config import DataFetchingConfig
-from trading_engine.data.validation import BarValidator
+from trading_engine.data.validation import BarValidator, new_closed_bars
 from trading_engine.errors import TerminalError, TransientError
 from trading_engine.events import DataFetchedEvent, NewCandleEvent, new_correlation_id
 from trading_engine.runtime.channel import Sender
@@ -99,7 +99,9 @@ class DataFetchingService(Service):
             validator = self._data.validator(stream)
             if validator.last_time is None:  # first start: begin after the current closed bar
                 rates = await self._port.copy_rates_from_pos(*stream, 0, self._config.nbr_bars + 1)
-                closed = _closed(rates, self._config.candle_index)
+                if rates is None:
+                    continue
+                closed = new_closed_bars(rates, None, self._config.candle_index)
                 if len(closed):
                     validator.last_time = int(closed["time"][-1])
 
@@ -218,16 +220,6 @@ class DataFetchingService(Service):
             "failed_polls_in_a_row": self._failures,
             "streams": [self._data.validator(s).stats() for s in self._streams],
         }
-
-
-def _closed(rates: Any, candle_index: int) -> np.ndarray[Any, Any]:
-    """The closed bars of a ``copy_rates_from_pos(…, 0, n)`` answer (all but the forming bar)."""
-    if rates is None or len(rates) == 0:
-        return np.empty(0)
-    closed: np.ndarray[Any, Any] = (
-        rates[: max(len(rates) - candle_index, 0)] if candle_index else rates
-    )
-    return closed
 
 
 def _seconds_or_none(timeframe: int) -> int | None:
