@@ -31,6 +31,7 @@ __all__ = [
     "MN1",
     "TIMEFRAMES",
     "W1",
+    "fixed_seconds",
     "parse_timeframe",
     "timeframe_name",
     "timeframe_seconds",
@@ -141,3 +142,8 @@ def timeframe_seconds(timeframe: int) -> int:
         return _SECONDS[timeframe]
     except KeyError:
         raise ValueError(_not_a_constant(timeframe)) from None
+
+
+def fixed_seconds(timeframe: int) -> int | None:
+    """``timeframe_seconds``, or None for ``MN1`` (whose bars have no fixed length)."""
+    return None if timeframe == MN1 else timeframe_seconds(timeframe)

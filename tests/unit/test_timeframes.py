@@ -74,3 +74,10 @@ def test_name_and_seconds_of_unknown_constant_raise(value: int) -> None:
         timeframe_name(value)
     with pytest.raises(ValueError, match="not an MT5 timeframe constant"):
         timeframe_seconds(value)
+
+
+def test_fixed_seconds_is_none_only_for_calendar_months() -> None:
+    from trading_engine.timeframes import MN1, W1, fixed_seconds
+
+    assert fixed_seconds(MN1) is None
+    assert fixed_seconds(W1) == 7 * 86_400

@@ -39,7 +39,7 @@ from trading_engine.runtime.channel import Sender
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
 from trading_engine.terminal.port import TerminalPort
-from trading_engine.timeframes import timeframe_name, timeframe_seconds
+from trading_engine.timeframes import fixed_seconds, timeframe_name
 
 __all__ = ["DataFetchingService", "DataState", "Stream"]
 
@@ -61,7 +61,7 @@ class DataState:
         found = self.validators.get(stream)
         if found is None:
             symbol, timeframe = stream
-            found = BarValidator(symbol, timeframe, timeframe_seconds=_seconds_or_none(timeframe))
+            found = BarValidator(symbol, timeframe, timeframe_seconds=fixed_seconds(timeframe))
             self.validators[stream] = found
         return found
 
@@ -220,10 +220,3 @@ class DataFetchingService(Service):
             "failed_polls_in_a_row": self._failures,
             "streams": [self._data.validator(s).stats() for s in self._streams],
         }
-
-
-def _seconds_or_none(timeframe: int) -> int | None:
-    try:
-        return timeframe_seconds(timeframe)
-    except ValueError:  # MN1: calendar months
-        return None

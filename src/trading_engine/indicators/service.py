@@ -40,7 +40,7 @@ from trading_engine.runtime.channel import Receiver, Sender
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
 from trading_engine.terminal.port import TerminalPort
-from trading_engine.timeframes import timeframe_name, timeframe_seconds
+from trading_engine.timeframes import fixed_seconds, timeframe_name
 
 __all__ = ["IndicatorCalculationService", "IndicatorState"]
 
@@ -106,7 +106,7 @@ class IndicatorCalculationService(Service):
             # Malformed history bars are left out, by the rules the data service applies to live
             # bars: a single NaN would poison an EMA for good.
             accepted, rejections = validate_rates(
-                closed, timeframe_seconds=_seconds_or_none(stream[1])
+                closed, timeframe_seconds=fixed_seconds(stream[1])
             )
             if rejections:
                 self._ind.warmup_rejected += len(rejections)
@@ -208,10 +208,3 @@ class IndicatorCalculationService(Service):
             "warmup_rejected": ind.warmup_rejected,
             "regime_changes": ind.regime_changes,
         }
-
-
-def _seconds_or_none(timeframe: int) -> int | None:
-    try:
-        return timeframe_seconds(timeframe)
-    except ValueError:  # MN1: calendar months
-        return None
