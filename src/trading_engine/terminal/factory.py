@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import importlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trading_engine.clock import Clock, SimClock
-from trading_engine.config import SupervisorConfig, SystemConfig, TerminalConfig
+from trading_engine.config import (
+    SimTerminalConfig,
+    SupervisorConfig,
+    SystemConfig,
+    TerminalConfig,
+)
 from trading_engine.errors import ConfigError
 from trading_engine.terminal.config import PortSettings
+
+if TYPE_CHECKING:
+    from trading_engine.mt5sim.servertime import ServerTime
 
 __all__ = ["fit_start_to_history", "open_terminal", "port_settings"]
 
@@ -31,14 +39,9 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
                 key="terminal.kind",
             ) from exc
     from trading_engine import mt5sim
-    from trading_engine.mt5sim.servertime import ServerTime
 
     sim = config.sim
-    server_time = (
-        ServerTime.fixed(round(sim.server_utc_offset_hours * 3600))
-        if sim.server_utc_offset_hours is not None
-        else ServerTime.eet()
-    )
+    server_time = _server_time(sim)
     sim_config = mt5sim.SimConfig(
         seed=sim.seed,
         start=sim.start,
@@ -92,7 +95,6 @@ def fit_start_to_history(config: SystemConfig) -> SystemConfig:
     configured start already lies after the warm-up and before the file's last bar.
     """
     from trading_engine.mt5sim.history import read_history
-    from trading_engine.mt5sim.servertime import ServerTime
 
     sim = config.terminal.sim
     if config.terminal.kind != "sim" or sim.history_file is None:
@@ -103,11 +105,7 @@ def fit_start_to_history(config: SystemConfig) -> SystemConfig:
         raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
     if kind != "bars" or len(data) < 2:
         raise ConfigError("expected M1 bars, at least two", key=_HISTORY_KEY)
-    server_time = (
-        ServerTime.fixed(round(sim.server_utc_offset_hours * 3600))
-        if sim.server_utc_offset_hours is not None
-        else ServerTime.eet()
-    )
+    server_time = _server_time(sim)
     times = data["time"]
     warm = min(config.services.indicator_calculation.warmup_bars, len(times) - 2)
     earliest = server_time.to_utc(int(times[warm]) + 60)
@@ -133,3 +131,12 @@ def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortS
         password=config.password,
         timeout_ms=config.timeout_ms,
     )
+
+
+def _server_time(sim: SimTerminalConfig) -> ServerTime:
+    """The broker's clock the configuration names: a fixed offset, else EET/EEST."""
+    from trading_engine.mt5sim.servertime import ServerTime
+
+    if sim.server_utc_offset_hours is None:
+        return ServerTime.eet()
+    return ServerTime.fixed(round(sim.server_utc_offset_hours * 3600))
