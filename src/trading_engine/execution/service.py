@@ -29,7 +29,7 @@ Seed configuration (``services.trade_execution``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from loguru import logger
@@ -176,19 +176,10 @@ class TradeExecutionService(Service):
 
     def metrics(self) -> dict[str, Any]:
         trader = self.trader
-        stats = trader.stats
         return {
             **super().metrics(),
-            "signals": stats.signals,
-            "orders_sent": stats.orders_sent,
-            "fills": stats.fills,
-            "rejected": stats.rejected,
-            "blocked": stats.blocked,
-            "unknown": stats.unknown,
-            "resolved_unknown": stats.resolved_unknown,
-            "positions_closed": stats.positions_closed,
+            **asdict(trader.stats),
+            "realized_pnl": round(trader.stats.realized_pnl, 2),
             "open_positions": len(trader.portfolio),
-            "realized_pnl": round(stats.realized_pnl, 2),
-            "reconciliations": stats.reconciliations,
             "risk": trader.risk.stats(),
         }
