@@ -37,6 +37,25 @@ class RatesApi(TerminalCore):
             return None
         return spec
 
+    def _date_arg(self, name: str, value: Any) -> int | None:
+        """A date argument in seconds, or None with the argument error set."""
+        try:
+            return to_seconds(value)
+        except (TypeError, ValueError, OverflowError):
+            self._error.argument(name)
+            return None
+
+    def _count_arg(self, count: Any) -> int | None:
+        """A non-negative ``count``, or None with the argument error set."""
+        try:
+            n = int_arg(count)
+            if n < 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            self._error.argument("count")
+            return None
+        return n
+
     def _finish_rates(
         self, symbol: str, timeframe: int, rates: npt.NDArray[np.void]
     ) -> npt.NDArray[np.void]:
@@ -108,17 +127,9 @@ class RatesApi(TerminalCore):
             spec = self._rates_args(symbol, timeframe)
             if spec is None:
                 return None
-            try:
-                t = to_seconds(date_from)
-            except (TypeError, ValueError, OverflowError):
-                self._error.argument("date_from")
-                return None
-            try:
-                n = int_arg(count)
-                if n < 0:
-                    raise ValueError
-            except (TypeError, ValueError):
-                self._error.argument("count")
+            t = self._date_arg("date_from", date_from)
+            n = None if t is None else self._count_arg(count)
+            if t is None or n is None:
                 return None
             now = self._now.now_utc
             rates = self.market.copy_rates_from(spec.name, timeframe, t, n, now)
@@ -137,15 +148,12 @@ class RatesApi(TerminalCore):
             spec = self._rates_args(symbol, timeframe)
             if spec is None:
                 return None
-            dates = []
-            for name, value in (("date_from", date_from), ("date_to", date_to)):
-                try:
-                    dates.append(to_seconds(value))
-                except (TypeError, ValueError, OverflowError):
-                    self._error.argument(name)
-                    return None
+            start = self._date_arg("date_from", date_from)
+            end = None if start is None else self._date_arg("date_to", date_to)
+            if start is None or end is None:
+                return None
             now = self._now.now_utc
-            rates = self.market.copy_rates_range(spec.name, timeframe, dates[0], dates[1], now)
+            rates = self.market.copy_rates_range(spec.name, timeframe, start, end, now)
             floor = self._maxbars_floor(spec.name, timeframe) if len(rates) else None
             if floor is not None:
                 rates = rates[rates["time"] >= floor]
@@ -175,17 +183,9 @@ class RatesApi(TerminalCore):
             args = self._tick_args(symbol, flags)
             if args is None:
                 return None
-            try:
-                t = to_seconds(date_from)
-            except (TypeError, ValueError, OverflowError):
-                self._error.argument("date_from")
-                return None
-            try:
-                n = int_arg(count)
-                if n < 0:
-                    raise ValueError
-            except (TypeError, ValueError):
-                self._error.argument("count")
+            t = self._date_arg("date_from", date_from)
+            n = None if t is None else self._count_arg(count)
+            if t is None or n is None:
                 return None
             ticks = self.market.copy_ticks_from(
                 args[0].name, t * 1000, n, args[1], self._now.now_utc
@@ -203,15 +203,12 @@ class RatesApi(TerminalCore):
             args = self._tick_args(symbol, flags)
             if args is None:
                 return None
-            dates = []
-            for name, value in (("date_from", date_from), ("date_to", date_to)):
-                try:
-                    dates.append(to_seconds(value))
-                except (TypeError, ValueError, OverflowError):
-                    self._error.argument(name)
-                    return None
+            start = self._date_arg("date_from", date_from)
+            end = None if start is None else self._date_arg("date_to", date_to)
+            if start is None or end is None:
+                return None
             ticks = self.market.copy_ticks_range(
-                args[0].name, dates[0] * 1000, dates[1] * 1000 + 999, args[1], self._now.now_utc
+                args[0].name, start * 1000, end * 1000 + 999, args[1], self._now.now_utc
             )
             self._error.ok()
             return ticks
