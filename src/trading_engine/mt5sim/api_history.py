@@ -10,7 +10,6 @@ from .core import TerminalCore, int_arg
 from .groups import compile_group
 from .ledger import OrderRecord, PositionRecord
 from .money import is_buy
-from .requests import to_seconds
 from .structs import (
     TradeDeal,
     TradeOrder,
@@ -103,16 +102,6 @@ class HistoryApi(TerminalCore):
             return out
 
     # -- history ----------------------------------------------------------------------------
-
-    def _dates(self, date_from: Any, date_to: Any) -> tuple[int, int] | None:
-        out = []
-        for name, value in (("date_from", date_from), ("date_to", date_to)):
-            try:
-                out.append(to_seconds(value))
-            except (TypeError, ValueError, OverflowError):
-                self._error.argument(name)
-                return None
-        return out[0], out[1]
 
     def _history(
         self,

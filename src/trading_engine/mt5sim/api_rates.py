@@ -12,7 +12,6 @@ from . import constants as c
 from .bars import TIMEFRAME_NAMES
 from .core import TerminalCore, int_arg
 from .errors import SUCCESS
-from .requests import to_seconds
 from .symbols import SymbolSpec
 
 __all__ = ["RatesApi"]
@@ -36,14 +35,6 @@ class RatesApi(TerminalCore):
             self._error.argument("timeframe")
             return None
         return spec
-
-    def _date_arg(self, name: str, value: Any) -> int | None:
-        """A date argument in seconds, or None with the argument error set."""
-        try:
-            return to_seconds(value)
-        except (TypeError, ValueError, OverflowError):
-            self._error.argument(name)
-            return None
 
     def _count_arg(self, count: Any) -> int | None:
         """A non-negative ``count``, or None with the argument error set."""
@@ -148,10 +139,10 @@ class RatesApi(TerminalCore):
             spec = self._rates_args(symbol, timeframe)
             if spec is None:
                 return None
-            start = self._date_arg("date_from", date_from)
-            end = None if start is None else self._date_arg("date_to", date_to)
-            if start is None or end is None:
+            dates = self._dates(date_from, date_to)
+            if dates is None:
                 return None
+            start, end = dates
             now = self._now.now_utc
             rates = self.market.copy_rates_range(spec.name, timeframe, start, end, now)
             floor = self._maxbars_floor(spec.name, timeframe) if len(rates) else None
@@ -203,10 +194,10 @@ class RatesApi(TerminalCore):
             args = self._tick_args(symbol, flags)
             if args is None:
                 return None
-            start = self._date_arg("date_from", date_from)
-            end = None if start is None else self._date_arg("date_to", date_to)
-            if start is None or end is None:
+            dates = self._dates(date_from, date_to)
+            if dates is None:
                 return None
+            start, end = dates
             ticks = self.market.copy_ticks_range(
                 args[0].name, start * 1000, end * 1000 + 999, args[1], self._now.now_utc
             )

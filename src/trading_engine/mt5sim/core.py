@@ -21,6 +21,7 @@ from .faults import Faults
 from .ledger import Ledger
 from .market import MarketData
 from .money import Money
+from .requests import to_seconds
 from .servertime import ServerTime
 from .session import Now
 from .structs import (
@@ -144,6 +145,20 @@ class TerminalCore:
 
     def _fail(self, code: int, description: str | None = None) -> None:
         self._error.set(code, description)
+
+    def _date_arg(self, name: str, value: Any) -> int | None:
+        """A date argument in seconds, or None with the argument error set."""
+        try:
+            return to_seconds(value)
+        except (TypeError, ValueError, OverflowError):
+            self._error.argument(name)
+            return None
+
+    def _dates(self, date_from: Any, date_to: Any) -> tuple[int, int] | None:
+        """``date_from`` and ``date_to`` in seconds, or None with the argument error set."""
+        start = self._date_arg("date_from", date_from)
+        end = None if start is None else self._date_arg("date_to", date_to)
+        return None if start is None or end is None else (start, end)
 
     def _spec(self, symbol: Any) -> SymbolSpec | None:
         if not isinstance(symbol, str):
