@@ -14,10 +14,9 @@ from typing import Any
 
 from trading_engine.backtest.report import BacktestReport, build_report
 from trading_engine.clock import SimClock
-from trading_engine.config import SystemConfig
+from trading_engine.config import SystemConfig, fit_start_to_history
 from trading_engine.journal.store import Journal
 from trading_engine.orchestrator import TradingOrchestrator
-from trading_engine.terminal.factory import fit_start_to_history
 
 __all__ = ["run_backtest"]
 

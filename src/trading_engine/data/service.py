@@ -31,7 +31,7 @@ import numpy as np
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import DataFetchingConfig
+from trading_engine.data.config import DataFetchingConfig
 from trading_engine.data.validation import BarValidator, new_closed_bars
 from trading_engine.errors import TerminalError, TransientError
 from trading_engine.events import DataFetchedEvent, NewCandleEvent, new_correlation_id
