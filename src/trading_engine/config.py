@@ -222,6 +222,10 @@ class SystemConfig(BaseSettings):
         """Names of the enabled services, in pipeline order."""
         return [name for name in SERVICE_NAMES if getattr(self.services, name).enabled]
 
+    def ignored(self) -> list[str]:
+        """Keys the configuration sets that have no effect, one line each (``check-config``)."""
+        return self.event_bus.ignored()
+
     def masked_dict(self) -> dict[str, Any]:
         """The effective configuration as JSON-ready data, secrets masked."""
         return self.model_dump(mode="json")
