@@ -1,4 +1,4 @@
-"""The whole engine against backtesting.py on the same M1 bars (performance.md method).
+"""The whole engine against backtesting.py on the same M1 bars (docs/performance.md method).
 
 One round runs, back to back: the engine (four services, channels, supervisor, journal, the
 simulated terminal polled every bar, ``--speed 0`` semantics: a ``SimClock`` driven as fast as

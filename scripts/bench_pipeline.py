@@ -1,6 +1,6 @@
 """Measure a 4-stage asyncio pipeline built on each queue kind, ``Channel`` included.
 
-Method of performance.md: every implementation runs once per round, in an order rotated each
+Method of docs/performance.md: every implementation runs once per round, in an order rotated each
 round, for N rounds (N >= 7); the figures are min / median / max over rounds and the median of the
 per-round ratios. Each run is checked (the sink's total must be exact) before its time counts.
 
