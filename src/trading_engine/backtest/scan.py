@@ -38,8 +38,18 @@ class M1Extremes:
     ask_hi: npt.NDArray[np.float64]
 
 
-def load_m1_extremes(market: Any, symbol: str, from_srv: float, to_srv: float) -> M1Extremes:
-    """The extremes of every M1 bar with ticks in ``[from_srv, to_srv]`` (server seconds)."""
+def load_m1_extremes(
+    market: Any, symbol: str, from_srv: float, to_srv: float, *, from_m1: bool = False
+) -> M1Extremes:
+    """The extremes of every M1 bar with ticks in ``[from_srv, to_srv]`` (server seconds).
+
+    ``from_m1``: the feed's ticks are synthesised from its M1 bars (``market_mode: m1``, bar
+    history files; ``mt5sim``'s "1 minute OHLC" rule: the first tick at the bar's open, or 59 s
+    in when the bar has one tick; bids within the bar's low and high; ask = bid + the bar's
+    spread): read from the bars, without building the ticks.
+    """
+    if from_m1:
+        return _from_bars(market, symbol, from_srv, to_srv)
     parts: list[tuple[npt.NDArray[Any], ...]] = []
     lo = int(from_srv) // 60 * 60
     end = int(to_srv)
@@ -69,6 +79,19 @@ def load_m1_extremes(market: Any, symbol: str, from_srv: float, to_srv: float) -
         return M1Extremes(empty_i, empty_i, empty_f, empty_f, empty_f, empty_f)
     cols = [np.concatenate([p[k] for p in parts]) for k in range(6)]
     return M1Extremes(cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+
+
+def _from_bars(market: Any, symbol: str, from_srv: float, to_srv: float) -> M1Extremes:
+    now_utc = market.server_time.to_utc(to_srv) + 60
+    m1 = market.copy_rates_range(symbol, 1, int(from_srv) // 60 * 60, int(to_srv), now_utc)
+    point = float(market.specs[symbol].point)
+    times = np.ascontiguousarray(m1["time"], dtype=np.int64)
+    low = np.ascontiguousarray(m1["low"], dtype=np.float64)
+    high = np.ascontiguousarray(m1["high"], dtype=np.float64)
+    spread = m1["spread"].astype(np.float64) * point
+    first = times * 1000 + np.where(m1["tick_volume"] <= 1, 59_000, 0)
+    # half a point of margin on the asks: they are rounded to the point grid
+    return M1Extremes(times, first, low, high, low + spread - point / 2, high + spread + point / 2)
 
 
 @nb.njit(cache=True)
