@@ -27,6 +27,7 @@ and the strategy's ``PositionView.profit`` is refreshed only when the positions 
 
 from __future__ import annotations
 
+import math
 import random
 import time as _time
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ import numpy.typing as npt
 
 from trading_engine.backtest.drive import InstantClock, drive
 from trading_engine.backtest.result import BacktestResult
-from trading_engine.backtest.scan import M1Extremes, load_m1_extremes
+from trading_engine.backtest.scan import M1Extremes, load_m1_extremes, may_close
 from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
 from trading_engine.backtest.summary import build_result, collect
 from trading_engine.config import SystemConfig
@@ -276,8 +277,10 @@ class BacktestEngine:
         handle = execution.handle
         publish = hub.publish
         rows = [s.bars.tolist() for s in streams]
-        server_time = engine.terminal.market.server_time
-        last_refresh_msc = _server_msc(server_time)(clock.time())
+        server_msc = _server_msc(engine.terminal.market.server_time)
+        terminal = engine.terminal
+        skip = self.skip_refresh
+        last_refresh_msc = server_msc(clock.time())
         n = len(plan)
         i = 0
         while i < n:
@@ -311,9 +314,9 @@ class BacktestEngine:
                 continue
             for message in messages:
                 if type(message) is NewCandleEvent and portfolio.positions:
-                    now_msc = _server_msc(server_time)(clock.time())
-                    refresh = not self.skip_refresh or self._may_close(
-                        engine, extremes, last_refresh_msc, now_msc
+                    now_msc = server_msc(clock.time())
+                    refresh = not skip or may_close(
+                        terminal, portfolio, extremes, last_refresh_msc, now_msc
                     )
                     last_refresh_msc = now_msc  # refreshed, or proven quiet up to now
                     if refresh:
@@ -326,23 +329,9 @@ class BacktestEngine:
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
 
-    def _may_close(
-        self,
-        engine: TradingOrchestrator,
-        extremes: dict[str, M1Extremes],
-        since_msc: int,
-        now_msc: int,
-    ) -> bool:
-        """Whether a stop, a target or a stop-out may have closed a position since the last
-        refresh (conservative: True whenever unsure)."""
-        from trading_engine.backtest.scan import may_close
-
-        return may_close(engine.terminal, engine.portfolio, extremes, since_msc, now_msc)
-
 
 def _server_msc(st: ServerTime) -> Any:
     """The terminal's server millisecond of a UTC instant (as ``mt5sim`` computes it)."""
-    import math
 
     def at(utc: float) -> int:
         off, _, _ = st.offset_span(utc)
