@@ -38,9 +38,7 @@ def _ms(utc: float) -> int:
     return int(utc * 1000)  # a server at UTC
 
 
-def test_a_bar_is_emitted_at_its_boundary_plus_delay_or_the_first_retry_after_its_tick() -> (
-    None
-):
+def test_a_bar_is_emitted_at_its_boundary_plus_delay_or_the_first_retry_after_its_tick() -> None:
     # M1 bars closing at 60, 120, 180; the first tick after 120 comes at 127.2 s (a slow feed)
     stream = StreamBars(60, np.array([60_100, 127_200, 180_000], dtype=np.int64))
     plan = detection_plan([stream], start=0.0, delay=1.0, interval=5.0, server_msc=_ms, budget=None)
