@@ -15,9 +15,10 @@ cores directly:
    the pipeline runs, driven to completion without a loop (``drive.py``) against ``mt5sim``
    called in process, on an ``InstantClock``;
 4. what cannot change anything is skipped: a candle refreshes the positions (a terminal call)
-   only when a stop, a target or a stop-out may have happened since the last refresh —
-   ``scan.may_close`` checks the M1 bid/ask extremes against the positions' stops in one numba
-   call (positions without stops and an account far from stop-out never refresh).
+   only once a stop, a target or a stop-out may have happened since the last refresh —
+   ``scan.quiet_until`` scans the M1 bid/ask extremes forward from the last refresh against the
+   positions' stops and a bound on the stop-out (numba, once per change of the positions), so
+   the engine steps into the terminal only at the bars where a trigger lies in range.
 
 Faults, slippage, commission, swaps, sessions and stop-out are the simulator's, as in the
 pipeline. Inherent differences from the pipeline (stated in the parity tests): the pipeline's
@@ -39,7 +40,7 @@ import numpy.typing as npt
 
 from trading_engine.backtest.drive import InstantClock, drive
 from trading_engine.backtest.result import BacktestResult
-from trading_engine.backtest.scan import M1Extremes, load_m1_extremes, may_close
+from trading_engine.backtest.scan import M1Extremes, load_m1_extremes, quiet_until
 from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
 from trading_engine.backtest.summary import build_result, collect
 from trading_engine.config import SystemConfig
@@ -281,6 +282,7 @@ class BacktestEngine:
         terminal = engine.terminal
         skip = self.skip_refresh
         last_refresh_msc = server_msc(clock.time())
+        quiet: int | None = None  # no stop can fire before this server ms (None: unknown)
         n = len(plan)
         i = 0
         while i < n:
@@ -315,17 +317,20 @@ class BacktestEngine:
             for message in messages:
                 if type(message) is NewCandleEvent and portfolio.positions:
                     now_msc = server_msc(clock.time())
-                    refresh = not skip or may_close(
-                        terminal, portfolio, extremes, last_refresh_msc, now_msc
-                    )
-                    last_refresh_msc = now_msc  # refreshed, or proven quiet up to now
+                    if quiet is None:  # the positions changed: scan forward from the refresh
+                        quiet = quiet_until(terminal, portfolio, extremes, last_refresh_msc)
+                    refresh = not skip or now_msc >= quiet
                     if refresh:
                         self.refreshes += 1
+                        last_refresh_msc = now_msc
+                        quiet = None
                     else:
                         self.refreshes_skipped += 1
                     drive(handle(message, refresh=refresh))
                 else:
                     drive(handle(message))
+                    if type(message) is not NewCandleEvent:
+                        quiet = None  # a signal may have opened or closed positions
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
 
