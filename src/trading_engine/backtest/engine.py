@@ -28,6 +28,7 @@ and the strategy's ``PositionView.profit`` is refreshed only when the positions 
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import time as _time
@@ -181,7 +182,14 @@ class BacktestEngine:
                 server_msc=_server_msc(terminal.market.server_time),
                 budget=self.bars,
             )
-            self._loop(plan, streams, extremes, engine, clock, indicators, strategies, execution)
+            gc.collect()
+            gc.freeze()  # the objects built so far live for the whole run: keep them out of GC
+            try:
+                self._loop(
+                    plan, streams, extremes, engine, clock, indicators, strategies, execution
+                )
+            finally:
+                gc.unfreeze()
             elapsed = _time.perf_counter() - started
             return build_result(
                 engine,
