@@ -182,7 +182,6 @@ class BacktestEngine:
                 server_msc=_server_msc(terminal.market.server_time),
                 budget=self.bars,
             )
-            gc.collect()
             gc.freeze()  # the objects built so far live for the whole run: keep them out of GC
             try:
                 self._loop(

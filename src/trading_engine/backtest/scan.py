@@ -96,8 +96,7 @@ def _from_bars(market: Any, symbol: str, from_srv: float, to_srv: float) -> M1Ex
 
 
 @nb.njit(cache=True)
-def _first_stop(bid_lo, bid_hi, ask_lo, ask_hi, start, buy, sl, tp):  # type: ignore[no-untyped-def]
-    n = bid_lo.shape[0]
+def _first_stop(bid_lo, bid_hi, ask_lo, ask_hi, start, n, buy, sl, tp):  # type: ignore[no-untyped-def]
     for i in range(start, n):
         if buy:
             if (sl > 0.0 and bid_lo[i] <= sl) or (tp > 0.0 and bid_hi[i] >= tp):
@@ -108,8 +107,7 @@ def _first_stop(bid_lo, bid_hi, ask_lo, ask_hi, start, buy, sl, tp):  # type: ig
 
 
 @nb.njit(cache=True)
-def _first_loss(bid_lo, ask_hi, start, long_units, long_cost, short_units, short_cost, limit):  # type: ignore[no-untyped-def]
-    n = bid_lo.shape[0]
+def _first_loss(bid_lo, ask_hi, start, n, long_units, long_cost, short_units, short_cost, limit):  # type: ignore[no-untyped-def]
     for i in range(start, n):
         loss = (long_cost - long_units * bid_lo[i]) + (short_units * ask_hi[i] - short_cost)
         if loss >= limit:
@@ -148,23 +146,24 @@ def quiet_until(
         if ext is None:
             return since_msc
         start = int(ext.times.searchsorted(since_msc // 60_000 * 60, side="left"))
-        if start >= len(ext.times):
+        stop = int(ext.times.searchsorted(day_end // 1000, side="left"))  # to midnight only
+        if start >= stop:
             continue
         for p in mine:
             buy = str(p.side) == "buy"
             if p.sl or p.tp:
                 i = _first_stop(
-                    ext.bid_lo, ext.bid_hi, ext.ask_lo, ext.ask_hi, start, buy,
+                    ext.bid_lo, ext.bid_hi, ext.ask_lo, ext.ask_hi, start, stop, buy,
                     float(p.sl or 0.0), float(p.tp or 0.0),
                 )  # fmt: skip
-                if i < len(ext.times):
+                if i < stop:
                     horizon = min(horizon, int(ext.times[i]) * 1000)
         if cushion <= 0:
             return since_msc
         spec = server.specs[symbol]
         rate = 1.0
         if spec.currency_profit != server.money.currency:
-            rate = 2.0 / max(float(ext.bid_lo[start:].min(initial=math.inf)), 1e-9)
+            rate = 2.0 / max(float(ext.bid_lo[start:stop].min(initial=math.inf)), 1e-9)
         units = [spec.trade_contract_size * p.volume * rate for p in mine]
         long_units = sum(u for u, p in zip(units, mine, strict=True) if str(p.side) == "buy")
         short_units = sum(u for u, p in zip(units, mine, strict=True) if str(p.side) != "buy")
@@ -175,9 +174,9 @@ def quiet_until(
             u * p.price_open for u, p in zip(units, mine, strict=True) if str(p.side) != "buy"
         )
         i = _first_loss(
-            ext.bid_lo, ext.ask_hi, start, long_units, long_cost, short_units, short_cost,
+            ext.bid_lo, ext.ask_hi, start, stop, long_units, long_cost, short_units, short_cost,
             cushion / 1.5,
         )  # fmt: skip
-        if i < len(ext.times):
+        if i < stop:
             horizon = min(horizon, int(ext.times[i]) * 1000)
     return max(horizon, since_msc)
