@@ -12,8 +12,8 @@ Checked before timing counts: the pipeline and backtesting.py make the same numb
 each, the ratios (median over rounds), candle → order-sent latency p50/p99 of the pipeline (wall
 clock, from the candle's publication to the order's), its resident memory every 10 % of the run;
 then an H1 ``ema_cross`` with ATR stops and targets on the same number of M1 bars (fast engine,
-M1 bars covered per second), and the fast engine's peak resident memory at 100k and at
-``--bars`` bars (each in a fresh process).
+M1 bars covered per second), and the fast engine's peak resident memory on that run over 100k
+and over ``--bars`` M1 bars (each in a fresh process).
 
     python scripts/bench_engine.py --bars 1000000 --rounds 3
 """
@@ -198,10 +198,11 @@ def run_h1(m1_bars: int) -> dict[str, Any]:
 
 
 def _peak_rss_of_fast_run(bars: int) -> float:
-    """Peak resident memory (MB) of a fresh process that runs the fast engine on ``bars``."""
+    """Peak resident memory (MB) of a fresh process that runs the fast engine's H1 run over
+    ``bars`` M1 bars."""
     code = (
         "import resource, sys; sys.path.insert(0, sys.argv[2]);"
-        "from bench_engine import run_fast; run_fast(int(sys.argv[1]));"
+        "from bench_engine import run_h1; run_h1(int(sys.argv[1]));"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
     out = subprocess.run(
