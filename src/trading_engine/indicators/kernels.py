@@ -63,6 +63,10 @@ Array = npt.NDArray[np.float64]
 
 MAX_PERIOD = 100_000
 NAN = math.nan
+#: Index cast for hot loops: numba wraps a signed index that may be negative (a compare and an add
+#: per access, about a third of a tight loop); an unsigned one is used as is. Only for indices
+#: that cannot be negative.
+U = np.uint64
 #: TA-Lib 0.8's "is zero" tolerance for denominators (RSI, DI, DX).
 EPS = 1e-14
 
@@ -367,17 +371,19 @@ def _atr_nb(h: Array, lo: Array, c: Array, beg: int, n: int, out: Array, natr: b
     a2 = a * a
     j = 0
     while j + 1 < cnt:
-        i = j + off
-        t1 = _tr(h[i], lo[i], c[i - 1]) * b
-        t2 = _tr(h[i + 1], lo[i + 1], c[i]) * b
+        i = U(j + off)
+        i0 = U(j + off - 1)
+        i1 = U(j + off + 1)
+        t1 = _tr(h[i], lo[i], c[i0]) * b
+        t2 = _tr(h[i1], lo[i1], c[i]) * b
         v1 = fma(v, a, t1)
         v = fma(v, a2, fma(t1, a, t2))
         if natr:
             out[i] = _natr_of(v1, c[i])
-            out[i + 1] = _natr_of(v, c[i + 1])
+            out[i1] = _natr_of(v, c[i1])
         else:
             out[i] = v1
-            out[i + 1] = v
+            out[i1] = v
         j += 2
     if j < cnt:
         i = j + off
@@ -533,9 +539,12 @@ def _range_nb(
     """Rolling highest high / lowest low: mode 0 WILLR (out1), 1 raw fast %K (out1), 2 Donchian
     (out1 = upper, out2 = lower; the caller forms the middle).
 
-    Van Herk / Gil-Werman: in blocks of n bars, the window ending at bar r of a block is the
-    suffix of the previous block from r+1 plus the prefix of this block up to r, so each bar costs
-    a few predictable compares and no rescans. Extremes are exact, as in TA-Lib.
+    Van Herk / Gil-Werman in blocks of n bars from the first valid bar: the window ending at bar
+    r of a block is the suffix of the previous block from r+1 plus the prefix of this block up to
+    r. Per block, one forward pass forms the prefixes and the window extremes, one vectorisable
+    pass the outputs, one backward pass the suffixes for the next block: a few branch-free
+    max/min per bar whatever the data. Extremes are exact, as in TA-Lib. (An interior NaN, outside
+    the contract, makes the extremes of the windows that hold it NaN.)
     """
     m = h.size
     _fill_nan(out1, beg + n - 1)
@@ -543,53 +552,68 @@ def _range_nb(
         _fill_nan(out2, beg + n - 1)
     if beg < 0 or n < 1 or m - beg < n:
         return
-    suf_h = np.empty(n)
-    suf_l = np.empty(n)
+    suf_h = np.empty(n + 1)
+    suf_l = np.empty(n + 1)
+    suf_h[n] = -math.inf  # the last bar of a block takes the block's prefix alone
+    suf_l[n] = math.inf
+    hh = np.empty(n)
+    ll = np.empty(n)
+    a = h[U(beg)]
+    b = lo[U(beg)]
+    for r in range(1, n):  # the first block closes one window, at its last bar
+        v = h[U(beg + r)]
+        a = a if a > v else v
+        v = lo[U(beg + r)]
+        b = b if b < v else v
+    hh[0] = a
+    ll[0] = b
+    i0 = beg + n - 1
+    length = 1
     q0 = beg
-    first = True
-    while q0 < m:
-        length = min(n, m - q0)
-        ph = h[q0]
-        pl = lo[q0]
-        for r in range(length):
-            i = q0 + r
-            v = h[i]
-            ph = v if v >= ph else ph
-            v = lo[i]
-            pl = v if v <= pl else pl
-            if first and r < n - 1:
-                continue
-            if r == n - 1:
-                hh = ph
-                ll = pl
-            else:
-                v = suf_h[r + 1]
-                hh = v if v >= ph else ph
-                v = suf_l[r + 1]
-                ll = v if v <= pl else pl
-            if mode == 0:
-                d = hh - ll
-                out1[i] = -100.0 * ((hh - c[i]) / d) if d != 0.0 else 0.0
-            elif mode == 1:
-                d = hh - ll
-                out1[i] = 100.0 * ((c[i] - ll) / d) if d != 0.0 else 0.0
-            else:
-                out1[i] = hh
-                out2[i] = ll
-        if length == n:
-            sh = h[q0 + n - 1]
-            sl = lo[q0 + n - 1]
-            suf_h[n - 1] = sh
-            suf_l[n - 1] = sl
-            for r in range(n - 2, -1, -1):
-                v = h[q0 + r]
-                sh = v if v >= sh else sh
-                suf_h[r] = sh
-                v = lo[q0 + r]
-                sl = v if v <= sl else sl
-                suf_l[r] = sl
-        first = False
+    while True:
+        # outputs of bars i0..i0+length-1 from their window extremes (inline: a call per block
+        # would cost reference counting on the arrays)
+        if mode == 0:
+            for r in range(length):
+                a = hh[U(r)]
+                d = a - ll[U(r)]
+                out1[U(i0 + r)] = -100.0 * ((a - c[U(i0 + r)]) / d) if d != 0.0 else 0.0
+        elif mode == 1:
+            for r in range(length):
+                b = ll[U(r)]
+                d = hh[U(r)] - b
+                out1[U(i0 + r)] = 100.0 * ((c[U(i0 + r)] - b) / d) if d != 0.0 else 0.0
+        else:
+            for r in range(length):
+                out1[U(i0 + r)] = hh[U(r)]
+                out2[U(i0 + r)] = ll[U(r)]
+        if q0 + n >= m:  # the block at q0 was the last one
+            return
+        a = h[U(q0 + n - 1)]  # suffixes of the full block at q0
+        b = lo[U(q0 + n - 1)]
+        suf_h[n - 1] = a
+        suf_l[n - 1] = b
+        for r in range(n - 2, -1, -1):
+            v = h[U(q0 + r)]
+            a = a if a > v else v
+            suf_h[U(r)] = a
+            v = lo[U(q0 + r)]
+            b = b if b < v else v
+            suf_l[U(r)] = b
         q0 += n
+        length = min(n, m - q0)
+        i0 = q0
+        a = h[U(q0)]
+        b = lo[U(q0)]
+        for r in range(length):
+            v = h[U(q0 + r)]
+            a = a if a > v else v
+            v = suf_h[U(r + 1)]
+            hh[U(r)] = v if v > a else a
+            v = lo[U(q0 + r)]
+            b = b if b < v else v
+            v = suf_l[U(r + 1)]
+            ll[U(r)] = v if v < b else b
 
 
 @njit
