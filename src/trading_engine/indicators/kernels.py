@@ -622,10 +622,13 @@ def _bbands_nb(
 ) -> None:
     """Bollinger bands: SMA middle (TA-Lib's running total) and a stable O(1) population stdev.
 
-    The stdev tracks its own window mean ``mu`` and sum of squared deviations ``m2``, both exact
-    at the first window and every n (2n from n = 16) bars after it, in between updated by Welford's
-    sliding rule ``mu' = mu + (new - old)/n``, ``m2 += (new - old)*((new - mu') + (old - mu))``
-    (clamped at 0), so rounding cannot accumulate (O(1) amortized).
+    The stdev tracks the mean ``mu`` and the sum of squared deviations ``m2`` of the window's
+    values shifted by a reference price ``k`` taken in the window (x - k is then exact): exact at
+    the first window and every n (2n from n = 16) bars after it, where k is re-taken, in between
+    updated by Welford's sliding rule (``_slide_sq_dev``), so rounding scales with the window's
+    range, not with the price level. A flat window (its n values equal: a run length counts
+    them) sets k to the price, mu and m2 to 0, so the width is exactly 0 as in TA-Lib at any
+    price scale, and the next windows slide from an exact state.
     """
     m = x.size
     _fill_nan(upper, beg + n - 1)
@@ -636,24 +639,37 @@ def _bbands_nb(
     inv = 1.0 / n
     every = _bb_anchor_every(n)
     total = 0.0
+    run = 0
+    prev = NAN
     for j in range(n - 1):
-        total += x[j + beg]
+        v = x[U(j + beg)]
+        total += v
+        run = _flat_run(run, v, prev, n)
+        prev = v
     mu = 0.0
     m2 = 0.0
+    k = 0.0
     old = 0.0
     since = 0
     off = beg + n - 1
     for j in range(m - off):
-        i = j + off
+        i = U(j + off)
         new = x[i]
-        first = x[j + beg]
+        first = x[U(j + beg)]
         total += new
         mean = total / n
         total -= first
+        run = _flat_run(run, new, prev, n)
+        prev = new
         if since == 0:
-            mu, m2 = _mean_sq_dev_lin(x, j + beg, n)
+            k = first
+            mu, m2 = _mean_sq_dev_lin(x, j + beg, n, k)
         else:
-            mu, m2 = _slide_sq_dev(mu, m2, new, old, inv)
+            mu, m2 = _slide_sq_dev(mu, m2, new - k, old - k, inv)
+        if run == n:
+            k = new
+            mu = 0.0
+            m2 = 0.0
         since += 1
         if since == every:
             since = 0
@@ -662,6 +678,15 @@ def _bbands_nb(
         middle[i] = mean
         upper[i] = mean + sd * up
         lower[i] = mean - sd * dn
+
+
+@njit
+def _flat_run(run: int, new: float, prev: float, n: int) -> int:
+    """Number of equal values ending with ``new`` (``prev`` is the value before it), capped at
+    n: n means the window of the last n values is flat."""
+    if new == prev:
+        return run + 1 if run < n else n
+    return 1
 
 
 @njit
@@ -684,43 +709,45 @@ def _bb_anchor_every(n: int) -> int:
 
 
 @njit
-def _mean_sq_dev_lin(x: Array, i0: int, n: int) -> tuple[float, float]:
+def _mean_sq_dev_lin(x: Array, i0: int, n: int, k: float) -> tuple[float, float]:
     """``_mean_sq_dev`` of the contiguous x[i0:i0+n], unrolled: the same sums in the same order."""
     n4 = n - n % 4
     t0 = 0.0
     t1 = 0.0
     t2 = 0.0
     t3 = 0.0
-    for k in range(0, n4, 4):
-        t0 += x[i0 + k]
-        t1 += x[i0 + k + 1]
-        t2 += x[i0 + k + 2]
-        t3 += x[i0 + k + 3]
-    for k in range(n4, n):
-        t0 += x[i0 + k]
+    for q in range(0, n4, 4):
+        t0 += x[U(i0 + q)] - k
+        t1 += x[U(i0 + q + 1)] - k
+        t2 += x[U(i0 + q + 2)] - k
+        t3 += x[U(i0 + q + 3)] - k
+    for q in range(n4, n):
+        t0 += x[U(i0 + q)] - k
     mu = ((t0 + t1) + (t2 + t3)) / n
     t0 = 0.0
     t1 = 0.0
     t2 = 0.0
     t3 = 0.0
-    for k in range(0, n4, 4):
-        d0 = x[i0 + k] - mu
-        d1 = x[i0 + k + 1] - mu
-        d2 = x[i0 + k + 2] - mu
-        d3 = x[i0 + k + 3] - mu
+    for q in range(0, n4, 4):
+        d0 = (x[U(i0 + q)] - k) - mu
+        d1 = (x[U(i0 + q + 1)] - k) - mu
+        d2 = (x[U(i0 + q + 2)] - k) - mu
+        d3 = (x[U(i0 + q + 3)] - k) - mu
         t0 += d0 * d0
         t1 += d1 * d1
         t2 += d2 * d2
         t3 += d3 * d3
-    for k in range(n4, n):
-        d0 = x[i0 + k] - mu
+    for q in range(n4, n):
+        d0 = (x[U(i0 + q)] - k) - mu
         t0 += d0 * d0
     return mu, (t0 + t1) + (t2 + t3)
 
 
 @njit
-def _mean_sq_dev(buf: Array, base: int, start: int, n: int, size: int) -> tuple[float, float]:
-    """Exact mean and sum of squared deviations of n values ``buf[base + (start + k) % size]``.
+def _mean_sq_dev(
+    buf: Array, base: int, start: int, n: int, size: int, k: float
+) -> tuple[float, float]:
+    """Mean and sum of squared deviations of the n values ``buf[base + (start + q) % size] - k``.
 
     Four interleaved partial sums keep the add chains short; the batch kernel (``size`` = array
     length, no wrap) and the streaming ring buffer use this same function, so they agree bit
@@ -732,13 +759,13 @@ def _mean_sq_dev(buf: Array, base: int, start: int, n: int, size: int) -> tuple[
     t2 = 0.0
     t3 = 0.0
     idx = start
-    for k in range(n):
-        v = buf[base + idx]
+    for q in range(n):
+        v = buf[base + idx] - k
         idx += 1
         if idx == size:
             idx = 0
-        r = k & 3
-        if k >= n4 or r == 0:
+        r = q & 3
+        if q >= n4 or r == 0:
             t0 += v
         elif r == 1:
             t1 += v
@@ -752,14 +779,14 @@ def _mean_sq_dev(buf: Array, base: int, start: int, n: int, size: int) -> tuple[
     t2 = 0.0
     t3 = 0.0
     idx = start
-    for k in range(n):
-        d = buf[base + idx] - mu
+    for q in range(n):
+        d = (buf[base + idx] - k) - mu
         d *= d
         idx += 1
         if idx == size:
             idx = 0
-        r = k & 3
-        if k >= n4 or r == 0:
+        r = q & 3
+        if q >= n4 or r == 0:
             t0 += d
         elif r == 1:
             t1 += d
@@ -929,6 +956,8 @@ def _core7_nb(
     mu = 0.0
     m2 = 0.0
     old6 = 0.0
+    k6 = 0.0
+    run6 = 0
     since = 0
     ts = 0.0
     tf = 0.0
@@ -1026,12 +1055,18 @@ def _core7_nb(
             if j >= n6 - 1:
                 mean6 = tot6 / n6
                 tot6 -= c[i - n6 + 1]
+        run6 = _flat_run(run6, x, px if j > 0 else NAN, n6)
         if j >= n6 - 1:
             first = c[i - n6 + 1]
             if since == 0:
-                mu, m2 = _mean_sq_dev_lin(c, i - n6 + 1, n6)
+                k6 = first
+                mu, m2 = _mean_sq_dev_lin(c, i - n6 + 1, n6, k6)
             else:
-                mu, m2 = _slide_sq_dev(mu, m2, x, old6, inv6)
+                mu, m2 = _slide_sq_dev(mu, m2, x - k6, old6 - k6, inv6)
+            if run6 == n6:
+                k6 = x
+                mu = 0.0
+                m2 = 0.0
             since += 1
             if since == every6:
                 since = 0
