@@ -386,9 +386,9 @@ def _atr_nb(h: Array, lo: Array, c: Array, beg: int, n: int, out: Array, natr: b
             out[i1] = v
         j += 2
     if j < cnt:
-        i = j + off
-        v = fma(v, a, _tr(h[i], lo[i], c[i - 1]) * b)
-        out[i] = _natr_of(v, c[i]) if natr else v
+        last = j + off
+        v = fma(v, a, _tr(h[last], lo[last], c[last - 1]) * b)
+        out[last] = _natr_of(v, c[last]) if natr else v
 
 
 @njit
