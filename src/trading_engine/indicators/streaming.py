@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trading_engine.indicators._nb import div2, div4, fma, njit
-from trading_engine.indicators.config import IndicatorSetConfig, IndicatorSpec
+from trading_engine.indicators.config import IndicatorSetConfig, IndicatorSpec, RegimeConfig
 from trading_engine.indicators.kernels import (
     _arr3,
     _bb_anchor_every,
@@ -38,9 +38,9 @@ from trading_engine.indicators.kernels import (
     _wma_sums,
 )
 from trading_engine.indicators.kernels import lookback as kernel_lookback
-from trading_engine.indicators.regime import REGIME_CODES, Regime
+from trading_engine.indicators.regime import REGIME_CODES, Regime, regime_step
 
-__all__ = ["IndicatorSet"]
+__all__ = ["IndicatorSet", "classify"]
 
 Array = npt.NDArray[np.float64]
 NAN = math.nan
@@ -444,84 +444,6 @@ def _macd_step(st: Array, s: int, f: int, sl: int, g: int, x: float, r: int) -> 
         _put(st, o3, NAN)
 
 
-@njit
-def _regime_step(st: Array, s: int, c: float, r: int) -> None:
-    """Regime state [cnt, pos E, pos V, vol sum, current, candidate, count, adx_trend, slope_min,
-    volatile_ratio, min_bars, L, W, slot adx, slot +DI, slot -DI, slot EMA, slot ATR, since anchor,
-    ringE(L+1), ringV(W)]; output: the regime code (0 unknown .. 4 volatile)."""
-    o1 = int(st[r + 2])
-    adx = st[int(st[s + 13])]
-    pdi = st[int(st[s + 14])]
-    mdi = st[int(st[s + 15])]
-    ema = st[int(st[s + 16])]
-    atr = st[int(st[s + 17])]
-    if math.isnan(adx) or math.isnan(ema) or math.isnan(atr) or math.isnan(c):
-        st[o1] = st[s + 4]
-        return
-    j = int(st[s])
-    st[s] = j + 1
-    el = int(st[s + 11])
-    w = int(st[s + 12])
-    re = s + 19
-    rv = s + 19 + el + 1
-    # EMA ring of L+1 values
-    pe = int(st[s + 1])
-    st[re + pe] = ema
-    pe += 1
-    if pe == el + 1:
-        pe = 0
-    st[s + 1] = pe
-    ema_old = st[re + pe]  # L bars ago once full
-    # ATR/close ring of W values with a running sum, recomputed every W bars
-    v = atr / c if c != 0.0 else 0.0
-    pv = int(st[s + 2])
-    vsum = st[s + 3] - st[rv + pv] + v
-    st[rv + pv] = v
-    pv += 1
-    if pv == w:
-        pv = 0
-    st[s + 2] = pv
-    since = st[s + 18] + 1.0
-    if since >= w:
-        since = 0.0
-        vsum = 0.0
-        for q in range(w):
-            vsum += st[rv + q]
-    st[s + 18] = since
-    st[s + 3] = vsum
-    if j < el or j < w - 1:
-        st[o1] = 0.0
-        return
-    slope = (ema - ema_old) / (el * atr) if atr > 0.0 else 0.0
-    mean_v = vsum / w
-    rel = v / mean_v if mean_v > 0.0 else 1.0
-    if rel >= st[s + 9]:
-        raw = 4.0
-    elif adx >= st[s + 7] and slope >= st[s + 8] and pdi > mdi:
-        raw = 1.0
-    elif adx >= st[s + 7] and slope <= -st[s + 8] and mdi > pdi:
-        raw = 2.0
-    else:
-        raw = 3.0
-    cur = st[s + 4]
-    if cur == 0.0:
-        cur = raw
-        st[s + 6] = 0.0
-    elif raw == cur:
-        st[s + 6] = 0.0
-    else:
-        if raw == st[s + 5]:
-            st[s + 6] += 1.0
-        else:
-            st[s + 5] = raw
-            st[s + 6] = 1.0
-        if st[s + 6] >= st[s + 10]:
-            cur = raw
-            st[s + 6] = 0.0
-    st[s + 4] = cur
-    st[o1] = cur
-
-
 @njit(nogil=False)
 def _step(st: Array, h: float, lo: float, c: float) -> None:
     """Advance every unit of the set by one bar (the one @njit call per bar)."""
@@ -536,7 +458,7 @@ def _step(st: Array, h: float, lo: float, c: float) -> None:
         s = int(st[r + 1])
         n = int(st[r + 5])
         if kind == U_REGIME:
-            _regime_step(st, s, c, r)
+            regime_step(st, s, c, r)
             continue
         close_only = kind <= U_MACD
         if st[s] == 0.0 and (math.isnan(c) if close_only else bad3):
@@ -1039,3 +961,19 @@ class IndicatorSet:
 def _same_program(a: Array, b: Array, out0: int) -> bool:
     """Same unit table (the header's counters may differ)."""
     return bool(a[H_UNITS] == b[H_UNITS] and np.array_equal(a[HDR:out0], b[HDR:out0]))
+
+
+def classify(
+    high: Array,
+    low: Array,
+    close: Array,
+    config: RegimeConfig | None = None,
+) -> npt.NDArray[np.int8]:
+    """Regime code of every bar (see ``regime.REGIME_CODES``); 0 (unknown) during warm-up.
+
+    The batch form of the classifier: a set holding only the regime, run over the arrays, so it
+    agrees bar for bar with the streaming form.
+    """
+    cfg = IndicatorSetConfig(indicators=(), regime=config or RegimeConfig())
+    codes = IndicatorSet(cfg).compute(high, low, close)["regime"]
+    return codes.astype(np.int8)
