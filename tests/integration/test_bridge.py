@@ -1,0 +1,239 @@
+"""The engine through the real mt5linux client against ``trading-engine sim-server`` (a subprocess
+on a loopback port): the same trades as in process, a server restart mid-run, a server that never
+comes back."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from trading_engine.config import SystemConfig
+from trading_engine.errors import TerminalConnectionError
+from trading_engine.events import OrderFilledEvent
+from trading_engine.orchestrator import TradingOrchestrator
+
+from .conftest import START, check_books, engine, make_config, our_deals, sim_clock
+
+pytestmark = pytest.mark.timeout(300)
+
+REPO = Path(__file__).resolve().parents[2]
+BARS = 2_000
+SERVER_SETTINGS = {
+    "trading.symbols": "[EURUSD]",
+    "terminal.sim.start": START,
+    "terminal.sim.history_days": "2",
+    "terminal.sim.seed": "7",
+    "logging.level": "WARNING",
+}
+"""The sim-server's terminal: the ``terminal.sim`` section ``make_config`` gives the engine."""
+
+EMA = {
+    "name": "ema",
+    "class_path": "ema_cross",
+    "params": {"sl_atr": 1.5, "tp_atr": 2.0},
+}
+
+
+class Server:
+    """A ``trading-engine sim-server --clock client`` subprocess."""
+
+    def __init__(self, state: Path, port: int = 0) -> None:
+        sets = [a for k, v in SERVER_SETTINGS.items() for a in ("--set", f"{k}={v}")]
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "trading_engine",
+                "sim-server",
+                "--config",
+                str(REPO / "configs" / "eurusd.yaml"),
+                "--port",
+                str(port),
+                "--clock",
+                "client",
+                "--state",
+                str(state),
+                *sets,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        found = re.search(r"on 127\.0\.0\.1:(\d+) ", line)
+        assert found, (line, self.process.stderr.read() if self.process.stderr else "")
+        self.port = int(found.group(1))
+        self.line = line
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[list[Server]]:
+    """Started servers, killed at the end of the test."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+def remote_config(journal: Path, port: int, **overrides: Any) -> SystemConfig:
+    return make_config(
+        journal,
+        [EMA],
+        **{
+            "terminal.kind": "mt5linux",
+            "terminal.mt5linux.port": port,
+            "terminal.mt5linux.sim_clock": True,
+            **overrides,
+        },
+    )
+
+
+def remote_engine(config: SystemConfig, max_bars: int) -> TradingOrchestrator:
+    return TradingOrchestrator.from_config(
+        config, clock=sim_clock(config), max_bars=max_bars, warmup_bars=300
+    )
+
+
+def trades(deals: list[Any]) -> list[tuple[Any, ...]]:
+    """What must agree between two runs: every deal of ours, field by field."""
+    return [
+        (
+            int(d.ticket),
+            int(d.order),
+            int(d.time_msc),
+            int(d.type),
+            int(d.entry),
+            int(d.reason),
+            int(d.position_id),
+            round(float(d.volume), 2),
+            round(float(d.price), 5),
+            round(float(d.profit), 2),
+            str(d.comment),
+        )
+        for d in deals
+    ]
+
+
+async def in_process_trades(tmp_path: Path, bars: int) -> list[tuple[Any, ...]]:
+    eng = engine(make_config(tmp_path / "local.db", [EMA]), max_bars=bars)
+    async with eng:
+        await eng.run()
+    return trades(our_deals(eng.terminal))
+
+
+async def test_engine_over_the_bridge_makes_the_same_trades_as_in_process(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    servers.append(Server(tmp_path / "account.jsonl"))
+    journal = tmp_path / "remote.db"
+    eng = remote_engine(remote_config(journal, servers[0].port), BARS)
+    async with eng:
+        summary = await eng.run()
+    bridge = eng.terminal
+    assert type(bridge).__name__ == "BridgeTerminal"
+    assert summary.bars >= BARS
+    remote = trades(our_deals(bridge))
+    local = await in_process_trades(tmp_path, BARS)
+    assert len(local) >= 20, "the strategy must trade for the comparison to mean anything"
+    assert remote == local
+    check_books(journal, bridge)
+    rates = bridge.copy_rates_from_pos("EURUSD", 1, 0, 10)
+    assert type(rates) is np.ndarray
+    assert rates.dtype.itemsize == 60
+    bridge.shutdown()
+
+
+async def test_server_killed_and_restarted_mid_run_the_engine_reconnects_and_reconciles(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    state = tmp_path / "account.jsonl"
+    servers.append(Server(state))
+    port = servers[0].port
+    journal = tmp_path / "remote.db"
+    config = remote_config(journal, port, **{"terminal.mt5linux.connect_wait": 30.0})
+    eng = remote_engine(config, BARS)
+    restarted: list[int] = []
+
+    fills: list[Any] = []
+
+    def on_fill(event: Any) -> None:  # after the 5th fill: SIGKILL, no goodbye on the wire
+        fills.append(event)
+        if len(fills) == 5:
+            servers[-1].kill()
+            servers.append(Server(state, port=port))
+            restarted.append(servers[-1].port)
+
+    eng.subscribe(OrderFilledEvent, on_fill)
+    async with eng:
+        await eng.run()
+    assert restarted == [port]
+    assert "logged calls replayed" in servers[-1].line
+    assert int(re.search(r"(\d+) logged", servers[-1].line).group(1)) > 0  # type: ignore[union-attr]
+    assert eng.port.metrics()["reconnects"] >= 1
+    bridge = eng.terminal
+    check_books(journal, bridge)  # nothing lost, nothing twice
+    assert trades(our_deals(bridge)) == await in_process_trades(tmp_path, BARS)
+    bridge.shutdown()
+
+
+def test_a_server_that_never_comes_back_ends_run_with_exit_5(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    servers.append(Server(tmp_path / "account.jsonl"))
+    port = servers[0].port
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        "trading: {symbols: [EURUSD], timeframes: [M1]}\n"
+        f"terminal:\n  kind: mt5linux\n  reconnect_attempts: 2\n  call_timeout: 5\n"
+        f"  mt5linux: {{port: {port}, sim_clock: true, connect_wait: 0.5}}\n"
+        f"  sim: {{start: '{START}', history_days: 2, seed: 7}}\n"
+        f"journal: {{path: {tmp_path / 'j.db'}}}\n"
+        "strategies: [{name: ema, class_path: ema_cross}]\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trading_engine", "run", "--config", str(config), "--speed", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # wait until it trades over the bridge, then pull the plug
+        if "terminal connected" in line:
+            break
+    servers[0].kill()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 5, err[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("trading-engine: error:"), last
+    assert "Traceback" not in err
+
+
+async def test_unreachable_bridge_fails_connect_with_a_connection_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = remote_config(tmp_path / "j.db", port, **{"terminal.reconnect_attempts": 2})
+    eng = remote_engine(config, 10)
+    with pytest.raises(TerminalConnectionError, match="ConnectionRefusedError"):
+        await eng.port.connect()
