@@ -16,10 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from trading_engine.clock import LiveClock
 from trading_engine.config import SystemConfig
-from trading_engine.errors import TerminalConnectionError
+from trading_engine.errors import TerminalConnectionError, TerminalError
 from trading_engine.events import OrderFilledEvent
 from trading_engine.orchestrator import TradingOrchestrator
+from trading_engine.terminal import PortSettings, TerminalPort
+from trading_engine.terminal.bridge import BridgeTerminal
 
 from .conftest import START, check_books, engine, make_config, our_deals, sim_clock
 
@@ -46,24 +49,13 @@ EMA = {
 class Server:
     """A ``trading-engine sim-server --clock client`` subprocess."""
 
-    def __init__(self, state: Path, port: int = 0) -> None:
+    def __init__(self, state: Path, port: int = 0, clock: str = "client") -> None:
         sets = [a for k, v in SERVER_SETTINGS.items() for a in ("--set", f"{k}={v}")]
+        config = str(REPO / "configs" / "eurusd.yaml")
+        command = [sys.executable, "-m", "trading_engine", "sim-server", "--config", config]
+        command += ["--port", str(port), "--clock", clock, "--state", str(state), *sets]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "trading_engine",
-                "sim-server",
-                "--config",
-                str(REPO / "configs" / "eurusd.yaml"),
-                "--port",
-                str(port),
-                "--clock",
-                "client",
-                "--state",
-                str(state),
-                *sets,
-            ],
+            command,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -227,13 +219,38 @@ def test_a_server_that_never_comes_back_ends_run_with_exit_5(
     assert "Traceback" not in err
 
 
-async def test_unreachable_bridge_fails_connect_with_a_connection_error(tmp_path: Path) -> None:
+async def test_unreachable_bridge_fails_connect_with_a_connection_error() -> None:
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = remote_config(tmp_path / "j.db", port, **{"terminal.reconnect_attempts": 2})
-    eng = remote_engine(config, 10)
+    settings = PortSettings(reconnect_attempts=2, backoff_base=0.01, backoff_cap=0.01)
+    port_ = TerminalPort(
+        BridgeTerminal("127.0.0.1", port, timeout=5), clock=LiveClock(), settings=settings
+    )
     with pytest.raises(TerminalConnectionError, match="ConnectionRefusedError"):
-        await eng.port.connect()
+        await port_.connect()
+    assert port_.metrics()["reconnect_failures"] == 1
+
+
+async def test_threaded_lane_over_the_bridge_on_the_wall_clock(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    servers.append(Server(tmp_path / "account.jsonl", clock="wall"))
+    bridge = BridgeTerminal("127.0.0.1", servers[0].port, timeout=5)
+    async with TerminalPort(bridge, clock=LiveClock(), settings=PortSettings()) as port:
+        rules = await port.symbol_rules("EURUSD")
+        assert rules.digits == 5
+        rates = await port.copy_rates_from_pos("EURUSD", 1, 0, 100)
+        assert type(rates) is np.ndarray
+        assert len(rates) == 100
+        assert rates.dtype.names is not None
+        assert rates.dtype.names[0] == "time"
+        tick = await port.symbol_info_tick("EURUSD")
+        assert tick.ask > tick.bid > 0
+        info = await port.account_info()
+        assert info._asdict()["balance"] == 10_000.0
+        with pytest.raises(TerminalError, match="Call failed"):
+            await port.symbol_info("NOPE")  # a terminal error stays a terminal error
+        assert port.metrics()["calls"] >= 6

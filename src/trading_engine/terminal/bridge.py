@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import socket
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -152,6 +153,8 @@ class BridgeTerminal:
         deadline = time.monotonic() + self.connect_wait
         while True:
             try:
+                # rpyc leaks its socket when the connection is refused: probe with our own first
+                socket.create_connection((self.host, self.port), timeout=self.timeout).close()
                 client = self._client_class(self.host, self.port, timeout=self.timeout)
                 client.execute(REMOTE_HELPERS)
                 self._plain = client.eval("_te_plain")
