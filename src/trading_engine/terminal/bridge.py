@@ -5,13 +5,16 @@ side, ``mt5linux.MetaTrader5(host, port, timeout)``, sends each call as a line o
 (``mt5.order_send({...})``) to be evaluated there. ``BridgeTerminal`` wraps that client so the
 port can treat it like the ``MetaTrader5`` module:
 
-- results come back as plain local objects: mt5linux already copies the ``copy_*`` numpy arrays
-  (``rpyc.classic.obtain``); every other result would be a *remote proxy* (each field read a
-  network round trip, gone with the connection), so a struct, or a tuple of them, is turned into
-  named tuples on the server side in one call (``_asdict()``, which the real package and the
-  simulator both have) and rebuilt here as ``collections.namedtuple`` values;
-- arguments are made what the client's code strings need: dates as aware datetimes (the client
-  calls ``.astimezone()``), request values as builtins (``str(dict)`` must evaluate remotely);
+- each call is one round trip: the line mt5linux would send (``mt5.<name>(*args, **kwargs)``),
+  evaluated through the client's ``eval`` inside ``_te_plain(...)``, a helper the client defines
+  in the server's namespace at connect. It turns the answer into builtins there: a struct (or a
+  tuple of them) into its fields (``_asdict()``, which the real package and the simulator both
+  have), a numpy array into its dtype and bytes. rpyc passes builtins by value, so nothing comes
+  back as a *remote proxy* (each field read a round trip, dead with the connection), and the
+  structs are rebuilt here as named tuples, the arrays as real numpy arrays. mt5linux's own
+  ``copy_rates_*`` methods copy a proxy of the array with ``rpyc.classic.obtain`` instead, which
+  costs many times more per call (``scripts/bench_bridge.py``);
+- arguments are made builtins (a numpy scalar's repr would not evaluate remotely);
 - ``initialize`` opens the connection (retrying for ``connect_wait`` wall seconds); a lost
   connection drops it, and the call raises ``OSError``/``EOFError`` (the port's connection
   errors); without a connection ``last_error()`` is ``(-10004, 'No IPC connection')``;
@@ -29,8 +32,9 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, Final
+
+import numpy as np
 
 __all__ = ["IPC_NO_CONNECTION", "REMOTE_HELPERS", "BridgeTerminal", "load_client_class"]
 
@@ -38,27 +42,21 @@ IPC_NO_CONNECTION: Final = (-10004, "No IPC connection")
 
 REMOTE_HELPERS: Final = '''
 def _te_plain(value):
-    """A result as builtins: a struct becomes ('__struct__', name, ((field, value), ...))."""
+    """A result as builtins: ('__struct__', name, ((field, value), ...)) for a struct,
+    ('__ndarray__', dtype descr, bytes) for an array."""
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
         return ("__struct__", type(value).__name__,
                 tuple((k, _te_plain(v)) for k, v in value._asdict().items()))
     if isinstance(value, (tuple, list)):
         return tuple(_te_plain(v) for v in value)
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+    if type(value).__module__ == "numpy":
+        if getattr(value, "ndim", 0) > 0:
+            descr = tuple(tuple(d) for d in value.dtype.descr)
+            return ("__ndarray__", descr, value.tobytes())
         return value.item()
     return value
 '''
-"""Defined in the server's namespace at connect: one round trip turns a remote result local."""
-
-_DATE_CALLS: Final = {
-    "copy_rates_from": (2,),
-    "copy_rates_range": (2, 3),
-    "copy_ticks_from": (1,),
-    "copy_ticks_range": (1, 2),
-    "history_orders_total": (0, 1),
-    "history_deals_total": (0, 1),
-}
-"""Positional date arguments the client formats with ``.astimezone()`` (ints would fail)."""
+"""Defined in the server's namespace at connect: answers come back as values, in one trip."""
 
 _LOCAL_CALLS: Final = frozenset({"last_error"})
 
@@ -94,7 +92,6 @@ class BridgeTerminal:
         self._clock = clock
         self._client_class = client_class if client_class is not None else load_client_class()
         self._client: Any | None = None
-        self._plain: Any | None = None
         self._pushed: float | None = None
         self._types: dict[tuple[str, tuple[str, ...]], type[Any]] = {}
         self.connects = 0
@@ -140,7 +137,7 @@ class BridgeTerminal:
 
     def disconnect(self) -> None:
         """Close the connection (no remote call); the next ``initialize`` opens a new one."""
-        client, self._client, self._plain, self._pushed = self._client, None, None, None
+        client, self._client, self._pushed = self._client, None, None
         if client is not None:
             conn = getattr(client, "_MetaTrader5__conn", None)  # mt5linux keeps it private
             if conn is not None:
@@ -157,7 +154,6 @@ class BridgeTerminal:
                 socket.create_connection((self.host, self.port), timeout=self.timeout).close()
                 client = self._client_class(self.host, self.port, timeout=self.timeout)
                 client.execute(REMOTE_HELPERS)
-                self._plain = client.eval("_te_plain")
             except (OSError, EOFError):
                 if time.monotonic() >= deadline:
                     raise
@@ -174,10 +170,9 @@ class BridgeTerminal:
             raise ConnectionError(f"{name}: not connected to the bridge at {self.host}:{self.port}")
         if self._clock is not None:
             self._push_time(client)
-        function = getattr(client, name)
         args, kwargs = _arguments(name, args, kwargs)
-        result = self._guarded(name, lambda: function(*args, **kwargs))
-        return self._local(name, result)
+        code = f"_te_plain(mt5.{name}(*{args!r}, **{kwargs!r}))"
+        return self._rebuild(self._guarded(name, lambda: client.eval(code)))
 
     def _push_time(self, client: Any) -> None:
         assert self._clock is not None
@@ -194,15 +189,11 @@ class BridgeTerminal:
             self.disconnect()
             raise
 
-    def _local(self, name: str, result: Any) -> Any:
-        if not _is_proxy(result):
-            return result
-        plain = self._plain
-        assert plain is not None
-        return self._rebuild(self._guarded(name, lambda: plain(result)))
-
     def _rebuild(self, value: Any) -> Any:
         if isinstance(value, tuple):
+            if len(value) == 3 and value[0] == "__ndarray__":
+                dtype = np.dtype([tuple(field) for field in value[1]])
+                return np.frombuffer(value[2], dtype=dtype).copy()
             if len(value) == 3 and value[0] == "__struct__":
                 _, type_name, items = value
                 names = tuple(str(k) for k, _ in items)
@@ -214,29 +205,13 @@ class BridgeTerminal:
         return value
 
 
-def _is_proxy(value: Any) -> bool:
-    from rpyc.core.netref import BaseNetref
-
-    return isinstance(value, BaseNetref)
-
-
 def _arguments(
     name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Arguments the client's code strings can carry (see the module docstring)."""
-    dates = _DATE_CALLS.get(name)
-    if dates:
-        args = tuple(_aware(a) if i in dates else a for i, a in enumerate(args))
+    """Arguments whose repr evaluates on the server (builtins, datetimes)."""
     if name in ("order_send", "order_check") and args and isinstance(args[0], Mapping):
         args = ({str(k): _builtin(v) for k, v in args[0].items()}, *args[1:])
-    kwargs = {k: _builtin(v) for k, v in kwargs.items()}
-    return args, kwargs
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value  # a naive one stays host-local time, as with the package itself
-    return datetime.fromtimestamp(int(value), tz=UTC)
+    return tuple(_builtin(a) for a in args), {k: _builtin(v) for k, v in kwargs.items()}
 
 
 def _builtin(value: Any) -> Any:
