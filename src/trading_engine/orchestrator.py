@@ -49,7 +49,7 @@ from typing import Any, Self
 from loguru import logger
 
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
-from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.data.service import DataFetchingService, DataState
 from trading_engine.errors import JournalError, ServiceStateError
 from trading_engine.events import (
@@ -83,7 +83,7 @@ from trading_engine.strategy.service import (
     StrategyState,
     bind_strategies,
 )
-from trading_engine.terminal.factory import fit_start_to_history, open_terminal, port_settings
+from trading_engine.terminal.factory import open_terminal, port_settings
 from trading_engine.terminal.port import TerminalPort
 
 __all__ = ["JOURNALED_EVENTS", "OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
@@ -167,7 +167,9 @@ class TradingOrchestrator:
         self.port = TerminalPort(
             terminal,
             clock=self.clock,
-            settings=port_settings(config.terminal, config.supervisor),
+            settings=port_settings(
+                config.terminal, config.supervisor.backoff_base, config.supervisor.backoff_cap
+            ),
             in_process=bool(in_process),
             rng=self._rng,
         )
@@ -293,6 +295,10 @@ class TradingOrchestrator:
             rng=self._rng,
         )
 
+    def trader(self) -> Trader:
+        """A ``Trader`` over the engine's port, journal, portfolio, risk and counters."""
+        return self._trader()
+
     def _trader(self) -> Trader:
         if self.journal is None:
             raise ServiceStateError("the journal is not open (start the orchestrator first)")
@@ -319,12 +325,9 @@ class TradingOrchestrator:
                 self._driver_task = asyncio.create_task(
                     SimClockDriver(self.clock).run(), name="sim-clock-driver"
                 )
-            journal = self.config.journal
-            self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
-            for kind in JOURNALED_EVENTS:
-                self.hub.subscribe(self._journal_event, kind)
+            self.open_journal()
             await self.port.connect()
-            await self._check_journal_matches_terminal()
+            await self.check_journal_matches_terminal()
             await self.supervisor.start()
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
@@ -338,6 +341,15 @@ class TradingOrchestrator:
             [b.strategy.name for b in self.bindings],
         )
 
+    def open_journal(self) -> Journal:
+        """Open the journal and subscribe it to the trading events (part of ``start()``; the
+        synchronous backtest calls it directly)."""
+        journal = self.config.journal
+        self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+        for kind in JOURNALED_EVENTS:
+            self.hub.subscribe(self._journal_event, kind)
+        return self.journal
+
     def _journal_event(self, event: Any) -> None:
         """Write a trading event to the journal's events table (bounded by the journal)."""
         if self.journal is not None and not self.journal.closed:
@@ -346,7 +358,7 @@ class TradingOrchestrator:
                 type(event).__name__, event.correlation_id, payload, event.timestamp
             )
 
-    async def _check_journal_matches_terminal(self) -> None:
+    async def check_journal_matches_terminal(self) -> None:
         """Refuse a journal with fills when the simulated terminal has no trade at all: the
         simulator starts afresh in each process, so that journal describes another terminal."""
         if self.config.terminal.kind != "sim" or self.journal is None:
