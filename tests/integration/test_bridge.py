@@ -11,20 +11,24 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
+from trading_engine.backtest.fingerprint import fingerprint
+from trading_engine.backtest.result import trades_from_deals
 from trading_engine.clock import LiveClock
 from trading_engine.config import SystemConfig
 from trading_engine.errors import TerminalConnectionError, TerminalError
 from trading_engine.events import OrderFilledEvent
+from trading_engine.journal.store import Journal
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.terminal import PortSettings, TerminalPort
 from trading_engine.terminal.bridge import BridgeTerminal
 
-from .conftest import START, check_books, engine, make_config, our_deals, sim_clock
+from .conftest import MAGIC, START, check_books, engine, make_config, our_deals, sim_clock
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -125,11 +129,35 @@ def trades(deals: list[Any]) -> list[tuple[Any, ...]]:
     ]
 
 
-async def in_process_trades(tmp_path: Path, bars: int) -> list[tuple[Any, ...]]:
-    eng = engine(make_config(tmp_path / "local.db", [EMA]), max_bars=bars)
+def run_fingerprint(eng: TradingOrchestrator, journal: Path) -> str:
+    """The parity fingerprint (``backtest.fingerprint``) of a finished run: its closed trades as
+    the terminal's deals and the journal tell them, and its order counts."""
+    with Journal.open(journal) as book:
+        rows = book.closed_positions() + book.open_positions()
+    closed = trades_from_deals(
+        our_deals(eng.terminal),
+        magic=MAGIC,
+        strategies={r.ticket: r.strategy or "" for r in rows},
+        reasons={r.ticket: r.close_reason or "signal" for r in rows},
+        stops={r.ticket: (r.sl, r.tp) for r in rows},
+    )
+    stats = eng.execution_stats
+    counts = {
+        "orders": stats.orders_sent,
+        "fills": stats.fills,
+        "rejections": stats.rejected,
+        "risk_refusals": stats.blocked,
+    }
+    return fingerprint(SimpleNamespace(trades=closed, counts=counts))  # type: ignore[arg-type]
+
+
+async def in_process_run(tmp_path: Path, bars: int) -> tuple[list[tuple[Any, ...]], str]:
+    """The deals and the fingerprint of the same run with the simulator in process."""
+    journal = tmp_path / "local.db"
+    eng = engine(make_config(journal, [EMA]), max_bars=bars)
     async with eng:
         await eng.run()
-    return trades(our_deals(eng.terminal))
+    return trades(our_deals(eng.terminal)), run_fingerprint(eng, journal)
 
 
 async def test_engine_over_the_bridge_makes_the_same_trades_as_in_process(
@@ -144,9 +172,10 @@ async def test_engine_over_the_bridge_makes_the_same_trades_as_in_process(
     assert type(bridge).__name__ == "BridgeTerminal"
     assert summary.bars >= BARS
     remote = trades(our_deals(bridge))
-    local = await in_process_trades(tmp_path, BARS)
+    local, local_fingerprint = await in_process_run(tmp_path, BARS)
     assert len(local) >= 20, "the strategy must trade for the comparison to mean anything"
     assert remote == local
+    assert run_fingerprint(eng, journal) == local_fingerprint
     check_books(journal, bridge)
     rates = bridge.copy_rates_from_pos("EURUSD", 1, 0, 10)
     assert type(rates) is np.ndarray
@@ -183,7 +212,9 @@ async def test_server_killed_and_restarted_mid_run_the_engine_reconnects_and_rec
     assert eng.port.metrics()["reconnects"] >= 1
     bridge = eng.terminal
     check_books(journal, bridge)  # nothing lost, nothing twice
-    assert trades(our_deals(bridge)) == await in_process_trades(tmp_path, BARS)
+    local, local_fingerprint = await in_process_run(tmp_path, BARS)
+    assert trades(our_deals(bridge)) == local
+    assert run_fingerprint(eng, journal) == local_fingerprint
     bridge.shutdown()
 
 
