@@ -53,8 +53,9 @@ EMA = {
 class Server:
     """A ``trading-engine sim-server --clock client`` subprocess."""
 
-    def __init__(self, state: Path, port: int = 0, clock: str = "client") -> None:
+    def __init__(self, state: Path, port: int = 0, clock: str = "client", *extra: str) -> None:
         sets = [a for k, v in SERVER_SETTINGS.items() for a in ("--set", f"{k}={v}")]
+        sets += extra
         config = str(REPO / "configs" / "eurusd.yaml")
         command = [sys.executable, "-m", "trading_engine", "sim-server", "--config", config]
         command += ["--port", str(port), "--clock", clock, "--state", str(state), *sets]
@@ -285,3 +286,22 @@ async def test_threaded_lane_over_the_bridge_on_the_wall_clock(
         with pytest.raises(TerminalError, match="Call failed"):
             await port.symbol_info("NOPE")  # a terminal error stays a terminal error
         assert port.metrics()["calls"] >= 6
+
+
+async def test_a_call_slower_than_the_call_timeout_times_out_in_the_lane_over_the_bridge(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    latency = ("--set", "terminal.sim.latency=1.5")  # wall seconds each served call takes
+    servers.append(Server(tmp_path / "account.jsonl", 0, "wall", *latency))
+    settings = PortSettings(
+        call_timeout=0.3, reconnect_attempts=2, backoff_base=0.01, backoff_cap=0.01
+    )
+    bridge = BridgeTerminal("127.0.0.1", servers[0].port, timeout=5)
+    port = TerminalPort(bridge, clock=LiveClock(), settings=settings)
+    await port.connect()  # initialize() does not pay the simulated latency
+    with pytest.raises(TerminalConnectionError, match="no answer within"):
+        await port.account_info()
+    metrics = port.metrics()
+    assert metrics["timeouts"] >= 1
+    assert metrics["errors_by_code"][-10005] >= 1  # a lane timeout reads as 'IPC timeout'
+    bridge.disconnect()  # the abandoned call in its thread ends with the connection
