@@ -138,23 +138,21 @@ class BridgeTerminal:
     def disconnect(self) -> None:
         """Close the connection (no remote call); the next ``initialize`` opens a new one."""
         client, self._client, self._pushed = self._client, None, None
-        if client is not None:
-            conn = getattr(client, "_MetaTrader5__conn", None)  # mt5linux keeps it private
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
+        _close(client)
 
     # -- internals -----------------------------------------------------------------------------
 
     def _connect(self) -> None:
         deadline = time.monotonic() + self.connect_wait
         while True:
+            client = None
             try:
                 # rpyc leaks its socket when the connection is refused: probe with our own first
                 socket.create_connection((self.host, self.port), timeout=self.timeout).close()
                 client = self._client_class(self.host, self.port, timeout=self.timeout)
                 client.execute(REMOTE_HELPERS)
             except (OSError, EOFError):
+                _close(client)
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
@@ -203,6 +201,14 @@ class BridgeTerminal:
                 return self._types[key](*(self._rebuild(v) for _, v in items))
             return tuple(self._rebuild(v) for v in value)
         return value
+
+
+def _close(client: Any) -> None:
+    """Close an mt5linux client's connection (it has no method for that; ``__del__`` neither)."""
+    conn = getattr(client, "_MetaTrader5__conn", None)  # name-mangled private attribute
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()
 
 
 def _arguments(
