@@ -53,6 +53,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from trading_engine.errors import ConfigError
 from trading_engine.indicators.config import IndicatorSetConfig
+from trading_engine.optimize.config import OptimizeConfig
 from trading_engine.timeframes import parse_timeframe, timeframe_name
 
 __all__ = [
@@ -490,6 +491,7 @@ class SystemConfig(BaseSettings):
     journal: JournalConfig = Field(default_factory=JournalConfig)
     indicators: IndicatorSetConfig = Field(default_factory=IndicatorSetConfig)
     strategies: list[StrategyConfig] = Field(default_factory=_default_strategies)
+    optimize: OptimizeConfig = Field(default_factory=OptimizeConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -32,6 +32,7 @@ __all__ = [
     "LocalBackend",
     "SerialBackend",
     "TrialFailure",
+    "TrialResult",
     "run_trial",
 ]
 
@@ -168,7 +169,6 @@ class LocalBackend:
         def done(f: Future[tuple[TrialResult, int]]) -> None:
             if f.cancelled():
                 outer.cancel()
-                outer.set_running_or_notify_cancel()
                 return
             exc = f.exception()
             if exc is not None:  # the worker died (killed, out of memory)
