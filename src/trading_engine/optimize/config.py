@@ -18,7 +18,9 @@ class WalkForwardConfig(BaseModel):
     out_of_sample: int = Field(500, ge=1, description="bars the best parameters then trade")
     step: int | None = Field(None, ge=1, description="bars between folds; null = out_of_sample")
     anchored: bool = Field(False, description="in-sample windows all start at the first bar")
-    holdout: int = Field(0, ge=0, description="last bars kept out of every fold, run once at the end")
+    holdout: int = Field(
+        0, ge=0, description="last bars kept out of every fold, run once at the end"
+    )
 
 
 class OptimizeConfig(BaseModel):

@@ -25,7 +25,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
 }
 _SPLIT = re.compile(r"\s*(<=|>=|==|!=|<|>)\s*")
-_OPERAND = re.compile(r"^\s*([A-Za-z_][\w.]*|[-+]?\d+(?:\.\d*)?)\s*(?:([-+])\s*(\d+(?:\.\d*)?))?\s*$")
+_OPERAND = re.compile(
+    r"^\s*([A-Za-z_][\w.]*|[-+]?\d+(?:\.\d*)?)\s*(?:([-+])\s*(\d+(?:\.\d*)?))?\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,9 @@ class Constraint:
 def _operand(text: str, source: str) -> _Operand:
     match = _OPERAND.match(text)
     if match is None:
-        raise ConfigError(f"cannot read {text.strip()!r} (a name or a number ± a number)", key=source)
+        raise ConfigError(
+            f"cannot read {text.strip()!r} (a name or a number ± a number)", key=source
+        )
     head, sign, number = match.groups()
     offset = float(number) * (-1 if sign == "-" else 1) if number else 0.0
     if head[0].isalpha() or head[0] == "_":

@@ -1,4 +1,4 @@
-"""Walk-forward folds: rolling or anchored in-sample windows, each followed by its out-of-sample one.
+"""Walk-forward folds: rolling or anchored in-sample windows, each followed by an out-of-sample one.
 
 Windows are half-open ranges of bar indices of the base timeframe. The out-of-sample windows of
 successive folds never overlap (``step >= out_of_sample``), every in-sample window ends where its

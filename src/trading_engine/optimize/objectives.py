@@ -35,7 +35,7 @@ PROFIT_DD = "profit_dd"
 TRADES = "# Trades"
 
 
-class TooFewTrades(Exception):  # noqa: N818 - a trial outcome, not an error of the engine
+class TooFewTrades(Exception):
     """The trial made fewer trades than the objective's minimum: it does not count."""
 
 
@@ -60,7 +60,9 @@ class Objective:
         return float(stats[self.stat])
 
 
-def parse_objective(text: str, *, penalty: float = 1.0, known: frozenset[str] = frozenset()) -> Objective:
+def parse_objective(
+    text: str, *, penalty: float = 1.0, known: frozenset[str] = frozenset()
+) -> Objective:
     """Parse ``[max:|min:]name``; with ``known`` (the report's statistic names), check the name."""
     direction: Literal["maximize", "minimize"] = "maximize"
     name = text.strip()

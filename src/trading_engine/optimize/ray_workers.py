@@ -77,12 +77,12 @@ class RayBackend:
                     ray.init(**kwargs)
             else:
                 ray.init(address=address, **kwargs)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
+        cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
         self.workers = workers or max(1, cpus)
         bars = load_bars(job.bars_file) if job.bars_file is not None else None
         bars_ref = ray.put(np.asarray(bars)) if bars is not None else None
         actor = ray.remote(num_cpus=1)(_RayWorker)
-        self._actors = [actor.remote(job, bars_ref) for _ in range(self.workers)]
+        self._actors: list[Any] = [actor.remote(job, bars_ref) for _ in range(self.workers)]
         self._idle: deque[Any] = deque(self._actors)
 
     def submit(self, params: dict[str, Any], window: Window | None) -> Future[TrialResult]:
@@ -99,7 +99,9 @@ class RayBackend:
             if exc is not None:
                 text = str(exc).strip().splitlines()
                 outer.set_result(
-                    TrialFailure(f"ray worker lost: {type(exc).__name__}: {text[0] if text else ''}")
+                    TrialFailure(
+                        f"ray worker lost: {type(exc).__name__}: {text[0] if text else ''}"
+                    )
                 )
                 return
             outer.set_result(f.result())

@@ -24,7 +24,7 @@ from trading_engine.optimize.constraints import parse_constraint
 from trading_engine.optimize.engine import Window
 from trading_engine.optimize.history import base_bars, cache_bars, load_bars
 from trading_engine.optimize.objectives import parse_objective
-from trading_engine.optimize.space import parse_param, parse_space
+from trading_engine.optimize.space import parse_param
 from trading_engine.optimize.study import Progress, SearchSettings, open_study, run_search
 from trading_engine.optimize.targets import resolve_targets
 from trading_engine.optimize.workers import Backend, Job, LocalBackend, SerialBackend

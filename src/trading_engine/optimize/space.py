@@ -48,7 +48,7 @@ class ParamSpec:
         return [round(self.low + i * self.step, 12) for i in range(count)]
 
     def contains(self, value: Any) -> bool:
-        """Whether ``value`` is a point of this parameter (within its bounds / among its choices)."""
+        """Whether ``value`` lies within the bounds (or among the choices)."""
         if self.kind == "choice":
             return value in self.choices
         return bool(self.low - 1e-9 <= float(value) <= self.high + 1e-9)

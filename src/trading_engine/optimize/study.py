@@ -134,7 +134,7 @@ def _grid_sampler_class() -> type[optuna.samplers.GridSampler]:
     return GridSampler
 
 
-def _GridSampler(grid: dict[str, Any], seed: int | None) -> optuna.samplers.BaseSampler:  # noqa: N802
+def _GridSampler(grid: dict[str, Any], seed: int | None) -> optuna.samplers.BaseSampler:
     return _grid_sampler_class()(grid, seed=seed)
 
 

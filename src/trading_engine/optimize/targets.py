@@ -184,7 +184,9 @@ def apply_params(
         update = indicator_params.get(spec.name or spec.kind)
         if update:
             try:
-                spec = IndicatorSpec(kind=spec.kind, params={**spec.params, **update}, name=spec.name)
+                spec = IndicatorSpec(
+                    kind=spec.kind, params={**spec.params, **update}, name=spec.name
+                )
             except ValidationError as exc:
                 raise ValueError(f"{spec.name or spec.kind}: {exc.errors()[0]['msg']}") from None
         specs.append(spec)
