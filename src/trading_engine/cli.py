@@ -438,6 +438,111 @@ def optimize_command(
         typer.echo(f"study: {outcome.storage} (optuna-dashboard sqlite:///{outcome.storage})")
 
 
+@app.command("walk-forward")
+def walk_forward_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
+    history: Annotated[Path, typer.Option("--history", help="Bars (MT5 CSV or Parquet).")],
+    from_: FromOption = None,
+    to: ToOption = None,
+    in_sample: Annotated[
+        int | None, typer.Option("--in-sample", min=1, help="Bars each search sees.")
+    ] = None,
+    out_of_sample: Annotated[
+        int | None, typer.Option("--out-of-sample", min=1, help="Bars traded after each search.")
+    ] = None,
+    step: Annotated[int | None, typer.Option(min=1, help="Bars between folds.")] = None,
+    anchored: Annotated[
+        bool | None, typer.Option("--anchored/--rolling", help="In-sample windows all start at 0.")
+    ] = None,
+    holdout: Annotated[
+        int | None, typer.Option(min=0, help="Last bars kept from every search, run once.")
+    ] = None,
+    param: ParamOption = None,
+    constraint: ConstraintOption = None,
+    objective: ObjectiveOption = None,
+    sampler: Annotated[str | None, typer.Option(help="grid, random, tpe, cmaes or nsga2.")] = None,
+    trials: Annotated[int | None, typer.Option(min=1, help="Trials per fold.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
+    min_trades: Annotated[int | None, typer.Option("--min-trades", min=0)] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    ray: Annotated[str | None, typer.Option("--ray", help="auto, local or ADDRESS.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory of the studies and report.")] = (
+        Path("walk-forward-results")
+    ),
+    study: Annotated[str, typer.Option("--study", help="Prefix of the fold studies.")] = (
+        "walk-forward"
+    ),
+    set_: SetOption = None,
+) -> None:
+    """Walk-forward analysis: optimise in-sample, trade the best out-of-sample, fold by fold."""
+    with cli_errors():
+        from trading_engine.optimize.runner import OptimizeRequest
+        from trading_engine.optimize.walkforward import walk_forward
+        from trading_engine.optimize.wf_report import (
+            report_json,
+            report_lines,
+            write_report_html,
+        )
+
+        cfg = load_config(config, set_)
+        if not history.is_file():
+            raise ConfigError("no such file", key=f"--history {history}")
+        given = {
+            "in_sample": in_sample,
+            "out_of_sample": out_of_sample,
+            "step": step,
+            "anchored": anchored,
+            "holdout": holdout,
+        }
+        wf = cfg.optimize.walk_forward.model_copy(
+            update={k: v for k, v in given.items() if v is not None}
+        )
+        request = OptimizeRequest(
+            cfg,
+            config.parent,
+            out,
+            history=history,
+            bars=10**9,
+            start=_utc(from_),
+            end=_utc(to),
+            params=param or [],
+            constraints=constraint or [],
+            objectives=objective or [],
+            sampler=sampler,
+            trials=trials,
+            seed=seed,
+            min_trades=min_trades,
+            workers=workers,
+            ray=ray,
+            study=study,
+        )
+        printer = _progress_printer()
+
+        def progress(fold: int, p: Any) -> None:
+            printer(
+                type(
+                    "P",
+                    (),
+                    {
+                        "line": lambda _s: f"fold {fold}: {p.line()}",
+                        "done": p.done,
+                        "total": p.total,
+                    },
+                )()
+            )
+
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            report = walk_forward(request, wf, on_progress=progress)
+        except KeyboardInterrupt:
+            typer.echo(f"studies saved in {out / 'study.db'}; run again to resume", err=True)
+            raise
+        typer.echo("\n".join(report_lines(report)))
+        (out / "walk_forward.json").write_text(report_json(report))
+        page = write_report_html(report, out / "walk_forward.html")
+        typer.echo(f"report: {page}\nfolds: {out / 'walk_forward.json'}")
+
+
 def main() -> None:
     """Console entry point (``trading-engine`` and ``python -m trading_engine``)."""
     app(prog_name=PROG)

@@ -37,6 +37,7 @@ class TrialOutcome:
     stats: dict[str, float]
     times: npt.NDArray[np.int64] = field(repr=False)
     equity: npt.NDArray[np.float64] = field(repr=False)
+    pnl: list[float] = field(default_factory=list, repr=False)
     elapsed: float = 0.0
 
 
@@ -96,4 +97,4 @@ def run_window(
         times = np.r_[times, max(int(times[-1]), int(start_utc))]
         equity = np.r_[equity, final]
     stats = equity_stats(times, equity, pnl, initial)
-    return TrialOutcome(stats, times, equity.astype(np.float64), report.elapsed_seconds)
+    return TrialOutcome(stats, times, equity.astype(np.float64), pnl, report.elapsed_seconds)
