@@ -38,6 +38,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trading_engine.events import Side
+from trading_engine.execution.booking import (
+    CLOSING_ENTRIES,
+    OPENING_ENTRIES,
+    book_close,
+    deal_order,
+)
 from trading_engine.execution.client_ids import TAG_PREFIX, parse_tag
 from trading_engine.execution.orders import Order, OrderState
 
@@ -56,12 +62,7 @@ __all__ = [
 
 # MT5 enums (mt5-api.md §3.2).
 _DEAL_BUY, _DEAL_SELL = 0, 1
-_ENTRY_IN, _ENTRY_OUT, _ENTRY_INOUT, _ENTRY_OUT_BY = 0, 1, 2, 3
-_OPENING = (_ENTRY_IN, _ENTRY_INOUT)
-_CLOSING = (_ENTRY_OUT, _ENTRY_OUT_BY, _ENTRY_INOUT)
 _ORDER_STATE = {2: OrderState.CANCELED, 5: OrderState.REJECTED, 6: OrderState.EXPIRED}
-_DEAL_REASON = {0: "manual", 1: "manual", 2: "manual", 3: "expert", 4: "sl", 5: "tp",
-                6: "stop_out"}  # fmt: skip
 _EPS = 1e-9
 
 
@@ -304,13 +305,7 @@ class _Deals:
             found.update(
                 (int(_get(d, "ticket", 0)), d) for d in self.by_order.get(order_ticket, ())
             )
-        return sorted(found.values(), key=_deal_order)
-
-
-def _deal_order(deal: Any) -> tuple[int, int]:
-    """Deals in time order (milliseconds when given), then by ticket."""
-    msc = int(_get(deal, "time_msc", 0) or 0) or int(_get(deal, "time", 0) or 0) * 1000
-    return msc, int(_get(deal, "ticket", 0))
+        return sorted(found.values(), key=deal_order)
 
 
 def _vwap(deals: list[Any]) -> tuple[float, float | None]:
@@ -367,7 +362,7 @@ def _resolve(
         return parse_tag(_get(record, "comment", ""), prefix) == tag
 
     live = next((o for o in pending if ours(o, "ticket")), None)
-    entries = _OPENING if order.intent == "open" else _CLOSING
+    entries = OPENING_ENTRIES if order.intent == "open" else CLOSING_ENTRIES
     order_deals = [d for d in deals.of_order(ticket, tag) if int(_get(d, "entry", -1)) in entries]
 
     if order_deals:
@@ -448,15 +443,8 @@ def _closed(
     deals: _Deals,
     client_id: str | None,
 ) -> ClosedPosition:
-    all_deals = sorted(deals.by_position.get(identifier, ()), key=_deal_order)
-    closing = [d for d in all_deals if int(_get(d, "entry", -1)) in _CLOSING]
-    closed_volume, price_close = _vwap(closing)
-    fees = sum(float(_get(d, "commission", 0.0)) + float(_get(d, "fee", 0.0)) for d in all_deals)
-    last = closing[-1] if closing else None
-    if last is None:
-        reason = "closed while away; no closing deal in the history window"
-    else:
-        reason = _DEAL_REASON.get(int(_get(last, "reason", -1)), "other")
+    booked = book_close(deals.by_position.get(identifier, ()))
+    reason = booked.reason or "closed while away; no closing deal in the history window"
     return ClosedPosition(
         ticket=ticket,
         identifier=identifier,
@@ -464,15 +452,15 @@ def _closed(
         side=side,
         volume=volume,
         price_open=price_open,
-        price_close=price_close,
-        closed_volume=closed_volume,
-        profit=sum(float(_get(d, "profit", 0.0)) for d in closing),
-        swap=sum(float(_get(d, "swap", 0.0)) for d in closing),
-        fees=fees,
-        time_close=int(_get(last, "time", 0)) if last is not None else None,
+        price_close=booked.price,
+        closed_volume=booked.volume,
+        profit=booked.profit,
+        swap=booked.swap,
+        fees=booked.fees,
+        time_close=booked.time,
         reason=reason,
-        deal_tickets=tuple(int(_get(d, "ticket", 0)) for d in closing),
-        complete=bool(closing) and closed_volume >= volume - _EPS,
+        deal_tickets=tuple(int(_get(d, "ticket", 0)) for d in booked.closing),
+        complete=bool(booked.closing) and booked.volume >= volume - _EPS,
         client_id=client_id,
     )
 
