@@ -48,7 +48,7 @@ from trading_engine.events import NewCandleEvent, new_correlation_id
 from trading_engine.execution.service import TradeExecutionService
 from trading_engine.indicators.service import IndicatorCalculationService
 from trading_engine.journal.store import MEMORY
-from trading_engine.mt5sim.servertime import ServerTime
+from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.strategy.service import StrategyEvaluationService
 from trading_engine.terminal.factory import fit_start_to_history, open_terminal

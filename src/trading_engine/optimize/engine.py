@@ -6,9 +6,6 @@ as the history's bar times). Everything else in ``optimize`` sees only ``TrialOu
 
 from __future__ import annotations
 
-import asyncio
-import math
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +29,7 @@ class Window:
 
 @dataclass(slots=True)
 class TrialOutcome:
-    """The statistics of one backtest and its equity curve (times in UTC epoch seconds)."""
+    """The statistics of one backtest and its equity curve (times: server epoch seconds)."""
 
     stats: dict[str, float]
     times: npt.NDArray[np.int64] = field(repr=False)
@@ -42,7 +39,7 @@ class TrialOutcome:
 
 
 def _server_to_utc(config: SystemConfig, server_seconds: int) -> float:
-    from trading_engine.mt5sim.servertime import ServerTime
+    from trading_engine.mt5sim.market.servertime import ServerTime
 
     sim = config.terminal.sim
     st = (
@@ -63,38 +60,24 @@ def run_window(
 ) -> TrialOutcome:
     """Backtest ``config`` on ``window`` of ``history`` (or on ``bars`` bars from its start).
 
-    Runs today's ``trading_engine.backtest.run_backtest`` (the whole pipeline on simulated time)
-    in a journal of its own, and derives the equity curve from the closed trades.
+    The fast engine (``trading_engine.backtest.run_backtest``), no journal; the statistics of its
+    equity curve (one row per base bar) and trades.
     """
     from trading_engine.backtest import run_backtest
 
+    start = None
     if window is not None:
         start = datetime.fromtimestamp(_server_to_utc(config, window.start), tz=UTC)
-        sim = config.terminal.sim.model_copy(update={"start": start})
-        config = config.model_copy(
-            update={"terminal": config.terminal.model_copy(update={"sim": sim})}
-        )
         bars = window.bars
-    with tempfile.TemporaryDirectory(prefix="te-trial-") as tmp:
-        report = asyncio.run(
-            run_backtest(
-                config,
-                max_bars=bars,
-                history_file=history,
-                journal_path=Path(tmp) / "trial.db",
-                config_dir=config_dir,
-            )
-        )
-    initial = config.terminal.sim.balance
-    trades = report.trades.sort("closed_at")
-    pnl = [float(x) for x in trades["net"]]
-    closed = np.asarray(trades["closed_at"], dtype=np.float64)
-    start_utc = config.terminal.sim.start.timestamp()
-    times = np.r_[start_utc, closed].astype(np.int64)
-    equity = np.r_[initial, initial + np.cumsum(pnl)] if pnl else np.array([initial])
-    final = report.summary.equity
-    if math.isfinite(final) and times.size:
-        times = np.r_[times, max(int(times[-1]), int(start_utc))]
-        equity = np.r_[equity, final]
-    stats = equity_stats(times, equity, pnl, initial)
-    return TrialOutcome(stats, times, equity.astype(np.float64), pnl, report.elapsed_seconds)
+    result = run_backtest(
+        config,
+        history={config.trading.symbols[0]: history} if history is not None else None,
+        start=start,
+        bars=bars,
+        config_dir=config_dir,
+    )
+    times = np.asarray(result.equity["time"], dtype=np.int64)
+    equity = np.asarray(result.equity["equity"], dtype=np.float64)
+    pnl = [t.net for t in result.trades]
+    stats = equity_stats(times, equity, pnl, result.initial_balance)
+    return TrialOutcome(stats, times, equity, pnl, result.elapsed)

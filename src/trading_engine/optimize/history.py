@@ -21,7 +21,7 @@ __all__ = ["base_bars", "cache_bars", "load_bars"]
 
 def cache_bars(history: Path, directory: Path) -> Path:
     """Save the bars of ``history`` once as ``directory/bars-<digest>.npy``; return its path."""
-    from trading_engine.mt5sim.history import read_history
+    from trading_engine.mt5sim.market.history import read_history
 
     try:
         stat = history.stat()

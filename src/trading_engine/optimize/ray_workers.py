@@ -40,7 +40,7 @@ class _RayWorker:
 
         logger.remove()
         if job.history is not None and not job.history.exists() and bars is not None:
-            from trading_engine.mt5sim.history import write_parquet
+            from trading_engine.mt5sim.market.history import write_parquet
 
             directory = Path(tempfile.mkdtemp(prefix="te-ray-"))
             history = directory / "history.parquet"

@@ -128,7 +128,7 @@ def window_between(
 def _server_seconds(config: SystemConfig, moment: datetime | None) -> int | None:
     if moment is None:
         return None
-    from trading_engine.mt5sim.servertime import ServerTime
+    from trading_engine.mt5sim.market.servertime import ServerTime
 
     sim = config.terminal.sim
     st = (
