@@ -97,4 +97,11 @@ def parse_constraint(text: str, names: Collection[str]) -> Constraint:
             )
     if not constraint.names:
         raise ConfigError("a constraint must name a parameter", key=f"constraint {text!r}")
+    if isinstance(names, Mapping):  # a search space: compared values must be numbers
+        for name in constraint.names:
+            choices = getattr(names[name], "choices", ())
+            if any(isinstance(c, bool) or not isinstance(c, int | float) for c in choices):
+                raise ConfigError(
+                    f"{name!r} takes values that are not numbers", key=f"constraint {text!r}"
+                )
     return constraint

@@ -6,6 +6,7 @@ import pytest
 
 from trading_engine.errors import ConfigError
 from trading_engine.optimize.constraints import parse_constraint
+from trading_engine.optimize.space import parse_param
 
 NAMES = {"ema_cross.fast", "ema_cross.slow", "k"}
 
@@ -55,3 +56,10 @@ def test_str_round_trips() -> None:
 def test_errors(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_constraint(text, NAMES)
+
+
+def test_compared_values_must_be_numbers() -> None:
+    space = {"k": parse_param("k", "1,x"), "j": parse_param("j", "1:3:1")}
+    with pytest.raises(ConfigError, match="'k' takes values that are not numbers"):
+        parse_constraint("k < j", space)
+    assert parse_constraint("j < 3", space).holds({"j": 2})
