@@ -311,9 +311,9 @@ class BacktestEngine:
                     refresh = not self.skip_refresh or self._may_close(
                         engine, extremes, last_refresh_msc, now_msc
                     )
+                    last_refresh_msc = now_msc  # refreshed, or proven quiet up to now
                     if refresh:
                         self.refreshes += 1
-                        last_refresh_msc = now_msc
                     else:
                         self.refreshes_skipped += 1
                     drive(handle(message, refresh=refresh))
