@@ -232,7 +232,27 @@ def optimize(
     finally:
         backend.close()
     files = write_results(study, request.out, plots=request.plots, top=request.top)
+    if request.plots and len(study.directions) == 1 and best_trials_exist(study):
+        from trading_engine.optimize.engine import write_best_report
+        from trading_engine.optimize.targets import apply_params
+
+        page = write_best_report(
+            apply_params(job.config, job.targets, study.best_params),
+            history=job.history,
+            window=window,
+            bars=job.bars,
+            path=request.out / "best_report.html",
+            config_dir=job.config_dir,
+        )
+        if page is not None:
+            files["report of the best"] = page
     return OptimizeOutcome(study, progress, storage, files)
+
+
+def best_trials_exist(study: optuna.study.Study) -> bool:
+    from optuna.trial import TrialState
+
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
 def study_summary(outcome: OptimizeOutcome) -> Mapping[str, Any]:
