@@ -62,7 +62,7 @@ HOUR = 3600
 def make_history(directory: Path, bars: int) -> tuple[Path, pd.DataFrame, datetime]:
     """M1 bars for ``WARMUP + bars`` H1 bars (and a margin), as Parquet; the H1 frame; the UTC
     start of the first traded H1 bar."""
-    days = (WARMUP + bars) // 24 * 7 // 5 + 10  # trading days of the bars, weekends, a margin
+    days = int((WARMUP + bars) / 24 * 7 / 5 * 1.3) + 14  # trading days, weekends, holidays
     end = datetime(2024, 6, 1, tzinfo=UTC)
     terminal = mt5sim.Terminal(
         mt5sim.SimConfig(seed=11, start=end, history_days=days, market_mode="m1"),
@@ -91,6 +91,7 @@ def make_history(directory: Path, bars: int) -> tuple[Path, pd.DataFrame, dateti
     )
     # the last H1 bar is cut off by ``end``; keep whole hours, WARMUP + bars of them from the end
     frame = frame.iloc[-(WARMUP + bars) - 1 : -1]
+    assert len(frame) == WARMUP + bars, f"{len(frame)} H1 bars generated, {WARMUP + bars} needed"
     first_server = int(frame.index[WARMUP])
     frame.index = pd.to_datetime(frame.index, unit="s")
     start = datetime.fromtimestamp(ServerTime.eet().to_utc(first_server), tz=UTC)
