@@ -69,9 +69,12 @@ def make_history(directory: Path, bars: int) -> tuple[Path, pd.DataFrame, dateti
         clock=lambda: end.timestamp(),
     )
     assert terminal.initialize()
-    m1 = np.asarray(
-        terminal.copy_rates_range("EURUSD", mt5sim.TIMEFRAME_M1, end - timedelta(days=days), end)
-    )
+    chunks = []  # copy_rates_range answers at most the terminal's max bars: by 30-day spans
+    for back in range(days, 0, -30):
+        lo, hi = end - timedelta(days=back), end - timedelta(days=max(0, back - 30))
+        chunks.append(np.asarray(terminal.copy_rates_range("EURUSD", mt5sim.TIMEFRAME_M1, lo, hi)))
+    m1 = np.concatenate(chunks)
+    m1 = m1[np.r_[True, m1["time"][1:] > m1["time"][:-1]]]  # a bar on a span's edge only once
     path = directory / "eurusd_m1.parquet"
     write_parquet(path, m1)
     opens = m1["time"] - m1["time"] % HOUR
