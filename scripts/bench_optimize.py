@@ -18,7 +18,7 @@ at the run's edges). Then, round-robin for ``--rounds`` rounds (median reported)
 Printed: trials per second of each, the ratio to backtesting.py, the 1 → 2 worker scaling, and
 the Ray path against local workers.
 
-    python scripts/bench_optimize.py --bars 2000 --rounds 7
+    python scripts/bench_optimize.py --bars 1500 --rounds 7
 """
 
 from __future__ import annotations
@@ -228,7 +228,12 @@ def warm(backend: Backend) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bars", type=int, default=2000, help="H1 bars traded per trial")
+    parser.add_argument(
+        "--bars",
+        type=int,
+        default=1500,
+        help="H1 bars per trial (at most 1,560: the generator keeps 100,000 M1 bars)",
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-ray", action="store_true")
     args = parser.parse_args()
