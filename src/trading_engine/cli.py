@@ -406,7 +406,7 @@ def optimize_command(
 ) -> None:
     """Search strategy and indicator parameters with Optuna; the study is saved and resumable."""
     with cli_errors():
-        from trading_engine.optimize.results import best_table
+        from trading_engine.optimize.results import best_dsr, best_table
         from trading_engine.optimize.runner import OptimizeRequest, optimize
 
         cfg = load_config(config, set_)
@@ -439,6 +439,9 @@ def optimize_command(
             typer.echo(f"study saved in {out / 'study.db'}; run again to resume", err=True)
             raise
         typer.echo("\n".join(["best trials:", *(f"  {r}" for r in best_table(outcome.study, top))]))
+        dsr, count = best_dsr(outcome.study)
+        shown = f"{dsr:.3f}" if dsr == dsr else "undefined (under 2 days of returns)"
+        typer.echo(f"deflated Sharpe ratio of the best: {shown} ({count} runs)")
         for what, path in outcome.files.items():
             typer.echo(f"{what}: {path}")
         typer.echo(f"study: {outcome.storage} (optuna-dashboard sqlite:///{outcome.storage})")

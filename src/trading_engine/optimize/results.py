@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trading_engine.optimize.study import best_trials
+from trading_engine.optimize.dsr import deflated_sharpe
+from trading_engine.optimize.study import best_trials, runs
 
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["best_table", "write_heatmap", "write_importance"]
+__all__ = ["best_dsr", "best_table", "trial_dsr", "write_heatmap", "write_importance"]
 
 SHOWN_STATS = ("# Trades", "Return [%]", "Sharpe Ratio", "Max. Drawdown [%]", "Win Rate [%]")
 
@@ -130,3 +131,24 @@ def write_importance(study: optuna.study.Study, path: Path) -> Path | None:
         return None
     fig.write_html(path, include_plotlyjs=True, full_html=True)
     return path
+
+
+def trial_dsr(trial: optuna.trial.FrozenTrial, study: optuna.study.Study) -> float:
+    """The deflated Sharpe ratio of ``trial`` (its daily returns) among the study's runs."""
+    sr = trial.user_attrs.get("daily_sharpe")
+    skew = trial.user_attrs.get("daily_skew")
+    kurt = trial.user_attrs.get("daily_kurtosis")
+    periods = int(trial.user_attrs.get("daily_periods", 0))
+    if sr is None or skew is None or kurt is None:
+        return math.nan
+    done = runs(study)
+    sharpes = [t.user_attrs.get("daily_sharpe") for t in done]
+    values = [float(s) if s is not None else math.nan for s in sharpes]
+    return deflated_sharpe(float(sr), periods, float(skew), float(kurt), values)
+
+
+def best_dsr(study: optuna.study.Study) -> tuple[float, int]:
+    """(deflated Sharpe ratio of the best trial, number of runs); NaN without a best."""
+    best = best_trials(study, 1)
+    count = len(runs(study))
+    return (trial_dsr(best[0], study), count) if best else (math.nan, count)

@@ -115,10 +115,12 @@ def base_seconds(config: SystemConfig) -> int:
 
 
 def window_between(
-    times: np.ndarray[Any, np.dtype[np.int64]], start: int | None, end: int | None
+    times: np.ndarray[Any, np.dtype[np.int64]], start: int | None, end: int | None, first: int = 0
 ) -> Window:
-    """The window of the bars whose opening times lie in ``[start, end)`` (server epoch s)."""
+    """The window of the bars whose opening times lie in ``[start, end)`` (server epoch s), from
+    bar ``first`` at the earliest (the bars before feed the indicators' warm-up)."""
     lo = 0 if start is None else int(np.searchsorted(times, start, side="left"))
+    lo = max(lo, first)
     hi = times.size if end is None else int(np.searchsorted(times, end, side="left"))
     if hi - lo < 1:
         raise ConfigError("no bar of the history lies between --from and --to", key="--from")
@@ -153,7 +155,8 @@ def prepare(request: OptimizeRequest) -> tuple[SearchSettings, Job, Window | Non
         times, _closes = base_bars(load_bars(bars_file), base_seconds(config))
         start = _server_seconds(config, request.start)
         end = _server_seconds(config, request.end)
-        window = window_between(times, start, end)
+        warmup = config.services.indicator_calculation.warmup_bars
+        window = window_between(times, start, end, first=warmup)
         if request.end is None and window.bars > request.bars:
             window = Window(window.start, request.bars)
     elif request.start is not None:

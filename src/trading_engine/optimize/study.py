@@ -29,7 +29,15 @@ from trading_engine.optimize.workers import Backend, TrialFailure
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["SAMPLERS", "Progress", "SearchSettings", "open_study", "run_search"]
+__all__ = [
+    "SAMPLERS",
+    "Progress",
+    "SearchSettings",
+    "best_trials",
+    "open_study",
+    "run_search",
+    "runs",
+]
 
 SAMPLERS = ("grid", "random", "tpe", "cmaes", "nsga2")
 
@@ -255,6 +263,46 @@ def _record(
     return "complete"
 
 
+def _finished_twin(
+    study: optuna.study.Study, params: Mapping[str, Any]
+) -> optuna.trial.FrozenTrial | None:
+    from optuna.trial import TrialState
+
+    key = _key(params)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        if _key(t.params) == key:
+            return t
+    return None
+
+
+def runs(study: optuna.study.Study) -> list[optuna.trial.FrozenTrial]:
+    """The trials that ran a backtest (not the repeats of a point, not those a constraint
+    stopped before running): the N of the deflated Sharpe ratio."""
+    return [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state.is_finished()
+        and "repeat_of" not in t.user_attrs
+        and ("stats" in t.user_attrs or t.state.name == "FAIL")
+    ]
+
+
+def _repeat(
+    study: optuna.study.Study, trial: optuna.trial.Trial, earlier: optuna.trial.FrozenTrial
+) -> str:
+    """Record ``trial`` with the outcome of the earlier trial of the same point."""
+    from optuna.trial import TrialState
+
+    for key, value in earlier.user_attrs.items():
+        trial.set_user_attr(key, value)
+    trial.set_user_attr("repeat_of", earlier.number)
+    if earlier.state == TrialState.COMPLETE:
+        study.tell(trial, earlier.values)
+        return "complete"
+    study.tell(trial, state=TrialState.PRUNED)
+    return "pruned"
+
+
 def run_search(
     study: optuna.study.Study,
     settings: SearchSettings,
@@ -300,6 +348,10 @@ def run_search(
                     trial.set_user_attr("reason", f"constraint broken: {'; '.join(broken)}")
                     study.tell(trial, state=TrialState.PRUNED)
                     finished("pruned")
+                    continue
+                earlier = _finished_twin(study, params)
+                if earlier is not None:  # a sampler may propose a point again: no second run
+                    finished(_repeat(study, trial, earlier))
                     continue
                 running[backend.submit(params, window)] = trial
             if not running:

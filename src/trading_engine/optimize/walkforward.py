@@ -27,9 +27,10 @@ from trading_engine.optimize.engine import TrialOutcome, Window
 from trading_engine.optimize.folds import Fold, make_folds
 from trading_engine.optimize.history import base_bars, load_bars
 from trading_engine.optimize.metrics import buy_and_hold_return, daily_returns, equity_stats
+from trading_engine.optimize.results import trial_dsr
 from trading_engine.optimize.runner import OptimizeRequest, base_seconds, make_backend, prepare
 from trading_engine.optimize.space import ParamSpec
-from trading_engine.optimize.study import Progress, best_trials, open_study, run_search
+from trading_engine.optimize.study import Progress, best_trials, open_study, run_search, runs
 from trading_engine.optimize.workers import Backend, Job, TrialFailure
 
 if TYPE_CHECKING:
@@ -133,22 +134,7 @@ def parameter_stability(
 
 
 def _trial_sharpes(study: optuna.study.Study) -> list[float]:
-    return [
-        float(s)
-        for t in study.get_trials(deepcopy=False)
-        if (s := t.user_attrs.get("daily_sharpe")) is not None
-    ]
-
-
-def _dsr_of(trial: optuna.trial.FrozenTrial, sharpes: Sequence[float], trials: int) -> float:
-    sr = trial.user_attrs.get("daily_sharpe")
-    n = int(trial.user_attrs.get("daily_periods", 0))
-    skew = trial.user_attrs.get("daily_skew")
-    kurt = trial.user_attrs.get("daily_kurtosis")
-    if sr is None or skew is None or kurt is None:
-        return math.nan
-    padded = list(sharpes) + [math.nan] * max(0, trials - len(sharpes))
-    return deflated_sharpe(float(sr), n, float(skew), float(kurt), padded)
+    return [float(s) for t in runs(study) if (s := t.user_attrs.get("daily_sharpe")) is not None]
 
 
 def _stats_of(trial: optuna.trial.FrozenTrial) -> dict[str, float]:
@@ -216,7 +202,7 @@ def walk_forward(
                 window=win(fold.is_start, fold.is_end),
                 on_progress=report_to,
             )
-            count = len(study.get_trials(deepcopy=False))
+            count = len(runs(study))
             total_trials += count
             sharpes = _trial_sharpes(study)
             all_sharpes.extend(sharpes)
@@ -259,7 +245,7 @@ def walk_forward(
                     oos_stats,
                     bh(fold.is_start, fold.is_end),
                     bh(fold.is_end, fold.oos_end),
-                    _dsr_of(chosen, sharpes, count),
+                    trial_dsr(chosen, study),
                     oos,
                     error,
                 )

@@ -165,3 +165,44 @@ def test_ctrl_c_saves_the_study_and_a_rerun_finishes_it(
     assert len(_complete(resumed)) == 4  # the interrupted points ran again, nothing is missing
     states = [t.state for t in resumed.trials]
     assert states.count(TrialState.COMPLETE) == 4
+
+
+class _Counting(SerialBackend):
+    def __init__(self, job: Any) -> None:
+        super().__init__(job)
+        self.runs = 0
+
+    def submit(self, params: dict[str, Any], window: Window | None) -> Future[TrialResult]:
+        self.runs += 1
+        return super().submit(params, window)
+
+
+def test_a_point_proposed_again_is_not_run_again(tmp_path: Path, config: SystemConfig) -> None:
+    from trading_engine.optimize.objectives import parse_objective
+    from trading_engine.optimize.results import best_dsr
+    from trading_engine.optimize.space import parse_space
+    from trading_engine.optimize.study import runs
+
+    settings = SearchSettings(
+        space=parse_space({"ema_cross.fast": "5,10"}),
+        objectives=(parse_objective("return"),),
+        sampler="random",
+        trials=6,
+        seed=3,
+    )
+    backends: list[_Counting] = []
+
+    def counting(job: Any) -> _Counting:
+        backends.append(_Counting(job))
+        return backends[-1]
+
+    study = _search(tmp_path, config, counting, settings)
+    assert len(study.trials) == 6
+    distinct = {t.params["ema_cross.fast"] for t in study.trials}
+    assert backends[0].runs == len(distinct)  # each point proposed runs once
+    repeats = [t for t in study.trials if "repeat_of" in t.user_attrs]
+    assert len(repeats) == 6 - len(distinct) >= 4
+    for t in repeats:
+        assert t.values == study.trials[t.user_attrs["repeat_of"]].values
+    assert len(runs(study)) == len(distinct)
+    assert best_dsr(study)[1] == len(distinct)

@@ -14,7 +14,7 @@ import pytest
 from tests.integration.optimize.conftest import make_config
 
 from trading_engine.optimize.config import WalkForwardConfig
-from trading_engine.optimize.engine import Window
+from trading_engine.optimize.engine import TrialOutcome, Window
 from trading_engine.optimize.history import base_bars, load_bars
 from trading_engine.optimize.runner import OptimizeRequest
 from trading_engine.optimize.walkforward import WalkForwardReport, walk_forward
@@ -30,11 +30,16 @@ class Recording:
         self.workers = 1
         self.job = job
         self.windows: list[Window] = []
+        self.ran: list[tuple[int, int]] = []  # (first, last) equity time the engine produced
 
     def submit(self, params: dict[str, Any], window: Window | None) -> Future[TrialResult]:
         assert window is not None
         self.windows.append(window)
-        return self.inner.submit(params, window)
+        future = self.inner.submit(params, window)
+        result = future.result()
+        assert isinstance(result, TrialOutcome), result
+        self.ran.append((int(result.times[0]), int(result.times[-1])))
+        return future
 
     def close(self, *, cancel: bool = False) -> None:
         return None
@@ -110,7 +115,13 @@ def test_no_out_of_sample_bar_is_seen_in_sample(
             for later in report.folds[k:]:  # nor any later out-of-sample window
                 assert hi <= span(later.oos_window)[0]
         assert oos_hi <= holdout[0]
-    assert windows[-1] == report.holdout.oos_window if report.holdout else True
+    assert report.holdout is not None
+    assert windows[-1] == report.holdout.oos_window
+    # what the engine actually ran: one equity row per bar (stamped with its opening time), the
+    # window's bars and no others
+    for window, (first, last) in zip(windows, backend.ran, strict=True):
+        assert first == window.start
+        assert last == window.start + 60 * (window.bars - 1)
 
 
 def test_report_contents(
