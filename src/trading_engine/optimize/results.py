@@ -135,14 +135,13 @@ def write_importance(study: optuna.study.Study, path: Path) -> Path | None:
 
 def trial_dsr(trial: optuna.trial.FrozenTrial, study: optuna.study.Study) -> float:
     """The deflated Sharpe ratio of ``trial`` (its daily returns) among the study's runs."""
-    sr = trial.user_attrs.get("daily_sharpe")
-    skew = trial.user_attrs.get("daily_skew")
-    kurt = trial.user_attrs.get("daily_kurtosis")
-    periods = int(trial.user_attrs.get("daily_periods", 0))
+    run = trial.user_attrs.get("run", {})
+    sr, skew, kurt = run.get("daily_sharpe"), run.get("daily_skew"), run.get("daily_kurtosis")
+    periods = int(run.get("daily_periods", 0))
     if sr is None or skew is None or kurt is None:
         return math.nan
     done = runs(study)
-    sharpes = [t.user_attrs.get("daily_sharpe") for t in done]
+    sharpes = [t.user_attrs.get("run", {}).get("daily_sharpe") for t in done]
     values = [float(s) if s is not None else math.nan for s in sharpes]
     return deflated_sharpe(float(sr), periods, float(skew), float(kurt), values)
 

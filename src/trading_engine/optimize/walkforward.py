@@ -134,7 +134,8 @@ def parameter_stability(
 
 
 def _trial_sharpes(study: optuna.study.Study) -> list[float]:
-    return [float(s) for t in runs(study) if (s := t.user_attrs.get("daily_sharpe")) is not None]
+    sharpes = (t.user_attrs.get("run", {}).get("daily_sharpe") for t in runs(study))
+    return [float(s) for s in sharpes if s is not None]
 
 
 def _stats_of(trial: optuna.trial.FrozenTrial) -> dict[str, float]:
