@@ -28,7 +28,7 @@ from trading_engine import __version__
 from trading_engine.backtest import run_backtest
 from trading_engine.backtest.text import result_lines, write_trades_csv
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
-from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.errors import (
     ConfigError,
     FatalError,
@@ -39,10 +39,10 @@ from trading_engine.errors import (
     TerminalError,
     TradingEngineError,
 )
+from trading_engine.init_config import write_default_config
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
 from trading_engine.strategy.service import bind_strategies
-from trading_engine.terminal.factory import fit_start_to_history
 
 __all__ = [
     "EXIT_CODES",
@@ -179,7 +179,7 @@ def init_config(
     with cli_errors():
         if path.exists() and not force:
             raise ConfigError("file exists; pass --force to overwrite it", source=str(path))
-        written = ConfigLoader.create_default_config(path, overwrite=force)
+        written = write_default_config(path, overwrite=force)
         typer.echo(f"wrote {written}")
 
 

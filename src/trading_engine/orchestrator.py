@@ -49,7 +49,7 @@ from typing import Any, Self
 from loguru import logger
 
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
-from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.data.service import DataFetchingService, DataState
 from trading_engine.errors import JournalError, ServiceStateError
 from trading_engine.events import (
@@ -64,13 +64,13 @@ from trading_engine.events import (
     RegimeChangedEvent,
     TradingBlockedEvent,
 )
-from trading_engine.execution.portfolio import Portfolio
 from trading_engine.execution.risk import RiskLimits, RiskRules
 from trading_engine.execution.service import ExecutionState, TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
 from trading_engine.journal.store import Journal
+from trading_engine.model.position import Portfolio
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.channel import Channel, Receiver, Sender
 from trading_engine.runtime.driver import SimClockDriver
@@ -83,7 +83,7 @@ from trading_engine.strategy.service import (
     StrategyState,
     bind_strategies,
 )
-from trading_engine.terminal.factory import fit_start_to_history, open_terminal, port_settings
+from trading_engine.terminal.factory import open_terminal, port_settings
 from trading_engine.terminal.port import TerminalPort
 
 __all__ = ["JOURNALED_EVENTS", "OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
@@ -167,7 +167,9 @@ class TradingOrchestrator:
         self.port = TerminalPort(
             terminal,
             clock=self.clock,
-            settings=port_settings(config.terminal, config.supervisor),
+            settings=port_settings(
+                config.terminal, config.supervisor.backoff_base, config.supervisor.backoff_cap
+            ),
             in_process=bool(in_process),
             rng=self._rng,
         )

@@ -171,3 +171,21 @@ def test_the_fast_engine_skips_refreshes_only_when_nothing_can_have_closed(
     assert skipping.refreshes_skipped > 0
     assert exact.refreshes_skipped == 0
     assert a.fingerprint == b.fingerprint
+
+
+def test_a_weekend_and_a_quiet_market_give_the_same_fingerprint(tmp_path: Path) -> None:
+    params = {"regime_filter": False, "sl_atr": 2, "tp_atr": 2, "volume": 0.2}
+    cfg = _cfg(
+        tmp_path,
+        [{**EMA, "params": params}],
+        **{
+            "trading.symbols": ["EURUSD", "GBPUSD"],
+            "trading.timeframes": ["M1", "H1"],
+            "terminal.sim.start": "2024-01-12T14:00:00Z",  # a Friday afternoon
+            "services.indicator_calculation.warmup_bars": 50,
+        },
+    )
+    fast, pipeline = _both(cfg, 1400)
+    opened = {t.open_time // 86_400 % 7 for t in fast.trades}  # 1 = Friday, 4 = Monday
+    assert {1, 4} <= opened
+    _assert_same(fast, pipeline)

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from trading_engine.execution.booking import OPENING_ENTRIES, book_close
+from trading_engine.execution.booking import book_close
+from trading_engine.model.mt5 import OPENING_ENTRIES, DealType
 
 __all__ = ["EQUITY_DTYPE", "BacktestResult", "ClosedTrade", "equity_curve", "trades_from_deals"]
 
 EQUITY_DTYPE = np.dtype([("time", "<i8"), ("balance", "<f8"), ("equity", "<f8")])
-_DEAL_BUY, _DEAL_SELL = 0, 1
 
 
 @dataclass(slots=True)
@@ -92,7 +92,7 @@ class BacktestResult:
 
 
 def _side(deal: Any) -> str:
-    return "buy" if int(deal.type) == _DEAL_BUY else "sell"
+    return "buy" if int(deal.type) == DealType.BUY else "sell"
 
 
 def trades_from_deals(
@@ -111,7 +111,7 @@ def trades_from_deals(
     """
     by_position: dict[int, list[Any]] = {}
     for deal in deals:
-        if int(deal.type) in (_DEAL_BUY, _DEAL_SELL) and int(deal.magic) == magic:
+        if int(deal.type) in (DealType.BUY, DealType.SELL) and int(deal.magic) == magic:
             by_position.setdefault(int(deal.position_id), []).append(deal)
     trades: list[ClosedTrade] = []
     for position, mine in by_position.items():
@@ -174,7 +174,7 @@ def equity_curve(
     closing_of: dict[int, int] = {}
     for deal in deals:
         kind = int(deal.type)
-        if kind not in (_DEAL_BUY, _DEAL_SELL):
+        if kind not in (DealType.BUY, DealType.SELL):
             continue
         value = float(deal.profit) + float(deal.commission) + float(deal.swap) + float(deal.fee)
         money.append((int(deal.time), value))
@@ -189,7 +189,7 @@ def equity_curve(
     for position, deal in opens.items():
         if str(deal.symbol) != symbol:
             continue
-        sign = 1.0 if int(deal.type) == _DEAL_BUY else -1.0
+        sign = 1.0 if int(deal.type) == DealType.BUY else -1.0
         end = closing_of.get(position, 2**62)
         legs.append((int(deal.time), end, sign * float(deal.volume), float(deal.price)))
     balance = np.full(len(times), initial_balance)

@@ -46,19 +46,20 @@ def detection_plan(
 ) -> list[tuple[float, int, int]]:
     """``(utc instant, stream index, bar index)`` of every emitted bar, in emission order."""
     step = boundary_step(s.timeframe_seconds for s in streams)
-    nxt = [0] * len(streams)
+    count = len(streams)
+    nxt = [0] * count
     sizes = [len(s.available_msc) for s in streams]
     avail = [s.available_msc.tolist() for s in streams]
+    tfs = [s.timeframe_seconds for s in streams]
+    can_be_due = {k for k in range(count) if due(0.0 + delay, delay, tfs[k])}
     out: list[tuple[float, int, int]] = []
     left = budget if budget is not None else sum(sizes)
-    p = start
-    missing: set[int] = set()
 
     def poll(at: float) -> set[int]:
         nonlocal left
         now_msc = server_msc(at)
         fresh: set[int] = set()
-        for k in range(len(streams)):
+        for k in range(count):
             a = avail[k]
             i = nxt[k]
             while i < sizes[k] and a[i] <= now_msc and left > 0:
@@ -70,22 +71,43 @@ def detection_plan(
                 nxt[k] = i
         return fresh
 
-    while left > 0 and any(nxt[k] < sizes[k] for k in range(len(streams))):
+    def first_reaching(origin: float, spacing: float, target: int) -> int:
+        """The least n >= 1 with server_msc(origin + n * spacing) >= target."""
+        lower = target / 1000.0 - 2 * 3600.0 - (server_msc(origin) / 1000.0 - origin)
+        n = max(1, math.floor((lower - origin) / spacing))
+        while server_msc(origin + n * spacing) < target:
+            n += 1
+        return n
+
+    def next_available() -> int:
+        return min((avail[k][nxt[k]] for k in range(count) if nxt[k] < sizes[k]), default=_NEVER)
+
+    p = start
+    wake = next_wake(start, step, delay)
+    missing: set[int] = set()
+    quiet: set[int] = set()
+    while left > 0 and any(nxt[k] < sizes[k] for k in range(count)):
         if missing:
-            pending = [avail[k][nxt[k]] for k in range(len(streams)) if nxt[k] < sizes[k]]
-            target = min(pending)
-            if target == _NEVER:
-                break
-            # the first retry instant p + n*interval (n >= 1) whose server ms reaches the tick
-            gap = (target - server_msc(p)) / 1000.0 - 7200.0  # a server offset change: start early
-            n = max(1, math.floor(gap / interval))
-            while server_msc(p + n * interval) < target:
-                n += 1
-            p = p + n * interval
-            missing -= poll(p)
-            continue
-        wake = next_wake(p, step, delay)
+            target = next_available()
+            reachable = target != _NEVER and server_msc(wake) >= target
+            retry = p + first_reaching(p, interval, target) * interval if reachable else wake
+            if retry < wake:
+                p = retry
+                fresh = poll(p)
+                missing -= fresh
+                quiet -= fresh
+                continue
+        quiet |= missing
+        missing = set()
+        target = next_available()
+        if target == _NEVER:
+            break
+        if can_be_due <= quiet and server_msc(wake) < target:
+            # nothing to emit and no retry to start before the bar: jump to its boundary
+            wake = wake + (first_reaching(wake, step, target)) * step
         p = wake
-        missing = {k for k, s in enumerate(streams) if due(wake, delay, s.timeframe_seconds)}
-        missing -= poll(p)
+        fresh = poll(p)
+        quiet -= fresh
+        missing = {k for k in range(count) if due(wake, delay, tfs[k])} - fresh - quiet
+        wake = next_wake(wake, step, delay)
     return out

@@ -4,9 +4,11 @@ The service sleeps until the next bar *boundary* (a multiple of the smallest str
 at most one hour, on the engine's UTC clock) plus ``close_delay`` seconds, and polls every
 stream. A stream whose timeframe divides that boundary is *due*: it should have a new closed bar
 (MT5 closes a bar when the first tick of the next one arrives). While a due stream has produced
-no new bar, the service polls again every ``fetch_interval`` seconds (a quiet market, a weekend,
-a slow feed); once none is missing it sleeps until the next boundary. So ``fetch_interval`` is
-now the *retry* interval, not the polling period.
+no new bar, the service polls again every ``fetch_interval`` seconds (a slow feed), until the
+next boundary; once none is missing it sleeps until the next boundary. A stream that went a whole
+boundary period without its bar is *quiet* (a closed market: a weekend, a holiday): it is polled
+at boundaries only, without retries, until a bar comes again. So ``fetch_interval`` is now the
+*retry* interval, not the polling period, and a closed market costs one poll per boundary.
 
 Broker server time is UTC plus whole hours, so every multiple of a timeframe up to H1 in UTC is
 one in server time too; streams above H1 (H2, H4, D1 …) are never due: their bars are taken by

@@ -5,8 +5,8 @@ Seed configuration, as this service reads it (``services.data_fetching``):
 - ``close_delay`` and ``fetch_interval``: polls are bar-timed (``schedule.py``): the service sleeps
   until the next bar boundary plus ``close_delay`` seconds and polls; while a stream that should
   have closed a bar at that boundary has none yet, it polls again every ``fetch_interval``
-  seconds (the seed's key, now the retry interval). A quiet market costs no polls, and a backtest
-  and a live run poll at the same instants.
+  seconds until the next boundary (the seed's key, now the retry interval); a closed market costs
+  one poll per boundary, and a backtest and a live run poll at the same instants.
 - ``nbr_bars``: bars asked for per poll (``copy_rates_from_pos(symbol, tf, 0, nbr_bars)``). When
   the answer does not reach back to the last bar emitted (after a pause, a restart or a
   disconnect), the missing stretch is fetched with ``copy_rates_range``: no bar is skipped.
@@ -34,7 +34,7 @@ import numpy as np
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import DataFetchingConfig
+from trading_engine.data.config import DataFetchingConfig
 from trading_engine.data.schedule import boundary_step, due, next_wake
 from trading_engine.data.validation import BarValidator, new_closed_bars
 from trading_engine.errors import TerminalError, TransientError
@@ -114,17 +114,23 @@ class DataFetchingService(Service):
         delay = float(self._config.close_delay)
         seconds = {stream: fixed_seconds(stream[1]) for stream in self._streams}
         step = boundary_step(seconds.values())
-        missing: set[Stream] = set()
+        missing: set[Stream] = set()  # due at the last boundary, bar not there yet
+        quiet: set[Stream] = set()  # a whole period without its bar: no retries
+        wake = next_wake(self.clock.time(), step, delay)
         while not self._data.exhausted.is_set():
             now = self.clock.time()
-            if missing:
+            if missing and now + interval < wake:
                 await self.clock.sleep(interval)
-                missing -= await self.poll()
+                fresh = await self.poll()
+                missing -= fresh
+                quiet -= fresh
                 continue
-            wake = next_wake(now, step, delay)
+            quiet |= missing
             await self.clock.sleep(wake - now)
-            missing = {s for s in self._streams if due(wake, delay, seconds[s])}
-            missing -= await self.poll()
+            fresh = await self.poll()
+            quiet -= fresh
+            missing = {s for s in self._streams if due(wake, delay, seconds[s])} - fresh - quiet
+            wake = next_wake(wake, step, delay)
         self._candles.close()  # the bar budget is spent: the pipeline drains and ends
 
     async def poll(self) -> set[Stream]:

@@ -14,21 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = [
-    "CLOSING_ENTRIES",
-    "DEAL_REASONS",
-    "OPENING_ENTRIES",
-    "CloseBooking",
-    "book_close",
-    "deal_order",
-]
+from trading_engine.model.mt5 import CLOSING_ENTRIES, close_reason
 
-DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY = 0, 1, 2, 3
-OPENING_ENTRIES = (DEAL_ENTRY_IN, DEAL_ENTRY_INOUT)
-CLOSING_ENTRIES = (DEAL_ENTRY_OUT, DEAL_ENTRY_OUT_BY, DEAL_ENTRY_INOUT)
-DEAL_REASONS = {0: "manual", 1: "manual", 2: "manual", 3: "expert", 4: "sl", 5: "tp",
-                6: "stop_out"}  # fmt: skip
-"""``DEAL_REASON_*`` → the close reason the engine reports."""
+__all__ = ["CloseBooking", "book_close", "deal_order"]
 
 
 def _get(record: Any, name: str, default: Any = None) -> Any:
@@ -66,7 +54,7 @@ class CloseBooking:
         """The last closing deal's reason as a name (``"sl"``, ``"tp"``, ``"expert"`` …)."""
         if self.deal_reason is None:
             return None
-        return DEAL_REASONS.get(self.deal_reason, "other")
+        return close_reason(self.deal_reason)
 
 
 def book_close(deals: Iterable[Any]) -> CloseBooking:

@@ -38,14 +38,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trading_engine.events import Side
-from trading_engine.execution.booking import (
-    CLOSING_ENTRIES,
-    OPENING_ENTRIES,
-    book_close,
-    deal_order,
-)
+from trading_engine.execution.booking import book_close, deal_order
 from trading_engine.execution.client_ids import TAG_PREFIX, parse_tag
-from trading_engine.execution.orders import Order, OrderState
+from trading_engine.model.mt5 import (
+    CLOSING_ENTRIES,
+    HISTORY_ORDER_STATES,
+    OPENING_ENTRIES,
+    DealType,
+)
+from trading_engine.model.order import Order
+from trading_engine.model.order_state import OrderState
 
 __all__ = [
     "AdoptedOrder",
@@ -60,9 +62,6 @@ __all__ = [
     "reconcile",
 ]
 
-# MT5 enums (mt5-api.md §3.2).
-_DEAL_BUY, _DEAL_SELL = 0, 1
-_ORDER_STATE = {2: OrderState.CANCELED, 5: OrderState.REJECTED, 6: OrderState.EXPIRED}
 _EPS = 1e-9
 
 
@@ -288,7 +287,7 @@ class _Deals:
         self.by_order: dict[int, list[Any]] = {}
         self.by_position: dict[int, list[Any]] = {}
         for deal in deals:
-            if int(_get(deal, "type", -1)) not in (_DEAL_BUY, _DEAL_SELL):
+            if int(_get(deal, "type", -1)) not in (DealType.BUY, DealType.SELL):
                 continue  # balance, credit, commission … deals
             self.by_order.setdefault(int(_get(deal, "order", 0)), []).append(deal)
             self.by_position.setdefault(int(_get(deal, "position_id", 0)), []).append(deal)
@@ -408,8 +407,8 @@ def _resolve(
         )
 
     past = next((h for h in history if ours(h, "ticket")), None)
-    if past is not None and int(_get(past, "state", -1)) in _ORDER_STATE:
-        state = _ORDER_STATE[int(_get(past, "state", -1))]
+    if past is not None and int(_get(past, "state", -1)) in HISTORY_ORDER_STATES:
+        state = HISTORY_ORDER_STATES[int(_get(past, "state", -1))]
         if order.state is OrderState.NEW and state is OrderState.EXPIRED:
             state = OrderState.CANCELED
         return Resolution(

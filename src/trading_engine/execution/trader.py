@@ -54,9 +54,7 @@ from trading_engine.execution.books import (
     position_row,
 )
 from trading_engine.execution.client_ids import ClientIdFactory
-from trading_engine.execution.orders import FINAL_STATES, Order, OrderState
 from trading_engine.execution.planner import Refusal, close_request, entry_request, plan_entry
-from trading_engine.execution.portfolio import OpenPosition, Portfolio
 from trading_engine.execution.reconcile import (
     ClosedPosition,
     Reconciliation,
@@ -65,16 +63,21 @@ from trading_engine.execution.reconcile import (
 )
 from trading_engine.execution.risk import RiskRules
 from trading_engine.journal.store import DealRow, Journal
+from trading_engine.model.mt5 import (
+    TRADE_RETCODE_POSITION_CLOSED,
+    Outcome,
+    close_reason,
+)
+from trading_engine.model.order import Order
+from trading_engine.model.order_state import FINAL_STATES, OrderState
+from trading_engine.model.position import OpenPosition, Portfolio
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.hub import EventHub
 from trading_engine.terminal.port import TerminalPort
-from trading_engine.terminal.retcodes import Outcome
 
 __all__ = ["ExecutionStats", "Trader"]
 
 _UNFINISHED = [str(s) for s in OrderState if s not in FINAL_STATES]
-_STOP_REASONS = ("sl", "tp", "stop_out")  # a close the server made replaces the engine's reason
-_POSITION_CLOSED = 10036  # TRADE_RETCODE_POSITION_CLOSED
 _HISTORY_MARGIN = 3 * 86_400  # seconds around the window: server time may be ahead of UTC
 
 
@@ -287,8 +290,11 @@ class Trader:
                     order.message or result.describe(),
                 )
             )
-            if order.intent == "close" and order.retcode == _POSITION_CLOSED:
-                await self.sync()  # closed meanwhile (SL/TP): closing is idempotent, book it
+            if order.intent == "close" and (
+                order.retcode == TRADE_RETCODE_POSITION_CLOSED or result.outcome is Outcome.VERIFY
+            ):
+                # Closed meanwhile (SL/TP) or another close in flight: read back, book what is.
+                await self.sync()
             return result.outcome is Outcome.RETRY
         return False
 
@@ -430,8 +436,8 @@ class Trader:
         """Book a position that is gone from the terminal, from its closing deals."""
         deals = await self.port.history_deals_get(position=position.ticket)
         booked = book_close(deals)
-        if booked.reason in _STOP_REASONS:
-            reason = booked.reason or reason
+        if booked.deal_reason is not None:
+            reason = close_reason(booked.deal_reason, expert=reason)
         for deal in deals:
             self._record_deal(deal, position)
         self._closed(

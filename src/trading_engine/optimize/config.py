@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trading_engine.sections import Section
 
 __all__ = ["OptimizeConfig", "WalkForwardConfig"]
 
 
-class WalkForwardConfig(BaseModel):
+class WalkForwardConfig(Section):
     """Walk-forward windows, in bars of the base timeframe (the first of ``trading.timeframes``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     in_sample: int = Field(2000, ge=1, description="bars each search sees")
     out_of_sample: int = Field(500, ge=1, description="bars the best parameters then trade")
@@ -23,7 +23,7 @@ class WalkForwardConfig(BaseModel):
     )
 
 
-class OptimizeConfig(BaseModel):
+class OptimizeConfig(Section):
     """What ``trading-engine optimize`` and ``walk-forward`` search (the command line adds to it).
 
     ``space`` maps a parameter name (``ema_cross.fast``, ``ema_slow.timeperiod``,
@@ -31,9 +31,10 @@ class OptimizeConfig(BaseModel):
     ``"a,b,c"``, a list, or ``{low, high, step, log}``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    space: dict[str, Any] = Field(default_factory=dict)
+    space: dict[str, Any] = Field(
+        default_factory=dict,
+        description="parameter name: 'lo:hi:step', 'a,b,c', a list or {low, high, step, log}",
+    )
     constraints: list[str] = Field(default_factory=list, description="e.g. 'a.fast < a.slow'")
     objectives: list[str] = Field(
         default_factory=lambda: ["sharpe"],
@@ -41,9 +42,15 @@ class OptimizeConfig(BaseModel):
     )
     drawdown_penalty: float = Field(1.0, ge=0, description="weight of the drawdown in profit_dd")
     min_trades: int = Field(0, ge=0, description="trials with fewer trades do not count")
-    sampler: Literal["grid", "random", "tpe", "cmaes", "nsga2"] = "tpe"
-    trials: int | None = Field(None, ge=1, description="null = the whole grid, or 100")
-    seed: int | None = None
+    sampler: Literal["grid", "random", "tpe", "cmaes", "nsga2"] = Field(
+        "tpe", description="Optuna's sampler; nsga2 for several objectives"
+    )
+    trials: int | None = Field(
+        None, ge=1, description="trials (per fold in walk-forward); null = the whole grid, or 100"
+    )
+    seed: int | None = Field(None, description="seed of the sampler")
     workers: int = Field(0, ge=0, description="worker processes; 0 = one per core")
     timeout: float | None = Field(None, gt=0, description="seconds for the whole search")
-    walk_forward: WalkForwardConfig = Field(default_factory=WalkForwardConfig)
+    walk_forward: WalkForwardConfig = Field(
+        default_factory=WalkForwardConfig, description="walk-forward windows"
+    )
