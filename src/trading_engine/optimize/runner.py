@@ -7,6 +7,7 @@ Ray; ``optimize`` runs the search and writes what a person looks at.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -143,6 +144,8 @@ def _server_seconds(config: SystemConfig, moment: datetime | None) -> int | None
 
 def prepare(request: OptimizeRequest) -> tuple[SearchSettings, Job, Window | None]:
     """Check the request and build the search settings, the job and the window."""
+    require("optuna", "optimize")
+    require("plotly", "optimize")
     settings = search_settings(request)
     targets = resolve_targets(request.config, list(settings.space), base_dir=request.config_dir)
     config = request.config
@@ -168,10 +171,21 @@ def prepare(request: OptimizeRequest) -> tuple[SearchSettings, Job, Window | Non
     return settings, job, window
 
 
+def require(module: str, key: str) -> None:
+    """A one-line error when ``module`` (of the ``research`` extra) is not installed."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(
+            f"needs {module}: pip install -e '.[research]' (make test installs it)", key=key
+        ) from None
+
+
 def make_backend(job: Job, workers: int | None, ray: str | None) -> Backend:
     """Ray actors (``ray``: ``auto`` or an address), else ``workers`` processes (1 = serial)."""
     count = workers if workers else (os.cpu_count() or 1)
     if ray is not None:
+        require("ray", "--ray")
         from trading_engine.optimize.ray_workers import RayBackend
 
         return RayBackend(job, address=ray, workers=workers or None)
