@@ -352,8 +352,8 @@ ToOption = Annotated[
 ]
 
 
-def _progress_printer() -> Callable[[Any], None]:
-    """Print the progress line to stderr, at most twice a second (and the last one)."""
+def _progress_printer(prefix: str = "") -> Callable[[Any], None]:
+    """Print a search's progress line to stderr, at most twice a second (and the last one)."""
     last = 0.0
 
     def show(progress: Any) -> None:
@@ -361,7 +361,7 @@ def _progress_printer() -> Callable[[Any], None]:
         now = time.monotonic()
         if now - last >= 0.5 or progress.done >= progress.total:
             last = now
-            typer.echo(progress.line(), err=True)
+            typer.echo(prefix + progress.line(), err=True)
 
     return show
 
@@ -525,20 +525,10 @@ def walk_forward_command(
             ray=ray,
             study=study,
         )
-        printer = _progress_printer()
+        printers: dict[int, Callable[[Any], None]] = {}
 
         def progress(fold: int, p: Any) -> None:
-            printer(
-                type(
-                    "P",
-                    (),
-                    {
-                        "line": lambda _s: f"fold {fold}: {p.line()}",
-                        "done": p.done,
-                        "total": p.total,
-                    },
-                )()
-            )
+            printers.setdefault(fold, _progress_printer(f"fold {fold}: "))(p)
 
         out.mkdir(parents=True, exist_ok=True)
         try:
