@@ -160,6 +160,8 @@ def check_config(
     with cli_errors():
         config = load_config(file, set_)
         bind_strategies(config.strategies, config.indicators.value_names, base_dir=file.parent)
+        for note in config.ignored():
+            typer.echo(f"{file}: note: {note}", err=True)
         if print_:
             sys.stdout.write(json.dumps(config.masked_dict(), indent=2) + "\n")
         else:

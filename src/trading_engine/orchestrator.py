@@ -50,6 +50,7 @@ from loguru import logger
 
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
+from trading_engine.data.history import ClosedHistory
 from trading_engine.data.service import DataFetchingService, DataState
 from trading_engine.errors import JournalError, ServiceStateError
 from trading_engine.events import (
@@ -231,7 +232,7 @@ class TradingOrchestrator:
                 clock=self.clock,
             ),
             "indicator_calculation": lambda: IndicatorCalculationService(
-                port=self.port,
+                history=ClosedHistory(self.port),
                 streams=self.streams,
                 config=services.indicator_calculation,
                 indicators=self.indicators,
@@ -247,7 +248,7 @@ class TradingOrchestrator:
                 config=services.strategy_evaluation,
                 features=self.features.receiver,
                 signals=self.signals.sender,
-                portfolio=self.portfolio,
+                positions=self.portfolio,
                 hub=self.hub,
                 state=self.strategy_state,
                 clock=self.clock,

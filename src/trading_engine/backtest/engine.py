@@ -42,6 +42,7 @@ from trading_engine.backtest.scan import M1Extremes, load_m1_extremes
 from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
 from trading_engine.backtest.summary import build_result, collect
 from trading_engine.config import SystemConfig, fit_start_to_history
+from trading_engine.data.history import ClosedHistory
 from trading_engine.data.service import DataFetchingService
 from trading_engine.errors import ConfigError
 from trading_engine.events import NewCandleEvent, new_correlation_id
@@ -136,7 +137,7 @@ class BacktestEngine:
             )
             drive(data.on_start())
             indicators = IndicatorCalculationService(
-                port=engine.port,
+                history=ClosedHistory(engine.port),
                 streams=engine.streams,
                 config=services.indicator_calculation,
                 indicators=engine.indicators,
@@ -152,7 +153,7 @@ class BacktestEngine:
                 config=services.strategy_evaluation,
                 features=engine.features.receiver,
                 signals=engine.signals.sender,
-                portfolio=engine.portfolio,
+                positions=engine.portfolio,
                 hub=engine.hub,
                 state=engine.strategy_state,
                 clock=clock,
