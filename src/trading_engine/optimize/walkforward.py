@@ -21,7 +21,6 @@ import numpy as np
 import numpy.typing as npt
 
 from trading_engine.errors import ConfigError
-from trading_engine.optimize.config import WalkForwardConfig
 from trading_engine.optimize.dsr import deflated_sharpe, sharpe_moments
 from trading_engine.optimize.engine import TrialOutcome, Window
 from trading_engine.optimize.folds import Fold, make_folds
@@ -32,6 +31,7 @@ from trading_engine.optimize.runner import OptimizeRequest, base_seconds, make_b
 from trading_engine.optimize.space import ParamSpec
 from trading_engine.optimize.study import Progress, best_trials, open_study, run_search, runs
 from trading_engine.optimize.workers import Backend, Job, TrialFailure
+from trading_engine.optimize_config import WalkForwardConfig
 
 if TYPE_CHECKING:
     import optuna

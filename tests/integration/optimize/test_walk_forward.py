@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from tests.integration.optimize.conftest import make_config
 
-from trading_engine.optimize.config import WalkForwardConfig
 from trading_engine.optimize.engine import TrialOutcome, Window
 from trading_engine.optimize.history import base_bars, load_bars
 from trading_engine.optimize.runner import OptimizeRequest
 from trading_engine.optimize.walkforward import WalkForwardReport, walk_forward
 from trading_engine.optimize.wf_report import report_json, report_lines, write_report_html
 from trading_engine.optimize.workers import Job, SerialBackend, TrialResult
+from trading_engine.optimize_config import WalkForwardConfig
 
 
 class Recording:

@@ -1,4 +1,8 @@
-"""The ``optimize`` section of the configuration: search space, objective, sampler, walk-forward."""
+"""The ``optimize`` section of the configuration (search space, objective, sampler, walk-forward).
+
+A leaf section like the others; it lives apart from the ``optimize`` package, which sits above
+``backtest`` and ``config`` in the layers and runs the searches.
+"""
 
 from __future__ import annotations
 
