@@ -280,12 +280,14 @@ def main() -> None:
         assert worst <= 2, "the two sides disagree: not timing"
 
         runs: dict[str, list[float]] = {"peer": [], "1 worker": [], "2 workers": [], "ray 2": []}
-        for _ in range(args.rounds):
+        for index in range(args.rounds):
             runs["peer"].append(peer_optimize(frame)[0])
             runs["1 worker"].append(engine_search(one, directory, "one")[0])
             runs["2 workers"].append(engine_search(two, directory, "two")[0])
             if ray_backend is not None:
                 runs["ray 2"].append(engine_search(ray_backend, directory, "ray")[0])
+            done = ", ".join(f"{k} {v[-1]:.2f} s" for k, v in runs.items() if v)
+            print(f"round {index + 1}: {done}", flush=True)
         for backend in (serial, one, two):
             backend.close()
         if ray_backend is not None:
