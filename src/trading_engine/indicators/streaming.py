@@ -29,6 +29,7 @@ from trading_engine.indicators.kernels import (
     _bb_anchor_every,
     _cci_value,
     _dm,
+    _flat_run,
     _is_zero,
     _mean_sq_dev,
     _slide_sq_dev,
@@ -51,7 +52,7 @@ H_VALID = 2  # bars since the first bar with high, low and close all non-NaN
 H_VERSION = 3
 HDR = 8
 RW = 9  # row: kind, state offset, out slot 1..3, int params 1..4
-LAYOUT_VERSION = 1.0
+LAYOUT_VERSION = 2.0  # 2: Bollinger state holds a reference price and a flat-run length
 
 # unit kinds; 1..8 read the close only
 U_SMA, U_EMA, U_WMA, U_RSI, U_MOM, U_ROC, U_BB, U_MACD = 1, 2, 3, 4, 5, 6, 7, 8
@@ -340,12 +341,15 @@ def _range_step(
 @njit
 def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
     """Bollinger state [cnt, total, mu, m2, pos, nbdevup, nbdevdn, bars since the exact
-    recomputation, 1/n, ring(n+1)]."""
+    recomputation, 1/n, reference price k, flat run length, ring(n+1)]."""
     j = int(st[s])
     st[s] = j + 1
     big = n + 1
-    ring = s + 9
+    ring = s + 11
     pos = int(st[s + 4])
+    prev = st[ring + (pos - 1 if pos > 0 else n)] if j > 0 else NAN
+    run = _flat_run(int(st[s + 10]), x, prev, n)
+    st[s + 10] = run
     st[ring + pos] = x
     pos += 1
     if pos == big:
@@ -369,11 +373,19 @@ def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
     since = st[s + 7]
     st[s + 7] = 0.0 if since + 1.0 == _bb_anchor_every(n) else since + 1.0
     if since == 0.0:
-        mu, m2 = _mean_sq_dev(st, ring, first, n, big)
+        k = st[ring + first]
+        mu, m2 = _mean_sq_dev(st, ring, first, n, big, k)
     else:
-        mu, m2 = _slide_sq_dev(st[s + 2], st[s + 3], x, st[ring + pos], st[s + 8])  # x[j-n] left
+        k = st[s + 9]
+        old = st[ring + pos]  # x[j-n], which left the window
+        mu, m2 = _slide_sq_dev(st[s + 2], st[s + 3], x - k, old - k, st[s + 8])
+    if run == n:  # a flat window: exactly 0, as in the batch kernel
+        k = x
+        mu = 0.0
+        m2 = 0.0
     st[s + 2] = mu
     st[s + 3] = m2
+    st[s + 9] = k
     sd = math.sqrt(m2 * st[s + 8])
     _put(st, o2, mean)
     _put(st, o1, mean + sd * st[s + 5])
@@ -658,7 +670,7 @@ def _state_size(kind: int, ints: tuple[int, ...]) -> int:
         U_DMI: 9,
         U_CCI: 2 + n,
         U_RANGE: 6 + 2 * n,
-        U_BB: 9 + n + 1,
+        U_BB: 11 + n + 1,
         U_MACD: 10,
         U_KELT: 12,
     }
