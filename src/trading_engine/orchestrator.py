@@ -66,7 +66,7 @@ from trading_engine.events import (
 )
 from trading_engine.execution.portfolio import Portfolio
 from trading_engine.execution.risk import RiskLimits, RiskRules
-from trading_engine.execution.service import ExecutionState, TradeExecutionService
+from trading_engine.execution.service import TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
@@ -188,7 +188,6 @@ class TradingOrchestrator:
         self.indicator_state = IndicatorState()
         self.strategy_state = StrategyState()
         self.execution_stats = ExecutionStats()
-        self.execution_state = ExecutionState()
         self.candles: Channel[NewCandleEvent] = Channel("candles", 256)
         self.features: Channel[IndicatorsCalculatedEvent] = Channel("features", 256)
         self.signals: Channel[SignalMessage] = Channel("signals", 1024)
@@ -234,7 +233,7 @@ class TradingOrchestrator:
                 config=services.indicator_calculation,
                 indicators=self.indicators,
                 warmup_bars=self.warmup_bars,
-                candles=self.candles.receiver,
+                candles=self.candles.consumer(),
                 features=self.features.sender,
                 hub=self.hub,
                 state=self.indicator_state,
@@ -243,7 +242,7 @@ class TradingOrchestrator:
             "strategy_evaluation": lambda: StrategyEvaluationService(
                 bindings=self.bindings,
                 config=services.strategy_evaluation,
-                features=self.features.receiver,
+                features=self.features.consumer(),
                 signals=self.signals.sender,
                 portfolio=self.portfolio,
                 hub=self.hub,
@@ -253,9 +252,8 @@ class TradingOrchestrator:
             "trade_execution": lambda: TradeExecutionService(
                 trader=self._trader(),
                 config=services.trade_execution,
-                signals=self.signals.receiver,
+                signals=self.signals.consumer(),
                 clock=self.clock,
-                state=self.execution_state,
             ),
         }
         enabled = set(cfg.enabled_services())
