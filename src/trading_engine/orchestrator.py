@@ -4,7 +4,9 @@ It builds, from a ``SystemConfig``: the clock (unless given), the terminal (the 
 default) behind a ``TerminalPort``, the SQLite journal, three bounded channels, the four services
 and a ``rest_for_one`` supervisor over them (data → indicators → strategy → execution: when a
 stage dies, it and the stages after it restart). State that must survive a restart (validators,
-indicator sets, portfolio, risk, counters) belongs to the orchestrator, not to the services.
+indicator sets, portfolio, risk, counters) belongs to the orchestrator, not to the services; the
+messages a stage took and did not finish stay in flight on its input channel, and each instance
+of a stage opens that channel's consumer anew, which hands them to it (``runtime.delivery``).
 
 ::
 
