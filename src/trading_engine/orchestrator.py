@@ -73,6 +73,7 @@ from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
 from trading_engine.journal.store import Journal
+from trading_engine.journal.writer import JournalWriter
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.channel import Channel, Receiver, Sender
 from trading_engine.runtime.driver import SimClockDriver
@@ -153,6 +154,7 @@ class TradingOrchestrator:
         warmup_bars: int | None = None,
         rng: random.Random | None = None,
         config_dir: Path | None = None,
+        journal_thread: bool = True,
     ) -> None:
         if clock is None:
             config = fit_start_to_history(config)
@@ -184,6 +186,8 @@ class TradingOrchestrator:
             else config.services.indicator_calculation.warmup_bars
         )
         self.journal: Journal | None = None
+        self.journal_writer: JournalWriter | None = None
+        self._journal_thread = journal_thread
         self.portfolio = Portfolio()
         self.risk = RiskRules(RiskLimits.model_validate(config.risk, from_attributes=True))
         self.data_state = DataState(max_bars=max_bars)
@@ -294,11 +298,11 @@ class TradingOrchestrator:
         )
 
     def _trader(self) -> Trader:
-        if self.journal is None:
+        if self.journal_writer is None:
             raise ServiceStateError("the journal is not open (start the orchestrator first)")
         return Trader(
             port=self.port,
-            journal=self.journal,
+            journal=self.journal_writer,
             portfolio=self.portfolio,
             risk=self.risk,
             trading=self.config.trading,
@@ -321,10 +325,16 @@ class TradingOrchestrator:
                 )
             journal = self.config.journal
             self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
-            for kind in JOURNALED_EVENTS:
-                self.hub.subscribe(self._journal_event, kind)
             await self.port.connect()
             await self._check_journal_matches_terminal()
+            self.journal_writer = JournalWriter(
+                self.journal,
+                on_error=self._journal_failed,
+                hold=self.clock.hold if isinstance(self.clock, SimClock) else None,
+                thread=self._journal_thread,
+            )
+            for kind in JOURNALED_EVENTS:
+                self.hub.subscribe(self._journal_event, kind)
             await self.supervisor.start()
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
@@ -340,11 +350,19 @@ class TradingOrchestrator:
 
     def _journal_event(self, event: Any) -> None:
         """Write a trading event to the journal's events table (bounded by the journal)."""
-        if self.journal is not None and not self.journal.closed:
+        writer = self.journal_writer
+        if writer is not None and not writer.closed and writer.error is None:
             payload = {f.name: getattr(event, f.name) for f in fields(event)}
-            self.journal.record_event(
-                type(event).__name__, event.correlation_id, payload, event.timestamp
-            )
+            kind = type(event).__name__
+            writer.record_event(kind, event.correlation_id, payload, event.timestamp)
+
+    def _journal_failed(self, error: JournalError) -> None:
+        """A journal write failed (in the writer's thread): the engine halts with that error."""
+        logger.error("journal write failed; stopping: {}", error)
+        if self.error is None:
+            self.error = error
+        self.status = OrchestratorStatus.ERROR
+        self._stop_requested.set()
 
     async def _check_journal_matches_terminal(self) -> None:
         """Refuse a journal with fills when the simulated terminal has no trade at all: the
@@ -383,6 +401,11 @@ class TradingOrchestrator:
         await self.hub.close()
         with contextlib.suppress(Exception):
             await self.port.close()
+        if self.journal_writer is not None and not self.journal_writer.closed:
+            try:
+                self.journal_writer.close()  # commits what is queued
+            except JournalError as exc:
+                logger.error("journal writes lost at stop: {}", exc)
         if self.journal is not None and not self.journal.closed:
             self.journal.flush()
             self.journal.close()
