@@ -73,7 +73,7 @@ async def write_fills(path: Path, fills: int, thread: bool) -> dict[str, Any]:
         elapsed = time.perf_counter() - started
         writer.close()
         rows = tuple(
-            journal._query_one(f"SELECT COUNT(*) FROM {table}")[0]  # noqa: SLF001
+            journal._query_one(f"SELECT COUNT(*) FROM {table}")[0]
             for table in ("orders", "positions", "deals", "events")
         )
         return {"seconds": elapsed, "stats": writer.stats, "rows": rows, "fills": fills}
@@ -109,9 +109,7 @@ def engine_config(journal: Path) -> SystemConfig:
 async def run_engine(path: Path, bars: int, thread: bool) -> dict[str, Any]:
     cfg = engine_config(path)
     clock = SimClock(cfg.terminal.sim.start.timestamp())
-    engine = TradingOrchestrator.from_config(
-        cfg, clock=clock, max_bars=bars, journal_thread=thread
-    )
+    engine = TradingOrchestrator.from_config(cfg, clock=clock, max_bars=bars, journal_thread=thread)
     async with engine:
         started = time.perf_counter()
         summary = await engine.run()

@@ -36,7 +36,8 @@ async def test_a_new_consumer_gets_the_unacknowledged_deliveries_first_in_order(
     taken = [await old.receive() for _ in range(3)]
     old.ack(taken[1])  # 0 and 2 stay in flight
     new = channel.consumer()
-    assert old.retired and not new.retired
+    assert old.retired
+    assert not new.retired
     with pytest.raises(ChannelClosed):
         await old.receive()
     old.ack(taken[0])  # a retired consumer's ack changes nothing: the new one owns it
