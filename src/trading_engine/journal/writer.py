@@ -325,8 +325,9 @@ class JournalWriter:
             self._queue.clear()
             self._cond.notify_all()
         logger.error("journal writer stopped: {} ({} writes not committed)", error, len(lost))
+        # on_error first: it runs on the loop before any awaiting caller resumes
+        if self._on_error is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_error, error)
         for op in lost:
             if op.future is not None and not op.future.done():
                 op.future.set_exception(error)
-        if self._on_error is not None and self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._on_error, error)
