@@ -152,3 +152,26 @@ async def test_a_stage_crashing_mid_bar_loses_no_bar_and_repeats_no_order(
     if inbox is not None:  # the interrupted message was handed to the restarted stage
         assert eng.get_all_metrics()["channels"][inbox]["redelivered"] >= 1
     assert counts == baseline
+
+
+async def test_a_journal_write_failing_in_the_writer_halts_the_engine_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from trading_engine.errors import JournalError
+    from trading_engine.orchestrator import OrchestratorStatus
+
+    cfg = make_config(tmp_path / "j.db", [strategy("clock", "ByClock", period=10)])
+    eng = engine(cfg, max_bars=BARS)
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    async with eng:
+        assert eng.journal is not None
+        monkeypatch.setattr(eng.journal, "upsert_position", disk_full)  # the first fill's
+        with pytest.raises(JournalError, match="disk is full"):
+            await eng.run()
+        assert eng.status is OrchestratorStatus.ERROR
+    assert eng.get_all_metrics()["channels"]["candles"]["sent"] < BARS  # it stopped early

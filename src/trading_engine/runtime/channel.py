@@ -573,14 +573,23 @@ class Consumer(_End[T]):
         return self
 
     async def __anext__(self) -> Delivery[T]:
+        channel = self._channel
+        in_flight = channel._in_flight
         previous = self._iterated
         if previous is not None:
             self._iterated = None
-            self.ack(previous)
-        try:
-            delivery = await self.receive()
-        except ChannelClosed:
-            raise StopAsyncIteration from None
+            if in_flight and in_flight[-1] is previous and not self._retired:
+                in_flight.pop()  # the usual case, without a search
+            else:
+                self.ack(previous)
+        if channel._items and not channel._redeliver and not self._retired:
+            delivery = Delivery(channel.receive_nowait())  # fast path: no wait, no coroutine
+            in_flight.append(delivery)
+        else:
+            try:
+                delivery = await self.receive()
+            except ChannelClosed:
+                raise StopAsyncIteration from None
         self._iterated = delivery
         return delivery
 
