@@ -51,7 +51,7 @@ from typing import Any, Self
 from loguru import logger
 
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
-from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.data.service import DataFetchingService, DataState
 from trading_engine.errors import JournalError, ServiceStateError
 from trading_engine.events import (
@@ -66,7 +66,6 @@ from trading_engine.events import (
     RegimeChangedEvent,
     TradingBlockedEvent,
 )
-from trading_engine.execution.portfolio import Portfolio
 from trading_engine.execution.risk import RiskLimits, RiskRules
 from trading_engine.execution.service import TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
@@ -74,6 +73,7 @@ from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
 from trading_engine.journal.store import Journal
 from trading_engine.journal.writer import JournalWriter
+from trading_engine.model.position import Portfolio
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.channel import Channel, Receiver, Sender
 from trading_engine.runtime.driver import SimClockDriver
@@ -86,7 +86,7 @@ from trading_engine.strategy.service import (
     StrategyState,
     bind_strategies,
 )
-from trading_engine.terminal.factory import fit_start_to_history, open_terminal, port_settings
+from trading_engine.terminal.factory import open_terminal, port_settings
 from trading_engine.terminal.port import TerminalPort
 
 __all__ = ["JOURNALED_EVENTS", "OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
@@ -171,7 +171,9 @@ class TradingOrchestrator:
         self.port = TerminalPort(
             terminal,
             clock=self.clock,
-            settings=port_settings(config.terminal, config.supervisor),
+            settings=port_settings(
+                config.terminal, config.supervisor.backoff_base, config.supervisor.backoff_cap
+            ),
             in_process=bool(in_process),
             rng=self._rng,
         )
@@ -297,6 +299,10 @@ class TradingOrchestrator:
             rng=self._rng,
         )
 
+    def trader(self) -> Trader:
+        """A ``Trader`` over the engine's port, journal, portfolio, risk and counters."""
+        return self._trader()
+
     def _trader(self) -> Trader:
         if self.journal_writer is None:
             raise ServiceStateError("the journal is not open (start the orchestrator first)")
@@ -323,18 +329,9 @@ class TradingOrchestrator:
                 self._driver_task = asyncio.create_task(
                     SimClockDriver(self.clock).run(), name="sim-clock-driver"
                 )
-            journal = self.config.journal
-            self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+            self.open_journal()
             await self.port.connect()
-            await self._check_journal_matches_terminal()
-            self.journal_writer = JournalWriter(
-                self.journal,
-                on_error=self._journal_failed,
-                hold=self.clock.hold if isinstance(self.clock, SimClock) else None,
-                thread=self._journal_thread,
-            )
-            for kind in JOURNALED_EVENTS:
-                self.hub.subscribe(self._journal_event, kind)
+            await self.check_journal_matches_terminal()
             await self.supervisor.start()
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
@@ -347,6 +344,22 @@ class TradingOrchestrator:
             len(self.streams),
             [b.strategy.name for b in self.bindings],
         )
+
+    def open_journal(self) -> Journal:
+        """Open the journal and its writer (a thread unless ``journal_thread=False``) and
+        subscribe it to the trading events (part of ``start()``; the synchronous backtest calls
+        it directly, with ``journal_thread=False``)."""
+        journal = self.config.journal
+        self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+        self.journal_writer = JournalWriter(
+            self.journal,
+            on_error=self._journal_failed,
+            hold=self.clock.hold if isinstance(self.clock, SimClock) else None,
+            thread=self._journal_thread,
+        )
+        for kind in JOURNALED_EVENTS:
+            self.hub.subscribe(self._journal_event, kind)
+        return self.journal
 
     def _journal_event(self, event: Any) -> None:
         """Write a trading event to the journal's events table (bounded by the journal)."""
@@ -364,7 +377,7 @@ class TradingOrchestrator:
         self.status = OrchestratorStatus.ERROR
         self._stop_requested.set()
 
-    async def _check_journal_matches_terminal(self) -> None:
+    async def check_journal_matches_terminal(self) -> None:
         """Refuse a journal with fills when the simulated terminal has no trade at all: the
         simulator starts afresh in each process, so that journal describes another terminal."""
         if self.config.terminal.kind != "sim" or self.journal is None:

@@ -54,6 +54,9 @@ from trading_engine.strategy.service import SignalMessage
 
 __all__ = ["TradeExecutionService"]
 
+_Pending = tuple[EntrySignalEvent | ExitSignalEvent, Delivery[SignalMessage] | None]
+"""A signal taken and not finished, with its delivery (None when not from the channel)."""
+
 _REFUSED = frozenset({"rejected", "canceled", "expired"})
 """Order states that mean the order never executed (unless it has a filled volume)."""
 
@@ -74,7 +77,7 @@ class TradeExecutionService(Service):
         self._config = config
         self._signals = signals
         self._remove_callback: Any = None
-        self._pending: list[Delivery[SignalMessage]] = []
+        self._pending: list[_Pending] = []
         """Signals taken and not finished (a batch, an exit held for the next bar): in flight
         on the channel, so a restart hands them to the next instance."""
         self._unreachable = False
@@ -92,7 +95,6 @@ class TradeExecutionService(Service):
         await self.trader.reconcile()
 
     async def run(self) -> None:
-        batch = self._config.execution_mode == "batch"
         inbox = self._signals
         while True:
             try:
@@ -100,38 +102,60 @@ class TradeExecutionService(Service):
             except ChannelClosed:
                 return
             message = delivery.message
-            if isinstance(message, NewCandleEvent):
-                if self._pending:
-                    await self._execute()
-                if self.trader.portfolio.positions:
-                    await self._sync()
-                if not self._pending and not self._unreachable:
-                    self.set_healthy()
-                self._unreachable = False
-                inbox.ack(delivery)
-            elif delivery.redelivered and self._already_sent(message):
+            if delivery.redelivered and self._already_sent(message):
                 inbox.ack(delivery)  # settled by reconciliation: sending again could double it
-            else:
-                self._pending.append(delivery)
-                if not batch or len(self._pending) >= self._config.batch_size:
-                    await self._execute()
+                continue
+            await self.handle(message, delivery=delivery)
+
+    async def handle(
+        self,
+        message: SignalMessage,
+        *,
+        refresh: bool = True,
+        delivery: Delivery[SignalMessage] | None = None,
+    ) -> None:
+        """One message of the signals channel: a signal is executed (or batched); a candle
+        executes what waits and refreshes the positions. ``delivery`` (the channel's, when the
+        message came from it) is acknowledged once the message is done. ``refresh=False`` skips
+        the refresh (a backtest that has proven no stop, target or stop-out can have closed a
+        position since the last one)."""
+        if isinstance(message, NewCandleEvent):
+            if self._pending:
+                await self._execute()
+            if refresh and self.trader.portfolio.positions:
+                await self._sync()
+            if not self._pending and not self._unreachable:
+                self.set_healthy()
+            self._unreachable = False
+            if delivery is not None:
+                self._signals.ack(delivery)
+        else:
+            self._pending.append((message, delivery))
+            if (
+                self._config.execution_mode != "batch"
+                or len(self._pending) >= self._config.batch_size
+            ):
+                await self._execute()
 
     async def _execute(self) -> None:
         """Execute the pending signals, exits first (they free risk), entries after; each is
         acknowledged once done, so a service stopped in the middle leaves the rest to the next."""
         pending = self._pending
-        ack = self._signals.ack
-        for delivery in [d for d in pending if type(d.message) is ExitSignalEvent]:
+        for item in list(pending):
+            exit_signal = item[0]
+            if type(exit_signal) is not ExitSignalEvent:
+                continue
             try:
-                await self._exit(delivery.message)  # type: ignore[arg-type]
+                await self._exit(exit_signal)
             except TransientError as exc:
                 # Not lost: it stays pending and is tried again with the next message.
                 self._terminal_unreachable(f"exit held for the next bar: {exc}")
                 continue
-            pending.remove(delivery)
-            ack(delivery)
-        for delivery in [d for d in pending if type(d.message) is EntrySignalEvent]:
-            entry: EntrySignalEvent = delivery.message  # type: ignore[assignment]
+            self._done(item)
+        for item in list(pending):
+            entry = item[0]
+            if type(entry) is not EntrySignalEvent:
+                continue
             try:
                 await self.trader.enter(entry)
             except TransientError as exc:
@@ -139,8 +163,12 @@ class TradeExecutionService(Service):
                 # worth sending later).
                 self.trader.refuse(entry, "terminal_unreachable", f"{entry.symbol}: {exc}")
                 self._terminal_unreachable(f"entry refused: {exc}")
-            pending.remove(delivery)
-            ack(delivery)
+            self._done(item)
+
+    def _done(self, item: _Pending) -> None:
+        self._pending.remove(item)
+        if item[1] is not None:
+            self._signals.ack(item[1])
 
     def _already_sent(self, message: SignalMessage) -> bool:
         """True for an entry that already has a journaled order that may have executed (see the

@@ -125,6 +125,9 @@ class JournalWriter:
         """Journal a new order; returns once it is committed (fsynced with ``durable_orders``)."""
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._submit(functools.partial(self.journal.insert_order, row), True, future)
+        if future.done():  # inline: already committed (no event loop needed, e.g. ``drive``)
+            future.result()
+            return
         hold = self._hold() if self._hold is not None else nullcontext()
         with hold:
             await asyncio.wrap_future(future)
@@ -219,6 +222,8 @@ class JournalWriter:
         """Wait (without blocking the loop) until every write queued so far is committed."""
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._submit(lambda: None, False, future)
+        if future.done():
+            return
         hold = self._hold() if self._hold is not None else nullcontext()
         with hold:
             await asyncio.wrap_future(future)

@@ -33,7 +33,6 @@ from typing import Any, TypeAlias
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import StrategyConfig, StrategyEvaluationConfig
 from trading_engine.errors import StrategyError
 from trading_engine.events import (
     EntrySignalEvent,
@@ -41,12 +40,13 @@ from trading_engine.events import (
     IndicatorsCalculatedEvent,
     NewCandleEvent,
 )
-from trading_engine.execution.portfolio import Portfolio
+from trading_engine.model.position import Portfolio
 from trading_engine.runtime.channel import Consumer, Sender
 from trading_engine.runtime.delivery import relay
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
 from trading_engine.strategy.base import Snapshot, Strategy
+from trading_engine.strategy.config import StrategyConfig, StrategyEvaluationConfig
 from trading_engine.strategy.loader import load_strategy
 
 __all__ = [
