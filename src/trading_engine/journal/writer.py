@@ -37,9 +37,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -104,9 +104,12 @@ class JournalWriter:
         self._on_error = on_error
         self._hold = hold
         self._max_batch = max_batch
-        self._queue: deque[_Op] = deque()
+        # The caller's side takes no lock: ``SimpleQueue.put`` is atomic; the counters say when
+        # everything submitted has been applied (``drain``).
+        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._submitted = 0  # written by the submitting thread (the event loop's)
+        self._applied = 0  # written by the writer thread, under _cond
         self._cond = threading.Condition()
-        self._busy = False
         self._closing = False
         self._error: JournalError | None = None
         self._sequences: dict[str, int] = {}
@@ -211,8 +214,9 @@ class JournalWriter:
     def drain(self) -> None:
         """Block until every queued write is committed; raise the writer's error if it failed."""
         started = time.perf_counter()
+        target = self._submitted
         with self._cond:
-            while (self._queue or self._busy) and self._error is None:
+            while self._applied < target and self._error is None:
                 self._cond.wait()
             self.stats.caller_seconds += time.perf_counter() - started
             if self._error is not None:
@@ -230,9 +234,10 @@ class JournalWriter:
 
     def close(self) -> None:
         """Apply what is queued and end the thread; idempotent. Raises the writer's error."""
-        with self._cond:
+        if self._thread is not None and not self._closing:
             self._closing = True
-            self._cond.notify_all()
+            self._queue.put(None)  # after everything queued: the thread applies it, then ends
+        self._closing = True
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
@@ -250,8 +255,7 @@ class JournalWriter:
 
     def pending(self) -> int:
         """Writes queued and not committed yet."""
-        with self._cond:
-            return len(self._queue)
+        return self._submitted - self._applied
 
     # -- the thread --------------------------------------------------------------------------
 
@@ -262,44 +266,50 @@ class JournalWriter:
         future: concurrent.futures.Future[Any] | None = None,
     ) -> None:
         started = time.perf_counter()
-        with self._cond:
-            if self._error is not None:
-                raise self._error
-            if self._closing:
-                raise JournalError(f"{self.journal.path}: the journal writer is closed")
-            op = _Op(call, durable, future)
-            if self._thread is None:  # inline: apply it now, on the caller's thread
-                try:
-                    self._apply([op])
-                except BaseException as exc:
-                    self._failed([op], exc)
-                    raise self._error or exc from None
-                finally:
-                    self.stats.caller_seconds += time.perf_counter() - started
-                return
-            self._queue.append(op)
-            self._cond.notify()
+        if self._error is not None:
+            raise self._error
+        if self._closing:
+            raise JournalError(f"{self.journal.path}: the journal writer is closed")
+        op = _Op(call, durable, future)
+        self._submitted += 1
+        if self._thread is None:  # inline: apply it now, on the caller's thread
+            try:
+                self._apply([op])
+            except BaseException as exc:
+                self._failed([op], exc)
+                raise self._error or exc from None
+            finally:
+                self.stats.caller_seconds += time.perf_counter() - started
+            return
+        self._queue.put(op)
+        if self._error is not None:  # failed meanwhile: the thread may have drained already
+            self._fail_queued()
         self.stats.caller_seconds += time.perf_counter() - started
 
     def _run(self) -> None:
-        queue = self._queue
+        get, get_nowait, limit = self._queue.get, self._queue.get_nowait, self._max_batch
         while True:
-            with self._cond:
-                while not queue and not self._closing:
-                    self._cond.wait()
-                if not queue:
-                    return
-                batch = [queue.popleft() for _ in range(min(len(queue), self._max_batch))]
-                self._busy = True
+            first = get()
+            if first is None:
+                return
+            batch = [first]
+            closing = False
+            while len(batch) < limit:
+                try:
+                    op = get_nowait()
+                except queue.Empty:
+                    break
+                if op is None:
+                    closing = True
+                    break
+                batch.append(op)
             try:
                 self._apply(batch)
             except BaseException as exc:  # reported (on_error, every later call), never lost
                 self._failed(batch, exc)
                 return
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+            if closing:
+                return
 
     def _apply(self, batch: list[_Op]) -> None:
         durable = any(op.durable for op in batch)
@@ -312,6 +322,9 @@ class JournalWriter:
         stats.commits += 1
         stats.durable_commits += durable
         stats.largest_batch = max(stats.largest_batch, len(batch))
+        with self._cond:
+            self._applied += len(batch)
+            self._cond.notify_all()
         for op, result in zip(batch, results, strict=True):
             if op.future is not None:
                 op.future.set_result(result)
@@ -326,13 +339,30 @@ class JournalWriter:
             error.__cause__ = exc
         with self._cond:
             self._error = error
-            lost = [*batch, *self._queue]
-            self._queue.clear()
             self._cond.notify_all()
+        lost = [*batch, *self._take_queued()]
         logger.error("journal writer stopped: {} ({} writes not committed)", error, len(lost))
         # on_error first: it runs on the loop before any awaiting caller resumes
         if self._on_error is not None and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._on_error, error)
-        for op in lost:
+        self._fail(lost)
+
+    def _take_queued(self) -> list[_Op]:
+        """What is still queued (never to be applied)."""
+        taken: list[_Op] = []
+        while True:
+            try:
+                op = self._queue.get_nowait()
+            except queue.Empty:
+                return taken
+            if op is not None:
+                taken.append(op)
+
+    def _fail_queued(self) -> None:
+        self._fail(self._take_queued())
+
+    def _fail(self, ops: list[_Op]) -> None:
+        error = self._error or JournalError(f"{self.journal.path}: the journal writer failed")
+        for op in ops:
             if op.future is not None and not op.future.done():
                 op.future.set_exception(error)
