@@ -52,6 +52,7 @@ from loguru import logger
 
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
+from trading_engine.data.history import ClosedHistory
 from trading_engine.data.service import DataFetchingService, DataState
 from trading_engine.errors import JournalError, ServiceStateError
 from trading_engine.events import (
@@ -236,7 +237,7 @@ class TradingOrchestrator:
                 clock=self.clock,
             ),
             "indicator_calculation": lambda: IndicatorCalculationService(
-                port=self.port,
+                history=ClosedHistory(self.port),
                 streams=self.streams,
                 config=services.indicator_calculation,
                 indicators=self.indicators,
@@ -252,7 +253,7 @@ class TradingOrchestrator:
                 config=services.strategy_evaluation,
                 features=self.features.consumer(),
                 signals=self.signals.sender,
-                portfolio=self.portfolio,
+                positions=self.portfolio,
                 hub=self.hub,
                 state=self.strategy_state,
                 clock=self.clock,
@@ -612,7 +613,9 @@ class _Drain(Service):
 
 
 def _default_clock(config: SystemConfig) -> Clock:
-    """The simulator runs in real time from its configured start; a real terminal on wall time."""
-    if config.terminal.kind == "sim":
+    """The simulator (in process, or a sim-server following the engine's clock) runs in real time
+    from its configured start; a real terminal on wall time."""
+    terminal = config.terminal
+    if terminal.kind == "sim" or (terminal.kind == "mt5linux" and terminal.mt5linux.sim_clock):
         return ScaledClock(config.terminal.sim.start.timestamp(), speed=1.0)
     return LiveClock()

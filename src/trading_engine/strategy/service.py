@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 from loguru import logger
 
@@ -38,9 +38,9 @@ from trading_engine.events import (
     EntrySignalEvent,
     ExitSignalEvent,
     IndicatorsCalculatedEvent,
-    NewCandleEvent,
+    SignalMessage,
 )
-from trading_engine.model.position import Portfolio
+from trading_engine.model.position import PositionViews
 from trading_engine.runtime.channel import Consumer, Sender
 from trading_engine.runtime.delivery import relay
 from trading_engine.runtime.hub import EventHub
@@ -56,9 +56,6 @@ __all__ = [
     "StrategyState",
     "bind_strategies",
 ]
-
-SignalMessage: TypeAlias = EntrySignalEvent | ExitSignalEvent | NewCandleEvent
-"""What travels on the signals channel: signals, then the candle that closes their bar."""
 
 
 @dataclass
@@ -121,7 +118,7 @@ class StrategyEvaluationService(Service):
         config: StrategyEvaluationConfig,
         features: Consumer[IndicatorsCalculatedEvent],
         signals: Sender[SignalMessage],
-        portfolio: Portfolio,
+        positions: PositionViews,
         hub: EventHub,
         state: StrategyState,
         clock: Clock,
@@ -132,7 +129,7 @@ class StrategyEvaluationService(Service):
         self._config = config
         self._features = features
         self._signals = signals
-        self._portfolio = portfolio
+        self._positions = positions
         self._hub = hub
         self._strategy_state = state
         self._max_errors = max_errors
@@ -175,7 +172,7 @@ class StrategyEvaluationService(Service):
                 candle.close,
                 event.values,
                 event.regime,
-                self._portfolio.view(candle.symbol, strategy.name),
+                self._positions.view(candle.symbol, strategy.name),
                 event.bars,
             )
             evaluations += 1
