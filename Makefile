@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_mt5sim.py
 	$(BIN)/python scripts/bench_engine.py
+	$(BIN)/python scripts/bench_journal.py
 	$(BIN)/python scripts/bench_optimize.py
 
 run: $(STAMP)

@@ -122,6 +122,7 @@ class BacktestEngine:
             max_bars=self.bars,
             rng=random.Random(cfg.trading.magic),
             config_dir=self.config_dir,
+            journal_thread=False,  # no event loop here: each write is applied at once
         )
         probe = collect(engine)
         services = cfg.services
@@ -145,7 +146,7 @@ class BacktestEngine:
                 config=services.indicator_calculation,
                 indicators=engine.indicators,
                 warmup_bars=engine.warmup_bars,
-                candles=engine.candles.receiver,
+                candles=engine.candles.consumer(),
                 features=engine.features.sender,
                 hub=engine.hub,
                 state=engine.indicator_state,
@@ -154,7 +155,7 @@ class BacktestEngine:
             strategies = StrategyEvaluationService(
                 bindings=engine.bindings,
                 config=services.strategy_evaluation,
-                features=engine.features.receiver,
+                features=engine.features.consumer(),
                 signals=engine.signals.sender,
                 positions=engine.portfolio,
                 hub=engine.hub,
@@ -164,9 +165,8 @@ class BacktestEngine:
             execution = TradeExecutionService(
                 trader=engine.trader(),
                 config=services.trade_execution,
-                signals=engine.signals.receiver,
+                signals=engine.signals.consumer(),
                 clock=clock,
-                state=engine.execution_state,
             )
             enabled = set(cfg.enabled_services())
             if "indicator_calculation" in enabled:
@@ -200,6 +200,8 @@ class BacktestEngine:
                 first_times=first_times,
             )
         finally:
+            if engine.journal_writer is not None:
+                engine.journal_writer.close()
             if engine.journal is not None and not engine.journal.closed:
                 engine.journal.close()
 
