@@ -346,10 +346,14 @@ class BacktestEngine:
 
 
 def _server_msc(st: ServerTime) -> Any:
-    """The terminal's server millisecond of a UTC instant (as ``mt5sim`` computes it)."""
+    """The terminal's server millisecond of a UTC instant (as ``mt5sim`` computes it), with the
+    offset's span cached as the simulator caches it."""
+    span = [0.0, math.inf, -math.inf]  # offset, valid from, valid until
 
     def at(utc: float) -> int:
-        off, _, _ = st.offset_span(utc)
-        return math.floor((utc + off) * 1000.0)
+        if not span[1] <= utc < span[2]:
+            off, lo, hi = st.offset_span(utc)
+            span[0], span[1], span[2] = float(off), lo, hi
+        return math.floor((utc + span[0]) * 1000.0)
 
     return at
