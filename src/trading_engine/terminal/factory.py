@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from trading_engine.clock import Clock, SimClock
 from trading_engine.config import (
@@ -15,11 +20,20 @@ from trading_engine.config import (
 )
 from trading_engine.errors import ConfigError
 from trading_engine.terminal.config import PortSettings
+from trading_engine.timeframes import M1, MN1, W1, fixed_seconds, timeframe_name
 
 if TYPE_CHECKING:
     from trading_engine.mt5sim.servertime import ServerTime
 
-__all__ = ["fit_start_to_history", "open_terminal", "port_settings"]
+__all__ = [
+    "HistorySpan",
+    "fit_start_to_history",
+    "history_files",
+    "modelling",
+    "open_terminal",
+    "port_settings",
+    "read_spans",
+]
 
 
 def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> tuple[Any, bool]:
@@ -47,7 +61,7 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
         start=sim.start,
         history_days=sim.history_days,
         market_mode=sim.market_mode,
-        history_files={symbols[0]: sim.history_file} if sim.history_file is not None else None,
+        history_files=_files(sim, symbols) or None,
         server_time=server_time,
         balance=sim.balance,
         leverage=sim.leverage,
@@ -77,12 +91,117 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
     try:
         return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep), True
     except (OSError, ValueError) as exc:
-        if sim.history_file is None:
+        if not _files(sim, symbols):
             raise
-        raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
+        raise ConfigError(f"cannot read the history file: {exc}") from None
 
 
-_HISTORY_KEY = "terminal.sim.history_file"
+_HISTORY_KEY = "terminal.sim.history_files"
+
+
+def _files(sim: SimTerminalConfig, symbols: list[str]) -> dict[str, Path]:
+    files = dict(sim.history_files)
+    if sim.history_file is not None:
+        files.setdefault(symbols[0], sim.history_file)
+    return files
+
+
+def history_files(config: SystemConfig) -> dict[str, Path]:
+    """Symbol → history file of a simulated terminal (``history_file`` is the first symbol's);
+    a file for a symbol outside ``trading.symbols`` is a ``ConfigError`` naming it."""
+    if config.terminal.kind != "sim":
+        return {}
+    symbols = config.trading.symbols
+    files = _files(config.terminal.sim, symbols)
+    for symbol in files:
+        if symbol not in symbols:
+            raise ConfigError(
+                f"history for unknown symbol {symbol!r} (trading.symbols: {', '.join(symbols)})",
+                key=_HISTORY_KEY,
+            )
+    return files
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySpan:
+    """What one history file covers: its base timeframe and bar open times (server seconds)."""
+
+    symbol: str
+    path: Path
+    kind: str  # "bars" | "ticks"
+    timeframe: int  # the bars' timeframe (M1 for ticks)
+    times: npt.NDArray[np.int64]  # open times of the base bars
+
+
+def read_spans(config: SystemConfig) -> list[HistorySpan]:
+    """The history files of ``config`` read, their timeframes checked against
+    ``trading.timeframes`` (each must be the file's or one MT5 builds from it)."""
+    from trading_engine.mt5sim.history import load_history
+
+    spans: list[HistorySpan] = []
+    for symbol, path in history_files(config).items():
+        try:
+            history = load_history(path)
+        except OSError as exc:
+            raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if history.kind == "ticks":
+            times = np.unique(history.data["time"] // 60 * 60).astype(np.int64)
+            span = HistorySpan(symbol, path, "ticks", M1, times)
+        else:
+            times = np.ascontiguousarray(history.data["time"], dtype=np.int64)
+            base = history.timeframe or min(config.trading.timeframes, key=_sort_key)
+            span = HistorySpan(symbol, path, "bars", base, times)
+        _check_timeframes(span, config.trading.timeframes)
+        spans.append(span)
+    return spans
+
+
+def _sort_key(timeframe: int) -> int:
+    seconds = fixed_seconds(timeframe)
+    return seconds if seconds is not None else 31 * 86_400
+
+
+def _buildable(timeframe: int, base: int) -> bool:
+    """Whether MT5 builds ``timeframe`` bars from ``base`` bars."""
+    if timeframe == base or base == M1:
+        return True
+    tf_s, base_s = fixed_seconds(timeframe), fixed_seconds(base)
+    if base_s is None or base == W1:
+        return False
+    if timeframe in (W1, MN1):
+        return base_s <= 86_400
+    return tf_s is not None and tf_s > base_s and tf_s % base_s == 0
+
+
+def _check_timeframes(span: HistorySpan, configured: list[int]) -> None:
+    for timeframe in configured:
+        if not _buildable(timeframe, span.timeframe):
+            raise ConfigError(
+                f"{span.path} holds {timeframe_name(span.timeframe)} bars; "
+                f"{timeframe_name(timeframe)} cannot be built from them (use "
+                f"{timeframe_name(span.timeframe)} or a multiple of it)",
+                key="trading.timeframes",
+            )
+
+
+def modelling(config: SystemConfig) -> str:
+    """How prices move inside a bar in this run (MT5 tester terms), for reports."""
+    spans = read_spans(config)
+    if not spans:
+        mode = config.terminal.sim.market_mode
+        return "every tick (generated)" if mode == "ticks" else "1 minute OHLC (generated M1)"
+    kinds = []
+    for span in spans:
+        if span.kind == "ticks":
+            kinds.append(f"{span.symbol}: every tick (recorded)")
+        elif span.timeframe == M1:
+            kinds.append(f"{span.symbol}: 1 minute OHLC")
+        else:
+            name = timeframe_name(span.timeframe)
+            kinds.append(f"{span.symbol}: open prices only ({name} bars, OHLC path inside)")
+    return "; ".join(kinds)
 
 
 def fit_start_to_history(config: SystemConfig) -> SystemConfig:
@@ -92,24 +211,23 @@ def fit_start_to_history(config: SystemConfig) -> SystemConfig:
     (or with nothing to warm up from): the start moves to the close of the bar that ends the
     indicators' warm-up (``services.indicator_calculation.warmup_bars``), or of the file's last
     bar but one when the file is shorter. Unchanged without a history file, or when the
-    configured start already lies after the warm-up and before the file's last bar.
+    configured start already lies after the warm-up and before the file's last bar. With
+    several files the start is the latest of their starts.
     """
-    from trading_engine.mt5sim.history import read_history
-
     sim = config.terminal.sim
-    if config.terminal.kind != "sim" or sim.history_file is None:
+    spans = read_spans(config)
+    if not spans:
         return config
-    try:
-        kind, data = read_history(sim.history_file)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
-    if kind != "bars" or len(data) < 2:
-        raise ConfigError("expected M1 bars, at least two", key=_HISTORY_KEY)
     server_time = _server_time(sim)
-    times = data["time"]
-    warm = min(config.services.indicator_calculation.warmup_bars, len(times) - 2)
-    earliest = server_time.to_utc(int(times[warm]) + 60)
-    latest = server_time.to_utc(int(times[-1]))
+    earliest, latest = -float("inf"), float("inf")
+    for span in spans:
+        times = span.times
+        if times.size < 2:
+            raise ConfigError(f"{span.path}: at least two bars needed, found {times.size}")
+        warm = min(config.services.indicator_calculation.warmup_bars, len(times) - 2)
+        step = fixed_seconds(span.timeframe) or int(times[warm + 1] - times[warm])
+        earliest = max(earliest, server_time.to_utc(int(times[warm]) + step))
+        latest = min(latest, server_time.to_utc(int(times[-1])))
     start = sim.start.timestamp()
     if earliest <= start < latest:
         return config
