@@ -54,28 +54,26 @@ def trades_frame(result: BacktestResult, to_utc: ToUtc) -> pl.DataFrame:
         }
         for t in result.trades
     ]
-    schema = pl.Schema(
-        {
-            "symbol": pl.Utf8,
-            "strategy": pl.Utf8,
-            "side": pl.Utf8,
-            "volume": pl.Float64,
-            "open_time": pl.Utf8,
-            "close_time": pl.Utf8,
-            "open_time_utc": pl.Datetime("us", "UTC"),
-            "close_time_utc": pl.Datetime("us", "UTC"),
-            "open_price": pl.Float64,
-            "close_price": pl.Float64,
-            "sl": pl.Float64,
-            "tp": pl.Float64,
-            "close_reason": pl.Utf8,
-            "profit": pl.Float64,
-            "commission": pl.Float64,
-            "swap": pl.Float64,
-            "net": pl.Float64,
-            "return_pct": pl.Float64,
-        }
-    )
+    schema: dict[str, pl.DataType] = {
+        "symbol": pl.Utf8(),
+        "strategy": pl.Utf8(),
+        "side": pl.Utf8(),
+        "volume": pl.Float64(),
+        "open_time": pl.Utf8(),
+        "close_time": pl.Utf8(),
+        "open_time_utc": pl.Datetime("us", "UTC"),
+        "close_time_utc": pl.Datetime("us", "UTC"),
+        "open_price": pl.Float64(),
+        "close_price": pl.Float64(),
+        "sl": pl.Float64(),
+        "tp": pl.Float64(),
+        "close_reason": pl.Utf8(),
+        "profit": pl.Float64(),
+        "commission": pl.Float64(),
+        "swap": pl.Float64(),
+        "net": pl.Float64(),
+        "return_pct": pl.Float64(),
+    }
     return pl.DataFrame(rows, schema=schema)
 
 
