@@ -82,7 +82,7 @@ def test_backtest_on_a_history_file_starts_where_the_file_can_feed_it(tmp_path: 
     from datetime import UTC, datetime
 
     from trading_engine.mt5sim import SimConfig, Terminal
-    from trading_engine.mt5sim.history import write_bars_csv
+    from trading_engine.mt5sim.market.history import write_bars_csv
 
     later = datetime(2026, 11, 20, tzinfo=UTC)  # long after the configuration's start (2024)
     terminal = Terminal(
@@ -107,7 +107,7 @@ def test_backtest_with_a_missing_history_file_is_exit_2(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "history_file" in result.stderr
+    assert "none.csv: no such file" in result.stderr
     assert "Traceback" not in result.stderr
 
 

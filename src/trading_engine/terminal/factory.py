@@ -23,7 +23,7 @@ from trading_engine.terminal.config import PortSettings
 from trading_engine.timeframes import M1, MN1, W1, fixed_seconds, timeframe_name
 
 if TYPE_CHECKING:
-    from trading_engine.mt5sim.servertime import ServerTime
+    from trading_engine.mt5sim.market.servertime import ServerTime
 
 __all__ = [
     "HistorySpan",
@@ -136,7 +136,7 @@ class HistorySpan:
 def read_spans(config: SystemConfig) -> list[HistorySpan]:
     """The history files of ``config`` read, their timeframes checked against
     ``trading.timeframes`` (each must be the file's or one MT5 builds from it)."""
-    from trading_engine.mt5sim.history import load_history
+    from trading_engine.mt5sim.market.history import load_history
 
     spans: list[HistorySpan] = []
     for symbol, path in history_files(config).items():
@@ -253,7 +253,7 @@ def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortS
 
 def _server_time(sim: SimTerminalConfig) -> ServerTime:
     """The broker's clock the configuration names: a fixed offset, else EET/EEST."""
-    from trading_engine.mt5sim.servertime import ServerTime
+    from trading_engine.mt5sim.market.servertime import ServerTime
 
     if sim.server_utc_offset_hours is None:
         return ServerTime.eet()

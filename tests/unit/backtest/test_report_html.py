@@ -24,7 +24,7 @@ from trading_engine.backtest.result import BacktestResult
 from trading_engine.backtest.stats import compute_stats
 from trading_engine.backtest.trades_export import write_trades
 from trading_engine.indicators.config import IndicatorSetConfig, IndicatorSpec
-from trading_engine.mt5sim.dtypes import RATES_DTYPE
+from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE
 
 CHROMIUM_FLAGS = (
     "--headless",

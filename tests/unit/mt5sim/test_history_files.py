@@ -9,19 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trading_engine.mt5sim import constants as c
-from trading_engine.mt5sim.bars import aggregate, m1_from_bars
-from trading_engine.mt5sim.dtypes import RATES_DTYPE
-from trading_engine.mt5sim.history import (
+from trading_engine.mt5sim.market.bars import aggregate, m1_from_bars
+from trading_engine.mt5sim.market.data import MarketData
+from trading_engine.mt5sim.market.history import (
     HistoryFileError,
     infer_timeframe,
     load_history,
     read_history,
     write_parquet,
 )
-from trading_engine.mt5sim.market import MarketData
-from trading_engine.mt5sim.servertime import ServerTime
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
+from trading_engine.mt5sim.market.servertime import ServerTime
+from trading_engine.mt5sim.spec import constants as c
+from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 HEADER = "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>"
 H1_ROWS = [
