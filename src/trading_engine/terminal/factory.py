@@ -33,6 +33,7 @@ __all__ = [
     "open_terminal",
     "port_settings",
     "read_spans",
+    "server_time_of",
 ]
 
 
@@ -249,6 +250,11 @@ def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortS
         password=config.password,
         timeout_ms=config.timeout_ms,
     )
+
+
+def server_time_of(config: SystemConfig) -> ServerTime:
+    """The simulated broker's clock of ``config`` (server ↔ UTC)."""
+    return _server_time(config.terminal.sim)
 
 
 def _server_time(sim: SimTerminalConfig) -> ServerTime:
