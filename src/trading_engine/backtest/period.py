@@ -84,10 +84,7 @@ def plan_period(
     end_srv = _server_midnight(end) + _DAY if end is not None else None
     spans = read_spans(config)
     if not spans:
-        if start_srv is None:
-            start_utc = None
-        else:
-            start_utc = utc(start_srv)
+        start_utc = None if start_srv is None else utc(start_srv)
         budget = bars if bars is not None or end_srv is not None else DEFAULT_GENERATED_BARS
         return Period(start_utc, utc(end_srv) if end_srv is not None else None, budget)
     warm = config.services.indicator_calculation.warmup_bars
