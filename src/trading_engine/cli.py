@@ -74,6 +74,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -148,7 +149,13 @@ SetOption = Annotated[
 
 @app.command("check-config")
 def check_config(
-    file: Annotated[Path, typer.Argument(help="The YAML configuration file.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="The YAML configuration file (or --config FILE).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="The YAML configuration file, as run takes it."),
+    ] = None,
     print_: Annotated[
         bool, typer.Option("--print", help="Write the effective configuration as JSON.")
     ] = False,
@@ -156,15 +163,19 @@ def check_config(
 ) -> None:
     """Validate FILE (with the environment applied, strategies loaded); exit 0 when it is valid."""
     with cli_errors():
-        config = load_config(file, set_)
-        bind_strategies(config.strategies, config.indicators.value_names, base_dir=file.parent)
+        if (file is None) == (config is None):
+            raise ConfigError("give the configuration file once: FILE or --config FILE")
+        path = file if file is not None else config
+        assert path is not None
+        cfg = load_config(path, set_)
+        bind_strategies(cfg.strategies, cfg.indicators.value_names, base_dir=path.parent)
         if print_:
-            sys.stdout.write(json.dumps(config.masked_dict(), indent=2) + "\n")
+            sys.stdout.write(json.dumps(cfg.masked_dict(), indent=2) + "\n")
         else:
-            names = ", ".join(config.trading.symbols)
+            names = ", ".join(cfg.trading.symbols)
             typer.echo(
-                f"{file}: valid ({names}; {len(config.trading.timeframes)} timeframe(s); "
-                f"{len(config.strategies)} strateg{'y' if len(config.strategies) == 1 else 'ies'})"
+                f"{path}: valid ({names}; {len(cfg.trading.timeframes)} timeframe(s); "
+                f"{len(cfg.strategies)} strateg{'y' if len(cfg.strategies) == 1 else 'ies'})"
             )
 
 

@@ -54,7 +54,15 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
                 key="terminal.kind",
             ) from exc
     from trading_engine import mt5sim
+    from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
+    unknown = [symbol for symbol in symbols if symbol not in DEFAULT_SYMBOLS]
+    if unknown:
+        raise ConfigError(
+            f"unknown symbol {unknown[0]!r}: the simulated terminal has "
+            f"{', '.join(sorted(DEFAULT_SYMBOLS))}",
+            key="trading.symbols",
+        )
     sim = config.sim
     server_time = _server_time(sim)
     sim_config = mt5sim.SimConfig(
