@@ -32,7 +32,13 @@ from trading_engine.backtest.stats import Stats, format_value, server_datetime
 if TYPE_CHECKING:
     from trading_engine.indicators.config import IndicatorSetConfig
 
-__all__ = ["OVERLAY_KINDS", "indicator_series", "resample_ohlc", "write_html_report"]
+__all__ = [
+    "OVERLAY_KINDS",
+    "indicator_series",
+    "require_plotly",
+    "resample_ohlc",
+    "write_html_report",
+]
 
 OVERLAY_KINDS: Final = frozenset({"sma", "ema", "wma", "bbands", "donchian", "keltner"})
 """Indicator kinds drawn on the price chart; the others go to the oscillator pane."""
@@ -51,7 +57,7 @@ td:first-child,th:first-child{text-align:left}
 """
 
 
-def _require_plotly() -> Any:
+def require_plotly() -> Any:
     try:
         import plotly.graph_objects as go
     except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -382,7 +388,7 @@ def write_html_report(
 ) -> None:
     """Write the report page to ``path`` (module docstring); ``bars`` and ``indicators`` are
     the base-timeframe bars of each symbol and their indicator series (``indicator_series``)."""
-    go = _require_plotly()
+    go = require_plotly()
     from plotly.offline import get_plotlyjs
 
     figures = []
