@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 from trading_engine.backtest.result import EQUITY_DTYPE, BacktestResult, ClosedTrade
 
@@ -97,3 +103,63 @@ def build_result(
 @pytest.fixture
 def make_result() -> ResultFactory:
     return build_result
+
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    assert binary, "Chromium missing: make test installs chromium and chromium-driver"
+    assert driver_path, "chromedriver missing: make test installs chromium-driver"
+    options = webdriver.ChromeOptions()
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.binary_location = binary
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+DRAWN = """
+return Array.from(document.querySelectorAll('.plotly-graph-div')).map(gd => ({
+  title: (gd.layout && gd.layout.title && (gd.layout.title.text || gd.layout.title)) || '',
+  traces: gd.data.length,
+  empty: gd.data.filter(t => !((t.x && t.x.length) || (t.z && t.z.length))).length,
+  paths: Array.from(gd.querySelectorAll('.cartesianlayer path'))
+           .filter(p => (p.getAttribute('d') || '').length > 10).length,
+  points: gd.querySelectorAll('.cartesianlayer .point').length,
+  heat: gd.querySelectorAll('.hm image').length,
+}));
+"""
+
+
+@pytest.fixture
+def open_report(browser: Any) -> Callable[[Path], tuple[list[dict[str, Any]], list[Any]]]:
+    """Open a report page: (what each chart drew, the console's SEVERE entries)."""
+
+    def open_(path: Path) -> tuple[list[dict[str, Any]], list[Any]]:
+        browser.get(path.as_uri())
+        charts: list[dict[str, Any]] = []
+        for _ in range(50):  # Plotly draws on load; allow the page a moment
+            charts = browser.execute_script(DRAWN)
+            if charts and all(c["paths"] or c["heat"] for c in charts):
+                break
+            time.sleep(0.1)
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        return charts, errors
+
+    return open_

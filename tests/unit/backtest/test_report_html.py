@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from trading_engine.backtest.report_html import (
     indicator_series,
@@ -25,28 +21,6 @@ from trading_engine.backtest.stats import compute_stats
 from trading_engine.backtest.trades_export import write_trades
 from trading_engine.indicators.config import IndicatorSetConfig, IndicatorSpec
 from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
-
-DRAWN = """
-return Array.from(document.querySelectorAll('.plotly-graph-div')).map(gd => ({
-  title: (gd.layout && gd.layout.title && (gd.layout.title.text || gd.layout.title)) || '',
-  traces: gd.data.length,
-  empty: gd.data.filter(t => !((t.x && t.x.length) || (t.z && t.z.length))).length,
-  paths: Array.from(gd.querySelectorAll('.cartesianlayer path'))
-           .filter(p => (p.getAttribute('d') || '').length > 10).length,
-  points: gd.querySelectorAll('.cartesianlayer .point').length,
-  heat: gd.querySelectorAll('.hm image').length,
-}));
-"""
 
 
 def bars_of(result: BacktestResult, symbol: str) -> np.ndarray:
@@ -61,26 +35,8 @@ def bars_of(result: BacktestResult, symbol: str) -> np.ndarray:
     return bars
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    assert binary, "Chromium missing: make test installs chromium and chromium-driver"
-    assert driver_path, "chromedriver missing: make test installs chromium-driver"
-    options = webdriver.ChromeOptions()
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.binary_location = binary
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def test_report_opens_in_chromium_with_every_chart_drawn(
-    make_result: Any, browser: Any, tmp_path: Path
+    make_result: Any, browser: Any, open_report: Any, tmp_path: Path
 ) -> None:
     result = make_result(seed=11, n=800, n_trades=12)
     result.disabled_strategies.append(("rsi", int(result.equity["time"][500]), "ZeroDivisionError"))
@@ -96,14 +52,7 @@ def test_report_opens_in_chromium_with_every_chart_drawn(
     path = tmp_path / "report.html"
     write_html_report(result, stats, path, bars={"EURUSD": bars}, indicators={"EURUSD": series})
 
-    browser.get(path.as_uri())
-    charts: list[dict[str, Any]] = []
-    for _ in range(50):  # Plotly draws synchronously on load; allow the page a moment
-        charts = browser.execute_script(DRAWN)
-        if len(charts) == 4 and all(c["paths"] or c["heat"] for c in charts):
-            break
-        time.sleep(0.1)
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    charts, errors = open_report(path)
     assert errors == []
     assert [c["title"].split(" ")[0] for c in charts] == ["EURUSD", "Equity", "P&L", "Monthly"]
     for chart in charts:
