@@ -64,13 +64,13 @@ from trading_engine.events import (
     RegimeChangedEvent,
     TradingBlockedEvent,
 )
-from trading_engine.execution.portfolio import Portfolio
 from trading_engine.execution.risk import RiskLimits, RiskRules
 from trading_engine.execution.service import ExecutionState, TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
 from trading_engine.journal.store import Journal
+from trading_engine.model.position import Portfolio
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.channel import Channel, Receiver, Sender
 from trading_engine.runtime.driver import SimClockDriver

@@ -53,8 +53,6 @@ from trading_engine.execution.books import (
     position_row,
 )
 from trading_engine.execution.client_ids import ClientIdFactory
-from trading_engine.execution.orders import FINAL_STATES, Order, OrderState
-from trading_engine.execution.portfolio import OpenPosition, Portfolio
 from trading_engine.execution.reconcile import (
     ClosedPosition,
     Reconciliation,
@@ -64,19 +62,24 @@ from trading_engine.execution.reconcile import (
 from trading_engine.execution.risk import RiskRules
 from trading_engine.execution.sizing import round_volume_down, size_from_risk
 from trading_engine.journal.store import DealRow, Journal
+from trading_engine.model.mt5 import (
+    CLOSING_ENTRIES,
+    TRADE_RETCODE_POSITION_CLOSED,
+    Outcome,
+    close_reason,
+)
+from trading_engine.model.order import Order
+from trading_engine.model.order_state import FINAL_STATES, OrderState
+from trading_engine.model.position import OpenPosition, Portfolio
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.hub import EventHub
 from trading_engine.terminal.normalize import build_market_request
 from trading_engine.terminal.port import TerminalPort
-from trading_engine.terminal.retcodes import Outcome
 from trading_engine.terminal.symbols import SymbolRules
 
 __all__ = ["ExecutionStats", "Trader"]
 
 _UNFINISHED = [str(s) for s in OrderState if s not in FINAL_STATES]
-_DEAL_ENTRY_OUT = (1, 3)  # DEAL_ENTRY_OUT, DEAL_ENTRY_OUT_BY
-_DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}
-_POSITION_CLOSED = 10036  # TRADE_RETCODE_POSITION_CLOSED
 _HISTORY_MARGIN = 3 * 86_400  # seconds around the window: server time may be ahead of UTC
 
 
@@ -314,8 +317,11 @@ class Trader:
                     order.message or result.describe(),
                 )
             )
-            if order.intent == "close" and order.retcode == _POSITION_CLOSED:
-                await self.sync()  # closed meanwhile (SL/TP): closing is idempotent, book it
+            if order.intent == "close" and (
+                order.retcode == TRADE_RETCODE_POSITION_CLOSED or result.outcome is Outcome.VERIFY
+            ):
+                # Closed meanwhile (SL/TP) or another close in flight: read back, book what is.
+                await self.sync()
             return result.outcome is Outcome.RETRY
         return False
 
@@ -456,14 +462,14 @@ class Trader:
     async def _book_close(self, position: OpenPosition, reason: str, correlation_id: str) -> None:
         """Book a position that is gone from the terminal, from its closing deals."""
         deals = await self.port.history_deals_get(position=position.ticket)
-        closing = [d for d in deals if int(d.entry) in _DEAL_ENTRY_OUT]
+        closing = [d for d in deals if int(d.entry) in CLOSING_ENTRIES]
         volume = sum(float(d.volume) for d in closing)
         profit = sum(float(d.profit) for d in closing)
         swap = sum(float(d.swap) for d in closing)
         fees = sum(float(d.commission) + float(d.fee) for d in deals)
         price = sum(float(d.price) * float(d.volume) for d in closing) / volume if volume else 0.0
         if closing:
-            reason = _DEAL_REASONS.get(int(closing[-1].reason), reason)
+            reason = close_reason(int(closing[-1].reason), expert=reason)
         for deal in deals:
             self._record_deal(deal, position)
         self._closed(position, price, profit, swap, fees, reason, correlation_id)
