@@ -2,6 +2,9 @@
 
 - Logs: human text on a TTY, JSON otherwise (``--log-format auto``); ``--log-format json|text``
   forces one. ``--quiet`` keeps errors only (and no progress bar); ``--log-level`` sets the level.
+  Without ``--log-level`` the execution package logs warnings only (no line per fill, close or
+  refused entry: the statistics count them); each rejection and risk state change is one
+  warning line of the backtest itself. No periodic status lines: the statistics end the run.
 - The first run compiles the numba kernels (tens of seconds); it says so once, before.
 - ``every_strategy_died``: the ``StrategyError`` (exit 7) of a run whose strategies were all
   disabled for raising, naming each with its simulated time and reason.
@@ -44,10 +47,13 @@ def backtest_logging(
         update["format"] = log_format
     if level is not None:
         update["level"] = level.upper()
+    else:
+        update["levels"] = {"execution": "WARNING", **config.logging.levels}
     if quiet:
         update["level"] = "ERROR"
     logging = config.logging.model_copy(update=update)
-    return config.model_copy(update={"logging": logging})
+    quiet_status = config.orchestrator.model_copy(update={"status_log_interval": 1_000_000})
+    return config.model_copy(update={"logging": logging, "orchestrator": quiet_status})
 
 
 def kernels_cached() -> bool:

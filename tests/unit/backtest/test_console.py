@@ -16,6 +16,8 @@ def test_text_logs_on_a_tty_json_otherwise_or_when_asked() -> None:
     assert cfg.logging.format == "json"
     on_tty = backtest_logging(cfg, log_format="auto", tty=True, quiet=False, level=None)
     assert on_tty.logging.format == "text"
+    assert on_tty.logging.levels == {"execution": "WARNING"}
+    assert on_tty.orchestrator.status_log_interval == 1_000_000
     piped = backtest_logging(cfg, log_format="auto", tty=False, quiet=False, level=None)
     assert piped.logging.format == "json"
     forced = backtest_logging(cfg, log_format="json", tty=True, quiet=False, level="debug")
