@@ -293,6 +293,10 @@ class TradingOrchestrator:
             rng=self._rng,
         )
 
+    def trader(self) -> Trader:
+        """A ``Trader`` over the engine's port, journal, portfolio, risk and counters."""
+        return self._trader()
+
     def _trader(self) -> Trader:
         if self.journal is None:
             raise ServiceStateError("the journal is not open (start the orchestrator first)")
@@ -319,12 +323,9 @@ class TradingOrchestrator:
                 self._driver_task = asyncio.create_task(
                     SimClockDriver(self.clock).run(), name="sim-clock-driver"
                 )
-            journal = self.config.journal
-            self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
-            for kind in JOURNALED_EVENTS:
-                self.hub.subscribe(self._journal_event, kind)
+            self.open_journal()
             await self.port.connect()
-            await self._check_journal_matches_terminal()
+            await self.check_journal_matches_terminal()
             await self.supervisor.start()
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
@@ -338,6 +339,15 @@ class TradingOrchestrator:
             [b.strategy.name for b in self.bindings],
         )
 
+    def open_journal(self) -> Journal:
+        """Open the journal and subscribe it to the trading events (part of ``start()``; the
+        synchronous backtest calls it directly)."""
+        journal = self.config.journal
+        self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+        for kind in JOURNALED_EVENTS:
+            self.hub.subscribe(self._journal_event, kind)
+        return self.journal
+
     def _journal_event(self, event: Any) -> None:
         """Write a trading event to the journal's events table (bounded by the journal)."""
         if self.journal is not None and not self.journal.closed:
@@ -346,7 +356,7 @@ class TradingOrchestrator:
                 type(event).__name__, event.correlation_id, payload, event.timestamp
             )
 
-    async def _check_journal_matches_terminal(self) -> None:
+    async def check_journal_matches_terminal(self) -> None:
         """Refuse a journal with fills when the simulated terminal has no trade at all: the
         simulator starts afresh in each process, so that journal describes another terminal."""
         if self.config.terminal.kind != "sim" or self.journal is None:

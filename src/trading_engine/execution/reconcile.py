@@ -38,13 +38,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trading_engine.events import Side
+from trading_engine.execution.booking import book_close, deal_order
 from trading_engine.execution.client_ids import TAG_PREFIX, parse_tag
 from trading_engine.model.mt5 import (
     CLOSING_ENTRIES,
     HISTORY_ORDER_STATES,
     OPENING_ENTRIES,
     DealType,
-    close_reason,
 )
 from trading_engine.model.order import Order
 from trading_engine.model.order_state import OrderState
@@ -304,13 +304,7 @@ class _Deals:
             found.update(
                 (int(_get(d, "ticket", 0)), d) for d in self.by_order.get(order_ticket, ())
             )
-        return sorted(found.values(), key=_deal_order)
-
-
-def _deal_order(deal: Any) -> tuple[int, int]:
-    """Deals in time order (milliseconds when given), then by ticket."""
-    msc = int(_get(deal, "time_msc", 0) or 0) or int(_get(deal, "time", 0) or 0) * 1000
-    return msc, int(_get(deal, "ticket", 0))
+        return sorted(found.values(), key=deal_order)
 
 
 def _vwap(deals: list[Any]) -> tuple[float, float | None]:
@@ -448,15 +442,8 @@ def _closed(
     deals: _Deals,
     client_id: str | None,
 ) -> ClosedPosition:
-    all_deals = sorted(deals.by_position.get(identifier, ()), key=_deal_order)
-    closing = [d for d in all_deals if int(_get(d, "entry", -1)) in CLOSING_ENTRIES]
-    closed_volume, price_close = _vwap(closing)
-    fees = sum(float(_get(d, "commission", 0.0)) + float(_get(d, "fee", 0.0)) for d in all_deals)
-    last = closing[-1] if closing else None
-    if last is None:
-        reason = "closed while away; no closing deal in the history window"
-    else:
-        reason = close_reason(int(_get(last, "reason", -1)))
+    booked = book_close(deals.by_position.get(identifier, ()))
+    reason = booked.reason or "closed while away; no closing deal in the history window"
     return ClosedPosition(
         ticket=ticket,
         identifier=identifier,
@@ -464,15 +451,15 @@ def _closed(
         side=side,
         volume=volume,
         price_open=price_open,
-        price_close=price_close,
-        closed_volume=closed_volume,
-        profit=sum(float(_get(d, "profit", 0.0)) for d in closing),
-        swap=sum(float(_get(d, "swap", 0.0)) for d in closing),
-        fees=fees,
-        time_close=int(_get(last, "time", 0)) if last is not None else None,
+        price_close=booked.price,
+        closed_volume=booked.volume,
+        profit=booked.profit,
+        swap=booked.swap,
+        fees=booked.fees,
+        time_close=booked.time,
         reason=reason,
-        deal_tickets=tuple(int(_get(d, "ticket", 0)) for d in closing),
-        complete=bool(closing) and closed_volume >= volume - _EPS,
+        deal_tickets=tuple(int(_get(d, "ticket", 0)) for d in booked.closing),
+        complete=bool(booked.closing) and booked.volume >= volume - _EPS,
         client_id=client_id,
     )
 
