@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,8 +24,6 @@ import typer
 import yaml
 
 from trading_engine import __version__
-from trading_engine.backtest import run_backtest
-from trading_engine.backtest.text import result_lines, write_trades_csv
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig
 from trading_engine.errors import (
@@ -281,19 +280,42 @@ async def _run(
         return await engine.run()
 
 
+def _date(value: str | None, key: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"expected a date YYYY-MM-DD, got {value!r}", key=key) from None
+
+
 @app.command("backtest")
 def backtest(
     config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
-    bars: Annotated[int, typer.Option("--bars", min=1, help="Bars to replay.")] = 10_000,
     history: Annotated[
-        Path | None, typer.Option("--history", help="MT5-exported bars (CSV) or Parquet to replay.")
+        list[str] | None,
+        typer.Option(
+            "--history",
+            metavar="[SYMBOL=]FILE",
+            help="MT5 export (bars of any timeframe, ticks) or Parquet to replay; once per "
+            "symbol (a bare FILE is the first symbol's).",
+        ),
     ] = None,
-    journal: Annotated[
-        Path | None,
-        typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", metavar="YYYY-MM-DD", help="First day (server time)."),
     ] = None,
-    trades_csv: Annotated[
-        Path | None, typer.Option("--trades-csv", help="Write the trades to this CSV file.")
+    to: Annotated[
+        str | None,
+        typer.Option("--to", metavar="YYYY-MM-DD", help="Last day, inclusive (server time)."),
+    ] = None,
+    bars: Annotated[
+        int | None,
+        typer.Option(
+            "--bars",
+            min=1,
+            help="Bars to replay (default: to the end of the history; 10,000 generated).",
+        ),
     ] = None,
     engine: Annotated[
         str,
@@ -301,31 +323,67 @@ def backtest(
             "--engine", help="fast: one synchronous loop; pipeline: the asyncio services."
         ),
     ] = "fast",
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report to this file.")
+    ] = None,
+    trades_csv: Annotated[
+        Path | None, typer.Option("--trades-csv", help="Write the trades to this CSV file.")
+    ] = None,
+    trades_parquet: Annotated[
+        Path | None,
+        typer.Option("--trades-parquet", help="Write the trades to this Parquet file."),
+    ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Errors only, no progress bar.")
+    ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: the config's)."),
+    ] = None,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", help="auto (text on a terminal, else JSON), json or text."),
+    ] = "auto",
     set_: SetOption = None,
 ) -> None:
-    """Replay bars through the engine on simulated time, as fast as possible, and report."""
+    """Backtest on history or generated prices; print the statistics, write the report."""
+    from trading_engine.backtest.command import BacktestOptions, run_command
+
     with cli_errors():
         cfg = load_config(config, set_)
         if engine not in ("fast", "pipeline"):
             raise ConfigError(f"unknown engine {engine!r} (fast or pipeline)", key="--engine")
-        if trades_csv is not None and not trades_csv.parent.is_dir():
-            raise ConfigError(f"no such directory: {trades_csv.parent}", key="--trades-csv")
-        if journal is not None and journal.exists():
+        if log_format not in ("auto", "json", "text"):
             raise ConfigError(
-                "journal exists; a backtest starts from an empty one", key="--journal"
+                f"expected auto, json or text, got {log_format!r}", key="--log-format"
             )
-        setup_logging(cfg)
-        result = run_backtest(
-            cfg,
+        levels = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+        if log_level is not None and log_level.upper() not in levels:
+            raise ConfigError(f"unknown level {log_level!r}", key="--log-level")
+        options = BacktestOptions(
+            config_dir=config.parent,
+            history=history or (),
+            start=_date(from_, "--from"),
+            end=_date(to, "--to"),
             bars=bars,
-            history={cfg.trading.symbols[0]: history} if history is not None else None,
             engine="pipeline" if engine == "pipeline" else "fast",
             journal=journal,
-            config_dir=config.parent,
+            report=report,
+            trades_csv=trades_csv,
+            trades_parquet=trades_parquet,
+            quiet=quiet,
+            log_level=log_level,
+            log_format="json"
+            if log_format == "json"
+            else "text"
+            if log_format == "text"
+            else "auto",
         )
-        if trades_csv is not None:
-            write_trades_csv(result, trades_csv)
-        typer.echo("\n".join(["backtest:", *(f"  {line}" for line in result_lines(result))]))
+        run_command(cfg, options, setup_logging=setup_logging)
 
 
 def main() -> None:

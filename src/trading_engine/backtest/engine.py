@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import random
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ from trading_engine.journal.store import MEMORY
 from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.strategy.service import StrategyEvaluationService
-from trading_engine.terminal.factory import fit_start_to_history, open_terminal
+from trading_engine.terminal.factory import fit_start_to_history, history_files, open_terminal
 from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["BacktestEngine"]
@@ -81,8 +82,9 @@ class BacktestEngine:
         journal: Path | None = None,
         config_dir: Path | None = None,
         skip_refresh: bool = True,
+        progress: Callable[[int, int, float], None] | None = None,
     ) -> None:
-        if bars is None and end is None and config.terminal.sim.history_file is None:
+        if bars is None and end is None and not history_files(config):
             raise ConfigError("a backtest on generated prices needs a bar budget or an end")
         if config.services.data_fetching.candle_index != 1:
             raise ConfigError(
@@ -98,6 +100,8 @@ class BacktestEngine:
         )
         self.config = fit_start_to_history(config.model_copy(update={"journal": jcfg}))
         self.bars = bars
+        self.progress = progress
+        """Called as ``progress(done, total, now_utc)`` every 256 planned bars and at the end."""
         self.end = end
         self.config_dir = config_dir
         self.skip_refresh = skip_refresh
@@ -276,8 +280,13 @@ class BacktestEngine:
         last_refresh_msc = _server_msc(server_time)(clock.time())
         n = len(plan)
         i = 0
+        progress = self.progress
+        shown = 0
         while i < n:
             at = plan[i][0]
+            if progress is not None and i - shown >= 256:
+                progress(i, n, at)
+                shown = i
             if at > clock.time():
                 clock.advance_to(at)
             messages: list[Any] = []
@@ -319,6 +328,8 @@ class BacktestEngine:
                     drive(handle(message, refresh=refresh))
                 else:
                     drive(handle(message))
+        if progress is not None:
+            progress(n, n, clock.time())
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
 

@@ -120,7 +120,7 @@ def format_value(value: Value) -> str:
             return "--"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.2f}"
+        return f"{value:,.4f}" if 0 < abs(value) < 1 else f"{value:,.2f}"
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M:%S}"
     return str(value)
