@@ -152,10 +152,13 @@ def run_command(
         from trading_engine.backtest.runner import run_backtest
 
         run = run_backtest
+    budget = period.bars
+    if budget is None and options.engine == "pipeline":
+        budget = period.held  # the pipeline counts bars; it has no end time
     kwargs: dict[str, Any] = {
         "start": period.start,
         "end": period.end,
-        "bars": period.bars,
+        "bars": budget,
         "engine": options.engine,
         "journal": options.journal,
         "config_dir": options.config_dir,

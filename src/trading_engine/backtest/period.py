@@ -39,6 +39,8 @@ class Period:
     end: datetime | None
     bars: int | None
     warnings: list[str] = field(default_factory=list)
+    held: int | None = None
+    """Bars of every stream from start to end (history only): the pipeline's budget."""
 
 
 def _stamp(server_seconds: int) -> str:
@@ -117,17 +119,17 @@ def plan_period(
         else:
             last = end_srv
     budget = bars
-    if bars is not None:
-        held = sum(_bars_after(s, config.trading.timeframes, first, last) for s in spans)
-        if bars > held:
-            warnings.append(
-                f"--bars {bars}: the history holds {held} bars from {_stamp(first)}; "
-                "the run ends at the end of the data"
-            )
-            budget = None
+    held = sum(_bars_after(s, config.trading.timeframes, first, last) for s in spans)
+    if bars is not None and bars > held:
+        warnings.append(
+            f"--bars {bars}: the history holds {held} bars from {_stamp(first)}; "
+            "the run ends at the end of the data"
+        )
+        budget = None
     if budget is None:
-        return Period(utc(first), utc(last), None, warnings)
-    return Period(utc(first), utc(last) if end_srv is not None else None, budget, warnings)
+        return Period(utc(first), utc(last), None, warnings, held)
+    end_utc = utc(last) if end_srv is not None else None
+    return Period(utc(first), end_utc, budget, warnings, held)
 
 
 def _server_midnight(day: date) -> int:
