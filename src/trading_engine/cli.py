@@ -215,6 +215,14 @@ def run(
             "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1:PORT."
         ),
     ] = None,
+    fresh_journal: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-journal",
+            help="Simulated terminal only: start from an empty journal (the old one is kept "
+            "as FILE.prev).",
+        ),
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Run the engine (on the simulated terminal unless the configuration names MetaTrader5)."""
@@ -222,12 +230,28 @@ def run(
         cfg = load_config(config, set_)
         if cfg.terminal.kind != "sim" and speed != 1.0:
             raise ConfigError("--speed applies to the simulated terminal only", key="--speed")
+        if fresh_journal:
+            if cfg.terminal.kind != "sim":
+                raise ConfigError(
+                    "--fresh-journal applies to the simulated terminal only", key="--fresh-journal"
+                )
+            _set_journal_aside(cfg.journal.path)
         setup_logging(cfg)
         try:
             summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
         except asyncio.CancelledError:  # a second Ctrl-C / SIGTERM cut the stop short
             raise KeyboardInterrupt from None
         typer.echo("\n".join(["summary:", *(f"  {line}" for line in summary.lines())]))
+
+
+def _set_journal_aside(path: Path) -> None:
+    """Move ``path`` (and its SQLite ``-wal``/``-shm`` files) to ``path.prev``."""
+    for suffix in ("", "-wal", "-shm"):
+        current = path.with_name(path.name + suffix)
+        previous = path.with_name(path.name + ".prev" + suffix)
+        previous.unlink(missing_ok=True)
+        if current.exists():
+            current.replace(previous)
 
 
 async def _run(
