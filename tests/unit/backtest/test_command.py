@@ -175,3 +175,34 @@ def test_exit_7_when_every_strategy_was_disabled_for_raising(tmp_path: Path) -> 
         run_command(cfg, options, out=out, err=io.StringIO())
     assert "disabled strategies:" in out.getvalue()  # the report still printed, saying when
     assert "ZeroDivisionError" in out.getvalue()
+
+
+class FakeTty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_two_symbols_from_two_files_with_a_progress_bar_on_a_tty(tmp_path: Path) -> None:
+    end = datetime(2024, 6, 1, tzinfo=UTC)
+    terminal = Terminal(
+        SimConfig(seed=9, start=end, history_days=120, market_mode="m1"), clock=end.timestamp
+    )
+    assert terminal.initialize()
+    from trading_engine.mt5sim.market.history import write_bars_csv, write_parquet
+
+    write_bars_csv(tmp_path / "e.csv", terminal.copy_rates_from_pos("EURUSD", 16385, 1, 1500))
+    write_parquet(tmp_path / "g.parquet", terminal.copy_rates_from_pos("GBPUSD", 16385, 1, 1500))
+    cfg = sma_config(**{"trading.symbols": ["EURUSD", "GBPUSD"]})
+    options = BacktestOptions(
+        config_dir=CONFIG.parent,
+        history=[f"EURUSD={tmp_path / 'e.csv'}", f"GBPUSD={tmp_path / 'g.parquet'}"],
+        trades_parquet=tmp_path / "t.parquet",
+    )
+    err = FakeTty()
+    result, stats = run_command(cfg, options, out=io.StringIO(), err=err)
+    assert "bars/s" in err.getvalue()
+    assert err.getvalue().endswith("\r")  # the bar is cleared at the end
+    assert {row["symbol"] for row in stats.by_symbol} == {"EURUSD", "GBPUSD"}
+    assert {t.symbol for t in result.trades} == {"EURUSD", "GBPUSD"}
+    assert "GBPUSD: open prices only (H1" in result.modelling
+    assert pl.read_parquet(tmp_path / "t.parquet").height == len(result.trades)
