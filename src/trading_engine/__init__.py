@@ -60,6 +60,7 @@ from trading_engine.events import (
     PositionClosedEvent,
     RegimeChangedEvent,
     Side,
+    SignalMessage,
     TradingBlockedEvent,
     new_correlation_id,
 )
@@ -137,6 +138,7 @@ __all__ = [
     "ServicesConfig",
     "Side",
     "Signal",
+    "SignalMessage",
     "SimClock",
     "SimTerminalConfig",
     "Snapshot",

@@ -25,7 +25,7 @@ import yaml
 
 from trading_engine import __version__
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
-from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.errors import (
     ConfigError,
     FatalError,
@@ -36,10 +36,10 @@ from trading_engine.errors import (
     TerminalError,
     TradingEngineError,
 )
+from trading_engine.init_config import write_default_config
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
 from trading_engine.strategy.service import bind_strategies
-from trading_engine.terminal.factory import fit_start_to_history
 
 __all__ = [
     "EXIT_CODES",
@@ -168,6 +168,8 @@ def check_config(
         assert path is not None
         cfg = load_config(path, set_)
         bind_strategies(cfg.strategies, cfg.indicators.value_names, base_dir=path.parent)
+        for note in cfg.ignored():
+            typer.echo(f"{path}: note: {note}", err=True)
         if print_:
             sys.stdout.write(json.dumps(cfg.masked_dict(), indent=2) + "\n")
         else:
@@ -187,7 +189,7 @@ def init_config(
     with cli_errors():
         if path.exists() and not force:
             raise ConfigError("file exists; pass --force to overwrite it", source=str(path))
-        written = ConfigLoader.create_default_config(path, overwrite=force)
+        written = write_default_config(path, overwrite=force)
         typer.echo(f"wrote {written}")
 
 

@@ -49,7 +49,8 @@ from typing import Any, Self
 from loguru import logger
 
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
-from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
+from trading_engine.data.history import ClosedHistory
 from trading_engine.data.service import DataFetchingService, DataState
 from trading_engine.errors import JournalError, ServiceStateError
 from trading_engine.events import (
@@ -83,7 +84,7 @@ from trading_engine.strategy.service import (
     StrategyState,
     bind_strategies,
 )
-from trading_engine.terminal.factory import fit_start_to_history, open_terminal, port_settings
+from trading_engine.terminal.factory import open_terminal, port_settings
 from trading_engine.terminal.port import TerminalPort
 
 __all__ = ["JOURNALED_EVENTS", "OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
@@ -167,7 +168,9 @@ class TradingOrchestrator:
         self.port = TerminalPort(
             terminal,
             clock=self.clock,
-            settings=port_settings(config.terminal, config.supervisor),
+            settings=port_settings(
+                config.terminal, config.supervisor.backoff_base, config.supervisor.backoff_cap
+            ),
             in_process=bool(in_process),
             rng=self._rng,
         )
@@ -229,7 +232,7 @@ class TradingOrchestrator:
                 clock=self.clock,
             ),
             "indicator_calculation": lambda: IndicatorCalculationService(
-                port=self.port,
+                history=ClosedHistory(self.port),
                 streams=self.streams,
                 config=services.indicator_calculation,
                 indicators=self.indicators,
@@ -245,7 +248,7 @@ class TradingOrchestrator:
                 config=services.strategy_evaluation,
                 features=self.features.receiver,
                 signals=self.signals.sender,
-                portfolio=self.portfolio,
+                positions=self.portfolio,
                 hub=self.hub,
                 state=self.strategy_state,
                 clock=self.clock,

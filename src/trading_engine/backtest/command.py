@@ -143,7 +143,7 @@ def run_command(
     if not options.quiet and not kernels_cached():
         err.write("compiling indicator kernels (first run only)\n")
         err.flush()
-    st = server_time_of(config)
+    st = server_time_of(config.terminal)
     bar = ProgressBar(err) if tty and not options.quiet else None
     progress = None
     if bar is not None:
@@ -171,7 +171,8 @@ def run_command(
         if bar is not None:
             bar.close()
     if config.terminal.kind == "sim":
-        result.modelling = modelling(config)
+        trading = config.trading
+        result.modelling = modelling(config.terminal, trading.symbols, trading.timeframes)
     stats = compute_stats(result)
     lines = ["backtest:", *(f"  {line}" for line in result_lines(result)), "statistics:"]
     lines += [f"  {line}" if line else "" for line in stats.lines()]
@@ -211,7 +212,7 @@ def report_bars(config: SystemConfig, result: BacktestResult) -> dict[str, npt.N
 
     if config.terminal.kind != "sim" or not len(result.equity):
         return {}
-    st = server_time_of(config)
+    st = server_time_of(config.terminal)
     end_utc = st.to_utc(result.end) + 1
     clock = SimClock(end_utc)
     terminal, _ = open_terminal(config.terminal, clock, config.trading.symbols)

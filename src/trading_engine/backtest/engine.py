@@ -42,7 +42,8 @@ from trading_engine.backtest.result import BacktestResult
 from trading_engine.backtest.scan import M1Extremes, load_m1_extremes
 from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
 from trading_engine.backtest.summary import build_result, collect
-from trading_engine.config import SystemConfig
+from trading_engine.config import SystemConfig, fit_start_to_history
+from trading_engine.data.history import ClosedHistory
 from trading_engine.data.service import DataFetchingService
 from trading_engine.errors import ConfigError
 from trading_engine.events import NewCandleEvent, new_correlation_id
@@ -52,7 +53,7 @@ from trading_engine.journal.store import MEMORY
 from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.strategy.service import StrategyEvaluationService
-from trading_engine.terminal.factory import fit_start_to_history, history_files, open_terminal
+from trading_engine.terminal.factory import history_files, open_terminal
 from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["BacktestEngine"]
@@ -84,7 +85,11 @@ class BacktestEngine:
         skip_refresh: bool = True,
         progress: Callable[[int, int, float], None] | None = None,
     ) -> None:
-        if bars is None and end is None and not history_files(config):
+        if (
+            bars is None
+            and end is None
+            and not history_files(config.terminal, config.trading.symbols)
+        ):
             raise ConfigError("a backtest on generated prices needs a bar budget or an end")
         if config.services.data_fetching.candle_index != 1:
             raise ConfigError(
@@ -140,7 +145,7 @@ class BacktestEngine:
             )
             drive(data.on_start())
             indicators = IndicatorCalculationService(
-                port=engine.port,
+                history=ClosedHistory(engine.port),
                 streams=engine.streams,
                 config=services.indicator_calculation,
                 indicators=engine.indicators,
@@ -156,7 +161,7 @@ class BacktestEngine:
                 config=services.strategy_evaluation,
                 features=engine.features.receiver,
                 signals=engine.signals.sender,
-                portfolio=engine.portfolio,
+                positions=engine.portfolio,
                 hub=engine.hub,
                 state=engine.strategy_state,
                 clock=clock,

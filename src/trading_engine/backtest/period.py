@@ -77,14 +77,15 @@ def plan_period(
     """The period of a backtest of ``config`` (module docstring); dates are server dates."""
     if start is not None and end is not None and end < start:
         raise ConfigError(f"--to {end} is before --from {start}", key="--to")
-    st = server_time_of(config)
+    st = server_time_of(config.terminal)
 
     def utc(server_seconds: int) -> datetime:
         return datetime.fromtimestamp(st.to_utc(server_seconds), tz=UTC)
 
     start_srv = _server_midnight(start) if start is not None else None
     end_srv = _server_midnight(end) + _DAY if end is not None else None
-    spans = read_spans(config)
+    trading = config.trading
+    spans = read_spans(config.terminal, trading.symbols, trading.timeframes)
     if not spans:
         start_utc = None if start_srv is None else utc(start_srv)
         budget = bars if bars is not None or end_srv is not None else DEFAULT_GENERATED_BARS

@@ -115,7 +115,8 @@ def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
 def serve_metrics(source: MetricsSource, port: int, addr: str = "127.0.0.1") -> WSGIServer:
     """Serve ``source`` at ``http://addr:port/metrics`` from a daemon thread.
 
-    Returns the server: ``shutdown()`` then ``server_close()`` stop it.
+    Returns the server: ``shutdown()`` then ``server_close()`` stop it. ``port=0`` takes a free
+    port, given back as ``server.server_port``.
     """
     registry = CollectorRegistry()
     registry.register(EngineCollector(source))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,28 +13,29 @@ import numpy as np
 import numpy.typing as npt
 
 from trading_engine.clock import Clock, SimClock
-from trading_engine.config import (
+from trading_engine.errors import ConfigError
+from trading_engine.terminal.config import (
+    PortSettings,
+    SimFaultConfig,
     SimTerminalConfig,
-    SupervisorConfig,
-    SystemConfig,
     TerminalConfig,
 )
-from trading_engine.errors import ConfigError
-from trading_engine.terminal.config import PortSettings
 from trading_engine.timeframes import M1, MN1, W1, fixed_seconds, timeframe_name
 
 if TYPE_CHECKING:
+    from trading_engine import mt5sim
     from trading_engine.mt5sim.market.servertime import ServerTime
 
 __all__ = [
     "HistorySpan",
-    "fit_start_to_history",
+    "fit_terminal_to_history",
     "history_files",
     "modelling",
     "open_terminal",
     "port_settings",
     "read_spans",
     "server_time_of",
+    "sim_config_of",
 ]
 
 
@@ -64,38 +66,7 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
             key="trading.symbols",
         )
     sim = config.sim
-    server_time = _server_time(sim)
-    sim_config = mt5sim.SimConfig(
-        seed=sim.seed,
-        start=sim.start,
-        history_days=sim.history_days,
-        market_mode=sim.market_mode,
-        history_files=_files(sim, symbols) or None,
-        server_time=server_time,
-        balance=sim.balance,
-        leverage=sim.leverage,
-        margin_mode=(
-            mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
-            if sim.account_mode == "hedging"
-            else mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
-        ),
-        market_watch=symbols,
-        slippage_points=sim.slippage_points,
-        requote_probability=sim.requote_probability,
-        commission_per_lot=sim.commission_per_lot,
-        latency=sim.latency,
-        faults=tuple(
-            mt5sim.Fault(
-                fault.kind,
-                calls=fault.calls,
-                start=fault.start.timestamp() if fault.start is not None else None,
-                end=fault.end.timestamp() if fault.end is not None else None,
-                code=fault.code,
-                symbol=fault.symbol,
-            )
-            for fault in sim.faults
-        ),
-    )
+    sim_config = sim_config_of(sim, symbols)
     sleep = clock.advance if isinstance(clock, SimClock) else None
     try:
         return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep), True
@@ -115,13 +86,12 @@ def _files(sim: SimTerminalConfig, symbols: list[str]) -> dict[str, Path]:
     return files
 
 
-def history_files(config: SystemConfig) -> dict[str, Path]:
+def history_files(terminal: TerminalConfig, symbols: list[str]) -> dict[str, Path]:
     """Symbol → history file of a simulated terminal (``history_file`` is the first symbol's);
-    a file for a symbol outside ``trading.symbols`` is a ``ConfigError`` naming it."""
-    if config.terminal.kind != "sim":
+    a file for a symbol outside ``symbols`` is a ``ConfigError`` naming it."""
+    if terminal.kind != "sim":
         return {}
-    symbols = config.trading.symbols
-    files = _files(config.terminal.sim, symbols)
+    files = _files(terminal.sim, symbols)
     for symbol in files:
         if symbol not in symbols:
             raise ConfigError(
@@ -142,13 +112,15 @@ class HistorySpan:
     times: npt.NDArray[np.int64]  # open times of the base bars
 
 
-def read_spans(config: SystemConfig) -> list[HistorySpan]:
-    """The history files of ``config`` read, their timeframes checked against
-    ``trading.timeframes`` (each must be the file's or one MT5 builds from it)."""
+def read_spans(
+    terminal: TerminalConfig, symbols: list[str], timeframes: list[int]
+) -> list[HistorySpan]:
+    """The history files read, their timeframes checked against ``timeframes`` (each must be
+    the file's or one MT5 builds from it: ``trading.timeframes``)."""
     from trading_engine.mt5sim.market.history import load_history
 
     spans: list[HistorySpan] = []
-    for symbol, path in history_files(config).items():
+    for symbol, path in history_files(terminal, symbols).items():
         try:
             history = load_history(path)
         except OSError as exc:
@@ -160,9 +132,9 @@ def read_spans(config: SystemConfig) -> list[HistorySpan]:
             span = HistorySpan(symbol, path, "ticks", M1, times)
         else:
             times = np.ascontiguousarray(history.data["time"], dtype=np.int64)
-            base = history.timeframe or min(config.trading.timeframes, key=_sort_key)
+            base = history.timeframe or min(timeframes, key=_sort_key)
             span = HistorySpan(symbol, path, "bars", base, times)
-        _check_timeframes(span, config.trading.timeframes)
+        _check_timeframes(span, timeframes)
         spans.append(span)
     return spans
 
@@ -195,11 +167,11 @@ def _check_timeframes(span: HistorySpan, configured: list[int]) -> None:
             )
 
 
-def modelling(config: SystemConfig) -> str:
+def modelling(terminal: TerminalConfig, symbols: list[str], timeframes: list[int]) -> str:
     """How prices move inside a bar in this run (MT5 tester terms), for reports."""
-    spans = read_spans(config)
+    spans = read_spans(terminal, symbols, timeframes)
     if not spans:
-        mode = config.terminal.sim.market_mode
+        mode = terminal.sim.market_mode
         return "every tick (generated)" if mode == "ticks" else "1 minute OHLC (generated M1)"
     kinds = []
     for span in spans:
@@ -213,56 +185,96 @@ def modelling(config: SystemConfig) -> str:
     return "; ".join(kinds)
 
 
-def fit_start_to_history(config: SystemConfig) -> SystemConfig:
-    """With a history file, start the simulated clock where the file can feed the engine.
+def fit_terminal_to_history(
+    terminal: TerminalConfig,
+    warmup_bars: int,
+    symbols: list[str],
+    timeframes: list[int],
+) -> TerminalConfig:
+    """With history files, start the simulated clock where the files can feed the engine.
 
-    A start outside the file's bars would leave the engine stepping through time without data
+    A start outside the files' bars would leave the engine stepping through time without data
     (or with nothing to warm up from): the start moves to the close of the bar that ends the
-    indicators' warm-up (``services.indicator_calculation.warmup_bars``), or of the file's last
-    bar but one when the file is shorter. Unchanged without a history file, or when the
-    configured start already lies after the warm-up and before the file's last bar. With
-    several files the start is the latest of their starts.
+    indicators' warm-up (``warmup_bars``, ``services.indicator_calculation.warmup_bars``), or of
+    a file's last bar but one when the file is shorter; with several files, the latest of those.
+    Unchanged without history files, or when the configured start already lies after the
+    warm-up and before the files' last bar.
     """
-    sim = config.terminal.sim
-    spans = read_spans(config)
+    spans = read_spans(terminal, symbols, timeframes)
     if not spans:
-        return config
+        return terminal
+    sim = terminal.sim
     server_time = _server_time(sim)
     earliest, latest = -float("inf"), float("inf")
     for span in spans:
         times = span.times
         if times.size < 2:
             raise ConfigError(f"{span.path}: at least two bars needed, found {times.size}")
-        warm = min(config.services.indicator_calculation.warmup_bars, len(times) - 2)
+        warm = min(warmup_bars, len(times) - 2)
         step = fixed_seconds(span.timeframe) or int(times[warm + 1] - times[warm])
         earliest = max(earliest, server_time.to_utc(int(times[warm]) + step))
         latest = min(latest, server_time.to_utc(int(times[-1])))
     start = sim.start.timestamp()
     if earliest <= start < latest:
-        return config
+        return terminal
     fitted = sim.model_copy(update={"start": datetime.fromtimestamp(earliest, tz=UTC)})
-    terminal = config.terminal.model_copy(update={"sim": fitted})
-    return config.model_copy(update={"terminal": terminal})
+    return terminal.model_copy(update={"sim": fitted})
 
 
-def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortSettings:
-    """The port's settings from the terminal section (backoff shared with the supervisor's)."""
-    return PortSettings(
-        call_timeout=config.call_timeout,
-        reconnect_attempts=max(1, config.reconnect_attempts),
-        backoff_base=supervisor.backoff_base,
-        backoff_cap=supervisor.backoff_cap,
-        path=str(config.path) if config.path is not None else None,
-        login=config.login,
-        server=config.server,
-        password=config.password,
-        timeout_ms=config.timeout_ms,
+_PORT_SHARED = frozenset(PortSettings.model_fields) & frozenset(TerminalConfig.model_fields)
+
+
+def port_settings(config: TerminalConfig, backoff_base: float, backoff_cap: float) -> PortSettings:
+    """The port's settings: the keys it shares with the terminal section by name, the path as a
+    string, at least one reconnect attempt, and the backoff shared with the supervisors."""
+    shared = config.model_dump(include=set(_PORT_SHARED))
+    shared["path"] = str(config.path) if config.path is not None else None
+    shared["reconnect_attempts"] = max(1, config.reconnect_attempts)
+    return PortSettings(**shared, backoff_base=backoff_base, backoff_cap=backoff_cap)
+
+
+# SimConfig fields that take a terminal.sim key of the same name and type unchanged.
+_SIM_CONVERTED = frozenset(
+    {"start", "history_file", "history_files", "account_mode", "faults", "server_utc_offset_hours"}
+)
+
+
+def sim_config_of(sim: SimTerminalConfig, symbols: list[str]) -> mt5sim.SimConfig:
+    """The simulator's ``SimConfig`` for ``terminal.sim``: keys named alike pass through as they
+    are; the history file, the account mode, the server offset and the faults are converted."""
+    from trading_engine import mt5sim
+
+    names = {f.name for f in dataclasses.fields(mt5sim.SimConfig)}
+    same = sim.model_dump(include=(names & set(SimTerminalConfig.model_fields)) - _SIM_CONVERTED)
+    return mt5sim.SimConfig(
+        **same,
+        start=sim.start,
+        history_files=_files(sim, symbols) or None,
+        server_time=_server_time(sim),
+        margin_mode=(
+            mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+            if sim.account_mode == "hedging"
+            else mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
+        ),
+        market_watch=symbols,
+        faults=tuple(_fault(fault) for fault in sim.faults),
     )
 
 
-def server_time_of(config: SystemConfig) -> ServerTime:
-    """The simulated broker's clock of ``config`` (server ↔ UTC)."""
-    return _server_time(config.terminal.sim)
+def _fault(fault: SimFaultConfig) -> mt5sim.Fault:
+    """One scripted fault: the same keys, the window's times as epoch seconds."""
+    from trading_engine import mt5sim
+
+    window: dict[str, Any] = {
+        "start": fault.start.timestamp() if fault.start is not None else None,
+        "end": fault.end.timestamp() if fault.end is not None else None,
+    }
+    return mt5sim.Fault(**fault.model_dump(exclude=set(window)), **window)
+
+
+def server_time_of(terminal: TerminalConfig) -> ServerTime:
+    """The simulated broker's clock (server ↔ UTC) of a terminal section."""
+    return _server_time(terminal.sim)
 
 
 def _server_time(sim: SimTerminalConfig) -> ServerTime:
