@@ -9,9 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-
 from trading_engine.clock import Clock, SimClock
 from trading_engine.errors import ConfigError
 from trading_engine.terminal.config import (
@@ -23,6 +20,9 @@ from trading_engine.terminal.config import (
 from trading_engine.timeframes import M1, MN1, W1, fixed_seconds, timeframe_name
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from trading_engine import mt5sim
     from trading_engine.mt5sim.market.servertime import ServerTime
 
@@ -117,6 +117,8 @@ def read_spans(
 ) -> list[HistorySpan]:
     """The history files read, their timeframes checked against ``timeframes`` (each must be
     the file's or one MT5 builds from it: ``trading.timeframes``)."""
+    import numpy as np
+
     from trading_engine.mt5sim.market.history import load_history
 
     spans: list[HistorySpan] = []
