@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,report]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,report,bridge,research]'
 	touch $(STAMP)
 
 # The HTML report's test opens it in Debian's headless Chromium (installed when missing; root).
@@ -34,11 +34,12 @@ pytest: $(STAMP) browser
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bridge,bench]'
 	$(BIN)/python scripts/bench_indicators.py
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_mt5sim.py
 	$(BIN)/python scripts/bench_engine.py
+	$(BIN)/python scripts/bench_optimize.py
 
 run: $(STAMP)
 	rm -f journal/demo.db journal/demo.db-wal journal/demo.db-shm

@@ -589,7 +589,9 @@ class _Drain(Service):
 
 
 def _default_clock(config: SystemConfig) -> Clock:
-    """The simulator runs in real time from its configured start; a real terminal on wall time."""
-    if config.terminal.kind == "sim":
+    """The simulator (in process, or a sim-server following the engine's clock) runs in real time
+    from its configured start; a real terminal on wall time."""
+    terminal = config.terminal
+    if terminal.kind == "sim" or (terminal.kind == "mt5linux" and terminal.mt5linux.sim_clock):
         return ScaledClock(config.terminal.sim.start.timestamp(), speed=1.0)
     return LiveClock()

@@ -3,7 +3,8 @@
 Everything comes from places both engines fill the same way: the terminal's deal history (trades,
 balance), the journal (strategy, close reason and stops of each position, rejected orders), the
 engine's counters (``ExecutionStats``, ``StrategyState``, ``DataState``) and the events seen on
-the hub during the run (risk refusals by rule, risk state changes).
+the hub during the run (risk refusals by rule; risk state changes as the refusals report them:
+a state change with no entry refused is not seen).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class RunProbe:
 
     refusals: dict[str, int] = field(default_factory=dict)
     risk_events: list[tuple[int, str, str]] = field(default_factory=list)
+    """(engine clock time, UTC; new state; reason)."""
     state: str = "ACTIVE"
     to_server: Callable[[float], float] | None = None
 

@@ -1,9 +1,11 @@
-"""Open the terminal a configuration names: the simulator (default) or the MetaTrader5 package."""
+"""Open the terminal a configuration names: the simulator (default), the MetaTrader5 package, or
+a terminal behind the mt5linux bridge."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,9 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HistorySpan",
+    "build_sim_terminal",
     "fit_terminal_to_history",
     "history_files",
     "modelling",
+    "open_bridge",
     "open_terminal",
     "port_settings",
     "read_spans",
@@ -55,6 +59,43 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
                 "use terminal.kind: sim elsewhere",
                 key="terminal.kind",
             ) from exc
+    if config.kind == "mt5linux":
+        return open_bridge(config, clock)
+    sleep = clock.advance if isinstance(clock, SimClock) else None
+    return build_sim_terminal(config.sim, symbols, clock.time, sleep), True
+
+
+def open_bridge(config: TerminalConfig, clock: Clock) -> tuple[Any, bool]:
+    """The mt5linux client for ``terminal.mt5linux``; in process when it drives a sim clock.
+
+    With ``sim_clock`` the server's simulated time follows ``clock``; the calls are then made on
+    the event loop thread (``in_process``) so that a ``SimClock`` driver cannot move time while a
+    call is on the wire; rpyc's request timeout (``call_timeout``) bounds each call.
+    """
+    from trading_engine.terminal.bridge import BridgeTerminal
+
+    bridge = config.mt5linux
+    try:
+        terminal = BridgeTerminal(
+            bridge.host,
+            bridge.port,
+            timeout=config.call_timeout,
+            connect_wait=bridge.connect_wait,
+            clock=clock.time if bridge.sim_clock else None,
+        )
+    except ImportError as exc:
+        raise ConfigError(str(exc), key="terminal.kind") from None
+    return terminal, bridge.sim_clock
+
+
+def build_sim_terminal(
+    sim: SimTerminalConfig,
+    symbols: list[str],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None] | None,
+    start: datetime | None = None,
+) -> mt5sim.Terminal:
+    """An ``mt5sim.Terminal`` for ``terminal.sim`` on ``clock`` (``start`` replaces its start)."""
     from trading_engine import mt5sim
     from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
@@ -65,11 +106,10 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
             f"{', '.join(sorted(DEFAULT_SYMBOLS))}",
             key="trading.symbols",
         )
-    sim = config.sim
-    sim_config = sim_config_of(sim, symbols)
-    sleep = clock.advance if isinstance(clock, SimClock) else None
+    if start is not None:
+        sim = sim.model_copy(update={"start": start})
     try:
-        return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep), True
+        return mt5sim.Terminal(sim_config_of(sim, symbols), clock=clock, sleep=sleep)
     except (OSError, ValueError) as exc:
         if not _files(sim, symbols):
             raise
