@@ -32,6 +32,7 @@ import gc
 import math
 import random
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ from trading_engine.journal.store import MEMORY
 from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.strategy.service import StrategyEvaluationService
-from trading_engine.terminal.factory import open_terminal
+from trading_engine.terminal.factory import history_files, open_terminal
 from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["BacktestEngine"]
@@ -85,8 +86,13 @@ class BacktestEngine:
         journal: Path | None = None,
         config_dir: Path | None = None,
         skip_refresh: bool = True,
+        progress: Callable[[int, int, float], None] | None = None,
     ) -> None:
-        if bars is None and end is None and config.terminal.sim.history_file is None:
+        if (
+            bars is None
+            and end is None
+            and not history_files(config.terminal, config.trading.symbols)
+        ):
             raise ConfigError("a backtest on generated prices needs a bar budget or an end")
         if config.services.data_fetching.candle_index != 1:
             raise ConfigError(
@@ -102,6 +108,8 @@ class BacktestEngine:
         )
         self.config = fit_start_to_history(config.model_copy(update={"journal": jcfg}))
         self.bars = bars
+        self.progress = progress
+        """Called as ``progress(done, total, now_utc)`` every 256 planned bars and at the end."""
         self.end = end
         self.config_dir = config_dir
         self.skip_refresh = skip_refresh
@@ -295,8 +303,13 @@ class BacktestEngine:
         quiet: int | None = None  # no stop can fire before this server ms (None: unknown)
         n = len(plan)
         i = 0
+        progress = self.progress
+        shown = 0
         while i < n:
             at = plan[i][0]
+            if progress is not None and i - shown >= 256:
+                progress(i, n, at)
+                shown = i
             if at > clock.time():
                 clock.advance_to(at)
             messages: list[Any] = []
@@ -341,6 +354,8 @@ class BacktestEngine:
                     drive(handle(message))
                     if type(message) is not NewCandleEvent:
                         quiet = None  # a signal may have opened or closed positions
+        if progress is not None:
+            progress(n, n, clock.time())
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
 

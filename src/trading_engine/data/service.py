@@ -99,7 +99,11 @@ class DataFetchingService(Service):
 
     async def on_start(self) -> None:
         for symbol in sorted({symbol for symbol, _ in self._streams}):
-            if not await self._port.symbol_select(symbol):
+            try:
+                selected = await self._port.symbol_select(symbol)
+            except TerminalError as exc:
+                raise TerminalError(f"unknown symbol {symbol!r}? {exc}") from exc
+            if not selected:
                 raise TerminalError(f"symbol {symbol!r} cannot be selected in the terminal")
         for stream in self._streams:
             validator = self._data.validator(stream)

@@ -104,6 +104,8 @@ class StrategyState:
     errors: dict[str, int] = field(default_factory=dict)
     errors_in_a_row: dict[str, int] = field(default_factory=dict)
     disabled: set[str] = field(default_factory=set)
+    disabled_at: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """When (clock time) and why (the last error) each disabled strategy was disabled."""
     signals: int = 0
     evaluations: int = 0
 
@@ -228,6 +230,7 @@ class StrategyEvaluationService(Service):
         ).error("{}", exc)
         if in_a_row >= self._max_errors:
             state.disabled.add(name)
+            state.disabled_at.setdefault(name, (self.clock.time(), str(exc)))
             logger.bind(service=self.name).error(
                 "strategy {!r} disabled after {} errors in a row", name, in_a_row
             )
