@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bridge]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bridge,research]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_mt5sim.py
 	$(BIN)/python scripts/bench_engine.py
+	$(BIN)/python scripts/bench_optimize.py
 
 run: $(STAMP)
 	rm -f journal/demo.db journal/demo.db-wal journal/demo.db-shm

@@ -15,7 +15,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -402,6 +402,229 @@ def backtest(
         if trades_csv is not None:
             write_trades_csv(result, trades_csv)
         typer.echo("\n".join(["backtest:", *(f"  {line}" for line in result_lines(result))]))
+
+
+# --- optimisation -----------------------------------------------------------------------------
+
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        metavar="NAME=SPEC",
+        help="A parameter to search: NAME=lo:hi[:step] or NAME=a,b,c (adds to optimize.space).",
+    ),
+]
+ConstraintOption = Annotated[
+    list[str] | None,
+    typer.Option("--constraint", metavar="'A < B'", help="A constraint between parameters."),
+]
+ObjectiveOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--objective",
+        metavar="[max:|min:]STAT",
+        help="sharpe, sortino, calmar, sqn, return, profit_dd or a statistic's name; "
+        "several: multi-objective (nsga2).",
+    ),
+]
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+FromOption = Annotated[
+    datetime | None, typer.Option("--from", formats=DATE_FORMATS, help="First bar (UTC).")
+]
+ToOption = Annotated[
+    datetime | None,
+    typer.Option("--to", formats=DATE_FORMATS, help="End of the bars, exclusive (UTC)."),
+]
+
+
+def _progress_printer(prefix: str = "") -> Callable[[Any], None]:
+    """Print a search's progress line to stderr, at most twice a second (and the last one)."""
+    last = 0.0
+
+    def show(progress: Any) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= 0.5 or progress.done >= progress.total:
+            last = now
+            typer.echo(prefix + progress.line(), err=True)
+
+    return show
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=moment.tzinfo or UTC)
+
+
+@app.command("optimize")
+def optimize_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
+    history: Annotated[
+        Path | None, typer.Option("--history", help="Bars to replay (MT5 CSV or Parquet).")
+    ] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    bars: Annotated[int, typer.Option("--bars", min=2, help="Bars per trial.")] = 5000,
+    param: ParamOption = None,
+    constraint: ConstraintOption = None,
+    objective: ObjectiveOption = None,
+    sampler: Annotated[
+        str | None, typer.Option(help="grid, random, tpe, cmaes or nsga2 (default: the config's).")
+    ] = None,
+    trials: Annotated[int | None, typer.Option(min=1, help="Trials to run.")] = None,
+    timeout: Annotated[float | None, typer.Option(min=0.0, help="Seconds for the search.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
+    min_trades: Annotated[int | None, typer.Option("--min-trades", min=0)] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
+    ] = None,
+    ray: Annotated[
+        str | None, typer.Option("--ray", help="Run trials on Ray: auto, local or ADDRESS.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory of the study (study.db) and its results.")
+    ] = Path("optimize-results"),
+    study: Annotated[str, typer.Option("--study", help="Study name (resumed if it exists).")] = (
+        "optimize"
+    ),
+    top: Annotated[int, typer.Option(min=1, help="Rows of the best-trials table.")] = 10,
+    set_: SetOption = None,
+) -> None:
+    """Search strategy and indicator parameters with Optuna; the study is saved and resumable."""
+    with cli_errors():
+        from trading_engine.optimize.results import best_dsr, best_table
+        from trading_engine.optimize.runner import OptimizeRequest, optimize
+
+        cfg = load_config(config, set_)
+        if history is not None and not history.is_file():
+            raise ConfigError("no such file", key=f"--history {history}")
+        request = OptimizeRequest(
+            cfg,
+            config.parent,
+            out,
+            history=history,
+            bars=bars,
+            start=_utc(from_),
+            end=_utc(to),
+            params=param or [],
+            constraints=constraint or [],
+            objectives=objective or [],
+            sampler=sampler,
+            trials=trials,
+            timeout=timeout,
+            seed=seed,
+            min_trades=min_trades,
+            workers=workers,
+            ray=ray,
+            study=study,
+            top=top,
+        )
+        try:
+            outcome = optimize(request, on_progress=_progress_printer())
+        except KeyboardInterrupt:
+            typer.echo(f"study saved in {out / 'study.db'}; run again to resume", err=True)
+            raise
+        typer.echo("\n".join(["best trials:", *(f"  {r}" for r in best_table(outcome.study, top))]))
+        dsr, count = best_dsr(outcome.study)
+        shown = f"{dsr:.3f}" if dsr == dsr else "undefined (under 2 days of returns)"
+        typer.echo(f"deflated Sharpe ratio of the best: {shown} ({count} runs)")
+        for what, path in outcome.files.items():
+            typer.echo(f"{what}: {path}")
+        typer.echo(f"study: {outcome.storage} (optuna-dashboard sqlite:///{outcome.storage})")
+
+
+@app.command("walk-forward")
+def walk_forward_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
+    history: Annotated[Path, typer.Option("--history", help="Bars (MT5 CSV or Parquet).")],
+    from_: FromOption = None,
+    to: ToOption = None,
+    in_sample: Annotated[
+        int | None, typer.Option("--in-sample", min=1, help="Bars each search sees.")
+    ] = None,
+    out_of_sample: Annotated[
+        int | None, typer.Option("--out-of-sample", min=1, help="Bars traded after each search.")
+    ] = None,
+    step: Annotated[int | None, typer.Option(min=1, help="Bars between folds.")] = None,
+    anchored: Annotated[
+        bool | None, typer.Option("--anchored/--rolling", help="In-sample windows all start at 0.")
+    ] = None,
+    holdout: Annotated[
+        int | None, typer.Option(min=0, help="Last bars kept from every search, run once.")
+    ] = None,
+    param: ParamOption = None,
+    constraint: ConstraintOption = None,
+    objective: ObjectiveOption = None,
+    sampler: Annotated[str | None, typer.Option(help="grid, random, tpe, cmaes or nsga2.")] = None,
+    trials: Annotated[int | None, typer.Option(min=1, help="Trials per fold.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
+    min_trades: Annotated[int | None, typer.Option("--min-trades", min=0)] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    ray: Annotated[str | None, typer.Option("--ray", help="auto, local or ADDRESS.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory of the studies and report.")] = (
+        Path("walk-forward-results")
+    ),
+    study: Annotated[str, typer.Option("--study", help="Prefix of the fold studies.")] = (
+        "walk-forward"
+    ),
+    set_: SetOption = None,
+) -> None:
+    """Walk-forward analysis: optimise in-sample, trade the best out-of-sample, fold by fold."""
+    with cli_errors():
+        from trading_engine.optimize.runner import OptimizeRequest
+        from trading_engine.optimize.walkforward import walk_forward
+        from trading_engine.optimize.wf_report import (
+            report_json,
+            report_lines,
+            write_report_html,
+        )
+
+        cfg = load_config(config, set_)
+        if not history.is_file():
+            raise ConfigError("no such file", key=f"--history {history}")
+        given = {
+            "in_sample": in_sample,
+            "out_of_sample": out_of_sample,
+            "step": step,
+            "anchored": anchored,
+            "holdout": holdout,
+        }
+        wf = cfg.optimize.walk_forward.model_copy(
+            update={k: v for k, v in given.items() if v is not None}
+        )
+        request = OptimizeRequest(
+            cfg,
+            config.parent,
+            out,
+            history=history,
+            bars=10**9,
+            start=_utc(from_),
+            end=_utc(to),
+            params=param or [],
+            constraints=constraint or [],
+            objectives=objective or [],
+            sampler=sampler,
+            trials=trials,
+            seed=seed,
+            min_trades=min_trades,
+            workers=workers,
+            ray=ray,
+            study=study,
+        )
+        printers: dict[int, Callable[[Any], None]] = {}
+
+        def progress(fold: int, p: Any) -> None:
+            printers.setdefault(fold, _progress_printer(f"fold {fold}: "))(p)
+
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            report = walk_forward(request, wf, on_progress=progress)
+        except KeyboardInterrupt:
+            typer.echo(f"studies saved in {out / 'study.db'}; run again to resume", err=True)
+            raise
+        typer.echo("\n".join(report_lines(report)))
+        (out / "walk_forward.json").write_text(report_json(report))
+        page = write_report_html(report, out / "walk_forward.html")
+        typer.echo(f"report: {page}\nfolds: {out / 'walk_forward.json'}")
 
 
 def main() -> None:
