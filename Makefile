@@ -34,7 +34,7 @@ pytest: $(STAMP) browser
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bridge,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,report,bridge,research,bench]'
 	$(BIN)/python scripts/bench_indicators.py
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_mt5sim.py
