@@ -109,7 +109,7 @@ class BacktestEngine:
         self.config = fit_start_to_history(config.model_copy(update={"journal": jcfg}))
         self.bars = bars
         self.progress = progress
-        """Called as ``progress(done, total, now_utc)`` every 256 planned bars and at the end."""
+        """Called as ``progress(done, total, now_utc)`` at each planned instant and at the end."""
         self.end = end
         self.config_dir = config_dir
         self.skip_refresh = skip_refresh
@@ -300,13 +300,10 @@ class BacktestEngine:
         self._last_refresh_msc = server_msc(clock.time())
         n = len(plan)
         i = 0
-        progress = self.progress
-        shown = 0
+        progress = self.progress or _no_progress
         while i < n:
             at = plan[i][0]
-            if progress is not None and i - shown >= 256:
-                progress(i, n, at)
-                shown = i
+            progress(i, n, at)  # the listener throttles (the progress bar: 10 redraws a second)
             if at > clock.time():
                 clock.advance_to(at)
             messages: list[Any] = []
@@ -335,8 +332,7 @@ class BacktestEngine:
             if run_exec:
                 for message in messages:
                     self._execute(message, engine, execution, extremes, clock, server_msc)
-        if progress is not None:
-            progress(n, n, clock.time())
+        progress(n, n, clock.time())
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
 
@@ -368,6 +364,10 @@ class BacktestEngine:
         else:
             self.refreshes_skipped += 1
         drive(execution.handle(message, refresh=refresh))
+
+
+def _no_progress(done: int, total: int, now_utc: float) -> None:
+    """The progress callback when nobody listens."""
 
 
 def _server_msc(st: ServerTime) -> Any:
