@@ -290,15 +290,12 @@ class BacktestEngine:
         min_rows = engine.config.services.strategy_evaluation.min_rows_required
         hub = engine.hub
         data = engine.data_state
-        portfolio = engine.portfolio
         calculate = indicators.calculate
         evaluate = strategies.evaluate
         handle = execution.handle
         publish = hub.publish
         rows = [s.bars.tolist() for s in streams]
         server_msc = _server_msc(engine.terminal.market.server_time)
-        terminal = engine.terminal
-        skip = self.skip_refresh
         last_refresh_msc = server_msc(clock.time())
         quiet: int | None = None  # no stop can fire before this server ms (None: unknown)
         n = len(plan)
@@ -335,29 +332,48 @@ class BacktestEngine:
                         publish(signal)
                     messages.extend(signals)
                 messages.append(candle)
-            if not run_exec:
-                continue
-            for message in messages:
-                if type(message) is NewCandleEvent and portfolio.positions:
-                    now_msc = server_msc(clock.time())
-                    if quiet is None:  # the positions changed: scan forward from the refresh
-                        quiet = quiet_until(terminal, portfolio, extremes, last_refresh_msc)
-                    refresh = not skip or now_msc >= quiet
-                    if refresh:
-                        self.refreshes += 1
-                        last_refresh_msc = now_msc
-                        quiet = None
-                    else:
-                        self.refreshes_skipped += 1
-                    drive(handle(message, refresh=refresh))
-                else:
-                    drive(handle(message))
-                    if type(message) is not NewCandleEvent:
-                        quiet = None  # a signal may have opened or closed positions
+            if run_exec:
+                quiet, last_refresh_msc = self._execute(
+                    messages, engine, extremes, handle, lambda: server_msc(clock.time()), quiet,
+                    last_refresh_msc,
+                )  # fmt: skip
         if progress is not None:
             progress(n, n, clock.time())
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
+
+    def _execute(
+        self,
+        messages: list[Any],
+        engine: TradingOrchestrator,
+        extremes: dict[str, M1Extremes],
+        handle: Any,
+        now: Any,
+        quiet: int | None,
+        last_refresh_msc: int,
+    ) -> tuple[int | None, int]:
+        """Hand one instant's signals and candles to the execution stage; a candle refreshes the
+        positions from the terminal unless no stop can have fired since the last refresh (the
+        quiet span, ``None`` once positions may have changed). Returns (quiet, last refresh)."""
+        portfolio = engine.portfolio
+        for message in messages:
+            if type(message) is NewCandleEvent and portfolio.positions:
+                now_msc = now()
+                if quiet is None:  # the positions changed: scan forward from the refresh
+                    quiet = quiet_until(engine.terminal, portfolio, extremes, last_refresh_msc)
+                refresh = not self.skip_refresh or now_msc >= quiet
+                if refresh:
+                    self.refreshes += 1
+                    last_refresh_msc = now_msc
+                    quiet = None
+                else:
+                    self.refreshes_skipped += 1
+                drive(handle(message, refresh=refresh))
+            else:
+                drive(handle(message))
+                if type(message) is not NewCandleEvent:
+                    quiet = None  # a signal may have opened or closed positions
+        return quiet, last_refresh_msc
 
 
 def _server_msc(st: ServerTime) -> Any:
