@@ -15,6 +15,7 @@ import json
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,9 @@ from trading_engine.errors import (
     TerminalError,
     TradingEngineError,
 )
+from trading_engine.execution.risk import RiskLimits, RiskRules, RiskState
+from trading_engine.execution.risk_store import load_risk, save_risk
+from trading_engine.journal.store import Journal
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
 from trading_engine.strategy.service import bind_strategies
@@ -268,6 +272,58 @@ async def _run(
     async with engine:
         gc.freeze()  # the objects built at start-up never change: keep them out of GC passes
         return await engine.run()
+
+
+risk_app = typer.Typer(
+    name="risk",
+    help="Show or reset the risk state stored in the journal.",
+    no_args_is_help=True,
+)
+app.add_typer(risk_app)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")]
+
+
+def _risk_rules(cfg: SystemConfig, journal: Journal) -> RiskRules:
+    rules = RiskRules(RiskLimits.model_validate(cfg.risk, from_attributes=True))
+    if not load_risk(journal, rules):
+        raise JournalError(f"{journal.path}: no risk state stored yet (the engine never traded)")
+    return rules
+
+
+def _open_journal(cfg: SystemConfig) -> Journal:
+    path = Path(cfg.journal.path)
+    if not path.exists():
+        raise JournalError(f"{path}: no such journal (journal.path)")
+    return Journal.open(path)
+
+
+@risk_app.command("status")
+def risk_status(config: ConfigOption, set_: SetOption = None) -> None:
+    """Print the risk state stored in the journal (state, day, loss, drawdown, latches)."""
+    with cli_errors():
+        cfg = load_config(config, set_)
+        with _open_journal(cfg) as journal:
+            rules = _risk_rules(cfg, journal)
+        stats = rules.stats()
+        stats["halt_reason"] = rules.halt_reason
+        typer.echo(json.dumps(stats, indent=2))
+
+
+@risk_app.command("reset-halt")
+def risk_reset_halt(config: ConfigOption, set_: SetOption = None) -> None:
+    """Lift a drawdown halt stored in the journal (the equity peak restarts from the last
+    equity). A daily-loss halt lifts by itself on the next server day. Stop the engine first."""
+    with cli_errors():
+        cfg = load_config(config, set_)
+        with _open_journal(cfg) as journal:
+            rules = _risk_rules(cfg, journal)
+            before = rules.state
+            rules.reset_drawdown_halt()
+            save_risk(journal, rules, time.time())
+        typer.echo(f"risk state: {before} -> {rules.state}")
+        if rules.state == RiskState.HALTED:
+            typer.echo(f"still halted: {rules.halt_reason}")
 
 
 @app.command("backtest")

@@ -66,6 +66,7 @@ from trading_engine.events import (
 )
 from trading_engine.execution.portfolio import Portfolio
 from trading_engine.execution.risk import RiskLimits, RiskRules
+from trading_engine.execution.risk_store import load_risk
 from trading_engine.execution.service import ExecutionState, TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
@@ -321,6 +322,8 @@ class TradingOrchestrator:
                 )
             journal = self.config.journal
             self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+            if load_risk(self.journal, self.risk):
+                logger.info("risk state restored from the journal: {}", self.risk.state)
             for kind in JOURNALED_EVENTS:
                 self.hub.subscribe(self._journal_event, kind)
             await self.port.connect()

@@ -62,6 +62,7 @@ from trading_engine.execution.reconcile import (
     reconcile,
 )
 from trading_engine.execution.risk import RiskRules
+from trading_engine.execution.risk_store import save_risk
 from trading_engine.execution.sizing import round_volume_down, size_from_risk
 from trading_engine.journal.store import DealRow, Journal
 from trading_engine.runtime.backoff import Backoff
@@ -146,6 +147,7 @@ class Trader:
                 return
             account = await self.port.account_info()
             self.risk.on_account(float(account.equity), float(account.balance), float(tick.time))
+            save_risk(self.journal, self.risk, self.clock.time())
             volume = self._size(signal, rules, float(account.equity), tick)
             if volume <= 0:
                 self.refuse(signal, "sizing", f"{symbol}: the risk budget buys less than one lot")
