@@ -206,7 +206,11 @@ def run(
     metrics_port: Annotated[
         int | None,
         typer.Option(
-            "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1:PORT."
+            "--metrics-port",
+            min=1,
+            max=65535,
+            help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics, and the /healthz and "
+            "/readyz probes (JSON).",
         ),
     ] = None,
     set_: SetOption = None,
@@ -263,10 +267,16 @@ async def _run(
     if duration is not None:
         loop.call_later(duration, engine.request_stop)
     if metrics_port is not None:
+        from trading_engine.observability.health import HealthProbes
         from trading_engine.observability.metrics import serve_metrics
 
+        probes = HealthProbes(loop, engine.readiness)
         try:
-            serve_metrics(engine.get_all_metrics, metrics_port)
+            serve_metrics(
+                engine.get_all_metrics,
+                metrics_port,
+                probes={"/healthz": probes.healthz, "/readyz": probes.readyz},
+            )
         except OSError as exc:
             raise ConfigError(f"cannot serve metrics: {exc}", key="--metrics-port") from None
     async with engine:

@@ -65,7 +65,7 @@ from trading_engine.events import (
     TradingBlockedEvent,
 )
 from trading_engine.execution.portfolio import Portfolio
-from trading_engine.execution.risk import RiskLimits, RiskRules
+from trading_engine.execution.risk import RiskLimits, RiskRules, RiskState
 from trading_engine.execution.risk_store import load_risk
 from trading_engine.execution.service import ExecutionState, TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
@@ -185,6 +185,7 @@ class TradingOrchestrator:
         self.journal: Journal | None = None
         self.portfolio = Portfolio()
         self.risk = RiskRules(RiskLimits.model_validate(config.risk, from_attributes=True))
+        self.account: dict[str, float] = {}
         self.data_state = DataState(max_bars=max_bars)
         self.indicator_state = IndicatorState()
         self.strategy_state = StrategyState()
@@ -329,6 +330,7 @@ class TradingOrchestrator:
             await self.port.connect()
             await self._check_journal_matches_terminal()
             await self.supervisor.start()
+            await self._read_account()
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
             self.error = exc
@@ -437,6 +439,7 @@ class TradingOrchestrator:
                 iterations += 1
                 self._iterations += 1
                 self._check_health()
+                await self._read_account()
                 if self._iterations % orchestrator.status_log_interval == 0:
                     logger.info("status: {}", self.status_line())
                 if max_iterations is not None and iterations >= max_iterations:
@@ -475,6 +478,28 @@ class TradingOrchestrator:
             if info.get("state") not in ("running", "stopped"):
                 logger.warning("service {} is not healthy: {}", name, info)
 
+    async def _read_account(self) -> None:
+        """Remember balance and equity for the metrics (a failed read keeps the last ones)."""
+        try:
+            account = await self.port.account_info()
+        except Exception as exc:  # the port logs and reconnects; metrics must not stop the run
+            logger.debug("account read for the metrics failed: {!r}", exc)
+            return
+        self.account = {"balance": float(account.balance), "equity": float(account.equity)}
+
+    def readiness(self) -> dict[str, Any]:
+        """The checks of ``/readyz``: running, reconciled with the terminal, terminal connected,
+        risk not HALTED (booleans), with the risk state and port state as details."""
+        execution = self.execution_stats
+        return {
+            "running": self.status is OrchestratorStatus.RUNNING,
+            "reconciled": execution.reconciliations > 0,
+            "terminal_connected": self.port.health()["healthy"],
+            "not_halted": self.risk.state is not RiskState.HALTED,
+            "risk_state": str(self.risk.state),
+            "terminal_state": str(self.port.state),
+        }
+
     def get_service_health(self) -> dict[str, bool]:
         """Each service: True when RUNNING (DEGRADED, restarting or failed: False)."""
         report = self.supervisor.health().get("children", {})
@@ -504,6 +529,8 @@ class TradingOrchestrator:
             "supervisor": self.supervisor.metrics(),
             "terminal": self.port.metrics(),
             "events": self.hub.metrics(),
+            "account": dict(self.account),
+            "risk": self.risk.stats(),
         }
 
     def status_line(self) -> str:
