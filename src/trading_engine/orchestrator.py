@@ -268,10 +268,19 @@ class TradingOrchestrator:
             "strategy_evaluation": (self.features.receiver, self.signals.sender),
             "trade_execution": (self.signals.receiver, None),
         }
+        # Progress of a stage: messages taken from its input (bars emitted for the first stage).
+        progress: dict[str, Callable[[], int]] = {
+            "data_fetching": lambda: self.data_state.emitted,
+            "indicator_calculation": lambda: self.candles.stats().received,
+            "strategy_evaluation": lambda: self.features.stats().received,
+            "trade_execution": lambda: self.signals.stats().received,
+        }
         children: list[ChildSpec] = []
         for name in SERVICE_ORDER:
             if name in enabled:
-                children.append(ChildSpec(name, factories[name], restart="transient"))
+                children.append(
+                    ChildSpec(name, factories[name], restart="transient", progress=progress[name])
+                )
             elif name in ends:
                 inbox, outbox = ends[name]
                 drain = f"{name}_disabled"
@@ -291,6 +300,7 @@ class TradingOrchestrator:
             period=sup.period,
             backoff=Backoff(sup.backoff_base, sup.backoff_cap),
             stable_window=sup.stable_window,
+            max_stalled_crashes=sup.max_stalled_crashes,
             clock=self.clock,
             rng=self._rng,
         )

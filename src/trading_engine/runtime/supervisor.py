@@ -68,6 +68,10 @@ class ChildSpec:
     factory: Callable[[], Service]
     restart: RestartPolicy = "permanent"
     shutdown_timeout: float | None = 5.0
+    progress: Callable[[], int] | None = None
+    """Units of work the child has done so far (e.g. messages taken from its input), kept outside
+    the instances. A crash after at most one unit since the child (re)started made no progress:
+    it crashed on the unit it took (see ``Supervisor``'s ``max_stalled_crashes``)."""
 
     def __post_init__(self) -> None:
         if self.restart not in _POLICIES:
@@ -85,7 +89,9 @@ class _Child:
         "instance",
         "last_error",
         "last_error_at",
+        "progress_at_start",
         "restarts",
+        "stalled",
         "spec",
         "started_at",
         "tracker",
@@ -103,6 +109,8 @@ class _Child:
         self.started_at = 0.0  # the supervisor's clock.monotonic() when the instance was ready
         self.last_error: BaseException | None = None
         self.last_error_at: float | None = None
+        self.progress_at_start = 0
+        self.stalled = 0  # crashes in a row without progress
 
     def live(self) -> bool:
         return self.instance is not None and not self.instance.done()
@@ -143,10 +151,12 @@ class Supervisor(Service):
         period: float = 60.0,
         backoff: Backoff = Backoff(0.5, 30.0),  # noqa: B008  (frozen, so sharing it is safe)
         stable_window: float = 60.0,
+        max_stalled_crashes: int | None = None,
         clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(name, clock=clock)
+        self.max_stalled_crashes = max_stalled_crashes
         if strategy not in _STRATEGIES:
             raise ValueError(f"supervisor {name!r}: unknown strategy {strategy!r}")
         names = [spec.name for spec in children]
@@ -268,6 +278,8 @@ class Supervisor(Service):
         child.waiting = False
         instance = child.spec.factory()
         child.instance = instance
+        if child.spec.progress is not None:
+            child.progress_at_start = child.spec.progress()
         await instance.start()
         child.started_at = self.clock.monotonic()
         instance.add_done_callback(lambda service: self._on_exit(child, service))
@@ -299,6 +311,7 @@ class Supervisor(Service):
         counted = not isinstance(error, TransientError)
         if counted:
             self._charge_budget(child, error, now)
+            self._check_progress(child, error)
         delay = child.tracker.failed(uptime, self._rng)
         group = self._restart_group(child)
         for sibling in reversed(group):
@@ -351,6 +364,27 @@ class Supervisor(Service):
             self._budget.intensity,
             self._budget.period,
             child.spec.name,
+            error,
+        )
+        raise SupervisorGaveUp(self.name, error) from error
+
+    def _check_progress(self, child: _Child, error: BaseException | None) -> None:
+        """Give up after ``max_stalled_crashes`` crashes in a row of a child that made no progress
+        in between: a service that crashes on every message never exhausts a budget per period
+        when messages come slower than the budget's rate (one bar a minute, 5 per 60 s)."""
+        progress = child.spec.progress
+        if progress is None or self.max_stalled_crashes is None:
+            return
+        done = progress() - child.progress_at_start
+        child.stalled = child.stalled + 1 if done <= 1 else 0
+        if child.stalled <= self.max_stalled_crashes:
+            return
+        logger.error(
+            "supervisor {!r}: child {!r} crashed {} times in a row without progress (last: {!r});"
+            " giving up",
+            self.name,
+            child.spec.name,
+            child.stalled,
             error,
         )
         raise SupervisorGaveUp(self.name, error) from error
