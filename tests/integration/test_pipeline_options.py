@@ -261,9 +261,7 @@ async def test_a_crash_on_every_bar_gives_up_even_within_the_budget_per_period(
     """F6: one crash per M1 bar never exceeds 5 restarts per 60 s (each life lasts a bar, long
     enough to reset the backoff), so only the crashes in a row without progress can end it."""
     journal = tmp_path / "j.db"
-    cfg = make_config(
-        journal, [strategy("crasher", "CrashesServiceOnce", crash_at=5, always=True)]
-    )
+    cfg = make_config(journal, [strategy("crasher", "CrashesServiceOnce", crash_at=5, always=True)])
     assert (cfg.supervisor.intensity, cfg.supervisor.period) == (5, 60.0)
     assert cfg.supervisor.max_stalled_crashes == 10
     eng = engine(cfg, max_bars=100)
