@@ -51,7 +51,7 @@ from loguru import logger
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig
 from trading_engine.data.service import DataFetchingService, DataState
-from trading_engine.errors import JournalError, ServiceStateError
+from trading_engine.errors import FatalError, JournalError, ServiceStateError
 from trading_engine.events import (
     EntrySignalEvent,
     ExitSignalEvent,
@@ -301,6 +301,7 @@ class TradingOrchestrator:
             backoff=Backoff(sup.backoff_base, sup.backoff_cap),
             stable_window=sup.stable_window,
             max_stalled_crashes=sup.max_stalled_crashes,
+            fatal=(FatalError, JournalError),  # a journal that cannot be written halts trading
             clock=self.clock,
             rng=self._rng,
         )
@@ -340,6 +341,8 @@ class TradingOrchestrator:
             await self.port.connect()
             await self._check_journal_matches_terminal()
             await self.supervisor.start()
+            if self.error is not None:  # the journal failed during the start-up reconciliation
+                raise self.error
             await self._read_account()
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
@@ -355,11 +358,22 @@ class TradingOrchestrator:
 
     def _journal_event(self, event: Any) -> None:
         """Write a trading event to the journal's events table (bounded by the journal)."""
-        if self.journal is not None and not self.journal.closed:
+        if self.journal is not None and not self.journal.closed and self.error is None:
             payload = {f.name: getattr(event, f.name) for f in fields(event)}
-            self.journal.record_event(
-                type(event).__name__, event.correlation_id, payload, event.timestamp
-            )
+            try:
+                self.journal.record_event(
+                    type(event).__name__, event.correlation_id, payload, event.timestamp
+                )
+            except JournalError as exc:
+                self._halt(exc)
+
+    def _halt(self, error: BaseException) -> None:
+        """Stop the engine with ``error`` (``run()`` raises it): the journal can no longer be
+        trusted to hold what the engine does, so trading must not go on."""
+        logger.error("halting: {}", error)
+        self.error = error
+        self.status = OrchestratorStatus.ERROR
+        self._stop_requested.set()
 
     async def _check_journal_matches_terminal(self) -> None:
         """Refuse a journal with fills when the simulated terminal has no trade at all: the

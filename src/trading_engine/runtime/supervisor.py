@@ -5,7 +5,7 @@ fully started before the next, and stops them in reverse order. When a child's `
 
 - returned normally: a ``permanent`` child is restarted (this counts in the budget); a
   ``transient`` or ``temporary`` one has ended for good.
-- raised ``FatalError``: no restart. Every child is stopped (reverse order) and the supervisor
+- raised ``FatalError`` (or another of the ``fatal`` types): no restart. Every child is stopped (reverse order) and the supervisor
   fails with that error, so ``wait()`` re-raises it to the owner (a parent does the same).
 - raised ``TransientError``: a transient failure escaped the service's own retries. The child is
   restarted (unless ``temporary``) after its backoff *without* using the restart budget, since it
@@ -152,11 +152,13 @@ class Supervisor(Service):
         backoff: Backoff = Backoff(0.5, 30.0),  # noqa: B008  (frozen, so sharing it is safe)
         stable_window: float = 60.0,
         max_stalled_crashes: int | None = None,
+        fatal: tuple[type[BaseException], ...] = (FatalError,),
         clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(name, clock=clock)
         self.max_stalled_crashes = max_stalled_crashes
+        self.fatal = fatal
         if strategy not in _STRATEGIES:
             raise ValueError(f"supervisor {name!r}: unknown strategy {strategy!r}")
         names = [spec.name for spec in children]
@@ -338,7 +340,7 @@ class Supervisor(Service):
         name = child.spec.name
         child.last_error = error
         child.last_error_at = self.clock.time()
-        if isinstance(error, FatalError):
+        if isinstance(error, self.fatal):
             logger.error(
                 "supervisor {!r}: child {!r} hit a fatal error: {!r}", self.name, name, error
             )
