@@ -5,8 +5,9 @@ fully started before the next, and stops them in reverse order. When a child's `
 
 - returned normally: a ``permanent`` child is restarted (this counts in the budget); a
   ``transient`` or ``temporary`` one has ended for good.
-- raised ``FatalError`` (or another of the ``fatal`` types): no restart. Every child is stopped (reverse order) and the supervisor
-  fails with that error, so ``wait()`` re-raises it to the owner (a parent does the same).
+- raised ``FatalError`` (or another of the ``fatal`` types): no restart. Every child is stopped
+  (reverse order) and the supervisor fails with that error, so ``wait()`` re-raises it to the
+  owner (a parent does the same).
 - raised ``TransientError``: a transient failure escaped the service's own retries. The child is
   restarted (unless ``temporary``) after its backoff *without* using the restart budget, since it
   is not a crash; the growing backoff still bounds the rate.
