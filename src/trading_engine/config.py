@@ -440,6 +440,12 @@ class TerminalConfig(_Section):
     timeout_ms: int = Field(60_000, ge=1, le=600_000, description="initialize() timeout, ms")
     call_timeout: float = Field(10.0, gt=0, le=600, description="timeout of one call, seconds")
     reconnect_attempts: int = Field(5, ge=0, le=1000, description="reconnects before giving up")
+    unreachable_timeout: float = Field(
+        600.0,
+        gt=0,
+        le=7 * 86_400,
+        description="seconds the terminal may stay unreachable before the run ends (exit 5)",
+    )
     sim: SimTerminalConfig = Field(default_factory=SimTerminalConfig)
 
 

@@ -51,7 +51,12 @@ from loguru import logger
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig
 from trading_engine.data.service import DataFetchingService, DataState
-from trading_engine.errors import FatalError, JournalError, ServiceStateError
+from trading_engine.errors import (
+    FatalError,
+    JournalError,
+    ServiceStateError,
+    TerminalUnreachable,
+)
 from trading_engine.events import (
     EntrySignalEvent,
     ExitSignalEvent,
@@ -301,7 +306,8 @@ class TradingOrchestrator:
             backoff=Backoff(sup.backoff_base, sup.backoff_cap),
             stable_window=sup.stable_window,
             max_stalled_crashes=sup.max_stalled_crashes,
-            fatal=(FatalError, JournalError),  # a journal that cannot be written halts trading
+            # a journal that cannot be written halts trading; a terminal gone for good ends it
+            fatal=(FatalError, JournalError, TerminalUnreachable),
             clock=self.clock,
             rng=self._rng,
         )

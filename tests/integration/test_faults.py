@@ -41,6 +41,10 @@ from .conftest import (
 
 pytestmark = pytest.mark.timeout(90)
 
+_OUTLASTS_A_DAY = {"terminal.unreachable_timeout": 2 * 86_400.0}
+"""For the tests of long disconnects that the engine must outlast (the default gives up after
+ten minutes)."""
+
 
 # -- lost replies and disconnects ----------------------------------------------------------------
 
@@ -420,11 +424,46 @@ async def test_strategy_that_raises_is_isolated_reported_and_disabled_after_ten_
     check_books(journal, eng.terminal)
 
 
+async def test_a_terminal_that_stays_unreachable_ends_the_run_with_exit_5(tmp_path: Path) -> None:
+    """F3: a disconnect that never ends ends the run (TerminalUnreachable, exit 5) once the
+    terminal has been unreachable for ``terminal.unreachable_timeout`` seconds."""
+    from trading_engine.cli import exit_code_for
+    from trading_engine.errors import TerminalUnreachable
+
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[5])],
+        **{"terminal.unreachable_timeout": 900.0},
+    )
+    eng = engine(cfg, max_bars=10_000)
+    lost_at: list[float] = []
+
+    def lose_the_terminal_for_good(event: IndicatorsCalculatedEvent) -> None:
+        if event.bars == 310:
+            lost_at.append(eng.clock.time())
+            eng.terminal.faults.disconnect(seconds=365 * 86_400)
+
+    eng.subscribe(IndicatorsCalculatedEvent, lose_the_terminal_for_good)
+    async with eng:
+        with pytest.raises(TerminalUnreachable, match="unreachable_timeout 900") as raised:
+            await eng.run()
+        ended_at = eng.clock.time()
+    assert exit_code_for(raised.value) == 5
+    assert 900 <= ended_at - lost_at[0] <= 900 + 600  # the timeout, then one more failed cycle
+    assert eng.data_state.emitted < 40
+    assert eng.port.gave_up is raised.value
+
+
 async def test_long_disconnect_restarts_the_data_stage_and_the_missed_bars_are_caught_up(
     tmp_path: Path,
 ) -> None:
     journal = tmp_path / "j.db"
-    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5], exit_at=[40])])
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[5], exit_at=[40])],
+        **_OUTLASTS_A_DAY,
+    )
     eng = engine(cfg, max_bars=45)
     events = collect(eng, OrderFilledEvent, PositionClosedEvent)
 
@@ -455,7 +494,7 @@ async def test_long_disconnect_restarts_the_data_stage_and_the_missed_bars_are_c
 async def test_data_stage_restarted_in_the_middle_of_a_catch_up_loses_no_bar(
     tmp_path: Path,
 ) -> None:
-    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted")])
+    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted")], **_OUTLASTS_A_DAY)
     eng = engine(cfg, max_bars=340)
     restarts: list[asyncio.Task[None]] = []
     count = 0
@@ -489,7 +528,9 @@ async def test_data_stage_restarted_in_the_middle_of_a_catch_up_loses_no_bar(
 async def test_stage_stopped_while_blocked_on_a_full_channel_loses_no_bar(
     tmp_path: Path, stage: str, channel: str
 ) -> None:
-    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted", enter_at=[6])])
+    cfg = make_config(
+        tmp_path / "j.db", [strategy("script", "Scripted", enter_at=[6])], **_OUTLASTS_A_DAY
+    )
     eng = engine(cfg, max_bars=1_500)
     output = getattr(eng, channel)
     restarts: list[asyncio.Task[None]] = []

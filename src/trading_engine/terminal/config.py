@@ -18,6 +18,12 @@ class PortSettings(BaseModel):
 
     call_timeout: float = Field(10.0, gt=0, description="wall seconds one threaded call may take")
     reconnect_attempts: int = Field(5, ge=1, description="re-initialize attempts before giving up")
+    unreachable_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="seconds (engine clock) the terminal may stay unreachable; once a reconnect "
+        "cycle fails after that, the port gives up for good (TerminalUnreachable)",
+    )
     backoff_base: float = Field(0.5, ge=0, description="seconds; ceiling of the first retry delay")
     backoff_cap: float = Field(30.0, ge=0, description="seconds; largest retry delay")
     read_attempts: int = Field(3, ge=1, description="tries of a read-only call (retry, reconnect)")

@@ -123,6 +123,7 @@ def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortS
     return PortSettings(
         call_timeout=config.call_timeout,
         reconnect_attempts=max(1, config.reconnect_attempts),
+        unreachable_timeout=config.unreachable_timeout,
         backoff_base=supervisor.backoff_base,
         backoff_cap=supervisor.backoff_cap,
         path=str(config.path) if config.path is not None else None,
