@@ -37,11 +37,11 @@ import numpy as np
 
 import trading_engine.mt5sim as mt5
 from trading_engine.mt5sim import SimConfig, Terminal
-from trading_engine.mt5sim.bars import m1_from_ticks
-from trading_engine.mt5sim.market import generate_m1_bars
-from trading_engine.mt5sim.servertime import DAY, ServerTime
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
-from trading_engine.mt5sim.ticks import day_ticks, make_plan
+from trading_engine.mt5sim.market.bars import m1_from_ticks
+from trading_engine.mt5sim.market.data import generate_m1_bars
+from trading_engine.mt5sim.market.servertime import DAY, ServerTime
+from trading_engine.mt5sim.market.ticks import day_ticks, make_plan
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 SEED = 20251125
 START = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)  # a Wednesday

@@ -330,7 +330,7 @@ def history_with_bad_bars(path: Path, cfg: Any) -> dict[str, int]:
     """Write an MT5 bars export of the configured market (to two hours after the start) with
     malformed bars planted in it; returns the planted bars' times by what is wrong with them."""
     from trading_engine import mt5sim
-    from trading_engine.mt5sim.history import write_bars_csv
+    from trading_engine.mt5sim.market.history import write_bars_csv
 
     clock = sim_clock(cfg)
     clock.advance(2 * 3600)

@@ -82,7 +82,7 @@ def test_backtest_on_a_history_file_starts_where_the_file_can_feed_it(tmp_path: 
     from datetime import UTC, datetime
 
     from trading_engine.mt5sim import SimConfig, Terminal
-    from trading_engine.mt5sim.history import write_bars_csv
+    from trading_engine.mt5sim.market.history import write_bars_csv
 
     later = datetime(2026, 11, 20, tzinfo=UTC)  # long after the configuration's start (2024)
     terminal = Terminal(

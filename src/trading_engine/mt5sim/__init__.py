@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import constants as _constants
-from .config import SimConfig
-from .constants import *  # noqa: F403
-from .faults import Fault, Faults
-from .helpers import buy as _buy
-from .helpers import close as _close
-from .helpers import sell as _sell
-from .structs import (
+from trading_engine.mt5sim.api.helpers import buy as _buy
+from trading_engine.mt5sim.api.helpers import close as _close
+from trading_engine.mt5sim.api.helpers import sell as _sell
+from trading_engine.mt5sim.api.terminal import Terminal
+from trading_engine.mt5sim.config import SimConfig
+from trading_engine.mt5sim.faults import Fault, Faults
+from trading_engine.mt5sim.spec import constants as _constants
+from trading_engine.mt5sim.spec.constants import *  # noqa: F403
+from trading_engine.mt5sim.spec.structs import (
     AccountInfo,
     BookInfo,
     OrderCheckResult,
@@ -37,7 +38,6 @@ from .structs import (
     TradePosition,
     TradeRequest,
 )
-from .terminal import Terminal
 
 __version__ = "5.0.6231"
 __author__ = "MetaQuotes Ltd."

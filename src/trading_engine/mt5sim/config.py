@@ -8,14 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from .constants import (
+from trading_engine.mt5sim.faults import Fault
+from trading_engine.mt5sim.market.servertime import ServerTime
+from trading_engine.mt5sim.spec.constants import (
     ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
     ACCOUNT_STOPOUT_MODE_PERCENT,
     ACCOUNT_TRADE_MODE_DEMO,
 )
-from .faults import Fault
-from .servertime import ServerTime
-from .symbols import DEFAULT_SYMBOLS, SymbolSpec
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS, SymbolSpec
 
 __all__ = ["SimConfig"]
 

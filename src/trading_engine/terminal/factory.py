@@ -17,7 +17,7 @@ from trading_engine.errors import ConfigError
 from trading_engine.terminal.config import PortSettings
 
 if TYPE_CHECKING:
-    from trading_engine.mt5sim.servertime import ServerTime
+    from trading_engine.mt5sim.market.servertime import ServerTime
 
 __all__ = ["fit_start_to_history", "open_terminal", "port_settings"]
 
@@ -94,7 +94,7 @@ def fit_start_to_history(config: SystemConfig) -> SystemConfig:
     bar but one when the file is shorter. Unchanged without a history file, or when the
     configured start already lies after the warm-up and before the file's last bar.
     """
-    from trading_engine.mt5sim.history import read_history
+    from trading_engine.mt5sim.market.history import read_history
 
     sim = config.terminal.sim
     if config.terminal.kind != "sim" or sim.history_file is None:
@@ -136,7 +136,7 @@ def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortS
 
 def _server_time(sim: SimTerminalConfig) -> ServerTime:
     """The broker's clock the configuration names: a fixed offset, else EET/EEST."""
-    from trading_engine.mt5sim.servertime import ServerTime
+    from trading_engine.mt5sim.market.servertime import ServerTime
 
     if sim.server_utc_offset_hours is None:
         return ServerTime.eet()

@@ -20,7 +20,7 @@ from trading_engine.data.validation import (
     validate_ohlc,
     validate_rates,
 )
-from trading_engine.mt5sim.dtypes import RATES_DTYPE
+from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE
 
 M1 = 60
 # Monday 2024-01-08 00:00:00 (server time)

@@ -20,7 +20,7 @@ from trading_engine.execution.reconcile import (
     apply_resolution,
     reconcile,
 )
-from trading_engine.mt5sim.structs import TradeDeal, TradeOrder, TradePosition
+from trading_engine.mt5sim.spec.structs import TradeDeal, TradeOrder, TradePosition
 
 MAGIC = 777
 T = 1_704_700_000

@@ -9,7 +9,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trading_engine.mt5sim.cents import cents
+from trading_engine.mt5sim.server.cents import cents
 
 
 def _bits(x: float) -> bytes:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 import trading_engine.mt5sim as mt5
 from trading_engine.mt5sim import SimConfig, Terminal
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
-from trading_engine.mt5sim.validation import volume_on_grid
+from trading_engine.mt5sim.server.validation import volume_on_grid
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 START = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 SPECS = (DEFAULT_SYMBOLS["EURUSD"], DEFAULT_SYMBOLS["USDJPY"])

@@ -7,8 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from trading_engine.mt5sim import constants as c
-from trading_engine.mt5sim.bars import (
+from trading_engine.mt5sim.market.bars import (
     aggregate,
     bar_open_time,
     bar_open_times,
@@ -19,7 +18,8 @@ from trading_engine.mt5sim.bars import (
     price_scale,
     ticks_from_m1,
 )
-from trading_engine.mt5sim.dtypes import RATES_DTYPE, TICKS_DTYPE
+from trading_engine.mt5sim.spec import constants as c
+from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE, TICKS_DTYPE
 
 
 def _srv(*args: int) -> int:

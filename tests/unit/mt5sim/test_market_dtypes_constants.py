@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from trading_engine.mt5sim import constants as c
-from trading_engine.mt5sim import masks
-from trading_engine.mt5sim.dtypes import (
+from trading_engine.mt5sim.spec import constants as c
+from trading_engine.mt5sim.spec import masks
+from trading_engine.mt5sim.spec.dtypes import (
     RATES_DTYPE,
     TICKS_DTYPE,
     concat_records,

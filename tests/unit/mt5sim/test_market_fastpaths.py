@@ -14,11 +14,11 @@ import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trading_engine.mt5sim import constants as c
-from trading_engine.mt5sim.dtypes import RATES_DTYPE
-from trading_engine.mt5sim.market import MarketData
-from trading_engine.mt5sim.servertime import ServerTime
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
+from trading_engine.mt5sim.market.data import MarketData
+from trading_engine.mt5sim.market.servertime import ServerTime
+from trading_engine.mt5sim.spec import constants as c
+from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 ST = ServerTime.eet()
 START = dt.datetime(2024, 3, 29, 20, 0, tzinfo=dt.UTC).timestamp()  # Friday before the DST switch

@@ -8,11 +8,19 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from trading_engine.mt5sim import constants as c
-from trading_engine.mt5sim.market import MarketData
-from trading_engine.mt5sim.servertime import DAY, ServerTime
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
-from trading_engine.mt5sim.ticks import DOWN, RANGE, UP, day_m1, day_seed, day_ticks, make_plan
+from trading_engine.mt5sim.market.data import MarketData
+from trading_engine.mt5sim.market.servertime import DAY, ServerTime
+from trading_engine.mt5sim.market.ticks import (
+    DOWN,
+    RANGE,
+    UP,
+    day_m1,
+    day_seed,
+    day_ticks,
+    make_plan,
+)
+from trading_engine.mt5sim.spec import constants as c
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 EURUSD = dataclasses.replace(DEFAULT_SYMBOLS["EURUSD"], ticks_per_minute=8.0)
 ST = ServerTime.eet()

@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trading_engine.mt5sim import constants as c
-from trading_engine.mt5sim.dtypes import RATES_DTYPE
-from trading_engine.mt5sim.history import (
+from trading_engine.mt5sim.market.data import MarketData
+from trading_engine.mt5sim.market.history import (
     read_bars_csv,
     read_history,
     read_parquet,
@@ -20,9 +19,10 @@ from trading_engine.mt5sim.history import (
     write_parquet,
     write_ticks_csv,
 )
-from trading_engine.mt5sim.market import MarketData
-from trading_engine.mt5sim.servertime import DAY, ServerTime
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
+from trading_engine.mt5sim.market.servertime import DAY, ServerTime
+from trading_engine.mt5sim.spec import constants as c
+from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 ST = ServerTime.eet()
 EURUSD = dataclasses.replace(DEFAULT_SYMBOLS["EURUSD"], ticks_per_minute=6.0)

@@ -9,10 +9,10 @@ import itertools
 import numpy as np
 import pytest
 
-from trading_engine.mt5sim import constants as c
-from trading_engine.mt5sim.market import MarketData, generate_m1_bars
-from trading_engine.mt5sim.servertime import DAY, ServerTime
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
+from trading_engine.mt5sim.market.data import MarketData, generate_m1_bars
+from trading_engine.mt5sim.market.servertime import DAY, ServerTime
+from trading_engine.mt5sim.spec import constants as c
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 ST = ServerTime.eet()
 SPECS = {

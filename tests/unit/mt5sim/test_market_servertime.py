@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from trading_engine.mt5sim.servertime import ServerTime, day_of_week
+from trading_engine.mt5sim.market.servertime import ServerTime, day_of_week
 
 
 def _utc(*args: int) -> float:

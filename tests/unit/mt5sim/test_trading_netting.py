@@ -9,7 +9,7 @@ import pytest
 
 import trading_engine.mt5sim as mt5
 from trading_engine.mt5sim import SimConfig, Terminal
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 START = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 EURUSD = DEFAULT_SYMBOLS["EURUSD"]

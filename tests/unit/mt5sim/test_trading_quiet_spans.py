@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import trading_engine.mt5sim as mt5
 from trading_engine.mt5sim import SimConfig, Terminal
-from trading_engine.mt5sim.symbols import DEFAULT_SYMBOLS
+from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
 START = datetime(2025, 3, 13, 20, 30, tzinfo=UTC)  # Thursday evening: a midnight, then Friday
 SYMBOLS = (DEFAULT_SYMBOLS["EURUSD"], DEFAULT_SYMBOLS["XAUUSD"], DEFAULT_SYMBOLS["USDJPY"])
