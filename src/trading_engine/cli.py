@@ -44,7 +44,7 @@ from trading_engine.journal.store import Journal
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
 from trading_engine.strategy.service import bind_strategies
-from trading_engine.terminal.factory import fit_start_to_history
+from trading_engine.terminal.factory import account_path, fit_start_to_history, resumed_start
 
 __all__ = [
     "EXIT_CODES",
@@ -213,6 +213,14 @@ def run(
             "/readyz probes (JSON).",
         ),
     ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Simulated terminal: delete the stored account and the journal, and start "
+            "anew (by default a run resumes the account and the journal of the last one).",
+        ),
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Run the engine (on the simulated terminal unless the configuration names MetaTrader5)."""
@@ -220,12 +228,30 @@ def run(
         cfg = load_config(config, set_)
         if cfg.terminal.kind != "sim" and speed != 1.0:
             raise ConfigError("--speed applies to the simulated terminal only", key="--speed")
+        if fresh:
+            _start_afresh(cfg)
         setup_logging(cfg)
         try:
             summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
         except asyncio.CancelledError:  # a second Ctrl-C / SIGTERM cut the stop short
             raise KeyboardInterrupt from None
         typer.echo("\n".join(["summary:", *(f"  {line}" for line in summary.lines())]))
+
+
+def _start_afresh(cfg: SystemConfig) -> None:
+    """``run --fresh``: remove the simulated account and the journal (with their WAL files)."""
+    if cfg.terminal.kind != "sim":
+        raise ConfigError("--fresh applies to the simulated terminal only", key="--fresh")
+    files = [Path(cfg.journal.path)]
+    account = account_path(cfg)
+    if account is not None:
+        files.append(account)
+    for base in files:
+        for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise JournalError(f"{path}: cannot remove it for --fresh: {exc}") from None
 
 
 async def _run(
@@ -238,7 +264,8 @@ async def _run(
 ) -> RunSummary:
     """Start the engine, run it until done, Ctrl-C / SIGTERM or ``duration``, stop it cleanly."""
     cfg = fit_start_to_history(cfg)
-    start = cfg.terminal.sim.start.timestamp()
+    resumed = resumed_start(cfg, follow_wall_clock=speed == 1.0)
+    start = resumed if resumed is not None else cfg.terminal.sim.start.timestamp()
     clock: Clock
     if cfg.terminal.kind != "sim":
         clock = LiveClock()

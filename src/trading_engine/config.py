@@ -425,6 +425,15 @@ class SimTerminalConfig(_Section):
     server_utc_offset_hours: float | None = Field(
         None, ge=-12, le=14, description="fixed server offset; null = EET/EEST (UTC+2/+3)"
     )
+    persist: bool = Field(
+        True, description="keep the account in a file, so that the next run resumes it"
+    )
+    account_path: Path | None = Field(
+        None, description="the account file; null = next to the journal (<journal>.account.db)"
+    )
+    resume: bool = Field(
+        True, description="resume the stored account; false = start a new one (the file is reset)"
+    )
 
 
 class TerminalConfig(_Section):

@@ -89,7 +89,13 @@ from trading_engine.strategy.service import (
     StrategyState,
     bind_strategies,
 )
-from trading_engine.terminal.factory import fit_start_to_history, open_terminal, port_settings
+from trading_engine.terminal.factory import (
+    account_path,
+    fit_start_to_history,
+    open_terminal,
+    port_settings,
+    resumed_start,
+)
 from trading_engine.terminal.port import TerminalPort
 
 __all__ = ["JOURNALED_EVENTS", "OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
@@ -105,6 +111,9 @@ JOURNALED_EVENTS = (
     RegimeChangedEvent,
 )
 """Events written to the journal's ``events`` table (the rare, trading ones; not every bar)."""
+
+_ACCOUNT_STATE_KEY = "sim_account"
+"""Journal state key holding the id of the simulated account the journal trades on."""
 
 SERVICE_ORDER = ("data_fetching", "indicator_calculation", "strategy_evaluation", "trade_execution")
 
@@ -166,7 +175,7 @@ class TradingOrchestrator:
         self.streams = [(s, tf) for s in config.trading.symbols for tf in config.trading.timeframes]
         if terminal is None:
             terminal, in_process = open_terminal(
-                config.terminal, self.clock, config.trading.symbols
+                config.terminal, self.clock, config.trading.symbols, account_path(config)
             )
         self.terminal = terminal
         self._rng = rng if rng is not None else random.Random(config.trading.magic)
@@ -382,19 +391,40 @@ class TradingOrchestrator:
         self._stop_requested.set()
 
     async def _check_journal_matches_terminal(self) -> None:
-        """Refuse a journal with fills when the simulated terminal has no trade at all: the
-        simulator starts afresh in each process, so that journal describes another terminal."""
+        """Refuse a journal and a simulated account that do not belong together.
+
+        A stored account is bound to the first journal that traded on it (the journal keeps the
+        account's id): another account is refused, and so is a journal with fills whose account
+        is gone (a new account file, or a simulator that keeps no file and has no trade).
+        """
         if self.config.terminal.kind != "sim" or self.journal is None:
             return
-        if not any(row.filled_volume > 0 for row in self.journal.orders()):
-            return
-        deals = await self.port.history_deals_get(0, 2**31 - 1)
-        if not any(int(deal.type) in (0, 1) for deal in deals):  # DEAL_TYPE_BUY / SELL
+        journal = self.journal
+        store = getattr(self.terminal, "store", None)
+        account_id = getattr(store, "account_id", None)
+        account_file = getattr(store, "path", None)
+        bound = journal.get_state(_ACCOUNT_STATE_KEY)
+        has_fills = any(row.filled_volume > 0 for row in journal.orders())
+        fix = (
+            "run with --fresh to start a new account and a new journal, or set journal.path "
+            "and terminal.sim.account_path to a pair that belongs together"
+        )
+        if account_id is not None and bound is not None and bound.decode() != account_id:
             raise JournalError(
-                f"{self.journal.path}: this journal holds the fills of an earlier simulated "
-                "terminal, and the simulator starts afresh in each run: use a new journal "
-                "(journal.path)"
+                f"{journal.path}: this journal belongs to another simulated account than "
+                f"{account_file} (account {bound.decode()[:8]}, the file holds "
+                f"{account_id[:8]}): {fix}"
             )
+        if bound is None and has_fills:
+            deals = await self.port.history_deals_get(0, 2**31 - 1)
+            if account_id is not None or not any(int(d.type) in (0, 1) for d in deals):
+                raise JournalError(
+                    f"{journal.path}: this journal holds the fills of a simulated account "
+                    f"that is not {f'the one in {account_file}' if account_file else 'this one'} "
+                    f"(the simulator keeps no file without terminal.sim.persist): {fix}"
+                )
+        if account_id is not None and bound is None:
+            journal.put_state(_ACCOUNT_STATE_KEY, account_id.encode(), updated_at=self.clock.time())
 
     async def stop(self) -> None:
         """Stop the services in reverse order, flush the journal, disconnect. Idempotent."""
@@ -636,7 +666,11 @@ class _Drain(Service):
 
 
 def _default_clock(config: SystemConfig) -> Clock:
-    """The simulator runs in real time from its configured start; a real terminal on wall time."""
+    """The simulator runs in real time from its configured start (a resumed account: from where
+    it stopped, plus the wall time since); a real terminal on wall time."""
     if config.terminal.kind == "sim":
-        return ScaledClock(config.terminal.sim.start.timestamp(), speed=1.0)
+        start = resumed_start(config, follow_wall_clock=True)
+        if start is None:
+            start = config.terminal.sim.start.timestamp()
+        return ScaledClock(start, speed=1.0)
     return LiveClock()

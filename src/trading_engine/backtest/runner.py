@@ -39,9 +39,11 @@ async def run_backtest(
     if journal_path is not None:
         journal_update["path"] = Path(journal_path)
     updates: dict[str, Any] = {"journal": config.journal.model_copy(update=journal_update)}
+    sim_update: dict[str, Any] = {"persist": False}  # a backtest's account ends with it
     if history_file is not None:
-        sim = config.terminal.sim.model_copy(update={"history_file": history_file})
-        updates["terminal"] = config.terminal.model_copy(update={"sim": sim})
+        sim_update["history_file"] = history_file
+    sim = config.terminal.sim.model_copy(update=sim_update)
+    updates["terminal"] = config.terminal.model_copy(update={"sim": sim})
     config = fit_start_to_history(config.model_copy(update=updates))
     clock = SimClock(config.terminal.sim.start.timestamp())
     engine = TradingOrchestrator.from_config(

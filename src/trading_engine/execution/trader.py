@@ -66,6 +66,7 @@ from trading_engine.execution.risk_store import save_risk
 from trading_engine.execution.sizing import round_volume_down, size_from_risk
 from trading_engine.journal.store import DealRow, Journal
 from trading_engine.runtime.backoff import Backoff
+from trading_engine.runtime.crashpoints import crash_point
 from trading_engine.runtime.hub import EventHub
 from trading_engine.terminal.normalize import build_market_request
 from trading_engine.terminal.port import TerminalPort
@@ -277,6 +278,7 @@ class Trader:
         now = self.clock.time()
         order.transition(OrderState.SUBMITTED, updated_at=now)
         self.journal.insert_order(order_row(order, now))
+        crash_point("journaled_before_send")
         try:
             result = await self.port.order_send(request)
         except TerminalConnectionError as exc:
@@ -286,6 +288,7 @@ class Trader:
             )
             self._save(order)
             raise
+        crash_point("sent_before_reply")
         self.stats.orders_sent += 1
         state = order.apply_send_result(
             result.raw, error_code=result.error[0], error_message=result.error[1]
@@ -301,6 +304,7 @@ class Trader:
             await self._resolve(order, close_reason)
             return False
         if order.filled_volume > 0:  # filled, in part or whole (a partial remainder is canceled)
+            crash_point("filled_before_booking")
             await self._book_fill(order, close_reason)
             return False
         self._save(order)
@@ -468,6 +472,7 @@ class Trader:
             reason = _DEAL_REASONS.get(int(closing[-1].reason), reason)
         for deal in deals:
             self._record_deal(deal, position)
+        crash_point("mid_close")
         self._closed(position, price, profit, swap, fees, reason, correlation_id)
 
     def _record_deal(self, deal: Any, position: OpenPosition) -> None:
@@ -597,6 +602,7 @@ class Trader:
             self.stats.resolved_unknown += 1
             if order.filled_volume > 0:
                 self._announce_resolved_fill(order, now)
+        crash_point("reconciling")
         for found in rec.adopted_positions:
             opener = self.journal.get_order(found.client_id) if found.client_id else None
             strategy = (opener.strategy or "") if opener is not None else "adopted"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trading_engine.clock import Clock, SimClock
@@ -19,15 +21,57 @@ from trading_engine.terminal.config import PortSettings
 if TYPE_CHECKING:
     from trading_engine.mt5sim.market.servertime import ServerTime
 
-__all__ = ["fit_start_to_history", "open_terminal", "port_settings"]
+__all__ = [
+    "account_path",
+    "fit_start_to_history",
+    "open_terminal",
+    "port_settings",
+    "resumed_start",
+]
 
 
-def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> tuple[Any, bool]:
+def account_path(config: SystemConfig) -> Path | None:
+    """The simulated account's file (None: a terminal that is not simulated, or not persisted).
+
+    ``terminal.sim.account_path``, else the journal's path with ``.account.db`` for its suffix.
+    """
+    sim = config.terminal.sim
+    journal = str(config.journal.path)
+    if config.terminal.kind != "sim" or not sim.persist or journal == ":memory:":
+        return None
+    if sim.account_path is not None:
+        return sim.account_path
+    return Path(journal).with_suffix(".account.db")
+
+
+def resumed_start(config: SystemConfig, *, follow_wall_clock: bool) -> float | None:
+    """Where a resumed simulated account's clock stopped (UTC epoch seconds), plus the wall time
+    since then when ``follow_wall_clock`` (paper trading at ``--speed 1``: the simulated server
+    ran on meanwhile); None when a new account starts."""
+    from trading_engine.mt5sim.store import AccountMismatch, saved_clock
+
+    path = account_path(config)
+    if path is None or not config.terminal.sim.resume:
+        return None
+    try:
+        saved = saved_clock(path)
+    except AccountMismatch as exc:
+        raise ConfigError(f"{exc}; run --fresh to start anew", key=_ACCOUNT_KEY) from None
+    if saved is None:
+        return None
+    utc, wall = saved
+    return utc + max(0.0, time.time() - wall) if follow_wall_clock else utc
+
+
+def open_terminal(
+    config: TerminalConfig, clock: Clock, symbols: list[str], account: Path | None = None
+) -> tuple[Any, bool]:
     """The terminal API object and whether it runs in process (no worker thread needed).
 
     ``kind: sim`` builds an isolated ``mt5sim.Terminal`` driven by ``clock`` (its latency fault
-    advances a ``SimClock`` instead of blocking); ``kind: metatrader5`` imports the MetaTrader5
-    package (Windows, next to a running terminal).
+    advances a ``SimClock`` instead of blocking), keeping its account in the file ``account``
+    when given (resumed unless ``terminal.sim.resume`` is false); ``kind: metatrader5`` imports
+    the MetaTrader5 package (Windows, next to a running terminal).
     """
     if config.kind == "metatrader5":
         try:
@@ -74,8 +118,27 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
         ),
     )
     sleep = clock.advance if isinstance(clock, SimClock) else None
+    store = None
+    if account is not None:
+        from trading_engine.mt5sim.store import AccountMismatch, AccountStore, saved_clock
+
+        try:
+            saved = saved_clock(account) if sim.resume else None
+            if saved is not None and clock.time() < saved[0] - 1.0:
+                raise AccountMismatch(
+                    f"{account}: the simulated account stopped at "
+                    f"{datetime.fromtimestamp(saved[0], tz=UTC):%Y-%m-%d %H:%M:%S} UTC and the "
+                    f"engine's clock starts before it, at "
+                    f"{datetime.fromtimestamp(clock.time(), tz=UTC):%Y-%m-%d %H:%M:%S} UTC; "
+                    "start the clock at the account's time, or start a fresh account (run --fresh)"
+                )
+            store = AccountStore(account, resume=sim.resume)
+        except (AccountMismatch, OSError) as exc:
+            raise ConfigError(str(exc), key=_ACCOUNT_KEY) from None
     try:
-        return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep), True
+        return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep, store=store), True
+    except AccountMismatch as exc:
+        raise ConfigError(str(exc), key=_ACCOUNT_KEY) from None
     except (OSError, ValueError) as exc:
         if sim.history_file is None:
             raise
@@ -83,6 +146,7 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
 
 
 _HISTORY_KEY = "terminal.sim.history_file"
+_ACCOUNT_KEY = "terminal.sim.account_path"
 
 
 def fit_start_to_history(config: SystemConfig) -> SystemConfig:
