@@ -409,11 +409,11 @@ class TradingOrchestrator:
             "run with --fresh to start a new account and a new journal, or set journal.path "
             "and terminal.sim.account_path to a pair that belongs together"
         )
-        if account_id is not None and bound is not None and bound.decode() != account_id:
+        if bound is not None and bound.decode() != account_id:
+            held = f"the file holds {account_id[:8]}" if account_id else "no account file is used"
             raise JournalError(
                 f"{journal.path}: this journal belongs to another simulated account than "
-                f"{account_file} (account {bound.decode()[:8]}, the file holds "
-                f"{account_id[:8]}): {fix}"
+                f"{account_file or 'this one'} (account {bound.decode()[:8]}, {held}): {fix}"
             )
         if bound is None and has_fills:
             deals = await self.port.history_deals_get(0, 2**31 - 1)
