@@ -37,6 +37,7 @@ from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 
 from trading_engine import mt5sim
+from trading_engine.backtest.engine import BacktestEngine
 from trading_engine.clock import SimClock
 from trading_engine.config import ConfigLoader, StrategyConfig, SystemConfig
 from trading_engine.events import NewCandleEvent, OrderPlacedEvent
@@ -134,6 +135,21 @@ async def run_engine(bars: int) -> dict[str, Any]:
         }
 
 
+def run_fast(bars: int) -> dict[str, Any]:
+    """The fast engine (``BacktestEngine``) on the same configuration and bars."""
+    cfg = engine_config(Path("unused.db"))
+    gc.collect()
+    started = time.perf_counter()
+    result = BacktestEngine(cfg, bars=bars).run()
+    elapsed = time.perf_counter() - started
+    return {
+        "bars": result.bars,
+        "seconds": elapsed,
+        "entries": len(result.trades) + result.open_positions,
+        "fingerprint": result.fingerprint,
+    }
+
+
 def _bars_between(terminal: Any, first: int, last: int) -> np.ndarray[Any, Any]:
     """The M1 bars from ``first`` to ``last`` (server time), fetched a month at a time."""
     chunks = []
@@ -217,6 +233,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     asyncio.run(run_engine(2_000))  # warm-up: numba kernels compiled or loaded from the cache
+    run_fast(2_000)
+    fast_rates: list[float] = []
+    fast_ratios: list[float] = []
     engine_rates: list[float] = []
     peer_rates: list[float] = []
     ratios: list[float] = []
@@ -231,17 +250,27 @@ def main() -> None:
                 f"round {r}: the engine made {engine['entries']} entries, backtesting.py "
                 f"{peer['entries']}: they do not agree"
             )
+        fast = run_fast(args.bars)
+        if fast["entries"] != engine["entries"]:
+            raise SystemExit(
+                f"round {r}: the fast engine made {fast['entries']} entries, the pipeline "
+                f"{engine['entries']}: they do not agree"
+            )
+        fast_rates.append(fast["bars"] / fast["seconds"])
         engine_rates.append(engine["bars"] / engine["seconds"])
         peer_rates.append(peer["bars"] / peer["seconds"])
         ratios.append(engine_rates[-1] / peer_rates[-1])
+        fast_ratios.append(fast_rates[-1] / peer_rates[-1])
         last = engine
         print(
-            f"round {r}: engine {engine_rates[-1]:,.0f} bars/s ({engine['entries']} entries), "
+            f"round {r}: fast {fast_rates[-1]:,.0f} bars/s, "
+            f"pipeline {engine_rates[-1]:,.0f} bars/s ({engine['entries']} entries), "
             f"backtesting.py {peer_rates[-1]:,.0f} bars/s ({peer['entries']} entries)"
         )
     latency = last["latency"] * 1e6
     print(f"\n{'bars per second':28} {'min':>10} {'median':>10} {'max':>10}")
-    print(f"{'engine (4 services, sim)':28} {_fmt(engine_rates)}")
+    print(f"{'fast engine':28} {_fmt(fast_rates)}")
+    print(f"{'pipeline (4 services, sim)':28} {_fmt(engine_rates)}")
     print(f"{'backtesting.py 0.6.6':28} {_fmt(peer_rates)}")
     if len(latency):
         p50, p99 = np.percentile(latency, [50, 99])
@@ -257,7 +286,8 @@ def main() -> None:
         f"{args.bars:,} M1 bars x {args.rounds} rounds; python {platform.python_version()}, "
         f"{os.cpu_count()} cpus, {platform.processor() or platform.machine()}"
     )
-    print(f"ratio engine / backtesting.py (median of rounds): {statistics.median(ratios):.2f}x")
+    print(f"ratio pipeline / backtesting.py (median of rounds): {statistics.median(ratios):.2f}x")
+    print(f"ratio fast / backtesting.py (median of rounds): {statistics.median(fast_ratios):.2f}x")
 
 
 if __name__ == "__main__":

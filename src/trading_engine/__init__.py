@@ -74,7 +74,7 @@ except _PackageNotFoundError:  # pragma: no cover - running from a source tree w
 _logger.disable("trading_engine")
 
 _LAZY = {
-    "BacktestReport": "trading_engine.backtest",
+    "BacktestResult": "trading_engine.backtest",
     "OrchestratorStatus": "trading_engine.orchestrator",
     "PositionView": "trading_engine.strategy.base",
     "RunSummary": "trading_engine.orchestrator",
@@ -102,7 +102,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "BacktestReport",
+    "BacktestResult",
     "ChannelClosed",
     "Clock",
     "ConfigError",

@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trading_engine.execution.orders import FINAL_STATES
 from trading_engine.journal.store import Journal
+from trading_engine.model.order_state import FINAL_STATES
 from trading_engine.mt5sim.spec.structs import TradeDeal
 from trading_engine.mt5sim.store import read_books
 

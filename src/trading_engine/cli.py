@@ -14,7 +14,6 @@ import gc
 import json
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ import yaml
 
 from trading_engine import __version__
 from trading_engine.backtest import run_backtest
+from trading_engine.backtest.text import result_lines, write_trades_csv
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig
 from trading_engine.errors import (
@@ -372,36 +372,42 @@ def backtest(
     ] = None,
     journal: Annotated[
         Path | None,
-        typer.Option("--journal", help="Journal file (default: a new one in a temp directory)."),
+        typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
     ] = None,
     trades_csv: Annotated[
         Path | None, typer.Option("--trades-csv", help="Write the trades to this CSV file.")
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="fast: one synchronous loop; pipeline: the asyncio services."
+        ),
+    ] = "fast",
     set_: SetOption = None,
 ) -> None:
     """Replay bars through the engine on simulated time, as fast as possible, and report."""
     with cli_errors():
         cfg = load_config(config, set_)
+        if engine not in ("fast", "pipeline"):
+            raise ConfigError(f"unknown engine {engine!r} (fast or pipeline)", key="--engine")
         if trades_csv is not None and not trades_csv.parent.is_dir():
             raise ConfigError(f"no such directory: {trades_csv.parent}", key="--trades-csv")
         if journal is not None and journal.exists():
             raise ConfigError(
                 "journal exists; a backtest starts from an empty one", key="--journal"
             )
-        path = journal or Path(tempfile.mkdtemp(prefix="trading-engine-")) / "backtest.db"
         setup_logging(cfg)
-        report = asyncio.run(
-            run_backtest(
-                cfg,
-                max_bars=bars,
-                history_file=history,
-                journal_path=path,
-                config_dir=config.parent,
-            )
+        result = run_backtest(
+            cfg,
+            bars=bars,
+            history={cfg.trading.symbols[0]: history} if history is not None else None,
+            engine="pipeline" if engine == "pipeline" else "fast",
+            journal=journal,
+            config_dir=config.parent,
         )
         if trades_csv is not None:
-            report.trades.write_csv(trades_csv)
-        typer.echo("\n".join(["backtest:", *(f"  {line}" for line in report.lines())]))
+            write_trades_csv(result, trades_csv)
+        typer.echo("\n".join(["backtest:", *(f"  {line}" for line in result_lines(result))]))
 
 
 def main() -> None:

@@ -32,8 +32,9 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TypeAlias
+
+from trading_engine.model.side import Side
 
 __all__ = [
     "DataFetchedEvent",
@@ -51,13 +52,6 @@ __all__ = [
     "TradingBlockedEvent",
     "new_correlation_id",
 ]
-
-
-class Side(StrEnum):
-    """Direction of a signal, an order or a position."""
-
-    BUY = "buy"
-    SELL = "sell"
 
 
 _PREFIX = os.urandom(4).hex()

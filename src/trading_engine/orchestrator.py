@@ -69,7 +69,6 @@ from trading_engine.events import (
     RegimeChangedEvent,
     TradingBlockedEvent,
 )
-from trading_engine.execution.portfolio import Portfolio
 from trading_engine.execution.risk import RiskLimits, RiskRules, RiskState
 from trading_engine.execution.risk_store import load_risk
 from trading_engine.execution.service import ExecutionState, TradeExecutionService
@@ -77,6 +76,7 @@ from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
 from trading_engine.journal.store import Journal
+from trading_engine.model.position import Portfolio
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.channel import Channel, Receiver, Sender
 from trading_engine.runtime.driver import SimClockDriver
@@ -321,6 +321,10 @@ class TradingOrchestrator:
             rng=self._rng,
         )
 
+    def trader(self) -> Trader:
+        """A ``Trader`` over the engine's port, journal, portfolio, risk and counters."""
+        return self._trader()
+
     def _trader(self) -> Trader:
         if self.journal is None:
             raise ServiceStateError("the journal is not open (start the orchestrator first)")
@@ -347,14 +351,9 @@ class TradingOrchestrator:
                 self._driver_task = asyncio.create_task(
                     SimClockDriver(self.clock).run(), name="sim-clock-driver"
                 )
-            journal = self.config.journal
-            self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
-            if load_risk(self.journal, self.risk):
-                logger.info("risk state restored from the journal: {}", self.risk.state)
-            for kind in JOURNALED_EVENTS:
-                self.hub.subscribe(self._journal_event, kind)
+            self.open_journal()
             await self.port.connect()
-            await self._check_journal_matches_terminal()
+            await self.check_journal_matches_terminal()
             await self.supervisor.start()
             if self.error is not None:  # the journal failed during the start-up reconciliation
                 raise self.error
@@ -370,6 +369,17 @@ class TradingOrchestrator:
             len(self.streams),
             [b.strategy.name for b in self.bindings],
         )
+
+    def open_journal(self) -> Journal:
+        """Open the journal and subscribe it to the trading events (part of ``start()``; the
+        synchronous backtest calls it directly)."""
+        journal = self.config.journal
+        self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+        if load_risk(self.journal, self.risk):
+            logger.info("risk state restored from the journal: {}", self.risk.state)
+        for kind in JOURNALED_EVENTS:
+            self.hub.subscribe(self._journal_event, kind)
+        return self.journal
 
     def _journal_event(self, event: Any) -> None:
         """Write a trading event to the journal's events table (bounded by the journal)."""
@@ -390,7 +400,7 @@ class TradingOrchestrator:
         self.status = OrchestratorStatus.ERROR
         self._stop_requested.set()
 
-    async def _check_journal_matches_terminal(self) -> None:
+    async def check_journal_matches_terminal(self) -> None:
         """Refuse a journal and a simulated account that do not belong together.
 
         A stored account is bound to the first journal that traded on it (the journal keeps the

@@ -3,7 +3,7 @@
 Every engine here runs the four real services over real channels against an ``mt5sim.Terminal``
 (the engine's default), on a ``SimClock`` driven by the orchestrator, with its journal under the
 test's ``tmp_path``. Settings keep each run small: EURUSD M1 from a Wednesday (two days of
-generated history, 300 warm-up bars), one poll per bar (``fetch_interval`` 60 s).
+generated history, 300 warm-up bars), bar-timed polls retried every 5 s (``fetch_interval``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def make_config(journal: Path, strategies: list[dict[str, Any]], **overrides: An
         "trading.timeframes": ["M1"],
         "trading.magic": MAGIC,
         "journal.path": str(journal),
-        "services.data_fetching.fetch_interval": 60,
+        "services.data_fetching.fetch_interval": 5,
         "services.strategy_evaluation.min_rows_required": 1,
         "terminal.sim.start": START,
         "terminal.sim.history_days": 2,

@@ -354,7 +354,7 @@ async def test_exit_of_a_position_its_stop_closed_during_the_bar_is_booked_not_r
     # open at that bar's close, asks to exit it
     cfg = make_config(
         journal,
-        [strategy("script", "Scripted", enter_at=[3], exit_at=[4], side="sell", sl_points=20)],
+        [strategy("script", "Scripted", enter_at=[3], exit_at=[4], side="sell", sl_points=15)],
     )
     eng = engine(cfg, max_bars=6)
     exits = collect(eng, ExitSignalEvent)

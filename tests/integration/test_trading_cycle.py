@@ -652,3 +652,15 @@ async def test_error_in_handler_does_not_stop_other_handlers_or_the_pipeline(
     assert eng.get_service_health() == dict.fromkeys(SERVICE_ORDER, False)  # ended normally
     assert eng.supervisor.health()["restarts"] == 0
     check_books(journal, eng.terminal)
+
+
+async def test_bar_timed_polls_take_about_one_poll_per_bar(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path / "j.db", [strategy("rec", "Recorder")])
+    eng = engine(cfg, max_bars=120)
+    async with eng:
+        await eng.run()
+        polls = eng.service("data_fetching").metrics()["polls"]
+    # 120 bars: one poll per minute boundary, plus a retry 5 s later where the minute's first
+    # tick (about 30 a minute here) came after the 1 s close delay; fixed-interval polling every
+    # 5 s took 12 polls per bar
+    assert 120 <= polls <= 120 * 3

@@ -63,7 +63,7 @@ def test_backtest_reports_and_writes_the_trades(tmp_path: Path) -> None:
     report = _summary(result.stdout)
     assert report["bars"] == "3000"
     rows = trades.read_text().splitlines()
-    assert rows[0].startswith("ticket,symbol,side")
+    assert rows[0].startswith("symbol,strategy,side")
     assert len(rows) - 1 == int(report["trades"])
 
 

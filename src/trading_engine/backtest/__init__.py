@@ -1,8 +1,18 @@
-"""Backtests: the live engine on the simulated terminal under a simulated clock, and its report."""
+"""Backtests: the engine's cores in one synchronous loop (fast) or the whole asyncio pipeline on
+simulated time, both returning a ``BacktestResult`` with a parity fingerprint."""
 
 from __future__ import annotations
 
-from trading_engine.backtest.report import BacktestReport, build_report
-from trading_engine.backtest.runner import run_backtest
+from trading_engine.backtest.engine import BacktestEngine
+from trading_engine.backtest.fingerprint import fingerprint
+from trading_engine.backtest.result import BacktestResult, ClosedTrade
+from trading_engine.backtest.runner import run_backtest, run_pipeline
 
-__all__ = ["BacktestReport", "build_report", "run_backtest"]
+__all__ = [
+    "BacktestEngine",
+    "BacktestResult",
+    "ClosedTrade",
+    "fingerprint",
+    "run_backtest",
+    "run_pipeline",
+]

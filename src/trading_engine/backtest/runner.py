@@ -1,57 +1,122 @@
-"""``run_backtest``: the same engine, services and strategy code as live, on simulated time.
+"""``run_backtest``: one call, either engine, the same ``BacktestResult``.
 
-The simulated terminal replays generated prices (or a history file), a ``SimClock`` stands in for
-the wall clock, and the orchestrator's driver moves it to the next deadline whenever every task
-waits, so bars go through the pipeline as fast as the machine allows while every order still
-goes out at the simulated instant a live engine would send it.
+- ``engine="fast"`` (default): :class:`BacktestEngine`, one synchronous loop over the history.
+- ``engine="pipeline"``: the four asyncio services, channels and supervisor of a live run, on a
+  ``SimClock`` that the orchestrator moves to the next deadline whenever every task waits.
+
+Both replay the same simulated terminal (generated prices, or ``history`` files) from
+``start`` (default: the configuration's ``terminal.sim.start``) for ``bars`` candles (all streams
+together, as the data service counts them) or until ``end``; the pipeline needs ``bars``.
+``run_backtest`` runs its own event loop for the pipeline: from async code, await
+:func:`run_pipeline` instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import time
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from trading_engine.backtest.report import BacktestReport, build_report
+from trading_engine.backtest.engine import BacktestEngine
+from trading_engine.backtest.result import BacktestResult
+from trading_engine.backtest.summary import build_result, collect
 from trading_engine.clock import SimClock
 from trading_engine.config import SystemConfig
-from trading_engine.journal.store import Journal
+from trading_engine.errors import ConfigError
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.terminal.factory import fit_start_to_history
 
-__all__ = ["run_backtest"]
+__all__ = ["run_backtest", "run_pipeline"]
 
 
-async def run_backtest(
+def _configure(
+    config: SystemConfig,
+    history: Mapping[str, Path] | None,
+    start: datetime | None,
+) -> SystemConfig:
+    sim_update: dict[str, Any] = {}
+    if start is not None:
+        sim_update["start"] = start
+    if history:
+        first = config.trading.symbols[0]
+        extra = sorted(set(history) - {first})
+        if extra:
+            raise ConfigError(
+                f"history is replayed for the first symbol ({first}) only; got {extra}",
+                key="history",
+            )
+        sim_update["history_file"] = Path(history[first])
+    if not sim_update:
+        return config
+    sim = config.terminal.sim.model_copy(update=sim_update)
+    terminal = config.terminal.model_copy(update={"sim": sim})
+    return config.model_copy(update={"terminal": terminal})
+
+
+def run_backtest(
     config: SystemConfig,
     *,
-    max_bars: int,
-    history_file: Path | None = None,
-    journal_path: Path | str | None = None,
-    **engine_options: Any,
-) -> BacktestReport:
-    """Run ``max_bars`` bars through the engine and report on the trades.
+    history: Mapping[str, Path] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bars: int | None = None,
+    engine: Literal["fast", "pipeline"] = "fast",
+    journal: Path | None = None,
+    config_dir: Path | None = None,
+) -> BacktestResult:
+    """Backtest ``config`` (see the module docstring); ``journal``: keep the journal there."""
+    cfg = _configure(config, history, start)
+    if engine == "fast":
+        return BacktestEngine(
+            cfg,
+            bars=bars,
+            end=end.timestamp() if end is not None else None,
+            journal=journal,
+            config_dir=config_dir,
+        ).run()
+    if engine != "pipeline":
+        raise ConfigError(f"unknown engine {engine!r} (fast or pipeline)", key="engine")
+    if bars is None:
+        raise ConfigError("the pipeline engine needs a bar budget", key="bars")
+    return asyncio.run(run_pipeline(cfg, bars=bars, journal=journal, config_dir=config_dir))
 
-    The journal goes to ``journal_path`` (default: the configuration's), ``history_file``
-    replaces the generated prices of the first symbol.
-    """
-    journal_update: dict[str, Any] = {"durable_orders": False}  # no fsync needed in a backtest
-    if journal_path is not None:
-        journal_update["path"] = Path(journal_path)
-    updates: dict[str, Any] = {"journal": config.journal.model_copy(update=journal_update)}
-    sim_update: dict[str, Any] = {"persist": False}  # a backtest's account ends with it
-    if history_file is not None:
-        sim_update["history_file"] = history_file
-    sim = config.terminal.sim.model_copy(update=sim_update)
-    updates["terminal"] = config.terminal.model_copy(update={"sim": sim})
-    config = fit_start_to_history(config.model_copy(update=updates))
-    clock = SimClock(config.terminal.sim.start.timestamp())
-    engine = TradingOrchestrator.from_config(
-        config, clock=clock, max_bars=max_bars, **engine_options
-    )
-    started = time.perf_counter()
-    async with engine:
-        summary = await engine.run()
-    elapsed = time.perf_counter() - started
-    with Journal.open(config.journal.path) as journal:
-        return build_report(journal, summary, elapsed)
+
+async def run_pipeline(
+    config: SystemConfig,
+    *,
+    bars: int,
+    journal: Path | None = None,
+    config_dir: Path | None = None,
+    **engine_options: Any,
+) -> BacktestResult:
+    """The pipeline backtest inside the running event loop."""
+    with tempfile.TemporaryDirectory(prefix="trading-engine-") as tmp:
+        path = journal if journal is not None else Path(tmp) / "backtest.db"
+        jcfg = config.journal.model_copy(update={"path": path, "durable_orders": False})
+        sim = config.terminal.sim.model_copy(update={"persist": False})  # ends with the backtest
+        terminal = config.terminal.model_copy(update={"sim": sim})
+        cfg = fit_start_to_history(
+            config.model_copy(update={"journal": jcfg, "terminal": terminal})
+        )
+        clock = SimClock(cfg.terminal.sim.start.timestamp())
+        engine = TradingOrchestrator.from_config(
+            cfg, clock=clock, max_bars=bars, config_dir=config_dir, **engine_options
+        )
+        probe = collect(engine)
+        started = time.perf_counter()
+        async with engine:
+            first_times = {s: engine.data_state.validator(s).last_time for s in engine.streams}
+            await engine.run()
+            elapsed = time.perf_counter() - started
+            return build_result(
+                engine,
+                engine.terminal,
+                probe,
+                engine_name="pipeline",
+                elapsed=elapsed,
+                first_times=first_times,
+            )

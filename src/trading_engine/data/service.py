@@ -2,8 +2,11 @@
 
 Seed configuration, as this service reads it (``services.data_fetching``):
 
-- ``fetch_interval``: seconds between polls; polls fall on multiples of it on the engine's clock
-  (``:00, :05, :10`` for 5), so a backtest and a live run poll at the same instants.
+- ``close_delay`` and ``fetch_interval``: polls are bar-timed (``schedule.py``): the service sleeps
+  until the next bar boundary plus ``close_delay`` seconds and polls; while a stream that should
+  have closed a bar at that boundary has none yet, it polls again every ``fetch_interval``
+  seconds until the next boundary (the seed's key, now the retry interval); a closed market costs
+  one poll per boundary, and a backtest and a live run poll at the same instants.
 - ``nbr_bars``: bars asked for per poll (``copy_rates_from_pos(symbol, tf, 0, nbr_bars)``). When
   the answer does not reach back to the last bar emitted (after a pause, a restart or a
   disconnect), the missing stretch is fetched with ``copy_rates_range``: no bar is skipped.
@@ -32,6 +35,7 @@ from loguru import logger
 
 from trading_engine.clock import Clock
 from trading_engine.config import DataFetchingConfig
+from trading_engine.data.schedule import boundary_step, due, next_wake
 from trading_engine.data.validation import BarValidator, new_closed_bars
 from trading_engine.errors import TerminalError, TransientError
 from trading_engine.events import DataFetchedEvent, NewCandleEvent, new_correlation_id
@@ -107,33 +111,54 @@ class DataFetchingService(Service):
 
     async def run(self) -> None:
         interval = float(self._config.fetch_interval)
+        delay = float(self._config.close_delay)
+        seconds = {stream: fixed_seconds(stream[1]) for stream in self._streams}
+        step = boundary_step(seconds.values())
+        missing: set[Stream] = set()  # due at the last boundary, bar not there yet
+        quiet: set[Stream] = set()  # a whole period without its bar: no retries
+        wake = next_wake(self.clock.time(), step, delay)
         while not self._data.exhausted.is_set():
             now = self.clock.time()
-            await self.clock.sleep((now // interval + 1) * interval - now)
-            await self.poll()
+            if missing and now + interval < wake:
+                await self.clock.sleep(interval)
+                fresh = await self.poll()
+                missing -= fresh
+                quiet -= fresh
+                continue
+            quiet |= missing
+            await self.clock.sleep(wake - now)
+            fresh = await self.poll()
+            quiet -= fresh
+            missing = {s for s in self._streams if due(wake, delay, seconds[s])} - fresh - quiet
+            wake = next_wake(wake, step, delay)
         self._candles.close()  # the bar budget is spent: the pipeline drains and ends
 
-    async def poll(self) -> None:
-        """Fetch every stream once and emit what is new; count a failed poll."""
+    async def poll(self) -> set[Stream]:
+        """Fetch every stream once and emit what is new; count a failed poll. Returns the
+        streams that emitted at least one bar."""
         self.polls += 1
+        fresh: set[Stream] = set()
         try:
             for stream in self._streams:
-                await self._poll_stream(stream)
+                if await self._poll_stream(stream):
+                    fresh.add(stream)
         except (TerminalError, TransientError) as exc:
             self._failures += 1
             if self._failures > self._config.retry_attempts:
                 raise
             self.set_degraded(f"poll failed ({self._failures}x): {exc}")
-            return
+            return fresh
         if self._failures:
             self._failures = 0
             self.set_healthy()
+        return fresh
 
-    async def _poll_stream(self, stream: Stream) -> None:
+    async def _poll_stream(self, stream: Stream) -> int:
+        """Emit the stream's new closed bars; how many were sent."""
         validator = self._data.validator(stream)
         rates = await self._port.copy_rates_from_pos(*stream, 0, self._config.nbr_bars)
         if rates is None or len(rates) == 0:
-            return
+            return 0
         if validator.last_time is not None and self._missed_bars(rates, validator):
             rates = await self._catch_up(stream, validator, rates)
         resume_after = validator.last_time
@@ -144,7 +169,7 @@ class DataFetchingService(Service):
             )
         bars = batch.accepted
         if len(bars) == 0:
-            return
+            return 0
         self._batch_sent = 0
         try:
             await self._emit(stream, bars)
@@ -155,6 +180,7 @@ class DataFetchingService(Service):
                 # accepted the whole batch, so move it back to the last bar actually sent; the
                 # rest is fetched again by the next poll (of this instance or the next).
                 validator.last_time = int(bars["time"][sent - 1]) if sent else resume_after
+        return self._batch_sent
 
     @staticmethod
     def _missed_bars(rates: np.ndarray[Any, Any], validator: BarValidator) -> bool:

@@ -1,10 +1,10 @@
-"""Execution: risk rules, position sizing, the order state machine, client ids and the pure part
-of reconciliation; later the TradeExecutionService that drives orders through the terminal."""
+"""Execution: risk rules, position sizing, client ids, reconciliation, the ``Trader`` that drives
+orders through the terminal and the ``TradeExecutionService`` around it. The orders and positions
+themselves are the model's (``trading_engine.model``)."""
 
 from __future__ import annotations
 
 from trading_engine.execution.client_ids import ClientId, ClientIdFactory, parse_tag
-from trading_engine.execution.orders import Order, OrderState, state_from_retcode
 from trading_engine.execution.reconcile import BookPosition, Reconciliation, reconcile
 from trading_engine.execution.risk import Decision, RiskLimits, RiskRules, RiskState
 from trading_engine.execution.sizing import size_from_risk
@@ -14,8 +14,6 @@ __all__ = [
     "ClientId",
     "ClientIdFactory",
     "Decision",
-    "Order",
-    "OrderState",
     "Reconciliation",
     "RiskLimits",
     "RiskRules",
@@ -23,5 +21,4 @@ __all__ = [
     "parse_tag",
     "reconcile",
     "size_from_risk",
-    "state_from_retcode",
 ]

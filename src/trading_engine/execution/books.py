@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from trading_engine.events import Side
-from trading_engine.execution.orders import Order, OrderState
-from trading_engine.execution.portfolio import OpenPosition
 from trading_engine.execution.reconcile import AdoptedPosition, BookPosition
 from trading_engine.journal.store import OrderRow, PositionRow
+from trading_engine.model.order import Order
+from trading_engine.model.order_state import OrderState
+from trading_engine.model.position import OpenPosition
 
 __all__ = [
     "adopted",

@@ -38,8 +38,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trading_engine.events import Side
+from trading_engine.execution.booking import book_close, deal_order
 from trading_engine.execution.client_ids import TAG_PREFIX, parse_tag
-from trading_engine.execution.orders import Order, OrderState
+from trading_engine.model.mt5 import (
+    CLOSING_ENTRIES,
+    HISTORY_ORDER_STATES,
+    OPENING_ENTRIES,
+    DealType,
+)
+from trading_engine.model.order import Order
+from trading_engine.model.order_state import OrderState
 
 __all__ = [
     "AdoptedOrder",
@@ -54,14 +62,6 @@ __all__ = [
     "reconcile",
 ]
 
-# MT5 enums (mt5-api.md §3.2).
-_DEAL_BUY, _DEAL_SELL = 0, 1
-_ENTRY_IN, _ENTRY_OUT, _ENTRY_INOUT, _ENTRY_OUT_BY = 0, 1, 2, 3
-_OPENING = (_ENTRY_IN, _ENTRY_INOUT)
-_CLOSING = (_ENTRY_OUT, _ENTRY_OUT_BY, _ENTRY_INOUT)
-_ORDER_STATE = {2: OrderState.CANCELED, 5: OrderState.REJECTED, 6: OrderState.EXPIRED}
-_DEAL_REASON = {0: "manual", 1: "manual", 2: "manual", 3: "expert", 4: "sl", 5: "tp",
-                6: "stop_out"}  # fmt: skip
 _EPS = 1e-9
 
 
@@ -287,7 +287,7 @@ class _Deals:
         self.by_order: dict[int, list[Any]] = {}
         self.by_position: dict[int, list[Any]] = {}
         for deal in deals:
-            if int(_get(deal, "type", -1)) not in (_DEAL_BUY, _DEAL_SELL):
+            if int(_get(deal, "type", -1)) not in (DealType.BUY, DealType.SELL):
                 continue  # balance, credit, commission … deals
             self.by_order.setdefault(int(_get(deal, "order", 0)), []).append(deal)
             self.by_position.setdefault(int(_get(deal, "position_id", 0)), []).append(deal)
@@ -304,13 +304,7 @@ class _Deals:
             found.update(
                 (int(_get(d, "ticket", 0)), d) for d in self.by_order.get(order_ticket, ())
             )
-        return sorted(found.values(), key=_deal_order)
-
-
-def _deal_order(deal: Any) -> tuple[int, int]:
-    """Deals in time order (milliseconds when given), then by ticket."""
-    msc = int(_get(deal, "time_msc", 0) or 0) or int(_get(deal, "time", 0) or 0) * 1000
-    return msc, int(_get(deal, "ticket", 0))
+        return sorted(found.values(), key=deal_order)
 
 
 def _vwap(deals: list[Any]) -> tuple[float, float | None]:
@@ -367,7 +361,7 @@ def _resolve(
         return parse_tag(_get(record, "comment", ""), prefix) == tag
 
     live = next((o for o in pending if ours(o, "ticket")), None)
-    entries = _OPENING if order.intent == "open" else _CLOSING
+    entries = OPENING_ENTRIES if order.intent == "open" else CLOSING_ENTRIES
     order_deals = [d for d in deals.of_order(ticket, tag) if int(_get(d, "entry", -1)) in entries]
 
     if order_deals:
@@ -413,8 +407,8 @@ def _resolve(
         )
 
     past = next((h for h in history if ours(h, "ticket")), None)
-    if past is not None and int(_get(past, "state", -1)) in _ORDER_STATE:
-        state = _ORDER_STATE[int(_get(past, "state", -1))]
+    if past is not None and int(_get(past, "state", -1)) in HISTORY_ORDER_STATES:
+        state = HISTORY_ORDER_STATES[int(_get(past, "state", -1))]
         if order.state is OrderState.NEW and state is OrderState.EXPIRED:
             state = OrderState.CANCELED
         return Resolution(
@@ -448,15 +442,8 @@ def _closed(
     deals: _Deals,
     client_id: str | None,
 ) -> ClosedPosition:
-    all_deals = sorted(deals.by_position.get(identifier, ()), key=_deal_order)
-    closing = [d for d in all_deals if int(_get(d, "entry", -1)) in _CLOSING]
-    closed_volume, price_close = _vwap(closing)
-    fees = sum(float(_get(d, "commission", 0.0)) + float(_get(d, "fee", 0.0)) for d in all_deals)
-    last = closing[-1] if closing else None
-    if last is None:
-        reason = "closed while away; no closing deal in the history window"
-    else:
-        reason = _DEAL_REASON.get(int(_get(last, "reason", -1)), "other")
+    booked = book_close(deals.by_position.get(identifier, ()))
+    reason = booked.reason or "closed while away; no closing deal in the history window"
     return ClosedPosition(
         ticket=ticket,
         identifier=identifier,
@@ -464,15 +451,15 @@ def _closed(
         side=side,
         volume=volume,
         price_open=price_open,
-        price_close=price_close,
-        closed_volume=closed_volume,
-        profit=sum(float(_get(d, "profit", 0.0)) for d in closing),
-        swap=sum(float(_get(d, "swap", 0.0)) for d in closing),
-        fees=fees,
-        time_close=int(_get(last, "time", 0)) if last is not None else None,
+        price_close=booked.price,
+        closed_volume=booked.volume,
+        profit=booked.profit,
+        swap=booked.swap,
+        fees=booked.fees,
+        time_close=booked.time,
         reason=reason,
-        deal_tickets=tuple(int(_get(d, "ticket", 0)) for d in closing),
-        complete=bool(closing) and closed_volume >= volume - _EPS,
+        deal_tickets=tuple(int(_get(d, "ticket", 0)) for d in booked.closing),
+        complete=bool(booked.closing) and booked.volume >= volume - _EPS,
         client_id=client_id,
     )
 

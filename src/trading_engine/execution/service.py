@@ -92,20 +92,30 @@ class TradeExecutionService(Service):
         if state.pending:  # left by the previous instance: finish them, never twice
             self._forget_sent_entries()
             await self._execute()
-        batch = self._config.execution_mode == "batch"
         async for message in self._signals:
-            if isinstance(message, NewCandleEvent):
-                if state.pending:
-                    await self._execute()
-                if self.trader.portfolio.positions:
-                    await self._sync()
-                if not state.pending and not self._unreachable:
-                    self.set_healthy()
-                self._unreachable = False
-            else:
-                state.pending.append(message)
-                if not batch or len(state.pending) >= self._config.batch_size:
-                    await self._execute()
+            await self.handle(message)
+
+    async def handle(self, message: SignalMessage, *, refresh: bool = True) -> None:
+        """One message of the signals channel: a signal is executed (or batched); a candle
+        executes what waits and refreshes the positions. ``refresh=False`` skips the refresh
+        (a backtest that has proven no stop, target or stop-out can have closed a position
+        since the last one)."""
+        state = self._exec
+        if isinstance(message, NewCandleEvent):
+            if state.pending:
+                await self._execute()
+            if refresh and self.trader.portfolio.positions:
+                await self._sync()
+            if not state.pending and not self._unreachable:
+                self.set_healthy()
+            self._unreachable = False
+        else:
+            state.pending.append(message)
+            if (
+                self._config.execution_mode != "batch"
+                or len(state.pending) >= self._config.batch_size
+            ):
+                await self._execute()
 
     async def _execute(self) -> None:
         """Execute the pending signals, exits first (they free risk), entries after; each leaves

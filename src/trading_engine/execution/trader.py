@@ -44,6 +44,7 @@ from trading_engine.events import (
     Side,
     TradingBlockedEvent,
 )
+from trading_engine.execution.booking import book_close
 from trading_engine.execution.books import (
     adopted,
     book_position,
@@ -53,8 +54,7 @@ from trading_engine.execution.books import (
     position_row,
 )
 from trading_engine.execution.client_ids import ClientIdFactory
-from trading_engine.execution.orders import FINAL_STATES, Order, OrderState
-from trading_engine.execution.portfolio import OpenPosition, Portfolio
+from trading_engine.execution.planner import Refusal, close_request, entry_request, plan_entry
 from trading_engine.execution.reconcile import (
     ClosedPosition,
     Reconciliation,
@@ -63,22 +63,23 @@ from trading_engine.execution.reconcile import (
 )
 from trading_engine.execution.risk import RiskRules
 from trading_engine.execution.risk_store import save_risk
-from trading_engine.execution.sizing import round_volume_down, size_from_risk
 from trading_engine.journal.store import DealRow, Journal
+from trading_engine.model.mt5 import (
+    TRADE_RETCODE_POSITION_CLOSED,
+    Outcome,
+    close_reason,
+)
+from trading_engine.model.order import Order
+from trading_engine.model.order_state import FINAL_STATES, OrderState
+from trading_engine.model.position import OpenPosition, Portfolio
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.crashpoints import crash_point
 from trading_engine.runtime.hub import EventHub
-from trading_engine.terminal.normalize import build_market_request
 from trading_engine.terminal.port import TerminalPort
-from trading_engine.terminal.retcodes import Outcome
-from trading_engine.terminal.symbols import SymbolRules
 
 __all__ = ["ExecutionStats", "Trader"]
 
 _UNFINISHED = [str(s) for s in OrderState if s not in FINAL_STATES]
-_DEAL_ENTRY_OUT = (1, 3)  # DEAL_ENTRY_OUT, DEAL_ENTRY_OUT_BY
-_DEAL_REASONS = {4: "sl", 5: "tp", 6: "stop_out"}
-_POSITION_CLOSED = 10036  # TRADE_RETCODE_POSITION_CLOSED
 _HISTORY_MARGIN = 3 * 86_400  # seconds around the window: server time may be ahead of UTC
 
 
@@ -143,41 +144,40 @@ class Trader:
         rules = await self.port.symbol_rules(symbol)
         for attempt in range(self.send_attempts):
             tick = await self.port.symbol_info_tick(symbol)
-            if tick is None or not tick.bid or not tick.ask:
-                self.refuse(signal, "no_prices", f"{symbol}: the terminal has no prices")
+            if tick is None or not tick.bid or not tick.ask:  # no account read without prices
+                refusal = Refusal("no_prices", f"{symbol}: the terminal has no prices")
+                self.refuse(signal, refusal.rule, refusal.reason)
                 return
             account = await self.port.account_info()
-            self.risk.on_account(float(account.equity), float(account.balance), float(tick.time))
-            save_risk(self.journal, self.risk, self.clock.time())
-            volume = self._size(signal, rules, float(account.equity), tick)
-            if volume <= 0:
-                self.refuse(signal, "sizing", f"{symbol}: the risk budget buys less than one lot")
-                return
-            decision = self.risk.check_entry(
-                symbol,
-                volume,
-                len(self.portfolio) + self._unknown_count(),
-                float(tick.time),
-                volume_step=rules.volume_step,
-                volume_min=rules.volume_min,
+            plan = plan_entry(
+                symbol=symbol,
+                side=signal.side,
+                sl=signal.sl,
+                volume=signal.volume,
+                rules=rules,
+                tick=tick,
+                equity=float(account.equity),
+                balance=float(account.balance),
+                risk=self.risk,
+                open_positions=len(self.portfolio) + self._unknown_count(),
             )
-            if not decision.allowed:
-                self.refuse(signal, decision.rule, decision.reason)
+            save_risk(self.journal, self.risk, self.clock.time())  # a restart keeps the latches
+            if isinstance(plan, Refusal):
+                self.refuse(signal, plan.rule, plan.reason)
                 return
-            order = self._new_order(signal.symbol, signal.side, decision.volume, signal)
+            order = self._new_order(signal.symbol, signal.side, plan.volume, signal)
             order.sl, order.tp = signal.sl, signal.tp
             try:
-                request = build_market_request(
+                request = entry_request(
                     rules,
                     signal.side,
-                    decision.volume,
+                    plan.volume,
                     tick,
                     sl=signal.sl,
                     tp=signal.tp,
                     deviation=self.trading.deviation,
                     magic=self.trading.magic,
                     comment=order.comment,
-                    adjust_stops=True,
                 )
             except OrderError as exc:
                 self._reject_unsent(order, str(exc))
@@ -188,30 +188,6 @@ class Trader:
             if not await self._send(order, request) or attempt == self.send_attempts - 1:
                 return
             await self.clock.sleep(self.backoff.delay(attempt, self.rng))
-
-    def _size(
-        self, signal: EntrySignalEvent, rules: SymbolRules, equity: float, tick: Any
-    ) -> float:
-        """The signal's volume, else risk per trade over the stop distance, else the minimum."""
-        cap = min(rules.volume_max, self.risk.limits.max_position_size)
-        if signal.volume is not None:
-            return round_volume_down(signal.volume, rules.volume_step, rules.volume_min, cap)
-        if signal.sl is None:
-            return rules.volume_min
-        entry = float(tick.ask if signal.side is Side.BUY else tick.bid)
-        distance = abs(entry - signal.sl)
-        if distance <= 0:
-            return 0.0
-        return size_from_risk(
-            equity,
-            self.risk.limits.risk_per_trade_pct,
-            distance,
-            rules.tick_size,
-            rules.tick_value,
-            rules.volume_min,
-            cap,
-            rules.volume_step,
-        )
 
     # -- exits ----------------------------------------------------------------------------------
 
@@ -232,15 +208,15 @@ class Trader:
             order.intent, order.position_to_close = "close", position.ticket
             order.strategy, order.correlation_id = position.strategy, correlation_id
             try:
-                request = build_market_request(
+                request = close_request(
                     rules,
                     side,
                     position.volume,
                     tick,
+                    position=position.ticket,
                     deviation=self.trading.deviation,
                     magic=self.trading.magic,
                     comment=order.comment,
-                    position=position.ticket,
                 )
             except OrderError as exc:
                 self._reject_unsent(order, str(exc))
@@ -320,8 +296,11 @@ class Trader:
                     order.message or result.describe(),
                 )
             )
-            if order.intent == "close" and order.retcode == _POSITION_CLOSED:
-                await self.sync()  # closed meanwhile (SL/TP): closing is idempotent, book it
+            if order.intent == "close" and (
+                order.retcode == TRADE_RETCODE_POSITION_CLOSED or result.outcome is Outcome.VERIFY
+            ):
+                # Closed meanwhile (SL/TP) or another close in flight: read back, book what is.
+                await self.sync()
             return result.outcome is Outcome.RETRY
         return False
 
@@ -462,18 +441,21 @@ class Trader:
     async def _book_close(self, position: OpenPosition, reason: str, correlation_id: str) -> None:
         """Book a position that is gone from the terminal, from its closing deals."""
         deals = await self.port.history_deals_get(position=position.ticket)
-        closing = [d for d in deals if int(d.entry) in _DEAL_ENTRY_OUT]
-        volume = sum(float(d.volume) for d in closing)
-        profit = sum(float(d.profit) for d in closing)
-        swap = sum(float(d.swap) for d in closing)
-        fees = sum(float(d.commission) + float(d.fee) for d in deals)
-        price = sum(float(d.price) * float(d.volume) for d in closing) / volume if volume else 0.0
-        if closing:
-            reason = _DEAL_REASONS.get(int(closing[-1].reason), reason)
+        booked = book_close(deals)
+        if booked.deal_reason is not None:
+            reason = close_reason(booked.deal_reason, expert=reason)
         for deal in deals:
             self._record_deal(deal, position)
         crash_point("mid_close")
-        self._closed(position, price, profit, swap, fees, reason, correlation_id)
+        self._closed(
+            position,
+            booked.price or 0.0,
+            booked.profit,
+            booked.swap,
+            booked.fees,
+            reason,
+            correlation_id,
+        )
 
     def _record_deal(self, deal: Any, position: OpenPosition) -> None:
         self.journal.record_deal(

@@ -30,12 +30,14 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trading_engine.errors import StrategyError
-from trading_engine.events import Side
+from trading_engine.model.position import PositionView
+from trading_engine.model.side import Side
+from trading_engine.model.signal import Signal
 
 __all__ = [
     "REGIMES",
@@ -89,19 +91,6 @@ def atr_stops(
 
 
 @dataclass(slots=True)
-class PositionView:
-    """The open position of this strategy on the snapshot's symbol, as the engine knows it."""
-
-    ticket: int
-    side: Side
-    volume: float
-    price_open: float
-    sl: float | None = None
-    tp: float | None = None
-    profit: float = 0.0
-
-
-@dataclass(slots=True)
 class Snapshot:
     """Everything a strategy sees for one closed bar of one stream.
 
@@ -123,25 +112,6 @@ class Snapshot:
     regime: str
     position: PositionView | None
     bars: int
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """What a strategy asks for.
-
-    ``action="enter"``: open a position on ``side`` with optional stops (absolute prices) and
-    ``volume`` in lots (``None``: sized by the risk rules from ``sl``). ``action="exit"``: close
-    the position of side ``side`` (``ticket``, when known, names it). ``reason`` is logged and
-    journaled with the order.
-    """
-
-    action: Literal["enter", "exit"]
-    side: Side
-    sl: float | None = None
-    tp: float | None = None
-    volume: float | None = None
-    reason: str = ""
-    ticket: int | None = None
 
 
 class NoParams(BaseModel):

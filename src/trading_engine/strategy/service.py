@@ -36,7 +36,7 @@ from trading_engine.events import (
     IndicatorsCalculatedEvent,
     NewCandleEvent,
 )
-from trading_engine.execution.portfolio import Portfolio
+from trading_engine.model.position import Portfolio
 from trading_engine.runtime.channel import Receiver, Sender
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service

@@ -2,6 +2,17 @@
 reconnects, symbol specifications and request normalisation.
 """
 
+from trading_engine.model.mt5 import (
+    Outcome,
+    classify_check_retcode,
+    classify_error,
+    classify_retcode,
+    classify_send_error,
+    classify_send_retcode,
+    describe_error,
+    describe_retcode,
+    is_connection_error,
+)
 from trading_engine.terminal.config import PortSettings
 from trading_engine.terminal.normalize import (
     OrderKind,
@@ -20,17 +31,6 @@ from trading_engine.terminal.port import (
     PortState,
     SendResult,
     TerminalPort,
-)
-from trading_engine.terminal.retcodes import (
-    Outcome,
-    classify_check_retcode,
-    classify_error,
-    classify_retcode,
-    classify_send_error,
-    classify_send_retcode,
-    describe_error,
-    describe_retcode,
-    is_connection_error,
 )
 from trading_engine.terminal.symbols import SymbolRules
 

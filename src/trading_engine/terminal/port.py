@@ -52,9 +52,7 @@ from loguru import logger
 
 from trading_engine.clock import Clock
 from trading_engine.errors import TerminalConnectionError, TerminalError, TerminalUnreachable
-from trading_engine.runtime.backoff import Backoff
-from trading_engine.terminal.config import PortSettings
-from trading_engine.terminal.retcodes import (
+from trading_engine.model.mt5 import (
     RES_E_INVALID_PARAMS,
     RES_S_OK,
     Outcome,
@@ -65,6 +63,8 @@ from trading_engine.terminal.retcodes import (
     describe_retcode,
     is_connection_error,
 )
+from trading_engine.runtime.backoff import Backoff
+from trading_engine.terminal.config import PortSettings
 from trading_engine.terminal.symbols import SymbolRules
 
 __all__ = [

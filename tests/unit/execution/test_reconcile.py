@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from trading_engine.events import Side
 from trading_engine.execution.client_ids import ClientIdFactory
-from trading_engine.execution.orders import Order, OrderState
 from trading_engine.execution.reconcile import (
     BookPosition,
     HeldPosition,
@@ -20,6 +19,8 @@ from trading_engine.execution.reconcile import (
     apply_resolution,
     reconcile,
 )
+from trading_engine.model.order import Order
+from trading_engine.model.order_state import OrderState
 from trading_engine.mt5sim.spec.structs import TradeDeal, TradeOrder, TradePosition
 
 MAGIC = 777

@@ -1,18 +1,37 @@
-"""``Portfolio``: this engine's open positions, as the execution service last saw them.
+"""Positions: ``OpenPosition`` (one of ours), its read-only ``PositionView``, and ``Portfolio``.
 
-Owned by the engine, not by a service, so it outlives service restarts. The execution service
-writes it (fills, closes, reconciliation); the strategy service reads it to put the current
-position into each snapshot.
+The portfolio is owned by the engine, not by a service, so it outlives service restarts. The
+execution stage writes it (fills, closes, reconciliation); the strategy stage only reads views of
+it (``Portfolio.view``), to put the current position into each snapshot.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from trading_engine.events import Side
-from trading_engine.strategy.base import PositionView
+from trading_engine.model.side import Side
 
-__all__ = ["OpenPosition", "Portfolio"]
+__all__ = ["OpenPosition", "Portfolio", "PositionView", "PositionViews"]
+
+
+@dataclass(slots=True)
+class PositionView:
+    """The open position of a strategy on a symbol, as the engine knows it (a copy: read-only)."""
+
+    ticket: int
+    side: Side
+    volume: float
+    price_open: float
+    sl: float | None = None
+    tp: float | None = None
+    profit: float = 0.0
+
+
+class PositionViews(Protocol):
+    """What a reader of positions may ask: the view of a strategy's position on a symbol."""
+
+    def view(self, symbol: str, strategy: str) -> PositionView | None: ...
 
 
 @dataclass(slots=True)

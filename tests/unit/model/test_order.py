@@ -10,13 +10,9 @@ from hypothesis import strategies as st
 
 from trading_engine.errors import OrderError
 from trading_engine.events import Side
-from trading_engine.execution.orders import (
-    FINAL_STATES,
-    TRANSITIONS,
-    Order,
-    OrderState,
-    state_from_retcode,
-)
+from trading_engine.model.mt5 import state_after_send
+from trading_engine.model.order import Order
+from trading_engine.model.order_state import FINAL_STATES, TRANSITIONS, OrderState
 
 S = OrderState
 
@@ -100,13 +96,13 @@ def test_an_order_needs_a_positive_volume() -> None:
     ],
 )
 def test_retcodes_map_to_the_next_state(retcode: int, pending: bool, state: OrderState) -> None:
-    assert state_from_retcode(retcode, pending=pending) is state
+    assert state_after_send(retcode, pending=pending) is state
 
 
 def test_no_result_is_unknown_unless_the_module_refused_the_arguments() -> None:
-    assert state_from_retcode(None) is S.UNKNOWN
-    assert state_from_retcode(None, error_code=-10005) is S.UNKNOWN
-    assert state_from_retcode(None, error_code=-2) is S.REJECTED
+    assert state_after_send(None) is S.UNKNOWN
+    assert state_after_send(None, error_code=-10005) is S.UNKNOWN
+    assert state_after_send(None, error_code=-2) is S.REJECTED
 
 
 def test_a_lost_reply_leaves_the_order_unknown() -> None:

@@ -1,23 +1,29 @@
-"""The return-code table covers every code of mt5-api.md §3.3 and §3.4 with the right outcome."""
+"""The one MT5 table covers every code of mt5-api.md §3.3 and §3.4 with its outcome and state."""
 
 from __future__ import annotations
 
 import pytest
 
-from trading_engine.terminal.retcodes import (
+from trading_engine.model.mt5 import (
+    CLOSING_ENTRIES,
     CONNECTION_ERRORS,
     LAST_ERRORS,
+    OPENING_ENTRIES,
     TRADE_RETCODES,
+    DealEntry,
     Outcome,
     classify_check_retcode,
     classify_error,
     classify_retcode,
     classify_send_error,
     classify_send_retcode,
+    close_reason,
     describe_error,
     describe_retcode,
     is_connection_error,
+    state_after_send,
 )
+from trading_engine.model.order_state import OrderState
 
 S, P, R, V, F = Outcome.SUCCESS, Outcome.PARTIAL, Outcome.RETRY, Outcome.VERIFY, Outcome.FINAL
 
@@ -153,3 +159,71 @@ def test_describe_error_prefers_the_terminals_text() -> None:
         "-10004 RES_E_INTERNAL_FAIL_CONNECT: No IPC connection"
     )
     assert describe_error(-10004) == "-10004 RES_E_INTERNAL_FAIL_CONNECT: no IPC connection"
+
+
+# The order state per code, written out independently of the module's table.
+SPEC_STATES = {
+    10007: OrderState.CANCELED,
+    10008: OrderState.PLACED,
+    10009: OrderState.FILLED,
+    10010: OrderState.PARTIALLY_FILLED,
+    10011: OrderState.UNKNOWN,
+    10012: OrderState.UNKNOWN,
+    10031: OrderState.UNKNOWN,
+}
+
+
+@pytest.mark.parametrize("code", sorted(SPEC_RETCODES))
+def test_every_retcode_gives_the_order_state_of_its_row(code: int) -> None:
+    expected = SPEC_STATES.get(code, OrderState.REJECTED)
+    assert TRADE_RETCODES[code].state is expected
+    assert state_after_send(code) is expected
+
+
+def test_the_disagreements_of_the_old_tables_are_decided_once() -> None:
+    # 10039: this request did nothing, another close may complete: REJECTED, but verify.
+    assert (classify_send_retcode(10039), state_after_send(10039)) == (V, OrderState.REJECTED)
+    # 10046: a known refusal, not an unknown code.
+    assert (classify_send_retcode(10046), state_after_send(10046)) == (F, OrderState.REJECTED)
+    # 10025: a no-op succeeds; an order answered so executed nothing.
+    assert (classify_send_retcode(10025), state_after_send(10025)) == (S, OrderState.REJECTED)
+
+
+def test_done_places_a_pending_order_and_unknown_codes_are_unknown() -> None:
+    assert state_after_send(10009, pending=True) is OrderState.PLACED
+    assert state_after_send(10099) is OrderState.UNKNOWN
+
+
+@pytest.mark.parametrize("code", [-2, -3, -5, -6, -7, -8])
+def test_no_result_with_a_client_side_error_rejects_the_order(code: int) -> None:
+    assert state_after_send(None, error_code=code) is OrderState.REJECTED
+
+
+@pytest.mark.parametrize("code", [None, 1, -1, -10004, -10005, -99])
+def test_no_result_with_an_ipc_or_unknown_error_leaves_the_order_unknown(code: int | None) -> None:
+    assert state_after_send(None, error_code=code) is OrderState.UNKNOWN
+
+
+def test_closing_and_opening_deal_entries() -> None:
+    assert frozenset({DealEntry.OUT, DealEntry.OUT_BY, DealEntry.INOUT}) == CLOSING_ENTRIES
+    assert frozenset({DealEntry.IN, DealEntry.INOUT}) == OPENING_ENTRIES
+
+
+@pytest.mark.parametrize(
+    ("reason", "name"),
+    [
+        (0, "manual"),
+        (1, "manual"),
+        (2, "manual"),
+        (3, "signal"),
+        (4, "sl"),
+        (5, "tp"),
+        (6, "stop_out"),
+        (7, "other"),
+        (8, "other"),
+        (9, "other"),
+        (42, "other"),
+    ],
+)
+def test_close_reason_names_every_deal_reason(reason: int, name: str) -> None:
+    assert close_reason(reason, expert="signal") == name

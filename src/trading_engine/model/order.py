@@ -1,115 +1,20 @@
-"""The order state machine (pure): an explicit transition table, and the reading of send results.
-
-::
-
-    NEW ──► SUBMITTED ──► PLACED ──► PARTIALLY_FILLED ──► FILLED
-     │          │            │              │
-     │          ├──► FILLED / PARTIALLY_FILLED / REJECTED / CANCELED / EXPIRED
-     │          └──► UNKNOWN ──► (resolved from the terminal) PLACED / PARTIALLY_FILLED /
-     │                            FILLED / REJECTED / CANCELED / EXPIRED
-     └──► REJECTED (refused before sending: risk, normalisation) / CANCELED
-
-``SUBMITTED`` is entered only from ``NEW``: an order is sent once. A retry after a requote or a
-"no prices" answer is a *new* order with a new client id; the first one ends ``REJECTED``.
-``UNKNOWN`` (timeout, lost connection, a reply that never came) is left only by reading the
-terminal's orders, positions and deals (``execution.reconcile``), never by sending again.
-``FILLED``, ``REJECTED``, ``CANCELED`` and ``EXPIRED`` are final.
-"""
+"""``Order``: one order of the engine, from the signal to its final state (see ``order_state``),
+and the reading of ``order_send``'s answer through the MT5 table (``model.mt5``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal, Protocol
 
 from trading_engine.errors import OrderError
-from trading_engine.events import Side
+from trading_engine.model.mt5 import state_after_send
+from trading_engine.model.order_state import FINAL_STATES, TRANSITIONS, OrderState
+from trading_engine.model.side import Side
 
-__all__ = [
-    "FINAL_STATES",
-    "TRANSITIONS",
-    "Order",
-    "OrderState",
-    "SendResult",
-    "state_from_retcode",
-]
-
-
-class OrderState(StrEnum):
-    """Where an order stands."""
-
-    NEW = "new"
-    SUBMITTED = "submitted"
-    PLACED = "placed"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    REJECTED = "rejected"
-    CANCELED = "canceled"
-    EXPIRED = "expired"
-    UNKNOWN = "unknown"
-
+__all__ = ["Order", "SendResult"]
 
 _S = OrderState
-TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
-    _S.NEW: frozenset({_S.SUBMITTED, _S.REJECTED, _S.CANCELED}),
-    _S.SUBMITTED: frozenset(
-        {_S.PLACED, _S.PARTIALLY_FILLED, _S.FILLED, _S.REJECTED, _S.CANCELED, _S.EXPIRED}
-        | {_S.UNKNOWN}
-    ),
-    _S.PLACED: frozenset(
-        {_S.PARTIALLY_FILLED, _S.FILLED, _S.REJECTED, _S.CANCELED, _S.EXPIRED, _S.UNKNOWN}
-    ),
-    _S.PARTIALLY_FILLED: frozenset(
-        {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED, _S.UNKNOWN}
-    ),
-    _S.UNKNOWN: frozenset(
-        {_S.PLACED, _S.PARTIALLY_FILLED, _S.FILLED, _S.REJECTED, _S.CANCELED, _S.EXPIRED}
-    ),
-    _S.FILLED: frozenset(),
-    _S.REJECTED: frozenset(),
-    _S.CANCELED: frozenset(),
-    _S.EXPIRED: frozenset(),
-}
-"""Every legal transition; anything else raises ``OrderError``."""
-
-FINAL_STATES = frozenset(state for state, nexts in TRANSITIONS.items() if not nexts)
-
-# TRADE_RETCODE values (mt5-api.md §3.3).
-_CANCEL, _PLACED, _DONE, _DONE_PARTIAL = 10007, 10008, 10009, 10010
-_VERIFY = frozenset({10011, 10012, 10031})  # ERROR, TIMEOUT, CONNECTION: may have executed
-_KNOWN_REFUSALS = frozenset(range(10004, 10046)) - _VERIFY - {10005, 10037, _PLACED, _DONE}
-_INVALID_PARAMS = -2  # last_error(): the module refused the request before sending it
-
-
-def state_from_retcode(
-    retcode: int | None, *, pending: bool = False, error_code: int | None = None
-) -> OrderState:
-    """The state an order enters once ``order_send`` answered ``retcode``.
-
-    - ``10009`` DONE: ``FILLED`` for a market order, ``PLACED`` for a pending one (``pending``);
-    - ``10008`` PLACED: ``PLACED``; ``10010`` DONE_PARTIAL: ``PARTIALLY_FILLED``;
-    - ``10007`` CANCEL: ``CANCELED``;
-    - ``10012`` TIMEOUT, ``10031`` CONNECTION, ``10011`` ERROR, any code not in the MT5 table,
-      and ``None`` (no result at all): ``UNKNOWN``, to be resolved from the terminal;
-    - ``None`` with ``error_code == -2`` (the module refused the arguments, nothing was sent):
-      ``REJECTED``;
-    - every other trade retcode (requote, invalid stops, no money, market closed …):
-      ``REJECTED`` (nothing was executed; a retry is a new order).
-    """
-    if retcode is None:
-        return _S.REJECTED if error_code == _INVALID_PARAMS else _S.UNKNOWN
-    if retcode == _DONE:
-        return _S.PLACED if pending else _S.FILLED
-    if retcode == _PLACED:
-        return _S.PLACED
-    if retcode == _DONE_PARTIAL:
-        return _S.PARTIALLY_FILLED
-    if retcode == _CANCEL:
-        return _S.CANCELED
-    if retcode in _KNOWN_REFUSALS:
-        return _S.REJECTED
-    return _S.UNKNOWN  # TIMEOUT, CONNECTION, ERROR, or a code we do not know: verify
 
 
 class SendResult(Protocol):
@@ -253,10 +158,10 @@ class Order:
         if self.state is not _S.SUBMITTED:
             raise OrderError(f"order {self.client_id}: a send result for an order in {self.state}")
         if result is None:
-            state = state_from_retcode(None, error_code=error_code)
+            state = state_after_send(None, error_code=error_code)
             self.transition(state, message=error_message or f"no result (error {error_code})")
             return state
-        state = state_from_retcode(result.retcode, pending=pending)
+        state = state_after_send(result.retcode, pending=pending)
         fields: dict[str, object] = {"retcode": result.retcode, "message": result.comment}
         if result.order:
             fields["order_ticket"] = int(result.order)

@@ -1,0 +1,347 @@
+"""``BacktestEngine``: the engine's own cores in one synchronous loop over the history.
+
+No asyncio and no channels per bar, and no second implementation of trading logic: the engine
+builds the same objects the orchestrator builds (``TradingOrchestrator``'s port, hub, journal,
+portfolio, risk rules, validators, indicator sets, strategy bindings) and calls their synchronous
+cores directly:
+
+1. the data service's start-up (``on_start``) fixes each stream's last closed bar, then the
+   stream's history is read once and validated by the same ``BarValidator``;
+2. ``schedule_sim.detection_plan`` computes the instant the pipeline's bar-timed polls would emit
+   each bar (``data/schedule.py``), from the first tick after each bar's close;
+3. per instant, for each bar emitted then (in the data service's order): the indicator service's
+   ``calculate``, the strategy service's ``evaluate`` (same ``Snapshot``, same error isolation),
+   then the execution service's ``handle`` for each signal and the candle — the very coroutines
+   the pipeline runs, driven to completion without a loop (``drive.py``) against ``mt5sim``
+   called in process, on an ``InstantClock``;
+4. what cannot change anything is skipped: a candle refreshes the positions (a terminal call)
+   only when a stop, a target or a stop-out may have happened since the last refresh —
+   ``scan.may_close`` checks the M1 bid/ask extremes against the positions' stops in one numba
+   call (positions without stops and an account far from stop-out never refresh).
+
+Faults, slippage, commission, swaps, sessions and stop-out are the simulator's, as in the
+pipeline. Inherent differences from the pipeline (stated in the parity tests): the pipeline's
+extra terminal calls (polls) shift call-counted faults and the latency fault's simulated time,
+and the strategy's ``PositionView.profit`` is refreshed only when the positions are.
+"""
+
+from __future__ import annotations
+
+import random
+import time as _time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trading_engine.backtest.drive import InstantClock, drive
+from trading_engine.backtest.result import BacktestResult
+from trading_engine.backtest.scan import M1Extremes, load_m1_extremes
+from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
+from trading_engine.backtest.summary import build_result, collect
+from trading_engine.config import SystemConfig
+from trading_engine.data.service import DataFetchingService
+from trading_engine.errors import ConfigError
+from trading_engine.events import NewCandleEvent, new_correlation_id
+from trading_engine.execution.service import TradeExecutionService
+from trading_engine.indicators.service import IndicatorCalculationService
+from trading_engine.journal.store import MEMORY
+from trading_engine.mt5sim.market.servertime import ServerTime
+from trading_engine.orchestrator import TradingOrchestrator
+from trading_engine.strategy.service import StrategyEvaluationService
+from trading_engine.terminal.factory import fit_start_to_history, open_terminal
+from trading_engine.timeframes import fixed_seconds
+
+__all__ = ["BacktestEngine"]
+
+_NEVER = np.iinfo(np.int64).max
+_DAY = 86_400
+
+
+@dataclass(slots=True)
+class _Stream:
+    symbol: str
+    timeframe: int
+    seconds: int
+    bars: npt.NDArray[np.void]
+    available: npt.NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+
+
+class BacktestEngine:
+    """One synchronous loop over the history through the engine's cores (module docstring)."""
+
+    def __init__(
+        self,
+        config: SystemConfig,
+        *,
+        bars: int | None = None,
+        end: float | None = None,
+        journal: Path | None = None,
+        config_dir: Path | None = None,
+        skip_refresh: bool = True,
+    ) -> None:
+        if bars is None and end is None and config.terminal.sim.history_file is None:
+            raise ConfigError("a backtest on generated prices needs a bar budget or an end")
+        if config.services.data_fetching.candle_index != 1:
+            raise ConfigError(
+                "the fast engine emits closed bars only (candle_index 1); "
+                "use the pipeline engine for another candle_index",
+                key="services.data_fetching.candle_index",
+            )
+        jcfg = config.journal.model_copy(
+            update={
+                "path": journal if journal is not None else Path(MEMORY),
+                "durable_orders": False,
+            }
+        )
+        self.config = fit_start_to_history(config.model_copy(update={"journal": jcfg}))
+        self.bars = bars
+        self.end = end
+        self.config_dir = config_dir
+        self.skip_refresh = skip_refresh
+        self.refreshes = 0
+        self.refreshes_skipped = 0
+
+    def run(self) -> BacktestResult:
+        """Run the backtest; its result."""
+        started = _time.perf_counter()
+        cfg = self.config
+        clock = InstantClock(cfg.terminal.sim.start.timestamp())
+        terminal, _ = open_terminal(cfg.terminal, clock, cfg.trading.symbols)
+        engine = TradingOrchestrator(
+            cfg,
+            clock=clock,
+            terminal=terminal,
+            in_process=True,
+            max_bars=self.bars,
+            rng=random.Random(cfg.trading.magic),
+            config_dir=self.config_dir,
+        )
+        probe = collect(engine)
+        services = cfg.services
+        engine.open_journal()
+        try:
+            drive(engine.port.connect())
+            drive(engine.check_journal_matches_terminal())
+            data = DataFetchingService(
+                port=engine.port,
+                streams=engine.streams,
+                config=services.data_fetching,
+                candles=engine.candles.sender,
+                hub=engine.hub,
+                state=engine.data_state,
+                clock=clock,
+            )
+            drive(data.on_start())
+            indicators = IndicatorCalculationService(
+                port=engine.port,
+                streams=engine.streams,
+                config=services.indicator_calculation,
+                indicators=engine.indicators,
+                warmup_bars=engine.warmup_bars,
+                candles=engine.candles.receiver,
+                features=engine.features.sender,
+                hub=engine.hub,
+                state=engine.indicator_state,
+                clock=clock,
+            )
+            strategies = StrategyEvaluationService(
+                bindings=engine.bindings,
+                config=services.strategy_evaluation,
+                features=engine.features.receiver,
+                signals=engine.signals.sender,
+                portfolio=engine.portfolio,
+                hub=engine.hub,
+                state=engine.strategy_state,
+                clock=clock,
+            )
+            execution = TradeExecutionService(
+                trader=engine.trader(),
+                config=services.trade_execution,
+                signals=engine.signals.receiver,
+                clock=clock,
+                state=engine.execution_state,
+            )
+            enabled = set(cfg.enabled_services())
+            if "indicator_calculation" in enabled:
+                drive(indicators.on_start())
+            if "trade_execution" in enabled:
+                drive(execution.on_start())
+            first_times = {s: engine.data_state.validator(s).last_time for s in engine.streams}
+            streams, extremes = self._history(terminal, engine, clock.time())
+            plan = detection_plan(
+                [StreamBars(s.seconds, s.available) for s in streams],
+                start=clock.time(),
+                delay=float(services.data_fetching.close_delay),
+                interval=float(services.data_fetching.fetch_interval),
+                server_msc=_server_msc(terminal.market.server_time),
+                budget=self.bars,
+            )
+            self._loop(plan, streams, extremes, engine, clock, indicators, strategies, execution)
+            elapsed = _time.perf_counter() - started
+            return build_result(
+                engine,
+                terminal,
+                probe,
+                engine_name="fast",
+                elapsed=elapsed,
+                first_times=first_times,
+            )
+        finally:
+            if engine.journal is not None and not engine.journal.closed:
+                engine.journal.close()
+
+    # -- history ------------------------------------------------------------------------------
+
+    def _history(
+        self, terminal: Any, engine: TradingOrchestrator, now_utc: float
+    ) -> tuple[list[_Stream], dict[str, M1Extremes]]:
+        """Each stream's accepted bars after its last closed one at the start, and each symbol's
+        M1 extremes and first-tick times (the availability of every bar)."""
+        market = terminal.market
+        st: ServerTime = market.server_time
+        start_srv = st.to_server(now_utc)
+        horizon = self._horizon_days(engine)
+        while True:
+            end_srv = start_srv + horizon * _DAY
+            if self.end is not None:
+                end_srv = st.to_server(self.end)
+            end_utc = st.to_utc(end_srv)
+            streams = []
+            for stream in engine.streams:
+                symbol, tf = stream
+                seconds = fixed_seconds(tf) or 0
+                last = engine.data_state.validator(stream).last_time or 0
+                raw = market.copy_rates_range(symbol, tf, last + 1, end_srv, end_utc + 1)
+                raw = raw[raw["time"] + seconds <= end_srv]
+                streams.append(_Stream(symbol, tf, seconds, raw))
+            total = sum(len(s.bars) for s in streams)
+            if self.end is not None or self.bars is None or total >= self.bars * 1.02 + 10:
+                break
+            if horizon > 36_500 or (horizon > 60 and total == 0):
+                break
+            grown = horizon * 2
+            horizon = grown
+        extremes: dict[str, M1Extremes] = {}
+        for symbol in sorted({s.symbol for s in streams}):
+            extremes[symbol] = load_m1_extremes(market, symbol, start_srv - 120, end_srv + 3 * _DAY)
+        for s in streams:
+            validator = engine.data_state.validator((s.symbol, s.timeframe))
+            before = validator.last_time
+            s.bars = validator.process_closed(s.bars).accepted
+            validator.last_time = before  # the loop moves it on bar by bar
+            ext = extremes[s.symbol]
+            close = s.bars["time"].astype(np.int64) + s.seconds
+            j = np.searchsorted(ext.times, close, side="left")
+            first = np.append(ext.first_msc, _NEVER)
+            s.available = first[np.minimum(j, len(ext.first_msc))]
+        return streams, extremes
+
+    def _horizon_days(self, engine: TradingOrchestrator) -> float:
+        if self.bars is None:
+            return 3650.0
+        seconds = min((fixed_seconds(tf) or _DAY) for _, tf in engine.streams)
+        per_day = _DAY / seconds * 5 / 7 * 0.95  # trading days only
+        return max(3.0, self.bars / max(1, len(engine.streams)) / per_day + 4)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _loop(
+        self,
+        plan: list[tuple[float, int, int]],
+        streams: list[_Stream],
+        extremes: dict[str, M1Extremes],
+        engine: TradingOrchestrator,
+        clock: InstantClock,
+        indicators: IndicatorCalculationService,
+        strategies: StrategyEvaluationService,
+        execution: TradeExecutionService,
+    ) -> None:
+        enabled = set(engine.config.enabled_services())
+        run_ind = "indicator_calculation" in enabled
+        run_strat = run_ind and "strategy_evaluation" in enabled
+        run_exec = run_strat and "trade_execution" in enabled
+        min_rows = engine.config.services.strategy_evaluation.min_rows_required
+        hub = engine.hub
+        data = engine.data_state
+        portfolio = engine.portfolio
+        calculate = indicators.calculate
+        evaluate = strategies.evaluate
+        handle = execution.handle
+        publish = hub.publish
+        rows = [s.bars.tolist() for s in streams]
+        server_time = engine.terminal.market.server_time
+        last_refresh_msc = _server_msc(server_time)(clock.time())
+        n = len(plan)
+        i = 0
+        while i < n:
+            at = plan[i][0]
+            if at > clock.time():
+                clock.advance_to(at)
+            messages: list[Any] = []
+            while i < n and plan[i][0] == at:
+                _, k, j = plan[i]
+                i += 1
+                s = streams[k]
+                tm, o, h, lo, c, tv, sp, rv = rows[k][j]
+                candle = NewCandleEvent(
+                    new_correlation_id(), at, s.symbol, s.timeframe, tm, o, h, lo, c, tv, sp, rv
+                )
+                publish(candle)
+                data.emitted += 1
+                data.validator((s.symbol, s.timeframe)).last_time = tm
+                if not run_ind:
+                    continue
+                event = calculate(candle)
+                if event is None or not run_strat:
+                    continue
+                if event.ready and event.bars >= min_rows:
+                    signals = evaluate(event)
+                    for signal in signals:
+                        publish(signal)
+                    messages.extend(signals)
+                messages.append(candle)
+            if not run_exec:
+                continue
+            for message in messages:
+                if type(message) is NewCandleEvent and portfolio.positions:
+                    now_msc = _server_msc(server_time)(clock.time())
+                    refresh = not self.skip_refresh or self._may_close(
+                        engine, extremes, last_refresh_msc, now_msc
+                    )
+                    last_refresh_msc = now_msc  # refreshed, or proven quiet up to now
+                    if refresh:
+                        self.refreshes += 1
+                    else:
+                        self.refreshes_skipped += 1
+                    drive(handle(message, refresh=refresh))
+                else:
+                    drive(handle(message))
+        if self.bars is not None and data.emitted >= self.bars:
+            data.exhausted.set()
+
+    def _may_close(
+        self,
+        engine: TradingOrchestrator,
+        extremes: dict[str, M1Extremes],
+        since_msc: int,
+        now_msc: int,
+    ) -> bool:
+        """Whether a stop, a target or a stop-out may have closed a position since the last
+        refresh (conservative: True whenever unsure)."""
+        from trading_engine.backtest.scan import may_close
+
+        return may_close(engine.terminal, engine.portfolio, extremes, since_msc, now_msc)
+
+
+def _server_msc(st: ServerTime) -> Any:
+    """The terminal's server millisecond of a UTC instant (as ``mt5sim`` computes it)."""
+    import math
+
+    def at(utc: float) -> int:
+        off, _, _ = st.offset_span(utc)
+        return math.floor((utc + off) * 1000.0)
+
+    return at
