@@ -27,7 +27,7 @@ from trading_engine import __version__
 from trading_engine.backtest import run_backtest
 from trading_engine.backtest.text import result_lines, write_trades_csv
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
-from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.errors import (
     ConfigError,
     FatalError,
@@ -40,11 +40,12 @@ from trading_engine.errors import (
 )
 from trading_engine.execution.risk import RiskLimits, RiskRules, RiskState
 from trading_engine.execution.risk_store import load_risk, save_risk
+from trading_engine.init_config import write_default_config
 from trading_engine.journal.store import Journal
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
 from trading_engine.strategy.service import bind_strategies
-from trading_engine.terminal.factory import account_path, fit_start_to_history, resumed_start
+from trading_engine.terminal.factory import account_path, resumed_start
 
 __all__ = [
     "EXIT_CODES",
@@ -181,7 +182,7 @@ def init_config(
     with cli_errors():
         if path.exists() and not force:
             raise ConfigError("file exists; pass --force to overwrite it", source=str(path))
-        written = ConfigLoader.create_default_config(path, overwrite=force)
+        written = write_default_config(path, overwrite=force)
         typer.echo(f"wrote {written}")
 
 
@@ -243,7 +244,7 @@ def _start_afresh(cfg: SystemConfig) -> None:
     if cfg.terminal.kind != "sim":
         raise ConfigError("--fresh applies to the simulated terminal only", key="--fresh")
     files = [Path(cfg.journal.path)]
-    account = account_path(cfg)
+    account = account_path(cfg.terminal, cfg.journal.path)
     if account is not None:
         files.append(account)
     for base in files:
@@ -264,7 +265,7 @@ async def _run(
 ) -> RunSummary:
     """Start the engine, run it until done, Ctrl-C / SIGTERM or ``duration``, stop it cleanly."""
     cfg = fit_start_to_history(cfg)
-    resumed = resumed_start(cfg, follow_wall_clock=speed == 1.0)
+    resumed = resumed_start(cfg.terminal, cfg.journal.path, follow_wall_clock=speed == 1.0)
     start = resumed if resumed is not None else cfg.terminal.sim.start.timestamp()
     clock: Clock
     if cfg.terminal.kind != "sim":

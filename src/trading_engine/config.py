@@ -1,4 +1,10 @@
-"""Configuration: ``SystemConfig`` (every section of the engine) and ``ConfigLoader``.
+"""Configuration: ``SystemConfig`` composed of the packages' sections, and ``ConfigLoader``.
+
+Each package keeps its section beside its code (``data/config.py``, ``indicators/config.py``,
+``strategy/config.py``, ``execution/config.py``, ``terminal/config.py``, ``runtime/config.py``,
+``journal/config.py``, ``observability/config.py``; the shared base is ``sections.py``). This
+module composes them, reads the sources and reports errors; the commented default file is written
+by ``init_config`` beside the CLI.
 
 Sources, highest precedence first: ``overrides`` given to ``ConfigLoader.load`` (the command
 line), the environment, the YAML file, the models' defaults. The environment speaks two forms:
@@ -16,9 +22,9 @@ unknown key, a bad environment value) is one ``ConfigError`` naming the file (or
 the dotted key, e.g. ``services.yaml: services.data_fetching.fetch_intervall: unknown key``. The
 account password is a ``SecretStr``: masked in repr, dumps and errors.
 
-Adding a section: define its model (``extra="forbid"``, ``Field(description=...)``), add it as a
-field of ``SystemConfig`` with a default factory. Environment variables, error paths and the
-commented default file follow from the model.
+Adding a section: define its model beside its package (a ``Section`` with
+``Field(description=...)``), add it as a field of ``SystemConfig`` with a default factory.
+Environment variables, error paths and the commented default file follow from the model.
 """
 
 from __future__ import annotations
@@ -29,20 +35,14 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 import yaml
-from annotated_types import Ge, Gt, Le, Lt
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
-    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -51,9 +51,22 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from trading_engine.data.config import DataFetchingConfig
 from trading_engine.errors import ConfigError
-from trading_engine.indicators.config import IndicatorSetConfig
-from trading_engine.timeframes import parse_timeframe, timeframe_name
+from trading_engine.execution.config import RiskConfig, TradeExecutionConfig
+from trading_engine.indicators.config import IndicatorCalculationConfig, IndicatorSetConfig
+from trading_engine.journal.config import JournalConfig
+from trading_engine.observability.config import LoggingConfig, LogLevel
+from trading_engine.runtime.config import EventBusConfig, SupervisorConfig
+from trading_engine.sections import Section, Timeframe, no_duplicates, split_list
+from trading_engine.strategy.config import (
+    StrategyConfig,
+    StrategyEvaluationConfig,
+    default_strategies,
+)
+from trading_engine.terminal.config import SimFaultConfig, SimTerminalConfig, TerminalConfig
+from trading_engine.terminal.factory import fit_terminal_to_history
+from trading_engine.timeframes import timeframe_name
 
 __all__ = [
     "ENV_PREFIX",
@@ -69,6 +82,7 @@ __all__ = [
     "OrchestratorConfig",
     "RiskConfig",
     "ServicesConfig",
+    "SimFaultConfig",
     "SimTerminalConfig",
     "StrategyConfig",
     "StrategyEvaluationConfig",
@@ -79,104 +93,18 @@ __all__ = [
     "TradeExecutionConfig",
     "TradingConfig",
     "default_config",
-    "render_config_yaml",
+    "fit_start_to_history",
+    "unwrap_annotation",
 ]
 
 ENV_PREFIX = "TRADING_ENGINE__"
 SECRET_MASK = "**********"
 
 
-def _parse_timeframe(value: object) -> int:
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return parse_timeframe(value)
-    raise ValueError(f"a timeframe is a name such as 'M1' or a minute count, got {value!r}")
-
-
-Timeframe = Annotated[
-    int,
-    BeforeValidator(_parse_timeframe),
-    PlainSerializer(timeframe_name, return_type=str, when_used="json"),
-]
-"""An MT5 timeframe constant; accepts "M1"/"h1", the seed's minute strings and the constant."""
-
-
-def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
-LogLevel = Annotated[
-    Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"],
-    BeforeValidator(_upper),
-]
-"""A loguru level name, case-insensitive."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_means_defaults(cls, data: Any) -> Any:
-        """An empty YAML section (``services:`` with nothing under it) takes the defaults."""
-        return {} if data is None else data
-
-
 # --- services -------------------------------------------------------------------------------
 
 
-class DataFetchingConfig(_Section):
-    """DataFetchingService: polls the terminal for newly closed bars."""
-
-    enabled: bool = Field(True, description="run the service")
-    fetch_interval: int = Field(
-        5, ge=1, le=60, description="seconds between polls while a due bar has not arrived"
-    )
-    close_delay: float = Field(
-        1.0, ge=0, le=60, description="seconds after a bar's close before it is polled"
-    )
-    retry_attempts: int = Field(3, ge=0, le=100, description="retries of a failed fetch")
-    candle_index: int = Field(
-        1, ge=0, le=1000, description="position of the bar reported as closed (0 = forming bar)"
-    )
-    nbr_bars: int = Field(3, ge=1, le=100_000, description="bars requested per poll")
-
-
-class IndicatorCalculationConfig(_Section):
-    """IndicatorCalculationService: streaming indicators and the regime."""
-
-    enabled: bool = Field(True, description="run the service")
-    recent_rows_limit: int = Field(
-        6, ge=1, le=100_000, description="recent rows kept per symbol x timeframe"
-    )
-    track_regime_changes: bool = Field(True, description="emit RegimeChangedEvent")
-    warmup_bars: int = Field(
-        1000, ge=1, le=1_000_000, description="closed bars of history that warm the indicators up"
-    )
-
-
-class StrategyEvaluationConfig(_Section):
-    """StrategyEvaluationService: runs the configured strategies on each bar."""
-
-    enabled: bool = Field(True, description="run the service")
-    evaluation_mode: Literal["on_new_candle"] = Field(
-        "on_new_candle", description="when strategies run (only on_new_candle exists)"
-    )
-    min_rows_required: int = Field(
-        3, ge=1, le=100_000, description="bars needed before a strategy is asked"
-    )
-
-
-class TradeExecutionConfig(_Section):
-    """TradeExecutionService: risk checks, orders, fills."""
-
-    enabled: bool = Field(True, description="run the service")
-    execution_mode: Literal["immediate", "batch"] = Field(
-        "immediate", description="send each signal at once, or in batches of batch_size"
-    )
-    batch_size: int = Field(1, ge=1, le=1000, description="signals per batch in batch mode")
-
-
-class ServicesConfig(_Section):
+class ServicesConfig(Section):
     """The four pipeline services, in pipeline order."""
 
     data_fetching: DataFetchingConfig = Field(default_factory=DataFetchingConfig)
@@ -190,23 +118,7 @@ class ServicesConfig(_Section):
 SERVICE_NAMES: tuple[str, ...] = tuple(ServicesConfig.model_fields)
 
 
-# --- infrastructure -------------------------------------------------------------------------
-
-
-class EventBusConfig(_Section):
-    """Fan-out of pipeline events to the journal, metrics and observers."""
-
-    mode: Literal["synchronous", "asynchronous"] = Field(
-        "synchronous",
-        description="kept from the earlier design; events always travel on asyncio channels",
-    )
-    event_history_limit: int = Field(
-        1000, ge=0, le=1_000_000, description="recent events kept in memory for inspection"
-    )
-    log_all_events: bool = Field(False, description="log every event at DEBUG")
-
-
-class OrchestratorConfig(_Section):
+class OrchestratorConfig(Section):
     """TradingOrchestrator: health checks, status log, restarts."""
 
     enable_auto_restart: bool = Field(True, description="restart crashed services")
@@ -218,80 +130,7 @@ class OrchestratorConfig(_Section):
     )
 
 
-class LoggingConfig(_Section):
-    """Logging (loguru): format, levels, optional file."""
-
-    level: LogLevel = Field("INFO", description="default level")
-    format: Literal["json", "text"] = Field("json", description="JSON lines or human text")
-    correlation_ids: bool = Field(True, description="put the correlation id in every record")
-    file_output: bool = Field(False, description="also write to log_file")
-    log_file: Path = Field(Path("logs/trading_system.log"), description="log file path")
-    rotation: str = Field("10 MB", min_length=1, description="rotate the file at this size/age")
-    retention: int = Field(5, ge=1, le=1000, description="rotated files kept")
-    levels: dict[str, LogLevel] = Field(
-        default_factory=dict, description="per-service levels, e.g. {data_fetching: DEBUG}"
-    )
-
-    @field_validator("rotation")
-    @classmethod
-    def _loguru_rotation(cls, value: str) -> str:
-        """A size (``10 MB``), an interval (``1 week``) or a time (``00:00``), read by loguru."""
-        from loguru._file_sink import FileSink  # loguru's own parser: the same rules as add()
-
-        try:
-            FileSink._make_rotation_function(value)  # type: ignore[no-untyped-call]
-        except (ValueError, TypeError):
-            raise ValueError(
-                f"{value!r} is not a loguru rotation: a size ('10 MB'), an interval ('1 day') "
-                "or a time ('00:00')"
-            ) from None
-        return value
-
-    @field_validator("log_file")
-    @classmethod
-    def _writable_log_file(cls, value: Path, info: ValidationInfo) -> Path:
-        """With ``file_output``, the file (or the directory that will hold it) is writable."""
-        if info.data.get("file_output"):
-            problem = _unwritable(value)
-            if problem:
-                raise ValueError(f"{value}: {problem}")
-        return value
-
-
-def _unwritable(path: Path) -> str:
-    """Why a file cannot be written at ``path`` (``""`` when it can, as far as one can tell)."""
-    if path.is_dir():
-        return "is a directory"
-    if path.exists():
-        return "" if os.access(path, os.W_OK) else "not writable"
-    parent = path.parent
-    while not parent.exists():
-        if parent == parent.parent:
-            return "no existing parent directory"
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"{parent} is not a directory"
-    return "" if os.access(parent, os.W_OK | os.X_OK) else f"directory {parent} is not writable"
-
-
-# --- trading and risk -----------------------------------------------------------------------
-
-
-def _split_list(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-def _no_duplicates(values: list[Any], what: str) -> None:
-    seen: set[Any] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{what} {value!r} is listed twice")
-        seen.add(value)
-
-
-class TradingConfig(_Section):
+class TradingConfig(Section):
     """What is traded: symbols, timeframes, the order identity."""
 
     symbols: list[Annotated[str, Field(min_length=1, pattern=r"^\S+$")]] = Field(
@@ -322,217 +161,18 @@ class TradingConfig(_Section):
     def _comma_lists(cls, value: object) -> object:
         if isinstance(value, int) and not isinstance(value, bool):
             return [value]
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("symbols", "timeframes")
     @classmethod
     def _unique(cls, value: list[Any]) -> list[Any]:
-        _no_duplicates(value, "value")
+        no_duplicates(value, "value")
         return value
 
     @property
     def symbol(self) -> str:
         """The first symbol (the earlier design traded one)."""
         return self.symbols[0]
-
-
-class RiskConfig(_Section):
-    """Risk limits; the engine enters REDUCING at reduce_at_pct of a limit, HALTED at the limit."""
-
-    daily_loss_limit: float = Field(
-        1000.0, gt=0, description="loss per server day, account currency"
-    )
-    max_positions: int = Field(10, ge=1, le=10_000, description="open positions at most")
-    max_position_size: float = Field(1.0, gt=0, description="lots per position at most")
-    max_drawdown_pct: float = Field(
-        20.0, gt=0, le=100, description="drawdown from the equity peak, percent"
-    )
-    risk_per_trade_pct: float = Field(
-        1.0, gt=0, le=100, description="equity risked per trade when a signal has no volume, %"
-    )
-    reduce_at_pct: float = Field(
-        0.8, gt=0, le=1, description="fraction of a limit at which the engine enters REDUCING"
-    )
-
-
-# --- terminal, supervisor, journal ----------------------------------------------------------
-
-
-def _utc_datetime(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return value
-
-
-class SimFaultConfig(_Section):
-    """One scripted fault of the simulated terminal (``mt5sim.Fault``)."""
-
-    kind: Literal[
-        "disconnect",
-        "no_connection",
-        "lost_reply",
-        "requote",
-        "throttle",
-        "no_prices",
-        "history_short",
-        "restart",
-    ] = Field(description="what goes wrong")
-    calls: int | None = Field(None, ge=0, description="for this many calls (null: the window)")
-    start: Annotated[datetime | None, BeforeValidator(_utc_datetime)] = Field(
-        None, description="from this time, UTC (null: from the start)"
-    )
-    end: Annotated[datetime | None, BeforeValidator(_utc_datetime)] = Field(
-        None, description="until this time, UTC (null: no end)"
-    )
-    code: int | None = Field(None, description="the error or retcode (null: the kind's usual)")
-    symbol: str | None = Field(None, description="only for this symbol (no_prices)")
-
-
-class SimTerminalConfig(_Section):
-    """The simulated terminal (``trading_engine.mt5sim``)."""
-
-    seed: int = Field(7, description="seed of the generated prices")
-    start: Annotated[datetime, BeforeValidator(_utc_datetime)] = Field(
-        datetime(2024, 1, 8, tzinfo=UTC),
-        description="simulated start time, UTC (a time without offset is read as UTC)",
-    )
-    history_days: int = Field(30, ge=0, le=36_500, description="days of history before start")
-    balance: float = Field(10_000.0, gt=0, description="starting balance, account currency")
-    leverage: int = Field(100, ge=1, le=10_000, description="account leverage")
-    account_mode: Literal["hedging", "netting"] = Field("hedging", description="position mode")
-    history_file: Path | None = Field(None, description="replay bars from this file instead")
-
-    @field_validator("history_file")
-    @classmethod
-    def _history_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
-
-    slippage_points: int = Field(
-        0, ge=0, le=10_000, description="market execution: fills up to this many points worse"
-    )
-    requote_probability: float = Field(
-        0.0, ge=0, le=1, description="instant execution: chance of a requote"
-    )
-    commission_per_lot: float = Field(0.0, ge=0, description="account currency per lot per deal")
-    latency: float = Field(0.0, ge=0, le=60, description="seconds each terminal call takes")
-    faults: list[SimFaultConfig] = Field(
-        default_factory=list, description="scripted faults (disconnects, lost replies, ...)"
-    )
-    market_mode: Literal["ticks", "m1"] = Field(
-        "ticks",
-        description="generate every tick, or M1 bars with four ticks each (faster backtests)",
-    )
-    server_utc_offset_hours: float | None = Field(
-        None, ge=-12, le=14, description="fixed server offset; null = EET/EEST (UTC+2/+3)"
-    )
-    persist: bool = Field(
-        True, description="keep the account in a file, so that the next run resumes it"
-    )
-    account_path: Path | None = Field(
-        None, description="the account file; null = next to the journal (<journal>.account.db)"
-    )
-    resume: bool = Field(
-        True, description="resume the stored account; false = start a new one (the file is reset)"
-    )
-
-
-class TerminalConfig(_Section):
-    """The MT5 terminal: the simulator or the MetaTrader5 package."""
-
-    kind: Literal["sim", "metatrader5"] = Field("sim", description="which terminal")
-    path: Path | None = Field(None, description="terminal64.exe to start (metatrader5)")
-    login: int | None = Field(None, ge=1, description="account number")
-    server: str | None = Field(None, min_length=1, description="trade server name")
-    password: SecretStr | None = Field(
-        None, description="account password; set TRADING_ENGINE__TERMINAL__PASSWORD"
-    )
-    timeout_ms: int = Field(60_000, ge=1, le=600_000, description="initialize() timeout, ms")
-    call_timeout: float = Field(10.0, gt=0, le=600, description="timeout of one call, seconds")
-    reconnect_attempts: int = Field(5, ge=0, le=1000, description="reconnects before giving up")
-    unreachable_timeout: float = Field(
-        600.0,
-        gt=0,
-        le=7 * 86_400,
-        description="seconds the terminal may stay unreachable before the run ends (exit 5)",
-    )
-    sim: SimTerminalConfig = Field(default_factory=SimTerminalConfig)
-
-
-class SupervisorConfig(_Section):
-    """Restart budget and backoff of the supervisors."""
-
-    intensity: int = Field(5, ge=0, le=1000, description="restarts allowed per period")
-    period: float = Field(60.0, gt=0, description="seconds of the restart budget window")
-    backoff_base: float = Field(0.5, gt=0, description="first backoff ceiling, seconds")
-    backoff_cap: float = Field(30.0, gt=0, description="largest backoff, seconds")
-    stable_window: float = Field(60.0, gt=0, description="seconds up before backoff resets")
-    max_stalled_crashes: int = Field(
-        10,
-        ge=1,
-        le=100_000,
-        description="crashes in a row of a service that made no progress in between "
-        "(at most the message it crashed on) before the engine gives up",
-    )
-
-    @model_validator(mode="after")
-    def _cap_above_base(self) -> SupervisorConfig:
-        if self.backoff_cap < self.backoff_base:
-            raise ValueError("backoff_cap must be >= backoff_base")
-        return self
-
-
-class JournalConfig(_Section):
-    """The SQLite journal of orders, deals, positions and events."""
-
-    path: Path = Field(Path("journal/trading.db"), description="SQLite file")
-    durable_orders: bool = Field(
-        True, description="fsync each order row before it is sent (off: faster backtests)"
-    )
-
-
-# --- strategies -----------------------------------------------------------------------------
-
-_CLASS_PATH = re.compile(
-    r"^(?:[A-Za-z_]\w*"  # a built-in name: ema_cross
-    r"|[A-Za-z_][\w.]*:[A-Za-z_]\w*"  # package.module:ClassName
-    r"|.+\.py:[A-Za-z_]\w*)$"  # path/to/file.py:ClassName
-)
-
-
-class StrategyConfig(_Section):
-    """One strategy instance."""
-
-    name: str = Field(min_length=1, pattern=r"^\S+$", description="unique instance name")
-    class_path: str = Field(
-        description="built-in name (ema_cross), package.module:Class or path/file.py:Class"
-    )
-    params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments")
-    symbols: list[str] | None = Field(None, description="symbols it runs on; null = all")
-    timeframes: list[Timeframe] | None = Field(None, description="timeframes; null = all")
-    enabled: bool = Field(True, description="run it")
-
-    @field_validator("class_path")
-    @classmethod
-    def _class_path_form(cls, value: str) -> str:
-        if not _CLASS_PATH.match(value):
-            raise ValueError(
-                "expected a built-in name, 'package.module:ClassName' or 'path/file.py:ClassName'"
-            )
-        return value
-
-    @field_validator("symbols", "timeframes", mode="before")
-    @classmethod
-    def _comma_lists(cls, value: object) -> object:
-        return _split_list(value)
-
-
-def _default_strategies() -> list[StrategyConfig]:
-    return [StrategyConfig(name="ema_cross", class_path="ema_cross")]
 
 
 # --- the whole ------------------------------------------------------------------------------
@@ -557,7 +197,10 @@ class SystemConfig(BaseSettings):
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
     indicators: IndicatorSetConfig = Field(default_factory=IndicatorSetConfig)
-    strategies: list[StrategyConfig] = Field(default_factory=_default_strategies)
+    strategies: list[StrategyConfig] = Field(
+        default_factory=default_strategies,
+        description="strategy instances (the keys of one entry are below); ema_cross is built in",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -575,7 +218,7 @@ class SystemConfig(BaseSettings):
     def _strategies_fit_trading(
         cls, strategies: list[StrategyConfig], info: ValidationInfo
     ) -> list[StrategyConfig]:
-        _no_duplicates([s.name for s in strategies], "strategy name")
+        no_duplicates([s.name for s in strategies], "strategy name")
         trading = info.data.get("trading")
         if not isinstance(trading, TradingConfig):
             return strategies  # trading itself is invalid; that error is reported
@@ -646,7 +289,7 @@ _KEY_ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {
 _SERVICE_ENABLED = re.compile(r"^SERVICES_(?P<name>\w+?)_ENABLED$", re.IGNORECASE)
 
 
-def _unwrap(annotation: Any) -> Any:
+def unwrap_annotation(annotation: Any) -> Any:
     """The model, list or dict type under Optional[...] / Annotated[...]."""
     while True:
         origin = get_origin(annotation)
@@ -669,7 +312,7 @@ def _field_kind(model: type[BaseModel], path: tuple[str, ...]) -> str:
     """``scalar``, ``list`` or ``dict`` for the key at ``path``; ValueError when unknown."""
     annotation: Any = model
     for depth, part in enumerate(path):
-        annotation = _unwrap(annotation)
+        annotation = unwrap_annotation(annotation)
         if _is_model(annotation):
             fields: dict[str, FieldInfo] = annotation.model_fields
             if part not in fields:
@@ -680,7 +323,7 @@ def _field_kind(model: type[BaseModel], path: tuple[str, ...]) -> str:
             annotation = get_args(annotation)[1]
         else:
             raise ValueError(f"{'.'.join(path[:depth])} can only be set as a whole")
-    annotation = _unwrap(annotation)
+    annotation = unwrap_annotation(annotation)
     if _is_model(annotation):
         return "dict"
     origin = get_origin(annotation)
@@ -701,7 +344,7 @@ def _env_value(raw: str, kind: str) -> Any:
         except json.JSONDecodeError as exc:
             raise ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
     if kind == "list":
-        return _split_list(text)
+        return split_list(text)
     pairs: dict[str, str] = {}
     for item in text.split(","):
         if not item.strip():
@@ -983,6 +626,7 @@ class ConfigLoader:
     """Loads ``SystemConfig`` from YAML, the environment and command-line overrides."""
 
     DEFAULT_PATH: ClassVar[Path] = Path("configs/trading-engine.yaml")
+    """Where ``init-config`` writes the commented default file (``init_config``)."""
 
     @classmethod
     def load(
@@ -1017,99 +661,17 @@ class ConfigLoader:
             logger.info("configuration loaded from %s", source)
         return config
 
-    @classmethod
-    def create_default_config(
-        cls, output_path: str | Path | None = None, *, overwrite: bool = False
-    ) -> Path:
-        """Write a commented default configuration (EURUSD, M1, ema_cross); returns its path."""
-        path = Path(output_path) if output_path is not None else cls.DEFAULT_PATH
-        if path.exists() and not overwrite:
-            raise ConfigError("file exists; refusing to overwrite it", source=str(path))
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render_config_yaml(default_config()), encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
-        return path
+
+def fit_start_to_history(config: SystemConfig) -> SystemConfig:
+    """``config`` with the simulated start moved where its history file can feed the engine
+    (``terminal.factory.fit_terminal_to_history``); unchanged without a history file."""
+    warmup = config.services.indicator_calculation.warmup_bars
+    terminal = fit_terminal_to_history(config.terminal, warmup)
+    if terminal is config.terminal:
+        return config
+    return config.model_copy(update={"terminal": terminal})
 
 
 def default_config() -> SystemConfig:
     """The defaults, trading EURUSD on M1 (ignores the environment)."""
     return _validate_without_environment({"trading": {"symbols": ["EURUSD"], "timeframes": ["M1"]}})
-
-
-# --- the commented YAML ---------------------------------------------------------------------
-
-_BOUND_TEXT = ((Ge, "ge", ">="), (Gt, "gt", ">"), (Le, "le", "<="), (Lt, "lt", "<"))
-
-
-def _field_comment(info: FieldInfo) -> str:
-    parts = [info.description or ""]
-    bounds = []
-    for meta in info.metadata:
-        for kind, attribute, symbol in _BOUND_TEXT:
-            if isinstance(meta, kind):
-                bounds.append(f"{symbol} {getattr(meta, attribute)}")
-    if bounds:
-        parts.append(f"[{', '.join(bounds)}]")
-    annotation = _unwrap(info.annotation)
-    if get_origin(annotation) is Literal:
-        parts.append("[" + " | ".join(str(a) for a in get_args(annotation)) + "]")
-    return " ".join(p for p in parts if p)
-
-
-def _yaml_scalar(value: Any) -> str:
-    return (
-        yaml.safe_dump(value, default_flow_style=True, sort_keys=False)
-        .strip()
-        .removesuffix("\n...")
-    )
-
-
-def _render_field(
-    name: str, info: FieldInfo, sub: Any, value: Any, indent: int, comment_above: bool = False
-) -> list[str]:
-    pad = "  " * indent
-    comment = _field_comment(info)
-    if isinstance(sub, BaseModel):
-        head = [f"{pad}# {comment}"] if comment and comment_above else []
-        return [*head, f"{pad}{name}:", *_render_model(sub, value, indent + 1)]
-    if isinstance(sub, list) and sub and isinstance(sub[0], BaseModel):
-        lines = [f"{pad}{name}:"]
-        for item, item_data in zip(sub, value, strict=True):
-            body = _render_model(item, item_data, indent + 2)
-            first = next(i for i, line in enumerate(body) if not line.lstrip().startswith("#"))
-            body[first] = f"{pad}  - {body[first].lstrip()}"
-            lines.extend(body)
-        return lines
-    return [f"{pad}{name}: {_yaml_scalar(value)}" + (f"  # {comment}" if comment else "")]
-
-
-def _render_model(model: BaseModel, data: Mapping[str, Any], indent: int) -> list[str]:
-    lines: list[str] = []
-    for name, info in type(model).model_fields.items():
-        lines.extend(_render_field(name, info, getattr(model, name), data[name], indent, True))
-    return lines
-
-
-_STRATEGIES_DOC = "Strategies, one entry per instance; ema_cross is built in."
-
-
-def render_config_yaml(config: SystemConfig) -> str:
-    """``config`` as commented YAML that ``ConfigLoader.load`` reads back unchanged.
-
-    Secrets are written masked: a rendered password is the mask, never the password.
-    """
-    data = config.model_dump(mode="json")
-    lines: list[str] = [
-        "# trading-engine configuration. Every key is optional except trading.symbols/timeframes.",
-        "# Environment overrides: TRADING_ENGINE__SECTION__KEY=value, and the seed's variables",
-        "# (TRADING_SYMBOL, RISK_MAX_POSITIONS, ...). Put the account password in the environment:",
-        "# TRADING_ENGINE__TERMINAL__PASSWORD.",
-    ]
-    for name, info in SystemConfig.model_fields.items():
-        sub = getattr(config, name)
-        doc = type(sub).__doc__ if isinstance(sub, BaseModel) else _STRATEGIES_DOC
-        lines += ["", f"# {(doc or name).strip().splitlines()[0]}"]
-        lines.extend(_render_field(name, info, sub, data[name], 0))
-    return "\n".join(lines) + "\n"

@@ -49,7 +49,7 @@ from typing import Any, Self
 from loguru import logger
 
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
-from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.data.service import DataFetchingService, DataState
 from trading_engine.errors import (
     FatalError,
@@ -91,7 +91,6 @@ from trading_engine.strategy.service import (
 )
 from trading_engine.terminal.factory import (
     account_path,
-    fit_start_to_history,
     open_terminal,
     port_settings,
     resumed_start,
@@ -175,14 +174,19 @@ class TradingOrchestrator:
         self.streams = [(s, tf) for s in config.trading.symbols for tf in config.trading.timeframes]
         if terminal is None:
             terminal, in_process = open_terminal(
-                config.terminal, self.clock, config.trading.symbols, account_path(config)
+                config.terminal,
+                self.clock,
+                config.trading.symbols,
+                account_path(config.terminal, config.journal.path),
             )
         self.terminal = terminal
         self._rng = rng if rng is not None else random.Random(config.trading.magic)
         self.port = TerminalPort(
             terminal,
             clock=self.clock,
-            settings=port_settings(config.terminal, config.supervisor),
+            settings=port_settings(
+                config.terminal, config.supervisor.backoff_base, config.supervisor.backoff_cap
+            ),
             in_process=bool(in_process),
             rng=self._rng,
         )
@@ -679,7 +683,7 @@ def _default_clock(config: SystemConfig) -> Clock:
     """The simulator runs in real time from its configured start (a resumed account: from where
     it stopped, plus the wall time since); a real terminal on wall time."""
     if config.terminal.kind == "sim":
-        start = resumed_start(config, follow_wall_clock=True)
+        start = resumed_start(config.terminal, config.journal.path, follow_wall_clock=True)
         if start is None:
             start = config.terminal.sim.start.timestamp()
         return ScaledClock(start, speed=1.0)

@@ -14,6 +14,7 @@ from trading_engine.config import (
     default_config,
 )
 from trading_engine.errors import ConfigError
+from trading_engine.init_config import write_default_config
 from trading_engine.timeframes import H1, M1, M5, M15
 
 SEED_SERVICES_YAML = """\
@@ -212,7 +213,7 @@ class TestConfigurationEdgeCases:
     def test_create_default_config(self, tmp_path: Path) -> None:
         path = tmp_path / "nested" / "default.yaml"
 
-        written = ConfigLoader.create_default_config(path)
+        written = write_default_config(path)
 
         assert written == path
         text = path.read_text(encoding="utf-8")
@@ -223,10 +224,10 @@ class TestConfigurationEdgeCases:
         path = write(tmp_path, "keep me\n", "existing.yaml")
 
         with pytest.raises(ConfigError, match="refusing to overwrite"):
-            ConfigLoader.create_default_config(path)
+            write_default_config(path)
 
         assert path.read_text(encoding="utf-8") == "keep me\n"
-        ConfigLoader.create_default_config(path, overwrite=True)
+        write_default_config(path, overwrite=True)
         assert ConfigLoader.load(path) == default_config()
 
     def test_minimal_config(self, tmp_path: Path) -> None:

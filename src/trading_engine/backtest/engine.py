@@ -41,7 +41,7 @@ from trading_engine.backtest.result import BacktestResult
 from trading_engine.backtest.scan import M1Extremes, load_m1_extremes
 from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
 from trading_engine.backtest.summary import build_result, collect
-from trading_engine.config import SystemConfig
+from trading_engine.config import SystemConfig, fit_start_to_history
 from trading_engine.data.service import DataFetchingService
 from trading_engine.errors import ConfigError
 from trading_engine.events import NewCandleEvent, new_correlation_id
@@ -51,7 +51,7 @@ from trading_engine.journal.store import MEMORY
 from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.strategy.service import StrategyEvaluationService
-from trading_engine.terminal.factory import fit_start_to_history, open_terminal
+from trading_engine.terminal.factory import open_terminal
 from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["BacktestEngine"]

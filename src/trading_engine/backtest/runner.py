@@ -25,10 +25,9 @@ from trading_engine.backtest.engine import BacktestEngine
 from trading_engine.backtest.result import BacktestResult
 from trading_engine.backtest.summary import build_result, collect
 from trading_engine.clock import SimClock
-from trading_engine.config import SystemConfig
+from trading_engine.config import SystemConfig, fit_start_to_history
 from trading_engine.errors import ConfigError
 from trading_engine.orchestrator import TradingOrchestrator
-from trading_engine.terminal.factory import fit_start_to_history
 
 __all__ = ["run_backtest", "run_pipeline"]
 

@@ -34,7 +34,7 @@ import numpy as np
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import DataFetchingConfig
+from trading_engine.data.config import DataFetchingConfig
 from trading_engine.data.schedule import boundary_step, due, next_wake
 from trading_engine.data.validation import BarValidator, new_closed_bars
 from trading_engine.errors import TerminalError, TransientError

@@ -1,4 +1,5 @@
-"""Configuration of an indicator set and of the regime classifier (pydantic, ``extra="forbid"``)."""
+"""Configuration of the indicator stage (``services.indicator_calculation``), of an indicator set
+and of the regime classifier (``indicators``; pydantic, ``extra="forbid"``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from trading_engine.sections import Section
+
 __all__ = [
     "DEFAULT_INDICATORS",
     "PARAMS",
+    "IndicatorCalculationConfig",
     "IndicatorKind",
     "IndicatorSetConfig",
     "IndicatorSpec",
@@ -135,15 +139,25 @@ class RegimeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    adx_period: int = Field(14, ge=2, le=MAX_PERIOD)
-    ema_period: int = Field(26, ge=1, le=MAX_PERIOD)
-    atr_period: int = Field(14, ge=1, le=MAX_PERIOD)
-    slope_window: int = Field(5, ge=1, le=10_000)
-    vol_window: int = Field(200, ge=2, le=100_000)
-    adx_trend: float = Field(20.0, ge=0.0, le=100.0)
-    slope_min: float = Field(0.05, ge=0.0)
-    volatile_ratio: float = Field(1.3, gt=1.0)
-    min_bars: int = Field(10, ge=1, le=10_000)
+    adx_period: int = Field(14, ge=2, le=MAX_PERIOD, description="period of its ADX and ±DI")
+    ema_period: int = Field(26, ge=1, le=MAX_PERIOD, description="period of its EMA")
+    atr_period: int = Field(14, ge=1, le=MAX_PERIOD, description="period of its ATR")
+    slope_window: int = Field(
+        5, ge=1, le=10_000, description="bars over which the EMA slope is measured"
+    )
+    vol_window: int = Field(200, ge=2, le=100_000, description="bars of the mean ATR/close")
+    adx_trend: float = Field(
+        20.0, ge=0.0, le=100.0, description="ADX at or above which a directional move is a trend"
+    )
+    slope_min: float = Field(
+        0.05, ge=0.0, description="EMA slope, ATRs per bar, needed for a trend"
+    )
+    volatile_ratio: float = Field(
+        1.3, gt=1.0, description="VOLATILE at this multiple of the mean ATR/close"
+    )
+    min_bars: int = Field(
+        10, ge=1, le=10_000, description="bars a new regime must hold before the switch"
+    )
 
 
 def _default_indicators() -> tuple[IndicatorSpec, ...]:
@@ -178,8 +192,19 @@ class IndicatorSetConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    indicators: tuple[IndicatorSpec, ...] = Field(default_factory=_default_indicators)
-    regime: RegimeConfig | None = Field(default_factory=RegimeConfig)
+    indicators: tuple[IndicatorSpec, ...] = Field(
+        default_factory=_default_indicators,
+        description=(
+            "indicators computed per symbol x timeframe; kind one of sma ema wma rsi mom roc "
+            "trange atr natr plus_di minus_di adx cci willr bbands macd stoch donchian keltner "
+            "(TA-Lib's parameter names); name prefixes multi-output values (bb: bb_upper, "
+            "bb_middle, bb_lower)"
+        ),
+    )
+    regime: RegimeConfig | None = Field(
+        default_factory=RegimeConfig,
+        description="thresholds of the regime classifier; null: no classifier",
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> IndicatorSetConfig:
@@ -195,3 +220,16 @@ class IndicatorSetConfig(BaseModel):
     def value_names(self) -> tuple[str, ...]:
         """Names of all values, in order."""
         return tuple(n for spec in self.indicators for n in spec.value_names)
+
+
+class IndicatorCalculationConfig(Section):
+    """IndicatorCalculationService: streaming indicators and the regime."""
+
+    enabled: bool = Field(True, description="run the service")
+    recent_rows_limit: int = Field(
+        6, ge=1, le=100_000, description="recent rows kept per symbol x timeframe"
+    )
+    track_regime_changes: bool = Field(True, description="emit RegimeChangedEvent")
+    warmup_bars: int = Field(
+        1000, ge=1, le=1_000_000, description="closed bars of history that warm the indicators up"
+    )

@@ -30,10 +30,9 @@ import numpy as np
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import IndicatorCalculationConfig
 from trading_engine.data.validation import validate_rates
 from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent, RegimeChangedEvent
-from trading_engine.indicators.config import IndicatorSetConfig
+from trading_engine.indicators.config import IndicatorCalculationConfig, IndicatorSetConfig
 from trading_engine.indicators.streaming import IndicatorSet
 from trading_engine.indicators.warmup import warm_up
 from trading_engine.runtime.channel import Receiver, Sender

@@ -39,7 +39,7 @@ from trading_engine.events import new_correlation_id
 if TYPE_CHECKING:
     from loguru import Message, Record
 
-    from trading_engine.config import LoggingConfig
+    from trading_engine.observability.config import LoggingConfig
 
 __all__ = [
     "InterceptHandler",

@@ -28,7 +28,6 @@ from typing import Any, TypeAlias
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import StrategyConfig, StrategyEvaluationConfig
 from trading_engine.errors import StrategyError
 from trading_engine.events import (
     EntrySignalEvent,
@@ -41,6 +40,7 @@ from trading_engine.runtime.channel import Receiver, Sender
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
 from trading_engine.strategy.base import Snapshot, Strategy
+from trading_engine.strategy.config import StrategyConfig, StrategyEvaluationConfig
 from trading_engine.strategy.loader import load_strategy
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from datetime import UTC, datetime
@@ -9,49 +10,52 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trading_engine.clock import Clock, SimClock
-from trading_engine.config import (
+from trading_engine.errors import ConfigError
+from trading_engine.terminal.config import (
+    PortSettings,
+    SimFaultConfig,
     SimTerminalConfig,
-    SupervisorConfig,
-    SystemConfig,
     TerminalConfig,
 )
-from trading_engine.errors import ConfigError
-from trading_engine.terminal.config import PortSettings
 
 if TYPE_CHECKING:
+    from trading_engine import mt5sim
     from trading_engine.mt5sim.market.servertime import ServerTime
 
 __all__ = [
     "account_path",
-    "fit_start_to_history",
+    "fit_terminal_to_history",
     "open_terminal",
     "port_settings",
     "resumed_start",
+    "sim_config_of",
 ]
 
 
-def account_path(config: SystemConfig) -> Path | None:
+def account_path(terminal: TerminalConfig, journal_path: str | Path) -> Path | None:
     """The simulated account's file (None: a terminal that is not simulated, or not persisted).
 
     ``terminal.sim.account_path``, else the journal's path with ``.account.db`` for its suffix.
     """
-    sim = config.terminal.sim
-    journal = str(config.journal.path)
-    if config.terminal.kind != "sim" or not sim.persist or journal == ":memory:":
+    sim = terminal.sim
+    journal = str(journal_path)
+    if terminal.kind != "sim" or not sim.persist or journal == ":memory:":
         return None
     if sim.account_path is not None:
         return sim.account_path
     return Path(journal).with_suffix(".account.db")
 
 
-def resumed_start(config: SystemConfig, *, follow_wall_clock: bool) -> float | None:
+def resumed_start(
+    terminal: TerminalConfig, journal_path: str | Path, *, follow_wall_clock: bool
+) -> float | None:
     """Where a resumed simulated account's clock stopped (UTC epoch seconds), plus the wall time
     since then when ``follow_wall_clock`` (paper trading at ``--speed 1``: the simulated server
     ran on meanwhile); None when a new account starts."""
     from trading_engine.mt5sim.store import AccountMismatch, saved_clock
 
-    path = account_path(config)
-    if path is None or not config.terminal.sim.resume:
+    path = account_path(terminal, journal_path)
+    if path is None or not terminal.sim.resume:
         return None
     try:
         saved = saved_clock(path)
@@ -85,38 +89,7 @@ def open_terminal(
     from trading_engine import mt5sim
 
     sim = config.sim
-    server_time = _server_time(sim)
-    sim_config = mt5sim.SimConfig(
-        seed=sim.seed,
-        start=sim.start,
-        history_days=sim.history_days,
-        market_mode=sim.market_mode,
-        history_files={symbols[0]: sim.history_file} if sim.history_file is not None else None,
-        server_time=server_time,
-        balance=sim.balance,
-        leverage=sim.leverage,
-        margin_mode=(
-            mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
-            if sim.account_mode == "hedging"
-            else mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
-        ),
-        market_watch=symbols,
-        slippage_points=sim.slippage_points,
-        requote_probability=sim.requote_probability,
-        commission_per_lot=sim.commission_per_lot,
-        latency=sim.latency,
-        faults=tuple(
-            mt5sim.Fault(
-                fault.kind,
-                calls=fault.calls,
-                start=fault.start.timestamp() if fault.start is not None else None,
-                end=fault.end.timestamp() if fault.end is not None else None,
-                code=fault.code,
-                symbol=fault.symbol,
-            )
-            for fault in sim.faults
-        ),
-    )
+    sim_config = sim_config_of(sim, symbols)
     sleep = clock.advance if isinstance(clock, SimClock) else None
     store = None
     if account is not None:
@@ -149,20 +122,21 @@ _HISTORY_KEY = "terminal.sim.history_file"
 _ACCOUNT_KEY = "terminal.sim.account_path"
 
 
-def fit_start_to_history(config: SystemConfig) -> SystemConfig:
+def fit_terminal_to_history(terminal: TerminalConfig, warmup_bars: int) -> TerminalConfig:
     """With a history file, start the simulated clock where the file can feed the engine.
 
     A start outside the file's bars would leave the engine stepping through time without data
     (or with nothing to warm up from): the start moves to the close of the bar that ends the
-    indicators' warm-up (``services.indicator_calculation.warmup_bars``), or of the file's last
+    indicators' warm-up (``warmup_bars``, ``services.indicator_calculation.warmup_bars``), or of the
+    file's last
     bar but one when the file is shorter. Unchanged without a history file, or when the
     configured start already lies after the warm-up and before the file's last bar.
     """
     from trading_engine.mt5sim.market.history import read_history
 
-    sim = config.terminal.sim
-    if config.terminal.kind != "sim" or sim.history_file is None:
-        return config
+    sim = terminal.sim
+    if terminal.kind != "sim" or sim.history_file is None:
+        return terminal
     try:
         kind, data = read_history(sim.history_file)
     except (OSError, ValueError) as exc:
@@ -171,31 +145,65 @@ def fit_start_to_history(config: SystemConfig) -> SystemConfig:
         raise ConfigError("expected M1 bars, at least two", key=_HISTORY_KEY)
     server_time = _server_time(sim)
     times = data["time"]
-    warm = min(config.services.indicator_calculation.warmup_bars, len(times) - 2)
+    warm = min(warmup_bars, len(times) - 2)
     earliest = server_time.to_utc(int(times[warm]) + 60)
     latest = server_time.to_utc(int(times[-1]))
     start = sim.start.timestamp()
     if earliest <= start < latest:
-        return config
+        return terminal
     fitted = sim.model_copy(update={"start": datetime.fromtimestamp(earliest, tz=UTC)})
-    terminal = config.terminal.model_copy(update={"sim": fitted})
-    return config.model_copy(update={"terminal": terminal})
+    return terminal.model_copy(update={"sim": fitted})
 
 
-def port_settings(config: TerminalConfig, supervisor: SupervisorConfig) -> PortSettings:
-    """The port's settings from the terminal section (backoff shared with the supervisor's)."""
-    return PortSettings(
-        call_timeout=config.call_timeout,
-        reconnect_attempts=max(1, config.reconnect_attempts),
-        unreachable_timeout=config.unreachable_timeout,
-        backoff_base=supervisor.backoff_base,
-        backoff_cap=supervisor.backoff_cap,
-        path=str(config.path) if config.path is not None else None,
-        login=config.login,
-        server=config.server,
-        password=config.password,
-        timeout_ms=config.timeout_ms,
+_PORT_SHARED = frozenset(PortSettings.model_fields) & frozenset(TerminalConfig.model_fields)
+
+
+def port_settings(config: TerminalConfig, backoff_base: float, backoff_cap: float) -> PortSettings:
+    """The port's settings: the keys it shares with the terminal section by name, the path as a
+    string, at least one reconnect attempt, and the backoff shared with the supervisors."""
+    shared = config.model_dump(include=set(_PORT_SHARED))
+    shared["path"] = str(config.path) if config.path is not None else None
+    shared["reconnect_attempts"] = max(1, config.reconnect_attempts)
+    return PortSettings(**shared, backoff_base=backoff_base, backoff_cap=backoff_cap)
+
+
+# SimConfig fields that take a terminal.sim key of the same name and type unchanged.
+_SIM_CONVERTED = frozenset(
+    {"start", "history_file", "account_mode", "faults", "server_utc_offset_hours"}
+)
+
+
+def sim_config_of(sim: SimTerminalConfig, symbols: list[str]) -> mt5sim.SimConfig:
+    """The simulator's ``SimConfig`` for ``terminal.sim``: keys named alike pass through as they
+    are; the history file, the account mode, the server offset and the faults are converted."""
+    from trading_engine import mt5sim
+
+    names = {f.name for f in dataclasses.fields(mt5sim.SimConfig)}
+    same = sim.model_dump(include=(names & set(SimTerminalConfig.model_fields)) - _SIM_CONVERTED)
+    return mt5sim.SimConfig(
+        **same,
+        start=sim.start,
+        history_files={symbols[0]: sim.history_file} if sim.history_file is not None else None,
+        server_time=_server_time(sim),
+        margin_mode=(
+            mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
+            if sim.account_mode == "hedging"
+            else mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_NETTING
+        ),
+        market_watch=symbols,
+        faults=tuple(_fault(fault) for fault in sim.faults),
     )
+
+
+def _fault(fault: SimFaultConfig) -> mt5sim.Fault:
+    """One scripted fault: the same keys, the window's times as epoch seconds."""
+    from trading_engine import mt5sim
+
+    window: dict[str, Any] = {
+        "start": fault.start.timestamp() if fault.start is not None else None,
+        "end": fault.end.timestamp() if fault.end is not None else None,
+    }
+    return mt5sim.Fault(**fault.model_dump(exclude=set(window)), **window)
 
 
 def _server_time(sim: SimTerminalConfig) -> ServerTime:
