@@ -167,7 +167,7 @@ def port_settings(config: TerminalConfig, backoff_base: float, backoff_cap: floa
     return PortSettings(**shared, backoff_base=backoff_base, backoff_cap=backoff_cap)
 
 
-# terminal.sim keys of the account file, read by ``account_path`` / ``open_terminal``, not SimConfig.
+# terminal.sim keys of the account file (read by account_path / open_terminal, not SimConfig).
 _SIM_ACCOUNT_KEYS = frozenset({"persist", "account_path", "resume"})
 
 # SimConfig fields that take a terminal.sim key of the same name and type unchanged.
