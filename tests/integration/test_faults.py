@@ -115,6 +115,43 @@ async def test_terminal_disconnect_for_some_calls_reconnects_and_reconciles(
     check_books(journal, eng.terminal)
 
 
+async def test_an_exit_requoted_on_every_attempt_is_held_and_retried_at_the_next_bar(
+    tmp_path: Path,
+) -> None:
+    """F4: three requotes in a row used to drop the exit (the position stayed open until the
+    next signal); it is now held, retried at the next bar, with a warning."""
+    from loguru import logger
+
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5], exit_at=[10])])
+    eng = engine(cfg, max_bars=20)
+    closed = collect(eng, PositionClosedEvent)
+    exits = collect(eng, ExitSignalEvent)
+    warnings: list[str] = []
+    logger.enable("trading_engine")
+    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING", format="{message}")
+
+    def requote_the_exit(event: ExitSignalEvent) -> None:
+        # two series of the trader's three attempts: at the signal, and at its bar's candle
+        eng.terminal.faults.requote_storm(calls=6)
+
+    eng.subscribe(ExitSignalEvent, requote_the_exit)
+    try:
+        async with eng:
+            summary = await eng.run()
+    finally:
+        logger.remove(sink)
+        logger.disable("trading_engine")
+    (exit_signal,) = exits
+    (close,) = closed
+    assert close.reason == "bar 10"
+    assert 50 <= close.timestamp - exit_signal.timestamp <= 120  # at the next bar
+    assert summary.open_positions == 0
+    assert sum("could not be sent; held" in w for w in warnings) == 2
+    assert eng.execution_stats.signals == 2  # the retry is not a new signal
+    check_books(journal, eng.terminal)
+
+
 async def test_terminal_unreachable_refuses_an_entry_and_holds_an_exit_until_it_is_back(
     tmp_path: Path,
 ) -> None:

@@ -191,18 +191,20 @@ class Trader:
 
     # -- exits ----------------------------------------------------------------------------------
 
-    async def close(self, position: OpenPosition, reason: str, correlation_id: str) -> None:
-        """Close one of our positions (exits are always allowed by risk)."""
+    async def close(self, position: OpenPosition, reason: str, correlation_id: str) -> bool:
+        """Close one of our positions (exits are always allowed by risk); False when it is still
+        open after ``send_attempts`` (requotes, a closed market, a refusal): the caller keeps the
+        exit and tries again later."""
         rules = await self.port.symbol_rules(position.symbol)
         side = Side.SELL if position.side is Side.BUY else Side.BUY
         for attempt in range(self.send_attempts):
             if self.portfolio.get(position.ticket) is None:
-                return  # closed meanwhile (SL/TP), booked by sync
+                return True  # closed meanwhile (SL/TP), booked by sync
             if not await self.port.positions_get(ticket=position.ticket):
                 # Closed on the terminal since the last refresh (its SL or TP was hit during
                 # the bar): book that close instead of sending one the server would refuse.
                 await self._book_close(position, "closed", correlation_id)
-                return
+                return True
             tick = await self.port.symbol_info_tick(position.symbol)
             order = self._new_order(position.symbol, side, position.volume, None)
             order.intent, order.position_to_close = "close", position.ticket
@@ -220,11 +222,12 @@ class Trader:
                 )
             except OrderError as exc:
                 self._reject_unsent(order, str(exc))
-                return
+                break
             if not await self._send(order, request, close_reason=reason):
-                return
+                break
             if attempt < self.send_attempts - 1:
                 await self.clock.sleep(self.backoff.delay(attempt, self.rng))
+        return self.portfolio.get(position.ticket) is None
 
     async def flatten(self, reason: str = "flatten on stop") -> None:
         """Close every position of ours."""
