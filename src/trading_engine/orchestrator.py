@@ -342,6 +342,7 @@ class TradingOrchestrator:
             stats=self.execution_stats,
             clock=self.clock,
             rng=self._rng,
+            max_signal_age_bars=self.config.services.trade_execution.max_signal_age_bars,
         )
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -492,6 +492,35 @@ async def test_a_terminal_that_stays_unreachable_ends_the_run_with_exit_5(tmp_pa
     assert eng.port.gave_up is raised.value
 
 
+async def test_entries_of_bars_replayed_after_an_outage_are_not_traded_hours_late(
+    tmp_path: Path,
+) -> None:
+    """F2: after a 30-minute outage the missed bars are replayed; their entry signals used to go
+    out together, 30 minutes late (two buys for a one-position strategy). They are refused as
+    stale (older than one bar), logged; the entries of live bars still trade."""
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[15, 25, 50], exit_at=[55])],
+        **_OUTLASTS_A_DAY,
+    )
+    eng = engine(cfg, max_bars=60)
+    blocked = collect(eng, TradingBlockedEvent)
+    filled = collect(eng, OrderFilledEvent)
+
+    def away_for_half_an_hour(event: IndicatorsCalculatedEvent) -> None:
+        if event.bars == 310:
+            eng.terminal.faults.disconnect(seconds=30 * 60)
+
+    eng.subscribe(IndicatorsCalculatedEvent, away_for_half_an_hour)
+    async with eng:
+        await eng.run()
+    assert [(b.rule, "not traded" in b.reason) for b in blocked] == [("stale_signal", True)] * 2
+    assert len(filled) == 1  # bar 50's entry: live bars trade again
+    assert eng.execution_stats.blocked == 2
+    check_books(journal, eng.terminal)
+
+
 async def test_long_disconnect_restarts_the_data_stage_and_the_missed_bars_are_caught_up(
     tmp_path: Path,
 ) -> None:

@@ -76,6 +76,7 @@ from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.crashpoints import crash_point
 from trading_engine.runtime.hub import EventHub
 from trading_engine.terminal.port import TerminalPort
+from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["ExecutionStats", "Trader"]
 
@@ -119,8 +120,11 @@ class Trader:
         verify_delay: float = 2.0,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        max_signal_age_bars: float | None = None,
     ) -> None:
         self.port = port
+        self.max_signal_age_bars = max_signal_age_bars
+        """Entries from bars older than this many bars are refused (None: no limit)."""
         self.journal = journal
         self.portfolio = portfolio
         self.risk = risk
@@ -147,6 +151,10 @@ class Trader:
             if tick is None or not tick.bid or not tick.ask:  # no account read without prices
                 refusal = Refusal("no_prices", f"{symbol}: the terminal has no prices")
                 self.refuse(signal, refusal.rule, refusal.reason)
+                return
+            stale = self._stale(signal, int(tick.time))
+            if stale:
+                self.refuse(signal, "stale_signal", stale)
                 return
             account = await self.port.account_info()
             plan = plan_entry(
@@ -233,6 +241,22 @@ class Trader:
         """Close every position of ours."""
         for position in list(self.portfolio.positions.values()):
             await self.close(position, reason, "")
+
+    def _stale(self, signal: EntrySignalEvent, server_now: int) -> str:
+        """Why ``signal`` is too old to trade (``""`` when it is not): its bar closed more than
+        ``max_signal_age_bars`` bars before the terminal's latest tick (a bar replayed after an
+        outage: trading it hours late, or next to the trades of the bars after it, is wrong)."""
+        limit = self.max_signal_age_bars
+        seconds = fixed_seconds(signal.timeframe)
+        if limit is None or not signal.bar_time or seconds is None:
+            return ""
+        age = server_now - (signal.bar_time + seconds)
+        if age <= limit * seconds:
+            return ""
+        return (
+            f"{signal.symbol}: the signal's bar closed {age} s before the latest tick, more "
+            f"than {limit:g} bar(s) ago (a bar replayed after an outage); not traded"
+        )
 
     # -- sending --------------------------------------------------------------------------------
 

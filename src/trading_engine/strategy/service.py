@@ -204,6 +204,7 @@ class StrategyEvaluationService(Service):
                         signal.tp,
                         signal.volume,
                         signal.reason,
+                        bar_time=candle.time,
                     )
                 )
             else:
