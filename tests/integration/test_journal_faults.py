@@ -63,3 +63,29 @@ async def test_a_full_disk_halts_trading_with_a_journal_error(tmp_path: Path) ->
     async with restarted:
         await restarted.run()
     check_books(journal, restarted.terminal)
+
+
+async def test_a_close_booked_twice_is_booked_once(tmp_path: Path) -> None:
+    """F1: a reconnect inside ``Trader.close()`` let the reconciliation book an SL close, then
+    ``close()`` booked it again (two PositionClosedEvents, the P&L counted twice). Booking a
+    position that is closed in the journal already does nothing."""
+    from trading_engine.events import PositionClosedEvent
+    from trading_engine.execution.books import open_position_from_row
+
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[3], exit_at=[6])])
+    eng = engine(cfg, max_bars=10)
+    closed = collect(eng, PositionClosedEvent)
+    async with eng:
+        await eng.run()
+        assert eng.journal is not None
+        (row,) = eng.journal.closed_positions()
+        stats = (eng.execution_stats.positions_closed, eng.execution_stats.realized_pnl)
+        again = open_position_from_row(row)
+        trader = eng._trader()
+        await trader._book_close(again, "sl", "")  # what the reconciliation path does again
+        assert (eng.execution_stats.positions_closed, eng.execution_stats.realized_pnl) == stats
+    assert len(closed) == 1
+    with Journal.open(journal) as j:
+        assert len(j.closed_positions()) == 1
+    check_books(journal, eng.terminal)

@@ -517,6 +517,13 @@ class Trader:
         correlation_id: str,
     ) -> None:
         now = self.clock.time()
+        row = self.journal.get_position(position.ticket)
+        if row is not None and row.state == "closed":
+            # Booked already (e.g. by the reconciliation of a reconnect inside close()): booking
+            # is idempotent, a position is closed, counted and announced once.
+            self.portfolio.remove(position.ticket)
+            logger.debug("position {} is booked closed already", position.ticket)
+            return
         self.portfolio.remove(position.ticket)
         self.journal.close_position(
             position.ticket,
