@@ -595,7 +595,11 @@ async def test_stage_stopped_while_blocked_on_a_full_channel_loses_no_bar(
     tmp_path: Path, stage: str, channel: str
 ) -> None:
     cfg = make_config(
-        tmp_path / "j.db", [strategy("script", "Scripted", enter_at=[6])], **_OUTLASTS_A_DAY
+        tmp_path / "j.db",
+        [strategy("script", "Scripted", enter_at=[6])],
+        **_OUTLASTS_A_DAY,
+        # the replayed bar's entry must be sent (and requoted) to slow execution down: no age limit
+        **{"services.trade_execution.max_signal_age_bars": 10_000},
     )
     eng = engine(cfg, max_bars=1_500)
     output = getattr(eng, channel)
