@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bridge]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,7 +27,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bridge,bench]'
 	$(BIN)/python scripts/bench_indicators.py
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_mt5sim.py

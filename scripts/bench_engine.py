@@ -1,15 +1,19 @@
-"""The whole engine against backtesting.py on the same M1 bars (performance.md method).
+"""The engine's two backtest engines against backtesting.py on the same M1 bars (performance.md).
 
-One round runs, back to back: the engine (four services, channels, supervisor, journal, the
-simulated terminal polled every bar, ``--speed 0`` semantics: a ``SimClock`` driven as fast as
-the pipeline allows) over ``--bars`` EURUSD M1 bars with ``ema_cross``; then backtesting.py 0.6.6
-running the same EMA(12)/EMA(26) cross, reversing on each cross, over the very same bars (warm-up
-history included, EMAs from the engine's own kernels so both see the same crosses).
+One round runs, back to back: the asyncio pipeline (four services, channels, supervisor,
+journal, the simulated terminal polled bar-timed, a ``SimClock`` driven as fast as the pipeline
+allows) over ``--bars`` EURUSD M1 bars with ``ema_cross``; the fast engine (``BacktestEngine``)
+on the same configuration; then backtesting.py 0.6.6 running the same EMA(12)/EMA(26) cross,
+reversing on each cross, over the very same bars (warm-up history included, EMAs from the
+engine's own kernels so both see the same crosses).
 
-Checked before timing counts: both make the same number of entries (± 2 at the run's edges).
-Printed: bars per second of each, their ratio (median over rounds), candle → order-sent
-latency p50/p99 (wall clock, from the candle's publication to the order's), and the resident
-memory sampled every 10 % of the run.
+Checked before timing counts: the pipeline and backtesting.py make the same number of entries
+(± 2 at the run's edges), the fast engine exactly the pipeline's. Printed: bars per second of
+each, the ratios (median over rounds), candle → order-sent latency p50/p99 of the pipeline (wall
+clock, from the candle's publication to the order's), its resident memory every 10 % of the run;
+then an H1 ``ema_cross`` with ATR stops and targets on the same number of M1 bars (fast engine,
+M1 bars covered per second), and the fast engine's peak resident memory on that run over 100k
+and over ``--bars`` M1 bars (each in a fresh process).
 
     python scripts/bench_engine.py --bars 1000000 --rounds 3
 """
@@ -25,6 +29,8 @@ import platform
 import resource
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from array import array
@@ -149,6 +155,64 @@ def run_fast(bars: int) -> dict[str, Any]:
         "entries": len(result.trades) + result.open_positions,
         "fingerprint": result.fingerprint,
     }
+
+
+def h1_config() -> SystemConfig:
+    """``ema_cross`` on H1 with ATR stops (2) and targets (3), on M1-generated data."""
+    cfg = ConfigLoader.load(
+        ROOT / "configs" / "eurusd.yaml",
+        overrides={
+            "terminal.sim.market_mode": "m1",
+            "terminal.sim.history_days": 30,
+            "trading.timeframes": ["H1"],
+            "services.indicator_calculation.warmup_bars": 200,
+            "logging.level": "ERROR",
+            "terminal.sim.balance": 1e6,
+            "risk.daily_loss_limit": 1e9,
+            "risk.max_drawdown_pct": 100,
+        },
+    )
+    strategy = StrategyConfig(
+        name="ema_cross",
+        class_path="ema_cross",
+        params={"regime_filter": False, "sl_atr": 2, "tp_atr": 3, "volume": 0.1},
+    )
+    return cfg.model_copy(update={"strategies": [strategy]})
+
+
+def run_h1(m1_bars: int) -> dict[str, Any]:
+    """The fast engine on H1 over about ``m1_bars`` M1 bars; M1 bars covered per second."""
+    cfg = h1_config()
+    engine = BacktestEngine(cfg, bars=max(1, m1_bars // 60))
+    started = time.perf_counter()
+    result = engine.run()
+    elapsed = time.perf_counter() - started
+    covered = (result.end - result.start) // 60  # M1 slots of the run (weekends included)
+    return {
+        "seconds": elapsed,
+        "m1_bars": covered,
+        "trades": len(result.trades),
+        "reasons": sorted({t.close_reason for t in result.trades}),
+        "refreshes": engine.refreshes,
+        "skipped": engine.refreshes_skipped,
+    }
+
+
+def _peak_rss_of_fast_run(bars: int) -> float:
+    """Peak resident memory (MB) of a fresh process that runs the fast engine's H1 run over
+    ``bars`` M1 bars."""
+    code = (
+        "import resource, sys; sys.path.insert(0, sys.argv[2]);"
+        "from bench_engine import run_h1; run_h1(int(sys.argv[1]));"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(bars), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def _bars_between(terminal: Any, first: int, last: int) -> np.ndarray[Any, Any]:
@@ -289,6 +353,23 @@ def main() -> None:
     )
     print(f"ratio pipeline / backtesting.py (median of rounds): {statistics.median(ratios):.2f}x")
     print(f"ratio fast / backtesting.py (median of rounds): {statistics.median(fast_ratios):.2f}x")
+    run_h1(60 * 300)  # warm-up
+    h1_rates = []
+    for r in range(args.rounds):
+        h1 = run_h1(args.bars)
+        h1_rates.append(h1["m1_bars"] / h1["seconds"])
+        print(
+            f"H1 round {r}: {h1['m1_bars']:,} M1 bars in {h1['seconds']:.2f} s, "
+            f"{h1['trades']} trades {h1['reasons']}, refreshes {h1['refreshes']} "
+            f"(skipped {h1['skipped']})"
+        )
+    print(f"{'fast engine, H1 with SL/TP':28} {_fmt(h1_rates)} M1 bars/s")
+    small = _peak_rss_of_fast_run(100_000)
+    large = _peak_rss_of_fast_run(args.bars)
+    print(
+        f"fast engine peak resident memory: {small:.0f} MB at 100,000 bars, "
+        f"{large:.0f} MB at {args.bars:,} bars"
+    )
 
 
 if __name__ == "__main__":

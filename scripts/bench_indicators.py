@@ -1,12 +1,14 @@
 """Indicator kernels against TA-Lib 0.8.1, method of performance.md.
 
-1. Agreement first: every kernel on 1M bars at three price scales (about 1.1, 100 and 50,000);
-   asserts bit-identity for SMA, EMA, ADX, MACD and the BBANDS middle band, and 1e-12 of the
-   price scale (1e-10 absolute for 0-100 oscillators) for the rest.
+1. Agreement first: every kernel on 1M bars at three price scales (about 1.1, 100 and 50,000),
+   with Gaussian and with heavy-tailed (Student-t, 3 degrees of freedom) returns; asserts
+   bit-identity for SMA, EMA, ADX, MACD and the BBANDS middle band, and 1e-12 of the price scale
+   (1e-10 absolute for 0-100 oscillators) for the rest; and a BBANDS width of exactly 0 on flat
+   windows, as TA-Lib's, at each scale.
 2. Batch: each kernel and TA-Lib's function alternate for N rounds on the same 1M bars (a
    round's time is the best of 3 back-to-back calls, against bursts of load from other
    processes); per round the ratio ours/TA-Lib; printed: min/median/max time and the median
-   ratio.
+   ratio. Once on Gaussian returns, once on Student-t returns.
 3. The seven anchor indicators (SMA, EMA, RSI, ATR, ADX, BBANDS, MACD) as one fused call
    (``kernels.core_set``) against TA-Lib's seven calls.
 4. Streaming from Python, per bar: the default ``IndicatorSet`` (without and with the regime)
@@ -45,11 +47,22 @@ OSC = {"rsi", "natr", "plus_di", "minus_di", "adx", "cci", "willr", "roc", "stoc
 BIT = {"sma", "ema", "adx", "macd"}
 
 
-def bars(n: int, scale: float, seed: int = 42) -> tuple[Arr, Arr, Arr]:
+#: return distributions: Gaussian, and Student-t with 3 degrees of freedom (heavy tails)
+DISTS: dict[str, float | None] = {"Gaussian": None, "Student-t(3)": 3.0}
+
+
+def bars(n: int, scale: float, seed: int = 42, df: float | None = None) -> tuple[Arr, Arr, Arr]:
+    """A seeded geometric random walk with wicks; Student-t shocks (unit variance) if ``df``."""
     rng = np.random.default_rng(seed)
-    close = scale * np.exp(np.cumsum(rng.standard_normal(n) * 0.001))
+
+    def shocks() -> Arr:
+        if df is None:
+            return rng.standard_normal(n)
+        return rng.standard_t(df, n) / np.sqrt(df / (df - 2.0))
+
+    close = scale * np.exp(np.cumsum(shocks() * 0.001))
     opn = np.concatenate(([close[0]], close[:-1]))
-    wick = np.abs(rng.standard_normal(n)) * 0.001 * scale
+    wick = np.abs(shocks()) * 0.001 * scale
     high = np.maximum(opn, close) + wick * rng.random(n)
     low = np.minimum(opn, close) - wick * rng.random(n)
     return high, low, close
@@ -94,11 +107,30 @@ def max_diff(ours: Any, ref: Any) -> tuple[float, bool]:
     return worst, identical
 
 
+def check_flat_bbands(n: int) -> None:
+    """Assert a BBANDS width of exactly 0 on flat windows (TA-Lib's), at 1, 100 and 50,000."""
+    for scale in (1.0, 100.0, 50_000.0):
+        c = bars(n, scale, seed=7, df=3.0)[2]
+        for start in range(1_000, n - 500, max(n // 50, 1_000)):
+            c[start : start + 25 + start % 200] = c[start - 1]
+        w = np.lib.stride_tricks.sliding_window_view(c, 20)
+        flat = np.zeros(n, dtype=bool)
+        flat[19:] = w.max(axis=1) == w.min(axis=1)
+        up, mid, low = K.bbands(c, 20, 2.0, 2.0)
+        ref = talib.BBANDS(c, 20, 2.0, 2.0)
+        assert flat.any()
+        assert np.array_equal(ref[0][flat], ref[1][flat]), f"TA-Lib's flat width at {scale}"
+        assert np.array_equal(up[flat], mid[flat]), f"upper band on flat windows at {scale}"
+        assert np.array_equal(low[flat], mid[flat]), f"lower band on flat windows at {scale}"
+        assert np.nanmax(np.abs(up - ref[0])) <= 1e-12 * scale
+
+
 def check_agreement(n: int) -> dict[str, float]:
-    """Assert the agreement goals at three scales; return the largest relative difference."""
+    """Assert the agreement goals at three scales and both return distributions; return the
+    largest relative difference."""
     worst: dict[str, float] = {}
-    for scale in SCALES:
-        h, lo, c = bars(n, scale)
+    for scale, df in ((s, d) for s in SCALES for d in DISTS.values()):
+        h, lo, c = bars(n, scale, df=df)
         for name, (ours, ref) in pairs(h, lo, c).items():
             o, r = ours(), ref()
             d, identical = max_diff(o, r)
@@ -148,8 +180,11 @@ def report(label: str, ours: list[float], peer: list[float], unit: float, suffix
     return med
 
 
-def bench_batch(h: Arr, lo: Arr, c: Arr, rounds: int, worst: dict[str, float]) -> dict[str, float]:
-    print(f"\n== batch kernels, {c.size:,} bars, {rounds} rounds (min median max, ms) ==")
+def bench_batch(h: Arr, lo: Arr, c: Arr, rounds: int, dist: str) -> dict[str, float]:
+    print(
+        f"\n== batch kernels, {dist} returns, {c.size:,} bars, {rounds} rounds"
+        " (min median max, ms) =="
+    )
     ratios: dict[str, float] = {}
     table = pairs(h, lo, c)
     for name, (ours, ref) in table.items():
@@ -161,8 +196,6 @@ def bench_batch(h: Arr, lo: Arr, c: Arr, rounds: int, worst: dict[str, float]) -
             t_o.append(timed(ours))
             t_r.append(timed(ref))
         ratios[name] = report(name, t_o, t_r, 1e3, "ms")
-    print("largest difference to TA-Lib over 3 scales (relative to price; absolute for 0-100):")
-    print("  " + ", ".join(f"{k} {v:.1e}" for k, v in worst.items()))
     return ratios
 
 
@@ -333,11 +366,21 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--no-startup", action="store_true")
     args = ap.parse_args()
-    print(f"checking agreement with TA-Lib on {args.bars:,} bars at scales {SCALES} ...")
+    print(
+        f"checking agreement with TA-Lib on {args.bars:,} bars at scales {SCALES},"
+        f" {' and '.join(DISTS)} returns ..."
+    )
     worst = check_agreement(args.bars)
-    print("agreement: OK (asserted)")
+    check_flat_bbands(args.bars)
+    print("agreement: OK (asserted; BBANDS width exactly 0 on flat windows at 1, 100, 50,000)")
+    print("largest difference to TA-Lib (relative to price; absolute for 0-100 oscillators):")
+    print("  " + ", ".join(f"{k} {v:.1e}" for k, v in worst.items()))
+    by_dist: dict[str, dict[str, float]] = {}
+    for dist, df in DISTS.items():
+        hd, ld, cd = bars(args.bars, 100.0, df=df)
+        by_dist[dist] = bench_batch(hd, ld, cd, args.rounds, dist)
+    ratios = by_dist["Gaussian"]
     h, lo, c = bars(args.bars, 100.0)
-    ratios = bench_batch(h, lo, c, args.rounds, worst)
     seven = bench_seven(h, lo, c, args.rounds)
     per_bar, stream_ratio = bench_streaming(h, lo, c, args.rounds, 20_000)
     if not args.no_startup:
@@ -365,6 +408,13 @@ def main() -> None:
         "other kernels above 1.0x: "
         + (", ".join(f"{k} {ratios[k]:.2f}x" for k in slow_other) or "none")
     )
+    for dist, rs in by_dist.items():
+        print(
+            f"{dist:13} returns: "
+            + ", ".join(f"{k} {rs[k]:.2f}x" for k in ("atr", "bbands", "willr"))
+            + "; above 1.0x: "
+            + (", ".join(f"{k} {v:.2f}x" for k, v in rs.items() if v > 1.0) or "none")
+        )
     print(
         f"seven as one fused call: {seven[0]:.2f}x TA-Lib's seven calls with a new output block,"
         f" {seven[1]:.2f}x writing into a reused one (goal <= 0.7x)"

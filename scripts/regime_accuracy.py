@@ -14,7 +14,7 @@ import statistics
 import numpy as np
 
 from trading_engine.indicators import REGIME_CODES, IndicatorSet, IndicatorSetConfig, RegimeConfig
-from trading_engine.indicators.regime import classify
+from trading_engine.indicators.streaming import classify
 from trading_engine.indicators.synthetic import random_segments, regime_bars
 
 

@@ -3,7 +3,7 @@
 Each round starts ``trading-engine run --speed 0`` on the same journal and simulated account,
 kills it with SIGKILL after a random delay (or lets it finish when the delay outlasts it), then
 runs it again briefly to completion (start-up reconciliation included) and audits the journal
-against the account file (``trading_engine.audit``): journal = terminal, no order sent twice, no
+against the account file (``trading_engine.backtest.audit``): journal = terminal, no order sent twice, no
 fill lost, nothing left unfinished. Prints one line per round and the totals; exits 1 when any
 audit found a problem.
 
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from trading_engine.audit import audit
+from trading_engine.backtest.audit import audit
 from trading_engine.config import ConfigLoader
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -61,6 +61,7 @@ from trading_engine.events import (
     PositionClosedEvent,
     RegimeChangedEvent,
     Side,
+    SignalMessage,
     TradingBlockedEvent,
     new_correlation_id,
 )
@@ -138,6 +139,7 @@ __all__ = [
     "ServicesConfig",
     "Side",
     "Signal",
+    "SignalMessage",
     "SimClock",
     "SimTerminalConfig",
     "Snapshot",

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -163,6 +164,8 @@ def check_config(
     with cli_errors():
         config = load_config(file, set_)
         bind_strategies(config.strategies, config.indicators.value_names, base_dir=file.parent)
+        for note in config.ignored():
+            typer.echo(f"{file}: note: {note}", err=True)
         if print_:
             sys.stdout.write(json.dumps(config.masked_dict(), indent=2) + "\n")
         else:
@@ -227,8 +230,12 @@ def run(
     """Run the engine (on the simulated terminal unless the configuration names MetaTrader5)."""
     with cli_errors():
         cfg = load_config(config, set_)
-        if cfg.terminal.kind != "sim" and speed != 1.0:
-            raise ConfigError("--speed applies to the simulated terminal only", key="--speed")
+        if not _simulated(cfg) and speed != 1.0:
+            raise ConfigError(
+                "--speed applies to the simulated terminal only (in process, or served by "
+                "sim-server with terminal.mt5linux.sim_clock)",
+                key="--speed",
+            )
         if fresh:
             _start_afresh(cfg)
         setup_logging(cfg)
@@ -268,7 +275,7 @@ async def _run(
     resumed = resumed_start(cfg.terminal, cfg.journal.path, follow_wall_clock=speed == 1.0)
     start = resumed if resumed is not None else cfg.terminal.sim.start.timestamp()
     clock: Clock
-    if cfg.terminal.kind != "sim":
+    if not _simulated(cfg):
         clock = LiveClock()
     elif speed == 0:
         clock = SimClock(start)
@@ -362,6 +369,85 @@ def risk_reset_halt(config: ConfigOption, set_: SetOption = None) -> None:
         typer.echo(f"risk state: {before} -> {rules.state}")
         if rules.state == RiskState.HALTED:
             typer.echo(f"still halted: {rules.halt_reason}")
+
+
+def _simulated(cfg: SystemConfig) -> bool:
+    """The terminal's time is simulated: in process, or a sim-server following the engine."""
+    terminal = cfg.terminal
+    return terminal.kind == "sim" or (terminal.kind == "mt5linux" and terminal.mt5linux.sim_clock)
+
+
+@app.command("sim-server")
+def sim_server(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=0, max=65535, help="TCP port (0: any free one).")
+    ] = 18812,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    clock: Annotated[
+        str,
+        typer.Option(
+            "--clock",
+            help="wall: the market follows the wall clock from now on; client: simulated time "
+            "from terminal.sim.start, moved by the engine (terminal.mt5linux.sim_clock).",
+        ),
+    ] = "wall",
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state", help="Account log: replayed at start, appended with each order sent."
+        ),
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Serve the simulated terminal (terminal.sim, trading.symbols) as the MetaTrader5 module
+    over RPyC, the way mt5linux's server serves the real one."""
+    from trading_engine.terminal.factory import build_sim_terminal
+
+    with cli_errors():
+        if clock not in ("wall", "client"):
+            raise ConfigError("expected wall or client", key="--clock")
+        cfg = load_config(config, set_)
+        setup_logging(cfg)
+        try:
+            import rpyc  # noqa: F401
+
+            from trading_engine.terminal.sim_server import (
+                AccountLog,
+                ServerClock,
+                SimServer,
+                served_module,
+            )
+        except ImportError:
+            raise ConfigError(
+                "rpyc is not installed: pip install 'trading-engine[bridge]'", key="sim-server"
+            ) from None
+        follow_wall = clock == "wall"
+        start = time.time() if follow_wall else cfg.terminal.sim.start.timestamp()
+        server_clock = ServerClock(start, follow_wall=follow_wall)
+        terminal = build_sim_terminal(
+            cfg.terminal.sim,
+            cfg.trading.symbols,
+            server_clock.time,
+            None,
+            start=datetime.fromtimestamp(start, tz=UTC),
+        )
+        log = AccountLog(state) if state is not None else None
+        replayed = log.replay(terminal, server_clock) if log is not None else 0
+        try:
+            server = SimServer(served_module(terminal, server_clock, log), host, port)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc}", key="--port") from None
+        signal.signal(signal.SIGTERM, lambda *_: server.close())
+        typer.echo(
+            f"sim-server: serving the simulated terminal as MetaTrader5 on "
+            f"{server.host}:{server.port} (clock {clock}; {replayed} logged calls replayed)"
+        )
+        sys.stdout.flush()
+        try:
+            server.serve()
+        except KeyboardInterrupt:
+            server.close()
 
 
 @app.command("backtest")

@@ -46,14 +46,13 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from trading_engine.data.config import DataFetchingConfig
 from trading_engine.errors import ConfigError
-from trading_engine.execution.config import RiskConfig, TradeExecutionConfig
+from trading_engine.execution.config import RiskConfig, TradeExecutionConfig, TradingConfig
 from trading_engine.indicators.config import IndicatorCalculationConfig, IndicatorSetConfig
 from trading_engine.journal.config import JournalConfig
 from trading_engine.observability.config import LoggingConfig, LogLevel
@@ -128,51 +127,6 @@ class OrchestratorConfig(Section):
     status_log_interval: int = Field(
         10, ge=1, le=1_000_000, description="log a status line every N health checks"
     )
-
-
-class TradingConfig(Section):
-    """What is traded: symbols, timeframes, the order identity."""
-
-    symbols: list[Annotated[str, Field(min_length=1, pattern=r"^\S+$")]] = Field(
-        min_length=1, description="symbols to trade ('symbol: EURUSD' is accepted too)"
-    )
-    timeframes: list[Timeframe] = Field(
-        min_length=1, description="timeframes: M1, H1, D1 ... or minutes '1', '60', '1440'"
-    )
-    magic: int = Field(20261125, ge=1, le=2**63 - 1, description="magic number of our orders")
-    deviation: int = Field(
-        10, ge=0, le=100_000, description="max slippage of market orders, points"
-    )
-    flatten_on_stop: bool = Field(False, description="close our positions when the engine stops")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _symbol_alias(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "symbol" in data:
-            data = dict(data)
-            symbol = data.pop("symbol")
-            if "symbols" in data:
-                raise ValueError("give either 'symbol' or 'symbols', not both")
-            data["symbols"] = symbol
-        return data
-
-    @field_validator("symbols", "timeframes", mode="before")
-    @classmethod
-    def _comma_lists(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return [value]
-        return split_list(value)
-
-    @field_validator("symbols", "timeframes")
-    @classmethod
-    def _unique(cls, value: list[Any]) -> list[Any]:
-        no_duplicates(value, "value")
-        return value
-
-    @property
-    def symbol(self) -> str:
-        """The first symbol (the earlier design traded one)."""
-        return self.symbols[0]
 
 
 # --- the whole ------------------------------------------------------------------------------
@@ -267,6 +221,10 @@ class SystemConfig(BaseSettings):
     def enabled_services(self) -> list[str]:
         """Names of the enabled services, in pipeline order."""
         return [name for name in SERVICE_NAMES if getattr(self.services, name).enabled]
+
+    def ignored(self) -> list[str]:
+        """Keys the configuration sets that have no effect, one line each (``check-config``)."""
+        return self.event_bus.ignored()
 
     def masked_dict(self) -> dict[str, Any]:
         """The effective configuration as JSON-ready data, secrets masked."""

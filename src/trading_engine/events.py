@@ -49,6 +49,7 @@ __all__ = [
     "PositionClosedEvent",
     "RegimeChangedEvent",
     "Side",
+    "SignalMessage",
     "TradingBlockedEvent",
     "new_correlation_id",
 ]
@@ -228,6 +229,10 @@ class PositionClosedEvent:
     profit: float
     reason: str
 
+
+SignalMessage: TypeAlias = EntrySignalEvent | ExitSignalEvent | NewCandleEvent
+"""What travels on the signals channel (strategy → execution): signals, then the candle that
+closes their bar."""
 
 Event: TypeAlias = (
     DataFetchedEvent

@@ -50,6 +50,7 @@ from loguru import logger
 
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
+from trading_engine.data.history import ClosedHistory
 from trading_engine.data.service import DataFetchingService, DataState
 from trading_engine.errors import (
     FatalError,
@@ -249,7 +250,7 @@ class TradingOrchestrator:
                 clock=self.clock,
             ),
             "indicator_calculation": lambda: IndicatorCalculationService(
-                port=self.port,
+                history=ClosedHistory(self.port),
                 streams=self.streams,
                 config=services.indicator_calculation,
                 indicators=self.indicators,
@@ -265,7 +266,7 @@ class TradingOrchestrator:
                 config=services.strategy_evaluation,
                 features=self.features.receiver,
                 signals=self.signals.sender,
-                portfolio=self.portfolio,
+                positions=self.portfolio,
                 hub=self.hub,
                 state=self.strategy_state,
                 clock=self.clock,
@@ -681,11 +682,13 @@ class _Drain(Service):
 
 
 def _default_clock(config: SystemConfig) -> Clock:
-    """The simulator runs in real time from its configured start (a resumed account: from where
-    it stopped, plus the wall time since); a real terminal on wall time."""
-    if config.terminal.kind == "sim":
-        start = resumed_start(config.terminal, config.journal.path, follow_wall_clock=True)
+    """The simulator (in process, or a sim-server following the engine's clock) runs in real time
+    from its configured start (a resumed account: from where it stopped, plus the wall time
+    since); a real terminal on wall time."""
+    terminal = config.terminal
+    if terminal.kind == "sim" or (terminal.kind == "mt5linux" and terminal.mt5linux.sim_clock):
+        start = resumed_start(terminal, config.journal.path, follow_wall_clock=True)
         if start is None:
-            start = config.terminal.sim.start.timestamp()
+            start = terminal.sim.start.timestamp()
         return ScaledClock(start, speed=1.0)
     return LiveClock()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from trading_engine.audit import audit
+from trading_engine.backtest.audit import audit
 from trading_engine.journal.store import Journal
 from trading_engine.runtime.crashpoints import CRASH_ENV, POINTS
 

@@ -51,6 +51,19 @@ def test_check_config_accepts_the_shipped_config(runner: CliRunner) -> None:
     assert result.stderr == ""
 
 
+def test_check_config_says_event_bus_mode_is_ignored(runner: CliRunner, tmp_path: Path) -> None:
+    base = "trading: {symbols: [EURUSD], timeframes: [M1]}\n"
+    quiet = runner.invoke(app, ["check-config", str(write(tmp_path, base))])
+    noted = runner.invoke(
+        app, ["check-config", str(write(tmp_path, base + "event_bus: {mode: asynchronous}\n"))]
+    )
+
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == ""
+    assert noted.exit_code == 0, noted.output
+    assert "event_bus.mode: 'asynchronous' is accepted and ignored" in noted.stderr
+
+
 def test_check_config_print_writes_effective_json_with_password_masked(
     runner: CliRunner,
 ) -> None:

@@ -127,7 +127,7 @@ def test_check_config_loads_the_strategies_and_refuses_bad_parameters() -> None:
 def test_a_second_run_on_the_same_journal_resumes_the_simulated_account(tmp_path: Path) -> None:
     import sqlite3
 
-    from trading_engine.audit import audit
+    from trading_engine.backtest.audit import audit
 
     journal = tmp_path / "once.db"
     args = _cli("run", "--config", str(CONFIG), "--speed", "0", "--max-bars", "2000",

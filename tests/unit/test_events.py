@@ -8,7 +8,7 @@ from typing import get_args
 import pytest
 
 from trading_engine import events as ev
-from trading_engine.events import Event, NewCandleEvent, Side, new_correlation_id
+from trading_engine.events import Event, NewCandleEvent, new_correlation_id
 
 FIELDS: dict[type, list[str]] = {
     ev.DataFetchedEvent: ["symbol", "timeframe", "bars", "last_bar_time"],
@@ -99,26 +99,6 @@ def test_event_rejects_unknown_attributes() -> None:
 
 def test_event_union_holds_every_event_type() -> None:
     assert set(get_args(Event)) == set(FIELDS)
-
-
-def test_events_build_positionally_in_field_order() -> None:
-    c = candle()
-    features = ev.IndicatorsCalculatedEvent("c-1", 2.0, c, {"ema_fast": 1.1}, "trend", True, 30)
-    entry = ev.EntrySignalEvent(
-        "c-1", 3.0, "EURUSD", 1, "ema_cross", Side.BUY, 1.15, None, None, None, "cross up"
-    )
-
-    assert (c.time, c.close, c.tick_volume, c.spread) == (1704672000, 1.15, 42, 3)
-    assert features.candle is c
-    assert features.values["ema_fast"] == 1.1
-    assert (entry.side, entry.sl, entry.reason) == (Side.BUY, None, "cross up")
-
-
-def test_side_is_a_string_enum() -> None:
-    assert Side.BUY == "buy"
-    assert Side.SELL == "sell"
-    assert Side("sell") is Side.SELL
-    assert [s.value for s in Side] == ["buy", "sell"]
 
 
 def test_correlation_ids_are_short_and_unique() -> None:

@@ -31,7 +31,7 @@ def test_every_section_and_leaf_key_has_a_row() -> None:
 
 def test_a_changed_model_shows_as_a_drift() -> None:
     text = README.read_text(encoding="utf-8")
-    stale = text.replace("| retries of a failed fetch |", "| retries of one failed fetch |")
+    stale = text.replace("| `journal.path` |", "| `journal.file` |")
 
     assert stale != text
     assert replace_keys_table(stale) == text

@@ -15,9 +15,10 @@ cores directly:
    the pipeline runs, driven to completion without a loop (``drive.py``) against ``mt5sim``
    called in process, on an ``InstantClock``;
 4. what cannot change anything is skipped: a candle refreshes the positions (a terminal call)
-   only when a stop, a target or a stop-out may have happened since the last refresh —
-   ``scan.may_close`` checks the M1 bid/ask extremes against the positions' stops in one numba
-   call (positions without stops and an account far from stop-out never refresh).
+   only once a stop, a target or a stop-out may have happened since the last refresh —
+   ``scan.quiet_until`` scans the M1 bid/ask extremes forward from the last refresh against the
+   positions' stops and a bound on the stop-out (numba, once per change of the positions), so
+   the engine steps into the terminal only at the bars where a trigger lies in range.
 
 Faults, slippage, commission, swaps, sessions and stop-out are the simulator's, as in the
 pipeline. Inherent differences from the pipeline (stated in the parity tests): the pipeline's
@@ -27,6 +28,8 @@ and the strategy's ``PositionView.profit`` is refreshed only when the positions 
 
 from __future__ import annotations
 
+import gc
+import math
 import random
 import time as _time
 from dataclasses import dataclass, field
@@ -38,10 +41,11 @@ import numpy.typing as npt
 
 from trading_engine.backtest.drive import InstantClock, drive
 from trading_engine.backtest.result import BacktestResult
-from trading_engine.backtest.scan import M1Extremes, load_m1_extremes
+from trading_engine.backtest.scan import M1Extremes, load_m1_extremes, quiet_until
 from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
 from trading_engine.backtest.summary import build_result, collect
 from trading_engine.config import SystemConfig, fit_start_to_history
+from trading_engine.data.history import ClosedHistory
 from trading_engine.data.service import DataFetchingService
 from trading_engine.errors import ConfigError
 from trading_engine.events import NewCandleEvent, new_correlation_id
@@ -136,7 +140,7 @@ class BacktestEngine:
             )
             drive(data.on_start())
             indicators = IndicatorCalculationService(
-                port=engine.port,
+                history=ClosedHistory(engine.port),
                 streams=engine.streams,
                 config=services.indicator_calculation,
                 indicators=engine.indicators,
@@ -152,7 +156,7 @@ class BacktestEngine:
                 config=services.strategy_evaluation,
                 features=engine.features.receiver,
                 signals=engine.signals.sender,
-                portfolio=engine.portfolio,
+                positions=engine.portfolio,
                 hub=engine.hub,
                 state=engine.strategy_state,
                 clock=clock,
@@ -179,7 +183,13 @@ class BacktestEngine:
                 server_msc=_server_msc(terminal.market.server_time),
                 budget=self.bars,
             )
-            self._loop(plan, streams, extremes, engine, clock, indicators, strategies, execution)
+            gc.freeze()  # the objects built so far live for the whole run: keep them out of GC
+            try:
+                self._loop(
+                    plan, streams, extremes, engine, clock, indicators, strategies, execution
+                )
+            finally:
+                gc.unfreeze()
             elapsed = _time.perf_counter() - started
             return build_result(
                 engine,
@@ -225,8 +235,12 @@ class BacktestEngine:
             grown = horizon * 2
             horizon = grown
         extremes: dict[str, M1Extremes] = {}
+        sim = self.config.terminal.sim
+        from_m1 = sim.history_file is not None or sim.market_mode == "m1"
         for symbol in sorted({s.symbol for s in streams}):
-            extremes[symbol] = load_m1_extremes(market, symbol, start_srv - 120, end_srv + 3 * _DAY)
+            extremes[symbol] = load_m1_extremes(
+                market, symbol, start_srv - 120, end_srv + 3 * _DAY, from_m1=from_m1
+            )
         for s in streams:
             validator = engine.data_state.validator((s.symbol, s.timeframe))
             before = validator.last_time
@@ -272,8 +286,11 @@ class BacktestEngine:
         handle = execution.handle
         publish = hub.publish
         rows = [s.bars.tolist() for s in streams]
-        server_time = engine.terminal.market.server_time
-        last_refresh_msc = _server_msc(server_time)(clock.time())
+        server_msc = _server_msc(engine.terminal.market.server_time)
+        terminal = engine.terminal
+        skip = self.skip_refresh
+        last_refresh_msc = server_msc(clock.time())
+        quiet: int | None = None  # no stop can fire before this server ms (None: unknown)
         n = len(plan)
         i = 0
         while i < n:
@@ -307,38 +324,27 @@ class BacktestEngine:
                 continue
             for message in messages:
                 if type(message) is NewCandleEvent and portfolio.positions:
-                    now_msc = _server_msc(server_time)(clock.time())
-                    refresh = not self.skip_refresh or self._may_close(
-                        engine, extremes, last_refresh_msc, now_msc
-                    )
-                    last_refresh_msc = now_msc  # refreshed, or proven quiet up to now
+                    now_msc = server_msc(clock.time())
+                    if quiet is None:  # the positions changed: scan forward from the refresh
+                        quiet = quiet_until(terminal, portfolio, extremes, last_refresh_msc)
+                    refresh = not skip or now_msc >= quiet
                     if refresh:
                         self.refreshes += 1
+                        last_refresh_msc = now_msc
+                        quiet = None
                     else:
                         self.refreshes_skipped += 1
                     drive(handle(message, refresh=refresh))
                 else:
                     drive(handle(message))
+                    if type(message) is not NewCandleEvent:
+                        quiet = None  # a signal may have opened or closed positions
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
-
-    def _may_close(
-        self,
-        engine: TradingOrchestrator,
-        extremes: dict[str, M1Extremes],
-        since_msc: int,
-        now_msc: int,
-    ) -> bool:
-        """Whether a stop, a target or a stop-out may have closed a position since the last
-        refresh (conservative: True whenever unsure)."""
-        from trading_engine.backtest.scan import may_close
-
-        return may_close(engine.terminal, engine.portfolio, extremes, since_msc, now_msc)
 
 
 def _server_msc(st: ServerTime) -> Any:
     """The terminal's server millisecond of a UTC instant (as ``mt5sim`` computes it)."""
-    import math
 
     def at(utc: float) -> int:
         off, _, _ = st.offset_span(utc)

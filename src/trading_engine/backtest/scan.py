@@ -2,11 +2,12 @@
 
 For each symbol the engine keeps, per M1 bar, the bid and ask extremes of the bar's ticks and the
 bar's first tick (``load_m1_extremes``, one vector pass over the ticks, a month at a time).
-``may_close`` answers, for the span since the last refresh of the positions: could any
-position's SL or TP have been reached (bid for longs, ask for shorts, as the simulator triggers
-them), or could equity have fallen to the stop-out level? One numba call per symbol gives the
-span's extremes; the answer is conservative (True when unsure), so a skipped refresh is always
-one that would have found nothing.
+``quiet_until`` scans forward from the last refresh of the positions to the first M1 bar where
+any position's SL or TP could be reached (bid for longs, ask for shorts, as the simulator
+triggers them) or where a bound on the equity could fall to the stop-out level, at most to the
+next server midnight (swaps). Until then a candle does not need a refresh; the bounds are
+conservative (extremes of whole bars, generous conversion and margin factors), so a skipped
+refresh is always one that would have found nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["M1Extremes", "load_m1_extremes", "may_close", "span_extremes"]
+__all__ = ["M1Extremes", "load_m1_extremes", "quiet_until"]
 
 _CHUNK_DAYS = 20
 _DAY = 86_400
@@ -38,8 +39,18 @@ class M1Extremes:
     ask_hi: npt.NDArray[np.float64]
 
 
-def load_m1_extremes(market: Any, symbol: str, from_srv: float, to_srv: float) -> M1Extremes:
-    """The extremes of every M1 bar with ticks in ``[from_srv, to_srv]`` (server seconds)."""
+def load_m1_extremes(
+    market: Any, symbol: str, from_srv: float, to_srv: float, *, from_m1: bool = False
+) -> M1Extremes:
+    """The extremes of every M1 bar with ticks in ``[from_srv, to_srv]`` (server seconds).
+
+    ``from_m1``: the feed's ticks are synthesised from its M1 bars (``market_mode: m1``, bar
+    history files; ``mt5sim``'s "1 minute OHLC" rule: the first tick at the bar's open, or 59 s
+    in when the bar has one tick; bids within the bar's low and high; ask = bid + the bar's
+    spread): read from the bars, without building the ticks.
+    """
+    if from_m1:
+        return _from_bars(market, symbol, from_srv, to_srv)
     parts: list[tuple[npt.NDArray[Any], ...]] = []
     lo = int(from_srv) // 60 * 60
     end = int(to_srv)
@@ -71,80 +82,101 @@ def load_m1_extremes(market: Any, symbol: str, from_srv: float, to_srv: float) -
     return M1Extremes(cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
 
 
+def _from_bars(market: Any, symbol: str, from_srv: float, to_srv: float) -> M1Extremes:
+    now_utc = market.server_time.to_utc(to_srv) + 60
+    m1 = market.copy_rates_range(symbol, 1, int(from_srv) // 60 * 60, int(to_srv), now_utc)
+    point = float(market.specs[symbol].point)
+    times = np.ascontiguousarray(m1["time"], dtype=np.int64)
+    low = np.ascontiguousarray(m1["low"], dtype=np.float64)
+    high = np.ascontiguousarray(m1["high"], dtype=np.float64)
+    spread = m1["spread"].astype(np.float64) * point
+    first = times * 1000 + np.where(m1["tick_volume"] <= 1, 59_000, 0)
+    # half a point of margin on the asks: they are rounded to the point grid
+    return M1Extremes(times, first, low, high, low + spread - point / 2, high + spread + point / 2)
+
+
 @nb.njit(cache=True)
-def _span(bid_lo, bid_hi, ask_lo, ask_hi, lo, hi):  # type: ignore[no-untyped-def]
-    a = math.inf
-    b = -math.inf
-    c = math.inf
-    d = -math.inf
-    for i in range(lo, hi):
-        if bid_lo[i] < a:
-            a = bid_lo[i]
-        if bid_hi[i] > b:
-            b = bid_hi[i]
-        if ask_lo[i] < c:
-            c = ask_lo[i]
-        if ask_hi[i] > d:
-            d = ask_hi[i]
-    return a, b, c, d
+def _first_stop(bid_lo, bid_hi, ask_lo, ask_hi, start, n, buy, sl, tp):  # type: ignore[no-untyped-def]
+    for i in range(start, n):
+        if buy:
+            if (sl > 0.0 and bid_lo[i] <= sl) or (tp > 0.0 and bid_hi[i] >= tp):
+                return i
+        elif (sl > 0.0 and ask_hi[i] >= sl) or (tp > 0.0 and ask_lo[i] <= tp):
+            return i
+    return n
 
 
-def span_extremes(
-    ext: M1Extremes, since_msc: int, now_msc: int
-) -> tuple[float, float, float, float]:
-    """(min bid, max bid, min ask, max ask) over the M1 bars holding ticks in
-    ``(since_msc, now_msc]`` (whole bars: a superset of those ticks)."""
-    lo = int(ext.times.searchsorted(since_msc // 60_000 * 60, side="left"))
-    hi = int(ext.times.searchsorted(now_msc // 1000, side="right"))
-    if hi <= lo:
-        return math.inf, -math.inf, math.inf, -math.inf
-    result: tuple[float, float, float, float] = _span(
-        ext.bid_lo, ext.bid_hi, ext.ask_lo, ext.ask_hi, lo, hi
-    )
-    return result
+@nb.njit(cache=True)
+def _first_loss(bid_lo, ask_hi, start, n, long_units, long_cost, short_units, short_cost, limit):  # type: ignore[no-untyped-def]
+    for i in range(start, n):
+        loss = (long_cost - long_units * bid_lo[i]) + (short_units * ask_hi[i] - short_cost)
+        if loss >= limit:
+            return i
+    return n
 
 
-def may_close(
+def quiet_until(
     terminal: Any,
     portfolio: Any,
     extremes: Mapping[str, M1Extremes],
     since_msc: int,
-    now_msc: int,
-) -> bool:
-    """Whether a stop, target or stop-out may have closed a position in ``(since, now]``."""
+) -> int:
+    """The server millisecond before which no stop, target or stop-out can close a position,
+    scanning forward from ``since_msc`` (the last refresh) to the next server midnight at most
+    (swaps change the account there). One numba scan per position and per symbol."""
+    day_end = (since_msc // 86_400_000 + 1) * 86_400_000
+    horizon = day_end
     server = terminal.server
-    spans: dict[str, tuple[float, float, float, float]] = {}
-    worst = 0.0
+    symbols: dict[str, list[Any]] = {}
     for p in portfolio.positions.values():
-        ext = extremes.get(p.symbol)
-        if ext is None:
-            return True
-        span = spans.get(p.symbol)
-        if span is None:
-            span = spans[p.symbol] = span_extremes(ext, since_msc, now_msc)
-        bid_lo, bid_hi, ask_lo, ask_hi = span
-        if not math.isfinite(bid_lo):
-            continue  # no tick in the span: nothing can have happened to this symbol
-        buy = str(p.side) == "buy"
-        if buy and ((p.sl and bid_lo <= p.sl) or (p.tp and bid_hi >= p.tp)):
-            return True
-        if not buy and ((p.sl and ask_hi >= p.sl) or (p.tp and ask_lo <= p.tp)):
-            return True
-        spec = server.specs[p.symbol]
-        value = spec.trade_contract_size * p.volume
-        if spec.currency_profit != server.money.currency:
-            value *= 2.0 / max(min(bid_lo, ask_lo), 1e-9)  # a generous bound on the conversion
-        move = (p.price_open - bid_lo) if buy else (ask_hi - p.price_open)
-        worst += max(0.0, move) * value
-    if worst == 0.0:
-        return False
+        symbols.setdefault(p.symbol, []).append(p)
+    if not symbols:
+        return day_end
     margin = server.account_margin()
-    if margin <= 0:
-        return False
     ledger = server.ledger
     swaps = sum(abs(q.swap) for q in ledger.positions.values())
-    floor = ledger.balance - swaps - 1.5 * worst
     cfg = terminal.config
-    if cfg.margin_so_mode == 0:  # ACCOUNT_STOPOUT_MODE_PERCENT
-        return bool(floor / margin * 100.0 < cfg.margin_so_so * 1.2)
-    return bool(floor < cfg.margin_so_so * 1.2)
+    if cfg.margin_so_mode == 0:  # percent of the margin; margin itself moves with prices
+        level = cfg.margin_so_so / 100.0 * margin * 1.8
+    else:
+        level = cfg.margin_so_so * 1.2
+    cushion = (ledger.balance - swaps - level) / len(symbols)
+    for symbol, mine in symbols.items():
+        ext = extremes.get(symbol)
+        if ext is None:
+            return since_msc
+        start = int(ext.times.searchsorted(since_msc // 60_000 * 60, side="left"))
+        stop = int(ext.times.searchsorted(day_end // 1000, side="left"))  # to midnight only
+        if start >= stop:
+            continue
+        for p in mine:
+            buy = str(p.side) == "buy"
+            if p.sl or p.tp:
+                i = _first_stop(
+                    ext.bid_lo, ext.bid_hi, ext.ask_lo, ext.ask_hi, start, stop, buy,
+                    float(p.sl or 0.0), float(p.tp or 0.0),
+                )  # fmt: skip
+                if i < stop:
+                    horizon = min(horizon, int(ext.times[i]) * 1000)
+        if cushion <= 0:
+            return since_msc
+        spec = server.specs[symbol]
+        rate = 1.0
+        if spec.currency_profit != server.money.currency:
+            rate = 2.0 / max(float(ext.bid_lo[start:stop].min(initial=math.inf)), 1e-9)
+        units = [spec.trade_contract_size * p.volume * rate for p in mine]
+        long_units = sum(u for u, p in zip(units, mine, strict=True) if str(p.side) == "buy")
+        short_units = sum(u for u, p in zip(units, mine, strict=True) if str(p.side) != "buy")
+        long_cost = sum(
+            u * p.price_open for u, p in zip(units, mine, strict=True) if str(p.side) == "buy"
+        )
+        short_cost = sum(
+            u * p.price_open for u, p in zip(units, mine, strict=True) if str(p.side) != "buy"
+        )
+        i = _first_loss(
+            ext.bid_lo, ext.ask_hi, start, stop, long_units, long_cost, short_units, short_cost,
+            cushion / 1.5,
+        )  # fmt: skip
+        if i < stop:
+            horizon = min(horizon, int(ext.times[i]) * 1000)
+    return max(horizon, since_msc)

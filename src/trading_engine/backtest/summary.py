@@ -3,7 +3,8 @@
 Everything comes from places both engines fill the same way: the terminal's deal history (trades,
 balance), the journal (strategy, close reason and stops of each position, rejected orders), the
 engine's counters (``ExecutionStats``, ``StrategyState``, ``DataState``) and the events seen on
-the hub during the run (risk refusals by rule, risk state changes).
+the hub during the run (risk refusals by rule; risk state changes as the refusals report them:
+a state change with no entry refused is not seen).
 """
 
 from __future__ import annotations
@@ -30,17 +31,15 @@ class RunProbe:
     """What the hub showed during the run."""
 
     refusals: dict[str, int] = field(default_factory=dict)
-    risk_events: list[tuple[int, str, str]] = field(default_factory=list)
+    risk_events: list[tuple[float, str, str]] = field(default_factory=list)
+    """(engine clock time, UTC; new state; reason)."""
     state: str = "ACTIVE"
-    server_offset: float = 0.0
 
     def blocked(self, event: TradingBlockedEvent) -> None:
         self.refusals[event.rule] = self.refusals.get(event.rule, 0) + 1
         if event.state != self.state:
             self.state = event.state
-            self.risk_events.append(
-                (int(event.timestamp + self.server_offset), event.state, event.reason)
-            )
+            self.risk_events.append((event.timestamp, event.state, event.reason))
 
 
 def collect(engine: TradingOrchestrator) -> RunProbe:
@@ -127,8 +126,11 @@ def build_result(
         },
         rejections=rejections,
         risk_refusals=dict(sorted(probe.refusals.items())),
-        risk_events=list(probe.risk_events),
-        disabled_strategies=[
+        risk_events=[
+            (int(market.server_time.to_server(at)), state_name, reason)
+            for at, state_name, reason in probe.risk_events
+        ],
+        disabled_strategies=[  # the time is the run's end: the state does not keep the instant
             (name, end_time, f"disabled after {state.errors.get(name, 0)} errors")
             for name in sorted(state.disabled)
         ],

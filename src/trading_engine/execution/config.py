@@ -1,14 +1,15 @@
-"""Settings of the execution stage: ``services.trade_execution`` and the ``risk`` limits."""
+"""Settings of the execution stage: ``trading`` (what is traded, the identity of our orders),
+``services.trade_execution`` and the ``risk`` limits."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from trading_engine.sections import Section
+from trading_engine.sections import Section, Timeframe, no_duplicates, split_list
 
-__all__ = ["RiskConfig", "TradeExecutionConfig"]
+__all__ = ["RiskConfig", "TradeExecutionConfig", "TradingConfig"]
 
 
 class TradeExecutionConfig(Section):
@@ -45,3 +46,48 @@ class RiskConfig(Section):
     reduce_at_pct: float = Field(
         0.8, gt=0, le=1, description="fraction of a limit at which the engine enters REDUCING"
     )
+
+
+class TradingConfig(Section):
+    """What is traded: symbols, timeframes, the order identity."""
+
+    symbols: list[Annotated[str, Field(min_length=1, pattern=r"^\S+$")]] = Field(
+        min_length=1, description="symbols to trade ('symbol: EURUSD' is accepted too)"
+    )
+    timeframes: list[Timeframe] = Field(
+        min_length=1, description="timeframes: M1, H1, D1 ... or minutes '1', '60', '1440'"
+    )
+    magic: int = Field(20261125, ge=1, le=2**63 - 1, description="magic number of our orders")
+    deviation: int = Field(
+        10, ge=0, le=100_000, description="max slippage of market orders, points"
+    )
+    flatten_on_stop: bool = Field(False, description="close our positions when the engine stops")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _symbol_alias(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "symbol" in data:
+            data = dict(data)
+            symbol = data.pop("symbol")
+            if "symbols" in data:
+                raise ValueError("give either 'symbol' or 'symbols', not both")
+            data["symbols"] = symbol
+        return data
+
+    @field_validator("symbols", "timeframes", mode="before")
+    @classmethod
+    def _comma_lists(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        return split_list(value)
+
+    @field_validator("symbols", "timeframes")
+    @classmethod
+    def _unique(cls, value: list[Any]) -> list[Any]:
+        no_duplicates(value, "value")
+        return value
+
+    @property
+    def symbol(self) -> str:
+        """The first symbol (the earlier design traded one)."""
+        return self.symbols[0]

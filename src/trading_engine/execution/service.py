@@ -35,13 +35,12 @@ from typing import Any
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import TradeExecutionConfig
 from trading_engine.errors import TransientError
-from trading_engine.events import EntrySignalEvent, ExitSignalEvent, NewCandleEvent
+from trading_engine.events import EntrySignalEvent, ExitSignalEvent, NewCandleEvent, SignalMessage
+from trading_engine.execution.config import TradeExecutionConfig
 from trading_engine.execution.trader import Trader
 from trading_engine.runtime.channel import Receiver
 from trading_engine.runtime.service import Service
-from trading_engine.strategy.service import SignalMessage
 
 __all__ = ["ExecutionState", "TradeExecutionService"]
 

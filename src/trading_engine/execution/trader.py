@@ -28,7 +28,6 @@ from typing import Any
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.config import TradingConfig
 from trading_engine.errors import (
     OrderError,
     TerminalConnectionError,
@@ -54,6 +53,7 @@ from trading_engine.execution.books import (
     position_row,
 )
 from trading_engine.execution.client_ids import ClientIdFactory
+from trading_engine.execution.config import TradingConfig
 from trading_engine.execution.planner import Refusal, close_request, entry_request, plan_entry
 from trading_engine.execution.reconcile import (
     ClosedPosition,

@@ -20,8 +20,8 @@ from trading_engine.indicators.config import (
 
 if TYPE_CHECKING:
     from trading_engine.indicators import kernels
-    from trading_engine.indicators.regime import REGIME_CODES, Regime, classify, regime_from_code
-    from trading_engine.indicators.streaming import IndicatorSet
+    from trading_engine.indicators.regime import REGIME_CODES, Regime, regime_from_code
+    from trading_engine.indicators.streaming import IndicatorSet, classify
     from trading_engine.indicators.warmup import warm_up
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
 _LAZY = {
     "REGIME_CODES": "trading_engine.indicators.regime",
     "Regime": "trading_engine.indicators.regime",
-    "classify": "trading_engine.indicators.regime",
+    "classify": "trading_engine.indicators.streaming",
     "regime_from_code": "trading_engine.indicators.regime",
     "IndicatorSet": "trading_engine.indicators.streaming",
     "warm_up": "trading_engine.indicators.warmup",

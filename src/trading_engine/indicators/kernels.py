@@ -63,6 +63,10 @@ Array = npt.NDArray[np.float64]
 
 MAX_PERIOD = 100_000
 NAN = math.nan
+#: Index cast for hot loops: numba wraps a signed index that may be negative (a compare and an add
+#: per access, about a third of a tight loop); an unsigned one is used as is. Only for indices
+#: that cannot be negative.
+U = np.uint64
 #: TA-Lib 0.8's "is zero" tolerance for denominators (RSI, DI, DX).
 EPS = 1e-14
 
@@ -367,22 +371,24 @@ def _atr_nb(h: Array, lo: Array, c: Array, beg: int, n: int, out: Array, natr: b
     a2 = a * a
     j = 0
     while j + 1 < cnt:
-        i = j + off
-        t1 = _tr(h[i], lo[i], c[i - 1]) * b
-        t2 = _tr(h[i + 1], lo[i + 1], c[i]) * b
+        i = U(j + off)
+        i0 = U(j + off - 1)
+        i1 = U(j + off + 1)
+        t1 = _tr(h[i], lo[i], c[i0]) * b
+        t2 = _tr(h[i1], lo[i1], c[i]) * b
         v1 = fma(v, a, t1)
         v = fma(v, a2, fma(t1, a, t2))
         if natr:
             out[i] = _natr_of(v1, c[i])
-            out[i + 1] = _natr_of(v, c[i + 1])
+            out[i1] = _natr_of(v, c[i1])
         else:
             out[i] = v1
-            out[i + 1] = v
+            out[i1] = v
         j += 2
     if j < cnt:
-        i = j + off
-        v = fma(v, a, _tr(h[i], lo[i], c[i - 1]) * b)
-        out[i] = _natr_of(v, c[i]) if natr else v
+        last = j + off
+        v = fma(v, a, _tr(h[last], lo[last], c[last - 1]) * b)
+        out[last] = _natr_of(v, c[last]) if natr else v
 
 
 @njit
@@ -533,9 +539,12 @@ def _range_nb(
     """Rolling highest high / lowest low: mode 0 WILLR (out1), 1 raw fast %K (out1), 2 Donchian
     (out1 = upper, out2 = lower; the caller forms the middle).
 
-    Van Herk / Gil-Werman: in blocks of n bars, the window ending at bar r of a block is the
-    suffix of the previous block from r+1 plus the prefix of this block up to r, so each bar costs
-    a few predictable compares and no rescans. Extremes are exact, as in TA-Lib.
+    Van Herk / Gil-Werman in blocks of n bars from the first valid bar: the window ending at bar
+    r of a block is the suffix of the previous block from r+1 plus the prefix of this block up to
+    r. Per block, one forward pass forms the prefixes and the window extremes, one vectorisable
+    pass the outputs, one backward pass the suffixes for the next block: a few branch-free
+    max/min per bar whatever the data. Extremes are exact, as in TA-Lib. (An interior NaN, outside
+    the contract, makes the extremes of the windows that hold it NaN.)
     """
     m = h.size
     _fill_nan(out1, beg + n - 1)
@@ -543,53 +552,68 @@ def _range_nb(
         _fill_nan(out2, beg + n - 1)
     if beg < 0 or n < 1 or m - beg < n:
         return
-    suf_h = np.empty(n)
-    suf_l = np.empty(n)
+    suf_h = np.empty(n + 1)
+    suf_l = np.empty(n + 1)
+    suf_h[n] = -math.inf  # the last bar of a block takes the block's prefix alone
+    suf_l[n] = math.inf
+    hh = np.empty(n)
+    ll = np.empty(n)
+    a = h[U(beg)]
+    b = lo[U(beg)]
+    for r in range(1, n):  # the first block closes one window, at its last bar
+        v = h[U(beg + r)]
+        a = a if a > v else v
+        v = lo[U(beg + r)]
+        b = b if b < v else v
+    hh[0] = a
+    ll[0] = b
+    i0 = beg + n - 1
+    length = 1
     q0 = beg
-    first = True
-    while q0 < m:
-        length = min(n, m - q0)
-        ph = h[q0]
-        pl = lo[q0]
-        for r in range(length):
-            i = q0 + r
-            v = h[i]
-            ph = v if v >= ph else ph
-            v = lo[i]
-            pl = v if v <= pl else pl
-            if first and r < n - 1:
-                continue
-            if r == n - 1:
-                hh = ph
-                ll = pl
-            else:
-                v = suf_h[r + 1]
-                hh = v if v >= ph else ph
-                v = suf_l[r + 1]
-                ll = v if v <= pl else pl
-            if mode == 0:
-                d = hh - ll
-                out1[i] = -100.0 * ((hh - c[i]) / d) if d != 0.0 else 0.0
-            elif mode == 1:
-                d = hh - ll
-                out1[i] = 100.0 * ((c[i] - ll) / d) if d != 0.0 else 0.0
-            else:
-                out1[i] = hh
-                out2[i] = ll
-        if length == n:
-            sh = h[q0 + n - 1]
-            sl = lo[q0 + n - 1]
-            suf_h[n - 1] = sh
-            suf_l[n - 1] = sl
-            for r in range(n - 2, -1, -1):
-                v = h[q0 + r]
-                sh = v if v >= sh else sh
-                suf_h[r] = sh
-                v = lo[q0 + r]
-                sl = v if v <= sl else sl
-                suf_l[r] = sl
-        first = False
+    while True:
+        # outputs of bars i0..i0+length-1 from their window extremes (inline: a call per block
+        # would cost reference counting on the arrays)
+        if mode == 0:
+            for r in range(length):
+                a = hh[U(r)]
+                d = a - ll[U(r)]
+                out1[U(i0 + r)] = -100.0 * ((a - c[U(i0 + r)]) / d) if d != 0.0 else 0.0
+        elif mode == 1:
+            for r in range(length):
+                b = ll[U(r)]
+                d = hh[U(r)] - b
+                out1[U(i0 + r)] = 100.0 * ((c[U(i0 + r)] - b) / d) if d != 0.0 else 0.0
+        else:
+            for r in range(length):
+                out1[U(i0 + r)] = hh[U(r)]
+                out2[U(i0 + r)] = ll[U(r)]
+        if q0 + n >= m:  # the block at q0 was the last one
+            return
+        a = h[U(q0 + n - 1)]  # suffixes of the full block at q0
+        b = lo[U(q0 + n - 1)]
+        suf_h[n - 1] = a
+        suf_l[n - 1] = b
+        for r in range(n - 2, -1, -1):
+            v = h[U(q0 + r)]
+            a = a if a > v else v
+            suf_h[U(r)] = a
+            v = lo[U(q0 + r)]
+            b = b if b < v else v
+            suf_l[U(r)] = b
         q0 += n
+        length = min(n, m - q0)
+        i0 = q0
+        a = h[U(q0)]
+        b = lo[U(q0)]
+        for r in range(length):
+            v = h[U(q0 + r)]
+            a = a if a > v else v
+            v = suf_h[U(r + 1)]
+            hh[U(r)] = v if v > a else a
+            v = lo[U(q0 + r)]
+            b = b if b < v else v
+            v = suf_l[U(r + 1)]
+            ll[U(r)] = v if v < b else b
 
 
 @njit
@@ -598,10 +622,13 @@ def _bbands_nb(
 ) -> None:
     """Bollinger bands: SMA middle (TA-Lib's running total) and a stable O(1) population stdev.
 
-    The stdev tracks its own window mean ``mu`` and sum of squared deviations ``m2``, both exact
-    at the first window and every n (2n from n = 16) bars after it, in between updated by Welford's
-    sliding rule ``mu' = mu + (new - old)/n``, ``m2 += (new - old)*((new - mu') + (old - mu))``
-    (clamped at 0), so rounding cannot accumulate (O(1) amortized).
+    The stdev tracks the mean ``mu`` and the sum of squared deviations ``m2`` of the window's
+    values shifted by a reference price ``k`` taken in the window (x - k is then exact): exact at
+    the first window and every n (2n from n = 16) bars after it, where k is re-taken, in between
+    updated by Welford's sliding rule (``_slide_sq_dev``), so rounding scales with the window's
+    range, not with the price level. A flat window (its n values equal: a run length counts
+    them) sets k to the price, mu and m2 to 0, so the width is exactly 0 as in TA-Lib at any
+    price scale, and the next windows slide from an exact state.
     """
     m = x.size
     _fill_nan(upper, beg + n - 1)
@@ -612,24 +639,37 @@ def _bbands_nb(
     inv = 1.0 / n
     every = _bb_anchor_every(n)
     total = 0.0
+    run = 0
+    prev = NAN
     for j in range(n - 1):
-        total += x[j + beg]
+        v = x[U(j + beg)]
+        total += v
+        run = _flat_run(run, v, prev, n)
+        prev = v
     mu = 0.0
     m2 = 0.0
+    k = 0.0
     old = 0.0
     since = 0
     off = beg + n - 1
     for j in range(m - off):
-        i = j + off
+        i = U(j + off)
         new = x[i]
-        first = x[j + beg]
+        first = x[U(j + beg)]
         total += new
         mean = total / n
         total -= first
+        run = _flat_run(run, new, prev, n)
+        prev = new
         if since == 0:
-            mu, m2 = _mean_sq_dev_lin(x, j + beg, n)
+            k = first
+            mu, m2 = _mean_sq_dev_lin(x, j + beg, n, k)
         else:
-            mu, m2 = _slide_sq_dev(mu, m2, new, old, inv)
+            mu, m2 = _slide_sq_dev(mu, m2, new - k, old - k, inv)
+        if run == n:
+            k = new
+            mu = 0.0
+            m2 = 0.0
         since += 1
         if since == every:
             since = 0
@@ -638,6 +678,15 @@ def _bbands_nb(
         middle[i] = mean
         upper[i] = mean + sd * up
         lower[i] = mean - sd * dn
+
+
+@njit
+def _flat_run(run: int, new: float, prev: float, n: int) -> int:
+    """Number of equal values ending with ``new`` (``prev`` is the value before it), capped at
+    n: n means the window of the last n values is flat."""
+    if new == prev:
+        return run + 1 if run < n else n
+    return 1
 
 
 @njit
@@ -660,43 +709,45 @@ def _bb_anchor_every(n: int) -> int:
 
 
 @njit
-def _mean_sq_dev_lin(x: Array, i0: int, n: int) -> tuple[float, float]:
+def _mean_sq_dev_lin(x: Array, i0: int, n: int, k: float) -> tuple[float, float]:
     """``_mean_sq_dev`` of the contiguous x[i0:i0+n], unrolled: the same sums in the same order."""
     n4 = n - n % 4
     t0 = 0.0
     t1 = 0.0
     t2 = 0.0
     t3 = 0.0
-    for k in range(0, n4, 4):
-        t0 += x[i0 + k]
-        t1 += x[i0 + k + 1]
-        t2 += x[i0 + k + 2]
-        t3 += x[i0 + k + 3]
-    for k in range(n4, n):
-        t0 += x[i0 + k]
+    for q in range(0, n4, 4):
+        t0 += x[U(i0 + q)] - k
+        t1 += x[U(i0 + q + 1)] - k
+        t2 += x[U(i0 + q + 2)] - k
+        t3 += x[U(i0 + q + 3)] - k
+    for q in range(n4, n):
+        t0 += x[U(i0 + q)] - k
     mu = ((t0 + t1) + (t2 + t3)) / n
     t0 = 0.0
     t1 = 0.0
     t2 = 0.0
     t3 = 0.0
-    for k in range(0, n4, 4):
-        d0 = x[i0 + k] - mu
-        d1 = x[i0 + k + 1] - mu
-        d2 = x[i0 + k + 2] - mu
-        d3 = x[i0 + k + 3] - mu
+    for q in range(0, n4, 4):
+        d0 = (x[U(i0 + q)] - k) - mu
+        d1 = (x[U(i0 + q + 1)] - k) - mu
+        d2 = (x[U(i0 + q + 2)] - k) - mu
+        d3 = (x[U(i0 + q + 3)] - k) - mu
         t0 += d0 * d0
         t1 += d1 * d1
         t2 += d2 * d2
         t3 += d3 * d3
-    for k in range(n4, n):
-        d0 = x[i0 + k] - mu
+    for q in range(n4, n):
+        d0 = (x[U(i0 + q)] - k) - mu
         t0 += d0 * d0
     return mu, (t0 + t1) + (t2 + t3)
 
 
 @njit
-def _mean_sq_dev(buf: Array, base: int, start: int, n: int, size: int) -> tuple[float, float]:
-    """Exact mean and sum of squared deviations of n values ``buf[base + (start + k) % size]``.
+def _mean_sq_dev(
+    buf: Array, base: int, start: int, n: int, size: int, k: float
+) -> tuple[float, float]:
+    """Mean and sum of squared deviations of the n values ``buf[base + (start + q) % size] - k``.
 
     Four interleaved partial sums keep the add chains short; the batch kernel (``size`` = array
     length, no wrap) and the streaming ring buffer use this same function, so they agree bit
@@ -708,13 +759,13 @@ def _mean_sq_dev(buf: Array, base: int, start: int, n: int, size: int) -> tuple[
     t2 = 0.0
     t3 = 0.0
     idx = start
-    for k in range(n):
-        v = buf[base + idx]
+    for q in range(n):
+        v = buf[base + idx] - k
         idx += 1
         if idx == size:
             idx = 0
-        r = k & 3
-        if k >= n4 or r == 0:
+        r = q & 3
+        if q >= n4 or r == 0:
             t0 += v
         elif r == 1:
             t1 += v
@@ -728,14 +779,14 @@ def _mean_sq_dev(buf: Array, base: int, start: int, n: int, size: int) -> tuple[
     t2 = 0.0
     t3 = 0.0
     idx = start
-    for k in range(n):
-        d = buf[base + idx] - mu
+    for q in range(n):
+        d = (buf[base + idx] - k) - mu
         d *= d
         idx += 1
         if idx == size:
             idx = 0
-        r = k & 3
-        if k >= n4 or r == 0:
+        r = q & 3
+        if q >= n4 or r == 0:
             t0 += d
         elif r == 1:
             t1 += d
@@ -905,6 +956,8 @@ def _core7_nb(
     mu = 0.0
     m2 = 0.0
     old6 = 0.0
+    k6 = 0.0
+    run6 = 0
     since = 0
     ts = 0.0
     tf = 0.0
@@ -1002,12 +1055,18 @@ def _core7_nb(
             if j >= n6 - 1:
                 mean6 = tot6 / n6
                 tot6 -= c[i - n6 + 1]
+        run6 = _flat_run(run6, x, px if j > 0 else NAN, n6)
         if j >= n6 - 1:
             first = c[i - n6 + 1]
             if since == 0:
-                mu, m2 = _mean_sq_dev_lin(c, i - n6 + 1, n6)
+                k6 = first
+                mu, m2 = _mean_sq_dev_lin(c, i - n6 + 1, n6, k6)
             else:
-                mu, m2 = _slide_sq_dev(mu, m2, x, old6, inv6)
+                mu, m2 = _slide_sq_dev(mu, m2, x - k6, old6 - k6, inv6)
+            if run6 == n6:
+                k6 = x
+                mu = 0.0
+                m2 = 0.0
             since += 1
             if since == every6:
                 since = 0

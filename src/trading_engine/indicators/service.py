@@ -1,8 +1,8 @@
 """IndicatorCalculationService: streaming indicators and the regime per symbol × timeframe.
 
-At start each stream's ``IndicatorSet`` is warmed up from the terminal's history (the closed bars
-before the first new candle, malformed ones left out and counted as the data service's rules
-reject them), so the first live bar already has valid values. Then every candle
+At start each stream's ``IndicatorSet`` is warmed up from history (the closed bars before the
+first new candle, read and validated by the data stage's ``ClosedHistory``, which this stage sees
+only as a ``History``), so the first live bar already has valid values. Then every candle
 costs one ``@njit`` call; the service emits an ``IndicatorsCalculatedEvent`` with the candle's
 correlation id, and a ``RegimeChangedEvent`` when the classifier switches (if
 ``track_regime_changes``).
@@ -24,13 +24,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.data.validation import validate_rates
 from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent, RegimeChangedEvent
 from trading_engine.indicators.config import IndicatorCalculationConfig, IndicatorSetConfig
 from trading_engine.indicators.streaming import IndicatorSet
@@ -38,8 +36,6 @@ from trading_engine.indicators.warmup import warm_up
 from trading_engine.runtime.channel import Receiver, Sender
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
-from trading_engine.terminal.port import TerminalPort
-from trading_engine.timeframes import fixed_seconds, timeframe_name
 
 __all__ = ["IndicatorCalculationService", "IndicatorState"]
 
@@ -63,13 +59,22 @@ class IndicatorState:
     was full): the next instance sends it first, so no bar is lost."""
 
 
+class History(Protocol):
+    """Past bars of a stream (the data stage's ``ClosedHistory`` reads them from the terminal)."""
+
+    async def closed_bars(self, symbol: str, timeframe: int, count: int) -> tuple[Any, int]:
+        """Up to ``count`` valid closed bars (an MT5 rates array or None), and how many
+        malformed ones were left out."""
+        ...
+
+
 class IndicatorCalculationService(Service):
     """Candles in, ``IndicatorsCalculatedEvent`` out (and ``RegimeChangedEvent`` on a switch)."""
 
     def __init__(
         self,
         *,
-        port: TerminalPort,
+        history: History,
         streams: Sequence[Stream],
         config: IndicatorCalculationConfig,
         indicators: IndicatorSetConfig,
@@ -81,7 +86,7 @@ class IndicatorCalculationService(Service):
         clock: Clock,
     ) -> None:
         super().__init__("indicator_calculation", clock=clock)
-        self._port = port
+        self._history = history
         self._streams = tuple(streams)
         self._config = config
         self._indicators = indicators
@@ -99,24 +104,8 @@ class IndicatorCalculationService(Service):
 
     async def _warm_stream(self, stream: Stream) -> None:
         iset = IndicatorSet(self._indicators)
-        rates = await self._port.copy_rates_from_pos(*stream, 0, self._warmup_bars + 1)
-        closed = rates[:-1] if rates is not None and len(rates) > 1 else None  # drop bar 0
-        if closed is not None:
-            # Malformed history bars are left out, by the rules the data service applies to live
-            # bars: a single NaN would poison an EMA for good.
-            accepted, rejections = validate_rates(
-                closed, timeframe_seconds=fixed_seconds(stream[1])
-            )
-            if rejections:
-                self._ind.warmup_rejected += len(rejections)
-                logger.warning(
-                    "warm-up of {} {}: {} malformed history bars left out ({})",
-                    stream[0],
-                    timeframe_name(stream[1]),
-                    len(rejections),
-                    ", ".join(f"{int(closed['time'][i])}: {why}" for i, why in rejections[:5]),
-                )
-                closed = closed[accepted]
+        closed, rejected = await self._history.closed_bars(*stream, self._warmup_bars)
+        self._ind.warmup_rejected += rejected
         if closed is not None and len(closed):
             iset.warm_up(
                 np.ascontiguousarray(closed["high"], dtype=np.float64),

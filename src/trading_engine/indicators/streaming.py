@@ -23,12 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from trading_engine.indicators._nb import div2, div4, fma, njit
-from trading_engine.indicators.config import IndicatorSetConfig, IndicatorSpec
+from trading_engine.indicators.config import IndicatorSetConfig, IndicatorSpec, RegimeConfig
 from trading_engine.indicators.kernels import (
     _arr3,
     _bb_anchor_every,
     _cci_value,
     _dm,
+    _flat_run,
     _is_zero,
     _mean_sq_dev,
     _slide_sq_dev,
@@ -37,9 +38,9 @@ from trading_engine.indicators.kernels import (
     _wma_sums,
 )
 from trading_engine.indicators.kernels import lookback as kernel_lookback
-from trading_engine.indicators.regime import REGIME_CODES, Regime
+from trading_engine.indicators.regime import REGIME_CODES, Regime, regime_step
 
-__all__ = ["IndicatorSet"]
+__all__ = ["IndicatorSet", "classify"]
 
 Array = npt.NDArray[np.float64]
 NAN = math.nan
@@ -51,7 +52,7 @@ H_VALID = 2  # bars since the first bar with high, low and close all non-NaN
 H_VERSION = 3
 HDR = 8
 RW = 9  # row: kind, state offset, out slot 1..3, int params 1..4
-LAYOUT_VERSION = 1.0
+LAYOUT_VERSION = 2.0  # 2: Bollinger state holds a reference price and a flat-run length
 
 # unit kinds; 1..8 read the close only
 U_SMA, U_EMA, U_WMA, U_RSI, U_MOM, U_ROC, U_BB, U_MACD = 1, 2, 3, 4, 5, 6, 7, 8
@@ -340,12 +341,15 @@ def _range_step(
 @njit
 def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
     """Bollinger state [cnt, total, mu, m2, pos, nbdevup, nbdevdn, bars since the exact
-    recomputation, 1/n, ring(n+1)]."""
+    recomputation, 1/n, reference price k, flat run length, ring(n+1)]."""
     j = int(st[s])
     st[s] = j + 1
     big = n + 1
-    ring = s + 9
+    ring = s + 11
     pos = int(st[s + 4])
+    prev = st[ring + (pos - 1 if pos > 0 else n)] if j > 0 else NAN
+    run = _flat_run(int(st[s + 10]), x, prev, n)
+    st[s + 10] = run
     st[ring + pos] = x
     pos += 1
     if pos == big:
@@ -369,11 +373,19 @@ def _bb_step(st: Array, s: int, n: int, x: float, r: int) -> None:
     since = st[s + 7]
     st[s + 7] = 0.0 if since + 1.0 == _bb_anchor_every(n) else since + 1.0
     if since == 0.0:
-        mu, m2 = _mean_sq_dev(st, ring, first, n, big)
+        k = st[ring + first]
+        mu, m2 = _mean_sq_dev(st, ring, first, n, big, k)
     else:
-        mu, m2 = _slide_sq_dev(st[s + 2], st[s + 3], x, st[ring + pos], st[s + 8])  # x[j-n] left
+        k = st[s + 9]
+        old = st[ring + pos]  # x[j-n], which left the window
+        mu, m2 = _slide_sq_dev(st[s + 2], st[s + 3], x - k, old - k, st[s + 8])
+    if run == n:  # a flat window: exactly 0, as in the batch kernel
+        k = x
+        mu = 0.0
+        m2 = 0.0
     st[s + 2] = mu
     st[s + 3] = m2
+    st[s + 9] = k
     sd = math.sqrt(m2 * st[s + 8])
     _put(st, o2, mean)
     _put(st, o1, mean + sd * st[s + 5])
@@ -432,84 +444,6 @@ def _macd_step(st: Array, s: int, f: int, sl: int, g: int, x: float, r: int) -> 
         _put(st, o3, NAN)
 
 
-@njit
-def _regime_step(st: Array, s: int, c: float, r: int) -> None:
-    """Regime state [cnt, pos E, pos V, vol sum, current, candidate, count, adx_trend, slope_min,
-    volatile_ratio, min_bars, L, W, slot adx, slot +DI, slot -DI, slot EMA, slot ATR, since anchor,
-    ringE(L+1), ringV(W)]; output: the regime code (0 unknown .. 4 volatile)."""
-    o1 = int(st[r + 2])
-    adx = st[int(st[s + 13])]
-    pdi = st[int(st[s + 14])]
-    mdi = st[int(st[s + 15])]
-    ema = st[int(st[s + 16])]
-    atr = st[int(st[s + 17])]
-    if math.isnan(adx) or math.isnan(ema) or math.isnan(atr) or math.isnan(c):
-        st[o1] = st[s + 4]
-        return
-    j = int(st[s])
-    st[s] = j + 1
-    el = int(st[s + 11])
-    w = int(st[s + 12])
-    re = s + 19
-    rv = s + 19 + el + 1
-    # EMA ring of L+1 values
-    pe = int(st[s + 1])
-    st[re + pe] = ema
-    pe += 1
-    if pe == el + 1:
-        pe = 0
-    st[s + 1] = pe
-    ema_old = st[re + pe]  # L bars ago once full
-    # ATR/close ring of W values with a running sum, recomputed every W bars
-    v = atr / c if c != 0.0 else 0.0
-    pv = int(st[s + 2])
-    vsum = st[s + 3] - st[rv + pv] + v
-    st[rv + pv] = v
-    pv += 1
-    if pv == w:
-        pv = 0
-    st[s + 2] = pv
-    since = st[s + 18] + 1.0
-    if since >= w:
-        since = 0.0
-        vsum = 0.0
-        for q in range(w):
-            vsum += st[rv + q]
-    st[s + 18] = since
-    st[s + 3] = vsum
-    if j < el or j < w - 1:
-        st[o1] = 0.0
-        return
-    slope = (ema - ema_old) / (el * atr) if atr > 0.0 else 0.0
-    mean_v = vsum / w
-    rel = v / mean_v if mean_v > 0.0 else 1.0
-    if rel >= st[s + 9]:
-        raw = 4.0
-    elif adx >= st[s + 7] and slope >= st[s + 8] and pdi > mdi:
-        raw = 1.0
-    elif adx >= st[s + 7] and slope <= -st[s + 8] and mdi > pdi:
-        raw = 2.0
-    else:
-        raw = 3.0
-    cur = st[s + 4]
-    if cur == 0.0:
-        cur = raw
-        st[s + 6] = 0.0
-    elif raw == cur:
-        st[s + 6] = 0.0
-    else:
-        if raw == st[s + 5]:
-            st[s + 6] += 1.0
-        else:
-            st[s + 5] = raw
-            st[s + 6] = 1.0
-        if st[s + 6] >= st[s + 10]:
-            cur = raw
-            st[s + 6] = 0.0
-    st[s + 4] = cur
-    st[o1] = cur
-
-
 @njit(nogil=False)
 def _step(st: Array, h: float, lo: float, c: float) -> None:
     """Advance every unit of the set by one bar (the one @njit call per bar)."""
@@ -524,7 +458,7 @@ def _step(st: Array, h: float, lo: float, c: float) -> None:
         s = int(st[r + 1])
         n = int(st[r + 5])
         if kind == U_REGIME:
-            _regime_step(st, s, c, r)
+            regime_step(st, s, c, r)
             continue
         close_only = kind <= U_MACD
         if st[s] == 0.0 and (math.isnan(c) if close_only else bad3):
@@ -736,7 +670,7 @@ def _state_size(kind: int, ints: tuple[int, ...]) -> int:
         U_DMI: 9,
         U_CCI: 2 + n,
         U_RANGE: 6 + 2 * n,
-        U_BB: 9 + n + 1,
+        U_BB: 11 + n + 1,
         U_MACD: 10,
         U_KELT: 12,
     }
@@ -1027,3 +961,19 @@ class IndicatorSet:
 def _same_program(a: Array, b: Array, out0: int) -> bool:
     """Same unit table (the header's counters may differ)."""
     return bool(a[H_UNITS] == b[H_UNITS] and np.array_equal(a[HDR:out0], b[HDR:out0]))
+
+
+def classify(
+    high: Array,
+    low: Array,
+    close: Array,
+    config: RegimeConfig | None = None,
+) -> npt.NDArray[np.int8]:
+    """Regime code of every bar (see ``regime.REGIME_CODES``); 0 (unknown) during warm-up.
+
+    The batch form of the classifier: a set holding only the regime, run over the arrays, so it
+    agrees bar for bar with the streaming form.
+    """
+    cfg = IndicatorSetConfig(indicators=(), regime=config or RegimeConfig())
+    codes = IndicatorSet(cfg).compute(high, low, close)["regime"]
+    return codes.astype(np.int8)

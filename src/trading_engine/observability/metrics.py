@@ -159,7 +159,8 @@ def serve_metrics(
     """Serve ``source`` at ``http://addr:port/metrics`` from a daemon thread, and each of
     ``probes`` (path → probe, e.g. ``/healthz``) as JSON; any other path is 404.
 
-    Returns the server: ``shutdown()`` then ``server_close()`` stop it.
+    Returns the server: ``shutdown()`` then ``server_close()`` stop it. ``port=0`` takes a free
+    port, given back as ``server.server_port``.
     """
     registry = CollectorRegistry()
     registry.register(EngineCollector(source))

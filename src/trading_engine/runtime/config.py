@@ -40,9 +40,18 @@ class EventBusConfig(Section):
 
     mode: Literal["synchronous", "asynchronous"] = Field(
         "synchronous",
-        description="kept from the earlier design; events always travel on asyncio channels",
+        description="accepted and ignored (check-config says so); events use asyncio channels",
     )
     event_history_limit: int = Field(
         1000, ge=0, le=1_000_000, description="recent events kept in memory for inspection"
     )
     log_all_events: bool = Field(False, description="log every event at DEBUG")
+
+    def ignored(self) -> list[str]:
+        """Keys set here that the engine accepts (for the earlier design's files) and ignores."""
+        if "mode" in self.model_fields_set:
+            return [
+                f"event_bus.mode: {self.mode!r} is accepted and ignored "
+                "(events always travel on asyncio channels)"
+            ]
+        return []

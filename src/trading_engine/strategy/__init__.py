@@ -1,5 +1,6 @@
 """Strategies: the ``Strategy`` contract (snapshot in, signal out), the loader, and the built-ins
-``ema_cross`` and ``rsi_reversion``; later the StrategyEvaluationService that runs them."""
+``ema_cross`` and ``rsi_reversion``, the stage's settings (``config``) and the
+``StrategyEvaluationService`` that runs them (``service``)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 from loguru import logger
 
@@ -33,9 +33,9 @@ from trading_engine.events import (
     EntrySignalEvent,
     ExitSignalEvent,
     IndicatorsCalculatedEvent,
-    NewCandleEvent,
+    SignalMessage,
 )
-from trading_engine.model.position import Portfolio
+from trading_engine.model.position import PositionViews
 from trading_engine.runtime.channel import Receiver, Sender
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
@@ -50,9 +50,6 @@ __all__ = [
     "StrategyState",
     "bind_strategies",
 ]
-
-SignalMessage: TypeAlias = EntrySignalEvent | ExitSignalEvent | NewCandleEvent
-"""What travels on the signals channel: signals, then the candle that closes their bar."""
 
 
 @dataclass
@@ -118,7 +115,7 @@ class StrategyEvaluationService(Service):
         config: StrategyEvaluationConfig,
         features: Receiver[IndicatorsCalculatedEvent],
         signals: Sender[SignalMessage],
-        portfolio: Portfolio,
+        positions: PositionViews,
         hub: EventHub,
         state: StrategyState,
         clock: Clock,
@@ -129,7 +126,7 @@ class StrategyEvaluationService(Service):
         self._config = config
         self._features = features
         self._signals = signals
-        self._portfolio = portfolio
+        self._positions = positions
         self._hub = hub
         self._strategy_state = state
         self._max_errors = max_errors
@@ -177,7 +174,7 @@ class StrategyEvaluationService(Service):
                 candle.close,
                 event.values,
                 event.regime,
-                self._portfolio.view(candle.symbol, strategy.name),
+                self._positions.view(candle.symbol, strategy.name),
                 event.bars,
             )
             state.evaluations += 1

@@ -11,7 +11,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, f
 
 from trading_engine.sections import Section, utc_datetime
 
-__all__ = ["PortSettings", "SimFaultConfig", "SimTerminalConfig", "TerminalConfig"]
+__all__ = [
+    "Mt5LinuxConfig",
+    "PortSettings",
+    "SimFaultConfig",
+    "SimTerminalConfig",
+    "TerminalConfig",
+]
 
 
 class PortSettings(BaseModel):
@@ -126,10 +132,26 @@ class SimTerminalConfig(Section):
     )
 
 
-class TerminalConfig(Section):
-    """The MT5 terminal: the simulator or the MetaTrader5 package."""
+class Mt5LinuxConfig(Section):
+    """A terminal reached through the mt5linux bridge (an RPyC server next to the terminal)."""
 
-    kind: Literal["sim", "metatrader5"] = Field("sim", description="which terminal")
+    host: str = Field("127.0.0.1", min_length=1, description="host of the bridge's server")
+    port: int = Field(18812, ge=1, le=65535, description="port of the bridge's server")
+    connect_wait: float = Field(
+        0.0, ge=0, le=600, description="wall seconds one connect attempt keeps retrying"
+    )
+    sim_clock: bool = Field(
+        False,
+        description="the server is `trading-engine sim-server --clock client`: the engine's "
+        "clock drives its simulated time (run --speed 0 over the bridge)",
+    )
+
+
+class TerminalConfig(Section):
+    """The MT5 terminal: the simulator, the MetaTrader5 package, or the mt5linux bridge."""
+
+    kind: Literal["sim", "metatrader5", "mt5linux"] = Field("sim", description="which terminal")
+    mt5linux: Mt5LinuxConfig = Field(default_factory=Mt5LinuxConfig)
     path: Path | None = Field(None, description="terminal64.exe to start (metatrader5)")
     login: int | None = Field(None, ge=1, description="account number")
     server: str | None = Field(None, min_length=1, description="trade server name")

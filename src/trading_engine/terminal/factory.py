@@ -1,10 +1,12 @@
-"""Open the terminal a configuration names: the simulator (default) or the MetaTrader5 package."""
+"""Open the terminal a configuration names: the simulator (default), the MetaTrader5 package, or
+a terminal behind the mt5linux bridge."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,10 +23,14 @@ from trading_engine.terminal.config import (
 if TYPE_CHECKING:
     from trading_engine import mt5sim
     from trading_engine.mt5sim.market.servertime import ServerTime
+    from trading_engine.mt5sim.store import AccountStore
 
 __all__ = [
     "account_path",
+    "build_sim_terminal",
     "fit_terminal_to_history",
+    "open_account",
+    "open_bridge",
     "open_terminal",
     "port_settings",
     "resumed_start",
@@ -86,30 +92,74 @@ def open_terminal(
                 "use terminal.kind: sim elsewhere",
                 key="terminal.kind",
             ) from exc
-    from trading_engine import mt5sim
-
-    sim = config.sim
-    sim_config = sim_config_of(sim, symbols)
+    if config.kind == "mt5linux":
+        return open_bridge(config, clock)
     sleep = clock.advance if isinstance(clock, SimClock) else None
-    store = None
-    if account is not None:
-        from trading_engine.mt5sim.store import AccountMismatch, AccountStore, saved_clock
+    store = open_account(config.sim, account, clock.time()) if account is not None else None
+    return build_sim_terminal(config.sim, symbols, clock.time, sleep, store=store), True
 
-        try:
-            saved = saved_clock(account) if sim.resume else None
-            if saved is not None and clock.time() < saved[0] - 1.0:
-                raise AccountMismatch(
-                    f"{account}: the simulated account stopped at "
-                    f"{datetime.fromtimestamp(saved[0], tz=UTC):%Y-%m-%d %H:%M:%S} UTC and the "
-                    f"engine's clock starts before it, at "
-                    f"{datetime.fromtimestamp(clock.time(), tz=UTC):%Y-%m-%d %H:%M:%S} UTC; "
-                    "start the clock at the account's time, or start a fresh account (run --fresh)"
-                )
-            store = AccountStore(account, resume=sim.resume)
-        except (AccountMismatch, OSError) as exc:
-            raise ConfigError(str(exc), key=_ACCOUNT_KEY) from None
+
+def open_bridge(config: TerminalConfig, clock: Clock) -> tuple[Any, bool]:
+    """The mt5linux client for ``terminal.mt5linux``; in process when it drives a sim clock.
+
+    With ``sim_clock`` the server's simulated time follows ``clock``; the calls are then made on
+    the event loop thread (``in_process``) so that a ``SimClock`` driver cannot move time while a
+    call is on the wire; rpyc's request timeout (``call_timeout``) bounds each call.
+    """
+    from trading_engine.terminal.bridge import BridgeTerminal
+
+    bridge = config.mt5linux
     try:
-        return mt5sim.Terminal(sim_config, clock=clock.time, sleep=sleep, store=store), True
+        terminal = BridgeTerminal(
+            bridge.host,
+            bridge.port,
+            timeout=config.call_timeout,
+            connect_wait=bridge.connect_wait,
+            clock=clock.time if bridge.sim_clock else None,
+        )
+    except ImportError as exc:
+        raise ConfigError(str(exc), key="terminal.kind") from None
+    return terminal, bridge.sim_clock
+
+
+def open_account(sim: SimTerminalConfig, account: Path, now: float) -> AccountStore:
+    """The account file for a terminal whose clock starts at ``now`` (resumed unless
+    ``terminal.sim.resume`` is false); one ``ConfigError`` line naming the file when it cannot
+    be used."""
+    from trading_engine.mt5sim.store import AccountMismatch, AccountStore, saved_clock
+
+    try:
+        saved = saved_clock(account) if sim.resume else None
+        if saved is not None and now < saved[0] - 1.0:
+            raise AccountMismatch(
+                f"{account}: the simulated account stopped at "
+                f"{datetime.fromtimestamp(saved[0], tz=UTC):%Y-%m-%d %H:%M:%S} UTC and the "
+                f"engine's clock starts before it, at "
+                f"{datetime.fromtimestamp(now, tz=UTC):%Y-%m-%d %H:%M:%S} UTC; "
+                "start the clock at the account's time, or start a fresh account (run --fresh)"
+            )
+        return AccountStore(account, resume=sim.resume)
+    except (AccountMismatch, OSError) as exc:
+        raise ConfigError(str(exc), key=_ACCOUNT_KEY) from None
+
+
+def build_sim_terminal(
+    sim: SimTerminalConfig,
+    symbols: list[str],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None] | None,
+    start: datetime | None = None,
+    store: AccountStore | None = None,
+) -> mt5sim.Terminal:
+    """An ``mt5sim.Terminal`` for ``terminal.sim`` on ``clock`` (``start`` replaces its start),
+    keeping its account in ``store`` when given."""
+    from trading_engine import mt5sim
+    from trading_engine.mt5sim.store import AccountMismatch
+
+    if start is not None:
+        sim = sim.model_copy(update={"start": start})
+    try:
+        return mt5sim.Terminal(sim_config_of(sim, symbols), clock=clock, sleep=sleep, store=store)
     except AccountMismatch as exc:
         raise ConfigError(str(exc), key=_ACCOUNT_KEY) from None
     except (OSError, ValueError) as exc:

@@ -84,6 +84,86 @@ def test_bbands_middle_is_bit_identical_and_bands_within_tolerance(
     _assert_close(ours[2], ref[2], 1e-12 * scale, exact=False)
 
 
+def _with_flat_runs(c: np.ndarray) -> np.ndarray:
+    """``c`` with flat runs shorter than, as long as and longer than the windows tested, each
+    after a stretch of moves."""
+    c = c.copy()
+    for start, length in ((300, 4), (800, 20), (1_500, 21), (2_500, 90), (4_000, 400)):
+        c[start : start + length] = c[start - 1]
+    return c
+
+
+def _flat_windows(c: np.ndarray, period: int) -> np.ndarray:
+    """Mask of the bars whose window of ``period`` closes is flat (max == min)."""
+    flat = np.zeros(c.size, dtype=bool)
+    w = np.lib.stride_tricks.sliding_window_view(c, period)
+    flat[period - 1 :] = w.max(axis=1) == w.min(axis=1)
+    return flat
+
+
+@pytest.mark.parametrize("scale", [1.0, 100.0, 50_000.0])
+@pytest.mark.parametrize("df", [None, 3.0])
+def test_bbands_width_is_exactly_zero_on_flat_windows_like_talib(
+    scale: float, df: float | None, ohlc: Any
+) -> None:
+    _, _, c = ohlc(N, scale, seed=23, df=df)
+    c = _with_flat_runs(c)
+    for period in (2, 5, 20, 30):
+        flat = _flat_windows(c, period)
+        assert flat.sum() > 400
+        ours = K.bbands(c, period, 2.0, 2.0)
+        ref = talib.BBANDS(c, period, 2.0, 2.0)
+        np.testing.assert_array_equal(ref[0][flat], ref[1][flat])  # TA-Lib's width is 0 there
+        np.testing.assert_array_equal(ours[0][flat], ours[1][flat])
+        np.testing.assert_array_equal(ours[2][flat], ours[1][flat])
+        _assert_close(ours[1], ref[1], 0.0, exact=True)
+        _assert_close(ours[0], ref[0], 1e-12 * scale, exact=False)
+        _assert_close(ours[2], ref[2], 1e-12 * scale, exact=False)
+    core = K.core_set(c, c, c)
+    for name, band in zip(("bb_upper", "bb_middle", "bb_lower"), K.bbands(c), strict=True):
+        np.testing.assert_array_equal(core[name], band, err_msg=name)
+
+
+@pytest.mark.parametrize("scale", [1.0, 100.0, 50_000.0])
+def test_bbands_stay_accurate_when_volatility_collapses_to_one_tick(
+    scale: float, ohlc: Any
+) -> None:
+    """Wild moves, then a price that alternates by one tick: the width is then tiny next to the
+    price, and must not carry the rounding of the wild stretch."""
+    _, _, c = ohlc(N, scale, seed=24, vol=0.02, df=3.0)
+    tick = 1e-5 * scale
+    for start in range(500, N, 1_000):
+        base = c[start - 1]
+        c[start : start + 300] = base + tick * (np.arange(300) % 2)
+    for period in (5, 20):
+        ours = K.bbands(c, period, 2.0, 2.0)
+        ref = talib.BBANDS(c, period, 2.0, 2.0)
+        _assert_close(ours[0], ref[0], 1e-12 * scale, exact=False)
+        _assert_close(ours[2], ref[2], 1e-12 * scale, exact=False)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_range_and_volatility_kernels_match_talib_on_heavy_tailed_returns(
+    scale: float, ohlc: Any
+) -> None:
+    h, lo, c = ohlc(N, scale, seed=25, df=3.0)
+    for period in (2, 5, 14, 30):
+        for name in ("atr", "natr", "willr"):
+            ours, ref, _ = SINGLE[name]
+            _assert_close(
+                ours(h, lo, c, period), ref(h, lo, c, period), _tol(name, scale), name == "willr"
+            )
+        up, mid, low = K.bbands(c, period, 2.0, 2.0)
+        t_up, t_mid, t_low = talib.BBANDS(c, period, 2.0, 2.0)
+        _assert_close(mid, t_mid, 0.0, exact=True)
+        _assert_close(up, t_up, 1e-12 * scale, exact=False)
+        _assert_close(low, t_low, 1e-12 * scale, exact=False)
+        for a, b in zip(
+            K.stoch(h, lo, c, period, 3, 3), talib.STOCH(h, lo, c, period, 3, 0, 3, 0), strict=True
+        ):
+            _assert_close(a, b, 1e-10, exact=False)
+
+
 @pytest.mark.parametrize("scale", SCALES)
 @pytest.mark.parametrize(
     ("fast", "slow", "signal"), [(12, 26, 9), (26, 12, 9), (2, 3, 1), (5, 35, 5)]

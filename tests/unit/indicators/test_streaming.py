@@ -174,6 +174,31 @@ def test_streaming_equals_batch_for_random_series_and_parameters(
     _check_against_batch(iset, got, h, lo, c, k)
 
 
+@pytest.mark.parametrize("scale", [1.0, 100.0, 50_000.0])
+def test_bbands_streams_exact_zero_width_on_flat_windows(scale: float, ohlc: Any) -> None:
+    h, lo, c = ohlc(1_500, scale, seed=35, df=3.0)
+    c = c.copy()
+    for start, length in ((200, 5), (400, 20), (700, 21), (1_000, 120)):
+        c[start : start + length] = c[start - 1]
+    specs = (
+        _spec("bbands", "bb5", timeperiod=5, nbdevup=2.0, nbdevdn=2.0),
+        _spec("bbands", "bb20", timeperiod=20, nbdevup=2.0, nbdevdn=1.5),
+        _spec("willr", timeperiod=14),
+        _spec("atr", timeperiod=14),
+    )
+    iset = IndicatorSet(IndicatorSetConfig(indicators=specs, regime=None))
+    split = 600
+    iset.warm_up(h[:split], lo[:split], c[:split])
+    got = _stream(iset, h[split:], lo[split:], c[split:])
+    _check_against_batch(iset, got, h, lo, c, split)
+    w = np.lib.stride_tricks.sliding_window_view(c[split - 19 :], 20)
+    flat = w.max(axis=1) == w.min(axis=1)
+    assert flat.sum() > 100
+    upper, middle, lower = got[3:6]
+    np.testing.assert_array_equal(upper[flat], middle[flat])
+    np.testing.assert_array_equal(lower[flat], middle[flat])
+
+
 def test_leading_nan_bars_are_skipped_like_the_batch_kernels(ohlc: Any) -> None:
     h, lo, c = ohlc(400, 100.0, seed=32)
     h, lo, c = h.copy(), lo.copy(), c.copy()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from pathlib import Path
 
@@ -49,10 +48,8 @@ def test_serve_metrics_answers_on_loopback() -> None:
         "services": {"data_fetching": {"bars_emitted": 42}},
         "channels": {"candles": {"depth": 3, "sent": 42}},
     }
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = serve_metrics(lambda: metrics, port)
+    server = serve_metrics(lambda: metrics, 0)  # the OS picks a free port: no race for one
+    port = server.server_port
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
             text = reply.read().decode()

@@ -75,4 +75,8 @@ def test_port_settings_take_the_shared_keys_and_the_supervisor_backoff() -> None
         password=terminal.password,
         timeout_ms=5_000,
     )
-    assert set(TerminalConfig.model_fields) - set(PortSettings.model_fields) == {"kind", "sim"}
+    assert set(TerminalConfig.model_fields) - set(PortSettings.model_fields) == {
+        "kind",
+        "sim",
+        "mt5linux",
+    }

@@ -89,6 +89,8 @@ class MarketData:
         self._server_time = server_time
         self._last_series: dict[tuple[str, int], tuple[float, _Series]] = {}
         self._cursors: dict[str, FeedCursor] = {}
+        self.tick_reads = 0
+        """``ticks_between`` calls so far: the trade server's tick-by-tick walks."""
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -220,6 +222,7 @@ class MarketData:
         For walking pending orders, stops and stop-out tick by tick; the caller passes its
         current time as ``upto_msc``.
         """
+        self.tick_reads += 1
         feed = self._feed(symbol)
         feed.ensure(upto_msc / 1000.0)
         return self._ticks_window(feed, after_msc + 1, upto_msc)
