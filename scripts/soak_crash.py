@@ -3,9 +3,9 @@
 Each round starts ``trading-engine run --speed 0`` on the same journal and simulated account,
 kills it with SIGKILL after a random delay (or lets it finish when the delay outlasts it), then
 runs it again briefly to completion (start-up reconciliation included) and audits the journal
-against the account file (``trading_engine.backtest.audit``): journal = terminal, no order sent twice, no
-fill lost, nothing left unfinished. Prints one line per round and the totals; exits 1 when any
-audit found a problem.
+against the account file (``trading_engine.backtest.audit``): journal = terminal, no order sent
+twice, no fill lost, nothing left unfinished. Prints one line per round and the totals; exits 1
+when any audit found a problem.
 
 Usage: ``python scripts/soak_crash.py [--rounds 20] [--bars 3000] [--max-delay 15] [--seed 1]
 [--dir DIR] [--config configs/eurusd.yaml]``
