@@ -15,9 +15,9 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +25,6 @@ import typer
 import yaml
 
 from trading_engine import __version__
-from trading_engine.backtest import run_backtest
-from trading_engine.backtest.text import result_lines, write_trades_csv
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.errors import (
@@ -80,6 +78,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -154,7 +153,13 @@ SetOption = Annotated[
 
 @app.command("check-config")
 def check_config(
-    file: Annotated[Path, typer.Argument(help="The YAML configuration file.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="The YAML configuration file (or --config FILE).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="The YAML configuration file, as run takes it."),
+    ] = None,
     print_: Annotated[
         bool, typer.Option("--print", help="Write the effective configuration as JSON.")
     ] = False,
@@ -162,17 +167,21 @@ def check_config(
 ) -> None:
     """Validate FILE (with the environment applied, strategies loaded); exit 0 when it is valid."""
     with cli_errors():
-        config = load_config(file, set_)
-        bind_strategies(config.strategies, config.indicators.value_names, base_dir=file.parent)
-        for note in config.ignored():
-            typer.echo(f"{file}: note: {note}", err=True)
+        if (file is None) == (config is None):
+            raise ConfigError("give the configuration file once: FILE or --config FILE")
+        path = file if file is not None else config
+        assert path is not None
+        cfg = load_config(path, set_)
+        bind_strategies(cfg.strategies, cfg.indicators.value_names, base_dir=path.parent)
+        for note in cfg.ignored():
+            typer.echo(f"{path}: note: {note}", err=True)
         if print_:
-            sys.stdout.write(json.dumps(config.masked_dict(), indent=2) + "\n")
+            sys.stdout.write(json.dumps(cfg.masked_dict(), indent=2) + "\n")
         else:
-            names = ", ".join(config.trading.symbols)
+            names = ", ".join(cfg.trading.symbols)
             typer.echo(
-                f"{file}: valid ({names}; {len(config.trading.timeframes)} timeframe(s); "
-                f"{len(config.strategies)} strateg{'y' if len(config.strategies) == 1 else 'ies'})"
+                f"{path}: valid ({names}; {len(cfg.trading.timeframes)} timeframe(s); "
+                f"{len(cfg.strategies)} strateg{'y' if len(cfg.strategies) == 1 else 'ies'})"
             )
 
 
@@ -225,6 +234,14 @@ def run(
             "anew (by default a run resumes the account and the journal of the last one).",
         ),
     ] = False,
+    fresh_journal: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-journal",
+            help="Simulated terminal only: start from an empty journal (the old one is kept "
+            "as FILE.prev).",
+        ),
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Run the engine (on the simulated terminal unless the configuration names MetaTrader5)."""
@@ -238,6 +255,12 @@ def run(
             )
         if fresh:
             _start_afresh(cfg)
+        if fresh_journal:
+            if cfg.terminal.kind != "sim":
+                raise ConfigError(
+                    "--fresh-journal applies to the simulated terminal only", key="--fresh-journal"
+                )
+            _set_journal_aside(cfg.journal.path)
         setup_logging(cfg)
         try:
             summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
@@ -260,6 +283,16 @@ def _start_afresh(cfg: SystemConfig) -> None:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 raise JournalError(f"{path}: cannot remove it for --fresh: {exc}") from None
+
+
+def _set_journal_aside(path: Path) -> None:
+    """Move ``path`` (and its SQLite ``-wal``/``-shm`` files) to ``path.prev``."""
+    for suffix in ("", "-wal", "-shm"):
+        current = path.with_name(path.name + suffix)
+        previous = path.with_name(path.name + ".prev" + suffix)
+        previous.unlink(missing_ok=True)
+        if current.exists():
+            current.replace(previous)
 
 
 async def _run(
@@ -450,19 +483,42 @@ def sim_server(
             server.close()
 
 
+def _date(value: str | None, key: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"expected a date YYYY-MM-DD, got {value!r}", key=key) from None
+
+
 @app.command("backtest")
 def backtest(
     config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
-    bars: Annotated[int, typer.Option("--bars", min=1, help="Bars to replay.")] = 10_000,
     history: Annotated[
-        Path | None, typer.Option("--history", help="MT5-exported bars (CSV) or Parquet to replay.")
+        list[str] | None,
+        typer.Option(
+            "--history",
+            metavar="[SYMBOL=]FILE",
+            help="MT5 export (bars of any timeframe, ticks) or Parquet to replay; once per "
+            "symbol (a bare FILE is the first symbol's).",
+        ),
     ] = None,
-    journal: Annotated[
-        Path | None,
-        typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", metavar="YYYY-MM-DD", help="First day (server time)."),
     ] = None,
-    trades_csv: Annotated[
-        Path | None, typer.Option("--trades-csv", help="Write the trades to this CSV file.")
+    to: Annotated[
+        str | None,
+        typer.Option("--to", metavar="YYYY-MM-DD", help="Last day, inclusive (server time)."),
+    ] = None,
+    bars: Annotated[
+        int | None,
+        typer.Option(
+            "--bars",
+            min=1,
+            help="Bars to replay (default: to the end of the history; 10,000 generated).",
+        ),
     ] = None,
     engine: Annotated[
         str,
@@ -470,31 +526,290 @@ def backtest(
             "--engine", help="fast: one synchronous loop; pipeline: the asyncio services."
         ),
     ] = "fast",
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report to this file.")
+    ] = None,
+    trades_csv: Annotated[
+        Path | None, typer.Option("--trades-csv", help="Write the trades to this CSV file.")
+    ] = None,
+    trades_parquet: Annotated[
+        Path | None,
+        typer.Option("--trades-parquet", help="Write the trades to this Parquet file."),
+    ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Errors only, no progress bar.")
+    ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: the config's)."),
+    ] = None,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", help="auto (text on a terminal, else JSON), json or text."),
+    ] = "auto",
     set_: SetOption = None,
 ) -> None:
-    """Replay bars through the engine on simulated time, as fast as possible, and report."""
+    """Backtest on history or generated prices; print the statistics, write the report."""
+    from trading_engine.backtest.command import BacktestOptions, run_command
+
     with cli_errors():
         cfg = load_config(config, set_)
         if engine not in ("fast", "pipeline"):
             raise ConfigError(f"unknown engine {engine!r} (fast or pipeline)", key="--engine")
-        if trades_csv is not None and not trades_csv.parent.is_dir():
-            raise ConfigError(f"no such directory: {trades_csv.parent}", key="--trades-csv")
-        if journal is not None and journal.exists():
+        if log_format not in ("auto", "json", "text"):
             raise ConfigError(
-                "journal exists; a backtest starts from an empty one", key="--journal"
+                f"expected auto, json or text, got {log_format!r}", key="--log-format"
             )
-        setup_logging(cfg)
-        result = run_backtest(
-            cfg,
+        levels = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+        if log_level is not None and log_level.upper() not in levels:
+            raise ConfigError(f"unknown level {log_level!r}", key="--log-level")
+        options = BacktestOptions(
+            config_dir=config.parent,
+            history=history or (),
+            start=_date(from_, "--from"),
+            end=_date(to, "--to"),
             bars=bars,
-            history={cfg.trading.symbols[0]: history} if history is not None else None,
             engine="pipeline" if engine == "pipeline" else "fast",
             journal=journal,
-            config_dir=config.parent,
+            report=report,
+            trades_csv=trades_csv,
+            trades_parquet=trades_parquet,
+            quiet=quiet,
+            log_level=log_level,
+            log_format="json"
+            if log_format == "json"
+            else "text"
+            if log_format == "text"
+            else "auto",
         )
-        if trades_csv is not None:
-            write_trades_csv(result, trades_csv)
-        typer.echo("\n".join(["backtest:", *(f"  {line}" for line in result_lines(result))]))
+        run_command(cfg, options, setup_logging=setup_logging)
+
+
+# --- optimisation -----------------------------------------------------------------------------
+
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        metavar="NAME=SPEC",
+        help="A parameter to search: NAME=lo:hi[:step] or NAME=a,b,c (adds to optimize.space).",
+    ),
+]
+ConstraintOption = Annotated[
+    list[str] | None,
+    typer.Option("--constraint", metavar="'A < B'", help="A constraint between parameters."),
+]
+ObjectiveOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--objective",
+        metavar="[max:|min:]STAT",
+        help="sharpe, sortino, calmar, sqn, return, profit_dd or a statistic's name; "
+        "several: multi-objective (nsga2).",
+    ),
+]
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+FromOption = Annotated[
+    datetime | None, typer.Option("--from", formats=DATE_FORMATS, help="First bar (UTC).")
+]
+ToOption = Annotated[
+    datetime | None,
+    typer.Option("--to", formats=DATE_FORMATS, help="End of the bars, exclusive (UTC)."),
+]
+
+
+def _progress_printer(prefix: str = "") -> Callable[[Any], None]:
+    """Print a search's progress line to stderr, at most twice a second (and the last one)."""
+    last = 0.0
+
+    def show(progress: Any) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= 0.5 or progress.done >= progress.total:
+            last = now
+            typer.echo(prefix + progress.line(), err=True)
+
+    return show
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=moment.tzinfo or UTC)
+
+
+@app.command("optimize")
+def optimize_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
+    history: Annotated[
+        Path | None, typer.Option("--history", help="Bars to replay (MT5 CSV or Parquet).")
+    ] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    bars: Annotated[int, typer.Option("--bars", min=2, help="Bars per trial.")] = 5000,
+    param: ParamOption = None,
+    constraint: ConstraintOption = None,
+    objective: ObjectiveOption = None,
+    sampler: Annotated[
+        str | None, typer.Option(help="grid, random, tpe, cmaes or nsga2 (default: the config's).")
+    ] = None,
+    trials: Annotated[int | None, typer.Option(min=1, help="Trials to run.")] = None,
+    timeout: Annotated[float | None, typer.Option(min=0.0, help="Seconds for the search.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
+    min_trades: Annotated[int | None, typer.Option("--min-trades", min=0)] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
+    ] = None,
+    ray: Annotated[
+        str | None, typer.Option("--ray", help="Run trials on Ray: auto, local or ADDRESS.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory of the study (study.db) and its results.")
+    ] = Path("optimize-results"),
+    study: Annotated[str, typer.Option("--study", help="Study name (resumed if it exists).")] = (
+        "optimize"
+    ),
+    top: Annotated[int, typer.Option(min=1, help="Rows of the best-trials table.")] = 10,
+    set_: SetOption = None,
+) -> None:
+    """Search strategy and indicator parameters with Optuna; the study is saved and resumable."""
+    with cli_errors():
+        from trading_engine.optimize.results import best_dsr, best_table
+        from trading_engine.optimize.runner import OptimizeRequest, optimize
+
+        cfg = load_config(config, set_)
+        if history is not None and not history.is_file():
+            raise ConfigError("no such file", key=f"--history {history}")
+        request = OptimizeRequest(
+            cfg,
+            config.parent,
+            out,
+            history=history,
+            bars=bars,
+            start=_utc(from_),
+            end=_utc(to),
+            params=param or [],
+            constraints=constraint or [],
+            objectives=objective or [],
+            sampler=sampler,
+            trials=trials,
+            timeout=timeout,
+            seed=seed,
+            min_trades=min_trades,
+            workers=workers,
+            ray=ray,
+            study=study,
+            top=top,
+        )
+        try:
+            outcome = optimize(request, on_progress=_progress_printer())
+        except KeyboardInterrupt:
+            typer.echo(f"study saved in {out / 'study.db'}; run again to resume", err=True)
+            raise
+        typer.echo("\n".join(["best trials:", *(f"  {r}" for r in best_table(outcome.study, top))]))
+        dsr, count = best_dsr(outcome.study)
+        shown = f"{dsr:.3f}" if dsr == dsr else "undefined (under 2 days of returns)"
+        typer.echo(f"deflated Sharpe ratio of the best: {shown} ({count} runs)")
+        for what, path in outcome.files.items():
+            typer.echo(f"{what}: {path}")
+        typer.echo(f"study: {outcome.storage} (optuna-dashboard sqlite:///{outcome.storage})")
+
+
+@app.command("walk-forward")
+def walk_forward_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
+    history: Annotated[Path, typer.Option("--history", help="Bars (MT5 CSV or Parquet).")],
+    from_: FromOption = None,
+    to: ToOption = None,
+    in_sample: Annotated[
+        int | None, typer.Option("--in-sample", min=1, help="Bars each search sees.")
+    ] = None,
+    out_of_sample: Annotated[
+        int | None, typer.Option("--out-of-sample", min=1, help="Bars traded after each search.")
+    ] = None,
+    step: Annotated[int | None, typer.Option(min=1, help="Bars between folds.")] = None,
+    anchored: Annotated[
+        bool | None, typer.Option("--anchored/--rolling", help="In-sample windows all start at 0.")
+    ] = None,
+    holdout: Annotated[
+        int | None, typer.Option(min=0, help="Last bars kept from every search, run once.")
+    ] = None,
+    param: ParamOption = None,
+    constraint: ConstraintOption = None,
+    objective: ObjectiveOption = None,
+    sampler: Annotated[str | None, typer.Option(help="grid, random, tpe, cmaes or nsga2.")] = None,
+    trials: Annotated[int | None, typer.Option(min=1, help="Trials per fold.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
+    min_trades: Annotated[int | None, typer.Option("--min-trades", min=0)] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    ray: Annotated[str | None, typer.Option("--ray", help="auto, local or ADDRESS.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory of the studies and report.")] = (
+        Path("walk-forward-results")
+    ),
+    study: Annotated[str, typer.Option("--study", help="Prefix of the fold studies.")] = (
+        "walk-forward"
+    ),
+    set_: SetOption = None,
+) -> None:
+    """Walk-forward analysis: optimise in-sample, trade the best out-of-sample, fold by fold."""
+    with cli_errors():
+        from trading_engine.optimize.runner import OptimizeRequest
+        from trading_engine.optimize.walkforward import walk_forward
+        from trading_engine.optimize.wf_report import (
+            report_json,
+            report_lines,
+            write_report_html,
+        )
+
+        cfg = load_config(config, set_)
+        if not history.is_file():
+            raise ConfigError("no such file", key=f"--history {history}")
+        given = {
+            "in_sample": in_sample,
+            "out_of_sample": out_of_sample,
+            "step": step,
+            "anchored": anchored,
+            "holdout": holdout,
+        }
+        wf = cfg.optimize.walk_forward.model_copy(
+            update={k: v for k, v in given.items() if v is not None}
+        )
+        request = OptimizeRequest(
+            cfg,
+            config.parent,
+            out,
+            history=history,
+            bars=10**9,
+            start=_utc(from_),
+            end=_utc(to),
+            params=param or [],
+            constraints=constraint or [],
+            objectives=objective or [],
+            sampler=sampler,
+            trials=trials,
+            seed=seed,
+            min_trades=min_trades,
+            workers=workers,
+            ray=ray,
+            study=study,
+        )
+        printers: dict[int, Callable[[Any], None]] = {}
+
+        def progress(fold: int, p: Any) -> None:
+            printers.setdefault(fold, _progress_printer(f"fold {fold}: "))(p)
+
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            report = walk_forward(request, wf, on_progress=progress)
+        except KeyboardInterrupt:
+            typer.echo(f"studies saved in {out / 'study.db'}; run again to resume", err=True)
+            raise
+        typer.echo("\n".join(report_lines(report)))
+        (out / "walk_forward.json").write_text(report_json(report))
+        page = write_report_html(report, out / "walk_forward.html")
+        typer.echo(f"report: {page}\nfolds: {out / 'walk_forward.json'}")
 
 
 def main() -> None:

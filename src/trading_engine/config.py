@@ -56,6 +56,7 @@ from trading_engine.execution.config import RiskConfig, TradeExecutionConfig, Tr
 from trading_engine.indicators.config import IndicatorCalculationConfig, IndicatorSetConfig
 from trading_engine.journal.config import JournalConfig
 from trading_engine.observability.config import LoggingConfig, LogLevel
+from trading_engine.optimize_config import OptimizeConfig
 from trading_engine.runtime.config import EventBusConfig, SupervisorConfig
 from trading_engine.sections import Section, Timeframe, no_duplicates, split_list
 from trading_engine.strategy.config import (
@@ -154,6 +155,10 @@ class SystemConfig(BaseSettings):
     strategies: list[StrategyConfig] = Field(
         default_factory=default_strategies,
         description="strategy instances (the keys of one entry are below); ema_cross is built in",
+    )
+    optimize: OptimizeConfig = Field(
+        default_factory=OptimizeConfig,
+        description="search space, objectives, sampler and walk-forward windows of optimize",
     )
 
     @classmethod
@@ -624,7 +629,8 @@ def fit_start_to_history(config: SystemConfig) -> SystemConfig:
     """``config`` with the simulated start moved where its history file can feed the engine
     (``terminal.factory.fit_terminal_to_history``); unchanged without a history file."""
     warmup = config.services.indicator_calculation.warmup_bars
-    terminal = fit_terminal_to_history(config.terminal, warmup)
+    trading = config.trading
+    terminal = fit_terminal_to_history(config.terminal, warmup, trading.symbols, trading.timeframes)
     if terminal is config.terminal:
         return config
     return config.model_copy(update={"terminal": terminal})

@@ -3,8 +3,9 @@
 Every ``import`` of ``trading_engine`` inside ``src/`` counts, module level or inside a function,
 under ``TYPE_CHECKING`` or not. A module may import its own top-level unit (package or module)
 and the layers below its own; units of one layer are independent of each other. ``mt5sim``
-imports nothing of the engine and only ``terminal`` and ``backtest`` (the fast engine calls the
-simulator directly) import it. The module graph has no cycle at
+imports nothing of the engine and only ``terminal``, ``backtest`` (the fast engine calls the
+simulator directly) and ``optimize`` (it reads history files once per study and converts the
+simulator's server time) import it. The module graph has no cycle at
 run time (imports under ``TYPE_CHECKING`` are left out of that one check: a type-only reference
 back, as ``mt5sim.server.orders`` annotating the ``TradeServer`` that dispatches to it, runs
 nothing).
@@ -25,11 +26,12 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "__main__",
         "cli",
         "__init__",  # the curated public API
+        "optimize",  # searches and walk-forward over the backtest engine
         "backtest init_config",
         "orchestrator",
         "config",  # composes the sections that live beside their packages
         "data indicators strategy execution",  # the four stages: independent
-        "terminal journal observability",
+        "terminal journal observability optimize_config",
         "runtime",
         "events sections",
         "model clock timeframes",
@@ -134,7 +136,7 @@ def test_imports_only_go_down_and_stages_are_independent() -> None:
     assert _violations(GRAPH) == []
 
 
-def test_mt5sim_imports_nothing_of_the_engine_and_only_terminal_and_backtest_import_it() -> None:
+def test_mt5sim_imports_nothing_of_the_engine_and_only_its_users_import_it() -> None:
     outward = [
         f"{module}:{line} imports {target}"
         for module, imports in GRAPH.items()
@@ -146,7 +148,7 @@ def test_mt5sim_imports_nothing_of_the_engine_and_only_terminal_and_backtest_imp
         {
             module
             for module, imports in GRAPH.items()
-            if _unit(module) not in ("mt5sim", "terminal", "backtest")
+            if _unit(module) not in ("mt5sim", "terminal", "backtest", "optimize")
             for target, _ in imports
             if _unit(target) == "mt5sim"
         }

@@ -9,7 +9,7 @@ update, and restored when the engine starts. A stored state that cannot be read 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from trading_engine.errors import DataIntegrityError, JournalError
 from trading_engine.execution.risk import RiskRules
@@ -20,7 +20,13 @@ __all__ = ["RISK_STATE_KEY", "load_risk", "save_risk", "stored_risk"]
 RISK_STATE_KEY = "risk"
 
 
-def save_risk(journal: Journal, rules: RiskRules, now: float) -> None:
+class StateWriter(Protocol):
+    """What ``save_risk`` needs: the journal, or its writer thread (``JournalWriter``)."""
+
+    def put_state(self, key: str, value: bytes, *, updated_at: float | None = None) -> None: ...
+
+
+def save_risk(journal: StateWriter, rules: RiskRules, now: float) -> None:
     """Write ``rules``' state to ``journal`` (one committed row)."""
     payload = json.dumps(rules.snapshot(), sort_keys=True).encode()
     journal.put_state(RISK_STATE_KEY, payload, updated_at=now)

@@ -1,7 +1,9 @@
 """``Trader``: what the execution service does to the terminal, one order at a time.
 
 Every order follows the same path: risk and sizing decide, the order is written to the journal as
-SUBMITTED (durable before anything is sent), then sent once. The answer moves it on:
+SUBMITTED (committed and fsynced before anything is sent: the trader awaits the journal writer's
+commit, off the event loop), then sent once; every other journal write is queued to the writer.
+The answer moves it on:
 
 - filled: the deal and the position are journaled, the portfolio updated, ``OrderPlacedEvent``
   and ``OrderFilledEvent`` (or ``PositionClosedEvent`` for a close) published;
@@ -63,7 +65,8 @@ from trading_engine.execution.reconcile import (
 )
 from trading_engine.execution.risk import RiskRules
 from trading_engine.execution.risk_store import save_risk
-from trading_engine.journal.store import DealRow, Journal
+from trading_engine.journal.store import DealRow
+from trading_engine.journal.writer import JournalWriter
 from trading_engine.model.mt5 import (
     TRADE_RETCODE_POSITION_CLOSED,
     Outcome,
@@ -107,7 +110,7 @@ class Trader:
         self,
         *,
         port: TerminalPort,
-        journal: Journal,
+        journal: JournalWriter,
         portfolio: Portfolio,
         risk: RiskRules,
         trading: TradingConfig,
@@ -280,7 +283,7 @@ class Trader:
         """Journal, send once, book the answer; True when a retry with a new order makes sense."""
         now = self.clock.time()
         order.transition(OrderState.SUBMITTED, updated_at=now)
-        self.journal.insert_order(order_row(order, now))
+        await self.journal.insert_order(order_row(order, now))  # committed, fsynced: then send
         crash_point("journaled_before_send")
         try:
             result = await self.port.order_send(request)
@@ -334,7 +337,7 @@ class Trader:
     def _reject_unsent(self, order: Order, reason: str) -> None:
         """An order refused before sending (normalisation): journaled REJECTED, published."""
         order.transition(OrderState.REJECTED, message=reason, updated_at=self.clock.time())
-        self.journal.insert_order(order_row(order, self.clock.time()))
+        self.journal.insert_order_nowait(order_row(order, self.clock.time()))
         self.stats.rejected += 1
         self.hub.publish(
             OrderRejectedEvent(

@@ -1,0 +1,140 @@
+"""The one place the search meets the backtest: a configuration and a window in, statistics out.
+
+A window is ``bars`` bars of the base timeframe from the bar opening at ``start`` (server time,
+as the history's bar times). Everything else in ``optimize`` sees only ``TrialOutcome``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from trading_engine.config import SystemConfig
+from trading_engine.optimize.metrics import equity_stats
+
+__all__ = ["TrialOutcome", "Window", "report_stats", "run_window", "write_best_report"]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """``bars`` bars of the base timeframe from the bar opening at ``start`` (server epoch s)."""
+
+    start: int
+    bars: int
+
+
+@dataclass(slots=True)
+class TrialOutcome:
+    """The statistics of one backtest and its equity curve (times: server epoch seconds)."""
+
+    stats: dict[str, float]
+    times: npt.NDArray[np.int64] = field(repr=False)
+    equity: npt.NDArray[np.float64] = field(repr=False)
+    pnl: list[float] = field(default_factory=list, repr=False)
+    elapsed: float = 0.0
+
+
+def _server_to_utc(config: SystemConfig, server_seconds: int) -> float:
+    from trading_engine.mt5sim.market.servertime import ServerTime
+
+    sim = config.terminal.sim
+    st = (
+        ServerTime.eet()
+        if sim.server_utc_offset_hours is None
+        else ServerTime.fixed(round(sim.server_utc_offset_hours * 3600))
+    )
+    return st.to_utc(server_seconds)
+
+
+def run_window(
+    config: SystemConfig,
+    *,
+    history: Path | None,
+    window: Window | None,
+    bars: int,
+    config_dir: Path | None = None,
+) -> TrialOutcome:
+    """Backtest ``config`` on ``window`` of ``history`` (or on ``bars`` bars from its start).
+
+    The fast engine (``trading_engine.backtest.run_backtest``), no journal; the statistics of its
+    equity curve (one row per base bar) and trades.
+    """
+    from trading_engine.backtest import run_backtest
+
+    start = None
+    if window is not None:
+        start = datetime.fromtimestamp(_server_to_utc(config, window.start), tz=UTC)
+        bars = window.bars
+    result = run_backtest(
+        config,
+        history={config.trading.symbols[0]: history} if history is not None else None,
+        start=start,
+        bars=bars,
+        config_dir=config_dir,
+    )
+    times = np.asarray(result.equity["time"], dtype=np.int64)
+    equity = np.asarray(result.equity["equity"], dtype=np.float64)
+    pnl = [t.net for t in result.trades]
+    stats = equity_stats(times, equity, pnl, result.initial_balance)
+    stats.update(report_stats(result))
+    return TrialOutcome(stats, times, equity, pnl, result.elapsed)
+
+
+def _report_module(name: str) -> Any | None:
+    """``trading_engine.backtest.<name>`` of the report work (issue 12), when it is installed."""
+    try:
+        return importlib.import_module(f"trading_engine.backtest.{name}")
+    except ModuleNotFoundError:
+        return None
+
+
+def report_stats(result: Any) -> dict[str, float]:
+    """The numeric statistics of ``compute_stats`` (the report's definitions, which then take
+    precedence over ``equity_stats``); empty while that module is not there."""
+    module = _report_module("stats")
+    if module is None:
+        return {}
+    out: dict[str, float] = {}
+    for key, value in module.compute_stats(result).items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[str(key)] = float(value)
+    return out
+
+
+def write_best_report(
+    config: SystemConfig,
+    *,
+    history: Path | None,
+    window: Window | None,
+    bars: int,
+    path: Path,
+    config_dir: Path | None = None,
+) -> Path | None:
+    """Run ``config`` again and write the report's HTML page of it to ``path``; None while the
+    report module (issue 12) is not there."""
+    stats_module, html_module = _report_module("stats"), _report_module("report_html")
+    if stats_module is None or html_module is None:
+        return None
+    from trading_engine.backtest import run_backtest
+
+    start = None
+    if window is not None:
+        start = datetime.fromtimestamp(_server_to_utc(config, window.start), tz=UTC)
+        bars = window.bars
+    result = run_backtest(
+        config,
+        history={config.trading.symbols[0]: history} if history is not None else None,
+        start=start,
+        bars=bars,
+        config_dir=config_dir,
+    )
+    html_module.write_html_report(
+        result, stats_module.compute_stats(result), path, title="Best trial"
+    )
+    return path
