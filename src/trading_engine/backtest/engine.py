@@ -274,7 +274,7 @@ class BacktestEngine:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def _loop(  # noqa: C901 (as on main: the fast loop stays one function)
+    def _loop(
         self,
         plan: list[tuple[float, int, int]],
         streams: list[_Stream],
