@@ -234,14 +234,6 @@ def run(
             "anew (by default a run resumes the account and the journal of the last one).",
         ),
     ] = False,
-    fresh_journal: Annotated[
-        bool,
-        typer.Option(
-            "--fresh-journal",
-            help="Simulated terminal only: start from an empty journal (the old one is kept "
-            "as FILE.prev).",
-        ),
-    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Run the engine (on the simulated terminal unless the configuration names MetaTrader5)."""
@@ -255,12 +247,6 @@ def run(
             )
         if fresh:
             _start_afresh(cfg)
-        if fresh_journal:
-            if cfg.terminal.kind != "sim":
-                raise ConfigError(
-                    "--fresh-journal applies to the simulated terminal only", key="--fresh-journal"
-                )
-            _set_journal_aside(cfg.journal.path)
         setup_logging(cfg)
         try:
             summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
@@ -283,16 +269,6 @@ def _start_afresh(cfg: SystemConfig) -> None:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 raise JournalError(f"{path}: cannot remove it for --fresh: {exc}") from None
-
-
-def _set_journal_aside(path: Path) -> None:
-    """Move ``path`` (and its SQLite ``-wal``/``-shm`` files) to ``path.prev``."""
-    for suffix in ("", "-wal", "-shm"):
-        current = path.with_name(path.name + suffix)
-        previous = path.with_name(path.name + ".prev" + suffix)
-        previous.unlink(missing_ok=True)
-        if current.exists():
-            current.replace(previous)
 
 
 async def _run(
