@@ -401,18 +401,23 @@ def sim_server(
             "from terminal.sim.start, moved by the engine (terminal.mt5linux.sim_clock).",
         ),
     ] = "wall",
-    state: Annotated[
+    account: Annotated[
         Path | None,
         typer.Option(
-            "--state", help="Account log: replayed at start, appended with each order sent."
+            "--account",
+            help="The account file, resumed at start and written at each change (default: "
+            "terminal.sim.account_path, else <journal>.sim-server.db; none with "
+            "terminal.sim.persist: false).",
         ),
     ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Start a new account (the account file is reset)."),
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Serve the simulated terminal (terminal.sim, trading.symbols) as the MetaTrader5 module
     over RPyC, the way mt5linux's server serves the real one."""
-    from trading_engine.terminal.factory import build_sim_terminal
-
     with cli_errors():
         if clock not in ("wall", "client"):
             raise ConfigError("expected wall or client", key="--clock")
@@ -422,41 +427,45 @@ def sim_server(
             import rpyc  # noqa: F401
 
             from trading_engine.terminal.sim_server import (
-                AccountLog,
-                ServerClock,
                 SimServer,
+                default_account,
+                open_served_terminal,
                 served_module,
             )
         except ImportError:
             raise ConfigError(
                 "rpyc is not installed: pip install 'trading-engine[bridge]'", key="sim-server"
             ) from None
-        follow_wall = clock == "wall"
-        start = time.time() if follow_wall else cfg.terminal.sim.start.timestamp()
-        server_clock = ServerClock(start, follow_wall=follow_wall)
-        terminal = build_sim_terminal(
+        if account is None:
+            account = default_account(cfg.terminal, cfg.journal.path)
+        served = open_served_terminal(
             cfg.terminal.sim,
             cfg.trading.symbols,
-            server_clock.time,
-            None,
-            start=datetime.fromtimestamp(start, tz=UTC),
+            account,
+            follow_wall=clock == "wall",
+            fresh=fresh,
         )
-        log = AccountLog(state) if state is not None else None
-        replayed = log.replay(terminal, server_clock) if log is not None else 0
         try:
-            server = SimServer(served_module(terminal, server_clock, log), host, port)
+            server = SimServer(served_module(served.terminal, served.clock), host, port)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc}", key="--port") from None
         signal.signal(signal.SIGTERM, lambda *_: server.close())
+        if account is None:
+            kept = "account not kept"
+        else:
+            kept = f"account {account} {'resumed' if served.resumed else 'new'}"
         typer.echo(
             f"sim-server: serving the simulated terminal as MetaTrader5 on "
-            f"{server.host}:{server.port} (clock {clock}; {replayed} logged calls replayed)"
+            f"{server.host}:{server.port} (clock {clock}; {kept})"
         )
         sys.stdout.flush()
         try:
             server.serve()
         except KeyboardInterrupt:
             server.close()
+        finally:
+            if served.store is not None:
+                served.store.close()
 
 
 def _date(value: str | None, key: str) -> date | None:

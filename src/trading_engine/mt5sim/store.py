@@ -37,7 +37,14 @@ if TYPE_CHECKING:
     from trading_engine.mt5sim.api.core import TerminalCore
     from trading_engine.mt5sim.config import SimConfig
 
-__all__ = ["AccountMismatch", "AccountStore", "StoredBooks", "read_books", "saved_clock"]
+__all__ = [
+    "AccountMismatch",
+    "AccountStore",
+    "StoredBooks",
+    "read_books",
+    "saved_clock",
+    "saved_start",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -126,6 +133,24 @@ def saved_clock(path: str | Path) -> tuple[float, float] | None:
         return None
     value = json.loads(row[0])
     return float(value["utc"]), float(value["wall"])
+
+
+def saved_start(path: str | Path) -> float | None:
+    """The market start (UTC epoch seconds) the account file's account was made with, or None
+    when there is no such file, no account in it yet, or it was made without a start."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise AccountMismatch(f"{p}: not a simulated account file: {exc}") from None
+    start = None if row is None else json.loads(row[0]).get("start")
+    return None if start is None else float(start)
 
 
 class AccountStore:

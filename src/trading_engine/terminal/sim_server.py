@@ -8,35 +8,47 @@ runs with ``sys.modules["MetaTrader5"]`` set to a module whose functions are tho
 ``mt5sim.Terminal`` (and the package's constants), so the real client reaches the simulator over
 the network exactly as it reaches a terminal under Wine.
 
-Two additions, both outside the ``MetaTrader5`` API:
+Outside the ``MetaTrader5`` API:
 
 - the clock (``ServerClock``): ``wall`` follows the wall clock from now on, like a demo server;
   ``client`` holds simulated time where the connected engine last set it (``mt5.sim_set_time``,
   sent by the engine's bridge client with ``terminal.mt5linux.sim_clock``), never backwards, so
   a run over the bridge is as deterministic as one in process;
-- the account log (``--state FILE``, ``AccountLog``): every ``order_send`` and ``symbol_select``
-  is appended (time, call, arguments) and fsynced once it has executed; a server started again
-  on the same file replays them on a terminal built from the same configuration, which restores
-  the account, its tickets and its history (the generated market is a function of the seed and
-  the time), as a broker's server keeps the account when the terminal's machine restarts.
+- the account (``open_served_terminal``): kept in an account file (``mt5sim.store``, the one
+  ``run`` keeps its simulated account in: one SQLite transaction per change), so that a server
+  started again on the same file (even after a SIGKILL) comes back with the account, its tickets,
+  its history and its clock, as a broker's server keeps the account when the terminal's machine
+  restarts. A resumed account keeps the market it was made with (its start is part of the file's
+  identity); its clock starts where the file's stopped.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["LOGGED_CALLS", "AccountLog", "ServerClock", "SimServer", "served_module"]
+from trading_engine.errors import ConfigError
+from trading_engine.terminal.config import SimTerminalConfig, TerminalConfig
+from trading_engine.terminal.factory import build_sim_terminal, open_account
 
-LOGGED_CALLS: Final = ("order_send", "symbol_select")
-"""The calls that change the account or Market Watch (the rest only read)."""
+if TYPE_CHECKING:
+    from trading_engine import mt5sim
+    from trading_engine.mt5sim.store import AccountStore
+
+__all__ = [
+    "ServedTerminal",
+    "ServerClock",
+    "SimServer",
+    "default_account",
+    "open_served_terminal",
+    "served_module",
+]
 
 API_FUNCTIONS: Final = (
     "initialize",
@@ -83,12 +95,11 @@ class ServerClock:
     def __init__(self, start: float, *, follow_wall: bool) -> None:
         self._now = start
         self.follow_wall = follow_wall
-        self._replaying = False
         self._lock = threading.Lock()
 
     def time(self) -> float:
         """UTC epoch seconds."""
-        if self.follow_wall and not self._replaying:
+        if self.follow_wall:
             return max(self._now, time.time())
         return self._now
 
@@ -97,56 +108,78 @@ class ServerClock:
         with self._lock:
             self._now = max(self._now, float(when))
 
-    def replaying(self, on: bool) -> None:
-        """While replaying the account log, time is only what ``set_time`` says."""
-        self._replaying = on
+
+def default_account(terminal: TerminalConfig, journal_path: str | Path) -> Path | None:
+    """The server's account file when ``--account`` is not given: ``terminal.sim.account_path``,
+    else the journal's path with ``.sim-server.db`` for its suffix (apart from the file ``run``
+    keeps its in-process account in); None when ``terminal.sim.persist`` is false or the
+    journal is in memory."""
+    sim = terminal.sim
+    if not sim.persist:
+        return None
+    if sim.account_path is not None:
+        return sim.account_path
+    if str(journal_path) == ":memory:":
+        return None
+    return Path(journal_path).with_suffix(".sim-server.db")
 
 
-class AccountLog:
-    """The calls that changed the account, one JSON line each, fsynced (module docstring)."""
+@dataclass(frozen=True, slots=True)
+class ServedTerminal:
+    """The terminal a sim-server serves, its clock, and its account file (None: not kept)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
+    terminal: mt5sim.Terminal
+    clock: ServerClock
+    store: AccountStore | None
 
-    def records(self) -> list[dict[str, Any]]:
-        """The logged calls, oldest first (a torn last line from a kill is dropped)."""
-        if not self.path.exists():
-            return []
-        out: list[dict[str, Any]] = []
-        with self.path.open(encoding="utf-8") as f:
-            for line in f:
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    break
-        return out
+    @property
+    def resumed(self) -> bool:
+        """The account was restored from its file."""
+        return self.store is not None and self.store.resumed
 
-    def append(self, when: float, call: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """Write one call durably."""
-        line = json.dumps({"time": when, "call": call, "args": list(args), "kwargs": kwargs})
-        with self._lock, self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
 
-    def replay(self, terminal: Any, clock: ServerClock) -> int:
-        """Make the logged calls again on ``terminal`` at their times; the number replayed."""
-        records = self.records()
-        clock.replaying(True)
+def open_served_terminal(
+    sim: SimTerminalConfig,
+    symbols: list[str],
+    account: Path | None,
+    *,
+    follow_wall: bool,
+    fresh: bool = False,
+) -> ServedTerminal:
+    """The simulated terminal of ``terminal.sim`` keeping its account in ``account`` (resumed
+    unless ``fresh`` or ``terminal.sim.resume`` is false). A new account's market starts now
+    (``follow_wall``) or at ``terminal.sim.start``; a resumed one's at the start it was made
+    with, its clock where the file's stopped (the wall clock's time when later)."""
+    from trading_engine.mt5sim.store import AccountMismatch, saved_clock, saved_start
+
+    if fresh:
+        sim = sim.model_copy(update={"resume": False})
+    saved: tuple[float, float] | None = None
+    made: float | None = None
+    if account is not None and sim.resume:
         try:
-            was = terminal.initialize()
-            for record in records:
-                clock.set_time(record["time"])
-                getattr(terminal, record["call"])(*record["args"], **record["kwargs"])
-            if was:
-                terminal.shutdown()
-        finally:
-            clock.replaying(False)
-        return len(records)
+            saved, made = saved_clock(account), saved_start(account)
+        except AccountMismatch as exc:
+            raise ConfigError(f"{exc}; start anew with --fresh", key="--account") from None
+    if saved is not None and made is not None:
+        market_start, clock_start = made, saved[0]
+    else:
+        market_start = time.time() if follow_wall else sim.start.timestamp()
+        clock_start = market_start
+    clock = ServerClock(clock_start, follow_wall=follow_wall)
+    store = open_account(sim, account, clock.time()) if account is not None else None
+    terminal = build_sim_terminal(
+        sim,
+        symbols,
+        clock.time,
+        None,
+        start=datetime.fromtimestamp(market_start, tz=UTC),
+        store=store,
+    )
+    return ServedTerminal(terminal, clock, store)
 
 
-def served_module(terminal: Any, clock: ServerClock, log: AccountLog | None) -> types.ModuleType:
+def served_module(terminal: Any, clock: ServerClock) -> types.ModuleType:
     """A ``MetaTrader5`` module: the package's constants, ``terminal``'s functions, the clock."""
     from trading_engine import mt5sim
 
@@ -158,27 +191,10 @@ def served_module(terminal: Any, clock: ServerClock, log: AccountLog | None) -> 
     module.__version__ = mt5sim.__version__  # type: ignore[attr-defined]
     module.__author__ = mt5sim.__author__  # type: ignore[attr-defined]
     for name in API_FUNCTIONS:
-        function = getattr(terminal, name)
-        if log is not None and name in LOGGED_CALLS:
-            function = _logged(function, name, clock, log)
-        setattr(module, name, function)
+        setattr(module, name, getattr(terminal, name))
     module.sim_set_time = clock.set_time  # type: ignore[attr-defined]
     module.sim_time = clock.time  # type: ignore[attr-defined]
     return module
-
-
-def _logged(
-    function: Callable[..., Any], name: str, clock: ServerClock, log: AccountLog
-) -> Callable[..., Any]:
-    def call(*args: Any, **kwargs: Any) -> Any:
-        when = clock.time()
-        result = function(*args, **kwargs)
-        if result is not None and result is not False:
-            log.append(when, name, args, kwargs)
-        return result
-
-    call.__name__ = name
-    return call
 
 
 class SimServer:

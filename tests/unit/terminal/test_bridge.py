@@ -1,4 +1,4 @@
-"""The bridge client's local parts (``BridgeTerminal``) and the sim-server's clock and account log;
+"""The bridge client's local parts (``BridgeTerminal``) and the sim-server's clock and account;
 the network path itself is tested in ``tests/integration/test_bridge.py``."""
 
 from __future__ import annotations
@@ -13,8 +13,16 @@ from typer.testing import CliRunner
 
 from trading_engine import mt5sim
 from trading_engine.cli import app
+from trading_engine.config import SystemConfig
+from trading_engine.errors import ConfigError
 from trading_engine.terminal.bridge import IPC_NO_CONNECTION, REMOTE_HELPERS, BridgeTerminal
-from trading_engine.terminal.sim_server import AccountLog, ServerClock, served_module
+from trading_engine.terminal.config import SimTerminalConfig
+from trading_engine.terminal.sim_server import (
+    ServerClock,
+    default_account,
+    open_served_terminal,
+    served_module,
+)
 
 START = 1_704_844_800.0  # 2024-01-10 00:00 UTC, a Wednesday
 
@@ -94,30 +102,85 @@ def test_server_clock_follows_the_client_and_never_goes_back() -> None:
     assert clock.time() == START + 60
 
 
-def test_account_log_replays_orders_and_drops_a_torn_last_line(
-    tmp_path: Path, terminal: mt5sim.Terminal
-) -> None:
-    log = AccountLog(tmp_path / "account.jsonl")
-    clock = ServerClock(START + 600, follow_wall=False)
-    module = served_module(terminal, clock, log)
+BUY = {"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0, "deviation": 20}
+
+
+def served_sim(**keys: Any) -> SimTerminalConfig:
+    return SimTerminalConfig(start=datetime.fromtimestamp(START, tz=UTC), history_days=1, **keys)
+
+
+def test_a_served_account_comes_back_from_its_file_after_a_kill(tmp_path: Path) -> None:
+    account = tmp_path / "server.db"
+    first = open_served_terminal(served_sim(), ["EURUSD"], account, follow_wall=False)
+    assert not first.resumed
+    module = served_module(first.terminal, first.clock)
+    assert module.initialize()
+    module.sim_set_time(START + 600)
     tick = module.symbol_info_tick("EURUSD")
-    sent = module.order_send(
-        {"action": 1, "symbol": "EURUSD", "volume": 0.1, "type": 0, "price": tick.ask}
-        | {"deviation": 20, "type_filling": 1}
-    )
+    sent = module.order_send(BUY | {"price": tick.ask, "type_filling": 1})
     assert sent.retcode == 10009
-    with log.path.open("a") as f:
-        f.write('{"time": 1, "call": "order_se')  # a kill in the middle of a write
-    assert [r["call"] for r in log.records()] == ["order_send"]
-    again = mt5sim.Terminal(terminal.config, clock=clock.time)
-    assert log.replay(again, clock) == 1
-    assert again.initialize()
-    [position] = again.positions_get()
-    assert position._asdict() == terminal.positions_get()[0]._asdict()
+    module.sim_set_time(START + 700)
+    assert module.account_info().equity > 0  # the clock moved on: caught up, not yet written
+    # no close(): a SIGKILL; the file holds the last committed state
+    again = open_served_terminal(served_sim(), ["EURUSD"], account, follow_wall=False)
+    assert again.resumed
+    assert START + 600 <= again.clock.time() <= START + 700
+    assert again.terminal.initialize()
+    [position] = again.terminal.positions_get()
+    assert position._asdict() == first.terminal.positions_get()[0]._asdict()
+    again.clock.set_time(START + 800)
+    second = again.terminal.order_send(BUY | {"price": tick.ask + 1e-4, "type_filling": 1})
+    assert second.retcode == 10009
+    assert second.order > sent.order  # the ticket sequence goes on
+    fresh = open_served_terminal(served_sim(), ["EURUSD"], account, follow_wall=False, fresh=True)
+    assert not fresh.resumed
+    assert fresh.clock.time() == START
+    assert fresh.terminal.initialize()
+    assert fresh.terminal.positions_get() == ()
+
+
+def test_a_served_wall_clock_account_resumes_the_market_it_was_made_with(tmp_path: Path) -> None:
+    account = tmp_path / "server.db"
+    first = open_served_terminal(served_sim(), ["EURUSD"], account, follow_wall=True)
+    assert first.terminal.initialize()
+    assert first.store is not None
+    first.store.close()
+    again = open_served_terminal(served_sim(), ["EURUSD"], account, follow_wall=True)
+    assert again.resumed  # the start was 'now' then: the file's start, not a new 'now'
+    assert again.terminal.initialize()
+
+
+def test_a_served_account_of_other_settings_is_one_config_error(tmp_path: Path) -> None:
+    account = tmp_path / "server.db"
+    served = open_served_terminal(served_sim(), ["EURUSD"], account, follow_wall=False)
+    assert served.store is not None
+    served.store.close()
+    with pytest.raises(ConfigError, match="other settings \\(seed\\)"):
+        open_served_terminal(served_sim(seed=99), ["EURUSD"], account, follow_wall=False)
+    (tmp_path / "junk.db").write_text("not a database")
+    with pytest.raises(ConfigError, match="--fresh"):
+        open_served_terminal(served_sim(), ["EURUSD"], tmp_path / "junk.db", follow_wall=False)
+
+
+def test_the_default_server_account_is_apart_from_runs_and_follows_the_sim_keys() -> None:
+    def config(**sim: Any) -> SystemConfig:
+        return SystemConfig.model_validate(
+            {
+                "trading": {"symbols": ["EURUSD"], "timeframes": ["M1"]},
+                "terminal": {"sim": sim},
+                "journal": {"path": "j/trading.db"},
+            }
+        )
+
+    assert default_account(config().terminal, "j/trading.db") == Path("j/trading.sim-server.db")
+    named = config(account_path="a.db").terminal
+    assert default_account(named, "j/trading.db") == Path("a.db")
+    assert default_account(config(persist=False).terminal, "j/trading.db") is None
+    assert default_account(config().terminal, ":memory:") is None
 
 
 def test_served_module_has_the_package_constants_and_functions(terminal: mt5sim.Terminal) -> None:
-    module = served_module(terminal, ServerClock(START, follow_wall=False), None)
+    module = served_module(terminal, ServerClock(START, follow_wall=False))
     assert module.__name__ == "MetaTrader5"
     assert module.TIMEFRAME_M1 == 1
     assert module.TRADE_RETCODE_DONE == 10009
