@@ -4,13 +4,20 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest bench run clean
+.PHONY: install browser test lint typecheck pytest bench run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bridge,research]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,report,bridge,research]'
 	touch $(STAMP)
+
+# The HTML report's test opens it in Debian's headless Chromium (installed when missing; root).
+CHROMIUM := $(shell command -v chromium || command -v chromium-browser)
+browser:
+ifeq ($(CHROMIUM),)
+	apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+endif
 
 install: $(STAMP)
 
@@ -21,17 +28,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bridge,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,report,bridge,research,bench]'
 	$(BIN)/python scripts/bench_indicators.py
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_mt5sim.py
 	$(BIN)/python scripts/bench_engine.py
+	$(BIN)/python scripts/bench_journal.py
 	$(BIN)/python scripts/bench_optimize.py
 
 run: $(STAMP)

@@ -1,4 +1,5 @@
-"""The engine's two backtest engines against backtesting.py on the same M1 bars (performance.md).
+"""The engine's two backtest engines against backtesting.py on the same M1 bars (method of
+``docs/performance.md``).
 
 One round runs, back to back: the asyncio pipeline (four services, channels, supervisor,
 journal, the simulated terminal polled bar-timed, a ``SimClock`` driven as fast as the pipeline

@@ -1,4 +1,4 @@
-"""Indicator kernels against TA-Lib 0.8.1, method of performance.md.
+"""Indicator kernels against TA-Lib 0.8.1, method of docs/performance.md.
 
 1. Agreement first: every kernel on 1M bars at three price scales (about 1.1, 100 and 50,000),
    with Gaussian and with heavy-tailed (Student-t, 3 degrees of freedom) returns; asserts

@@ -1,7 +1,7 @@
-"""Measure the cost of building one pipeline message in each candidate type (performance.md rule 7).
+"""Measure the cost of building one pipeline message in each candidate type.
 
-Method of performance.md: the candidates run round-robin, N rounds, median per candidate, ratios to
-the slotted dataclass (the type chosen for ``trading_engine.events``).
+``docs/performance.md``, rule 7, and its method: the candidates run round-robin, N rounds, median
+per candidate, ratios to the slotted dataclass (the type chosen for ``trading_engine.events``).
 """
 
 from __future__ import annotations

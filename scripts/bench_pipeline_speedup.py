@@ -1,4 +1,4 @@
-"""The asyncio pipeline against an earlier revision of itself, side by side (performance.md).
+"""The asyncio pipeline against an earlier revision of itself, side by side (docs/performance.md).
 
 Each round runs, in fresh processes and alternating, the pipeline backtest of the shipped
 configuration (``configs/eurusd.yaml``: fetch_interval 5, EMA cross with ATR stops) over

@@ -13,9 +13,9 @@ import statistics
 
 import numpy as np
 
+from regime_series import random_segments, regime_bars
 from trading_engine.indicators import REGIME_CODES, IndicatorSet, IndicatorSetConfig, RegimeConfig
 from trading_engine.indicators.streaming import classify
-from trading_engine.indicators.synthetic import random_segments, regime_bars
 
 
 def evaluate(config: RegimeConfig, seeds: int, segments: int, offset: int = 0) -> dict[str, object]:

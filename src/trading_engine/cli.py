@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +25,6 @@ import typer
 import yaml
 
 from trading_engine import __version__
-from trading_engine.backtest import run_backtest
-from trading_engine.backtest.text import result_lines, write_trades_csv
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.errors import (
@@ -76,6 +74,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -150,7 +149,13 @@ SetOption = Annotated[
 
 @app.command("check-config")
 def check_config(
-    file: Annotated[Path, typer.Argument(help="The YAML configuration file.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="The YAML configuration file (or --config FILE).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="The YAML configuration file, as run takes it."),
+    ] = None,
     print_: Annotated[
         bool, typer.Option("--print", help="Write the effective configuration as JSON.")
     ] = False,
@@ -158,17 +163,21 @@ def check_config(
 ) -> None:
     """Validate FILE (with the environment applied, strategies loaded); exit 0 when it is valid."""
     with cli_errors():
-        config = load_config(file, set_)
-        bind_strategies(config.strategies, config.indicators.value_names, base_dir=file.parent)
-        for note in config.ignored():
-            typer.echo(f"{file}: note: {note}", err=True)
+        if (file is None) == (config is None):
+            raise ConfigError("give the configuration file once: FILE or --config FILE")
+        path = file if file is not None else config
+        assert path is not None
+        cfg = load_config(path, set_)
+        bind_strategies(cfg.strategies, cfg.indicators.value_names, base_dir=path.parent)
+        for note in cfg.ignored():
+            typer.echo(f"{path}: note: {note}", err=True)
         if print_:
-            sys.stdout.write(json.dumps(config.masked_dict(), indent=2) + "\n")
+            sys.stdout.write(json.dumps(cfg.masked_dict(), indent=2) + "\n")
         else:
-            names = ", ".join(config.trading.symbols)
+            names = ", ".join(cfg.trading.symbols)
             typer.echo(
-                f"{file}: valid ({names}; {len(config.trading.timeframes)} timeframe(s); "
-                f"{len(config.strategies)} strateg{'y' if len(config.strategies) == 1 else 'ies'})"
+                f"{path}: valid ({names}; {len(cfg.trading.timeframes)} timeframe(s); "
+                f"{len(cfg.strategies)} strateg{'y' if len(cfg.strategies) == 1 else 'ies'})"
             )
 
 
@@ -209,6 +218,14 @@ def run(
             "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1:PORT."
         ),
     ] = None,
+    fresh_journal: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-journal",
+            help="Simulated terminal only: start from an empty journal (the old one is kept "
+            "as FILE.prev).",
+        ),
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Run the engine (on the simulated terminal unless the configuration names MetaTrader5)."""
@@ -220,12 +237,28 @@ def run(
                 "sim-server with terminal.mt5linux.sim_clock)",
                 key="--speed",
             )
+        if fresh_journal:
+            if cfg.terminal.kind != "sim":
+                raise ConfigError(
+                    "--fresh-journal applies to the simulated terminal only", key="--fresh-journal"
+                )
+            _set_journal_aside(cfg.journal.path)
         setup_logging(cfg)
         try:
             summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
         except asyncio.CancelledError:  # a second Ctrl-C / SIGTERM cut the stop short
             raise KeyboardInterrupt from None
         typer.echo("\n".join(["summary:", *(f"  {line}" for line in summary.lines())]))
+
+
+def _set_journal_aside(path: Path) -> None:
+    """Move ``path`` (and its SQLite ``-wal``/``-shm`` files) to ``path.prev``."""
+    for suffix in ("", "-wal", "-shm"):
+        current = path.with_name(path.name + suffix)
+        previous = path.with_name(path.name + ".prev" + suffix)
+        previous.unlink(missing_ok=True)
+        if current.exists():
+            current.replace(previous)
 
 
 async def _run(
@@ -357,19 +390,42 @@ def sim_server(
             server.close()
 
 
+def _date(value: str | None, key: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"expected a date YYYY-MM-DD, got {value!r}", key=key) from None
+
+
 @app.command("backtest")
 def backtest(
     config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
-    bars: Annotated[int, typer.Option("--bars", min=1, help="Bars to replay.")] = 10_000,
     history: Annotated[
-        Path | None, typer.Option("--history", help="MT5-exported bars (CSV) or Parquet to replay.")
+        list[str] | None,
+        typer.Option(
+            "--history",
+            metavar="[SYMBOL=]FILE",
+            help="MT5 export (bars of any timeframe, ticks) or Parquet to replay; once per "
+            "symbol (a bare FILE is the first symbol's).",
+        ),
     ] = None,
-    journal: Annotated[
-        Path | None,
-        typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", metavar="YYYY-MM-DD", help="First day (server time)."),
     ] = None,
-    trades_csv: Annotated[
-        Path | None, typer.Option("--trades-csv", help="Write the trades to this CSV file.")
+    to: Annotated[
+        str | None,
+        typer.Option("--to", metavar="YYYY-MM-DD", help="Last day, inclusive (server time)."),
+    ] = None,
+    bars: Annotated[
+        int | None,
+        typer.Option(
+            "--bars",
+            min=1,
+            help="Bars to replay (default: to the end of the history; 10,000 generated).",
+        ),
     ] = None,
     engine: Annotated[
         str,
@@ -377,31 +433,67 @@ def backtest(
             "--engine", help="fast: one synchronous loop; pipeline: the asyncio services."
         ),
     ] = "fast",
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report to this file.")
+    ] = None,
+    trades_csv: Annotated[
+        Path | None, typer.Option("--trades-csv", help="Write the trades to this CSV file.")
+    ] = None,
+    trades_parquet: Annotated[
+        Path | None,
+        typer.Option("--trades-parquet", help="Write the trades to this Parquet file."),
+    ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Errors only, no progress bar.")
+    ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: the config's)."),
+    ] = None,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", help="auto (text on a terminal, else JSON), json or text."),
+    ] = "auto",
     set_: SetOption = None,
 ) -> None:
-    """Replay bars through the engine on simulated time, as fast as possible, and report."""
+    """Backtest on history or generated prices; print the statistics, write the report."""
+    from trading_engine.backtest.command import BacktestOptions, run_command
+
     with cli_errors():
         cfg = load_config(config, set_)
         if engine not in ("fast", "pipeline"):
             raise ConfigError(f"unknown engine {engine!r} (fast or pipeline)", key="--engine")
-        if trades_csv is not None and not trades_csv.parent.is_dir():
-            raise ConfigError(f"no such directory: {trades_csv.parent}", key="--trades-csv")
-        if journal is not None and journal.exists():
+        if log_format not in ("auto", "json", "text"):
             raise ConfigError(
-                "journal exists; a backtest starts from an empty one", key="--journal"
+                f"expected auto, json or text, got {log_format!r}", key="--log-format"
             )
-        setup_logging(cfg)
-        result = run_backtest(
-            cfg,
+        levels = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+        if log_level is not None and log_level.upper() not in levels:
+            raise ConfigError(f"unknown level {log_level!r}", key="--log-level")
+        options = BacktestOptions(
+            config_dir=config.parent,
+            history=history or (),
+            start=_date(from_, "--from"),
+            end=_date(to, "--to"),
             bars=bars,
-            history={cfg.trading.symbols[0]: history} if history is not None else None,
             engine="pipeline" if engine == "pipeline" else "fast",
             journal=journal,
-            config_dir=config.parent,
+            report=report,
+            trades_csv=trades_csv,
+            trades_parquet=trades_parquet,
+            quiet=quiet,
+            log_level=log_level,
+            log_format="json"
+            if log_format == "json"
+            else "text"
+            if log_format == "text"
+            else "auto",
         )
-        if trades_csv is not None:
-            write_trades_csv(result, trades_csv)
-        typer.echo("\n".join(["backtest:", *(f"  {line}" for line in result_lines(result))]))
+        run_command(cfg, options, setup_logging=setup_logging)
 
 
 # --- optimisation -----------------------------------------------------------------------------

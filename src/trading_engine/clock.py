@@ -12,9 +12,11 @@ All clocks speak UTC epoch seconds (``time()``) and monotonic seconds (``monoton
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time as _time
+from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 __all__ = ["Clock", "LiveClock", "ScaledClock", "SimClock"]
@@ -83,9 +85,25 @@ class SimClock:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._sleeper_waiters: list[asyncio.Future[None]] = []
+        self._holds = 0
 
     def time(self) -> float:
         return self._now
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep time still while a task waits on work outside the event loop (a thread), which
+        a driver would otherwise take for idleness; see ``held``."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+
+    @property
+    def held(self) -> bool:
+        """True while somebody is inside ``hold()``: time must not jump."""
+        return self._holds > 0
 
     def monotonic(self) -> float:
         return self._now

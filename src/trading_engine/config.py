@@ -587,7 +587,8 @@ def fit_start_to_history(config: SystemConfig) -> SystemConfig:
     """``config`` with the simulated start moved where its history file can feed the engine
     (``terminal.factory.fit_terminal_to_history``); unchanged without a history file."""
     warmup = config.services.indicator_calculation.warmup_bars
-    terminal = fit_terminal_to_history(config.terminal, warmup)
+    trading = config.trading
+    terminal = fit_terminal_to_history(config.terminal, warmup, trading.symbols, trading.timeframes)
     if terminal is config.terminal:
         return config
     return config.model_copy(update={"terminal": terminal})

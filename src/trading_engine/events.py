@@ -5,10 +5,10 @@ order and fill) and ``timestamp`` (UTC epoch seconds read from the injected cloc
 was built). Bar times (``time``, ``last_bar_time``) are the broker's server-time epoch seconds,
 exactly as MetaTrader 5 returns them.
 
-Why ``@dataclass(slots=True)`` and not frozen (performance.md, rule 7): building a message is on
-the hot path. ``scripts/bench_messages.py`` (9 interleaved rounds × 200,000 builds of a
-5-field message, median ns per build, ratio to the slotted dataclass) measured, on the shared
-2-core VM, Python 3.11:
+Why ``@dataclass(slots=True)`` and not frozen (``docs/performance.md``, rule 7): building a message
+is on the hot path. ``scripts/bench_messages.py`` (9 interleaved rounds × 200,000 builds of a
+5-field message, median ns per build, ratio to the slotted dataclass) measured, on the shared 2-core
+VM, Python 3.11:
 
     type                           min  median   max  ratio to slotted
     slotted dataclass (chosen)     106     112   189  1.00x

@@ -4,7 +4,9 @@ It builds, from a ``SystemConfig``: the clock (unless given), the terminal (the 
 default) behind a ``TerminalPort``, the SQLite journal, three bounded channels, the four services
 and a ``rest_for_one`` supervisor over them (data → indicators → strategy → execution: when a
 stage dies, it and the stages after it restart). State that must survive a restart (validators,
-indicator sets, portfolio, risk, counters) belongs to the orchestrator, not to the services.
+indicator sets, portfolio, risk, counters) belongs to the orchestrator, not to the services; the
+messages a stage took and did not finish stay in flight on its input channel, and each instance
+of a stage opens that channel's consumer anew, which hands them to it (``runtime.delivery``).
 
 ::
 
@@ -66,11 +68,12 @@ from trading_engine.events import (
     TradingBlockedEvent,
 )
 from trading_engine.execution.risk import RiskLimits, RiskRules
-from trading_engine.execution.service import ExecutionState, TradeExecutionService
+from trading_engine.execution.service import TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
 from trading_engine.indicators.service import IndicatorCalculationService, IndicatorState
 from trading_engine.journal.store import Journal
+from trading_engine.journal.writer import JournalWriter
 from trading_engine.model.position import Portfolio
 from trading_engine.runtime.backoff import Backoff
 from trading_engine.runtime.channel import Channel, Receiver, Sender
@@ -152,6 +155,7 @@ class TradingOrchestrator:
         warmup_bars: int | None = None,
         rng: random.Random | None = None,
         config_dir: Path | None = None,
+        journal_thread: bool = True,
     ) -> None:
         if clock is None:
             config = fit_start_to_history(config)
@@ -185,13 +189,14 @@ class TradingOrchestrator:
             else config.services.indicator_calculation.warmup_bars
         )
         self.journal: Journal | None = None
+        self.journal_writer: JournalWriter | None = None
+        self._journal_thread = journal_thread
         self.portfolio = Portfolio()
         self.risk = RiskRules(RiskLimits.model_validate(config.risk, from_attributes=True))
         self.data_state = DataState(max_bars=max_bars)
         self.indicator_state = IndicatorState()
         self.strategy_state = StrategyState()
         self.execution_stats = ExecutionStats()
-        self.execution_state = ExecutionState()
         self.candles: Channel[NewCandleEvent] = Channel("candles", 256)
         self.features: Channel[IndicatorsCalculatedEvent] = Channel("features", 256)
         self.signals: Channel[SignalMessage] = Channel("signals", 1024)
@@ -237,7 +242,7 @@ class TradingOrchestrator:
                 config=services.indicator_calculation,
                 indicators=self.indicators,
                 warmup_bars=self.warmup_bars,
-                candles=self.candles.receiver,
+                candles=self.candles.consumer(),
                 features=self.features.sender,
                 hub=self.hub,
                 state=self.indicator_state,
@@ -246,7 +251,7 @@ class TradingOrchestrator:
             "strategy_evaluation": lambda: StrategyEvaluationService(
                 bindings=self.bindings,
                 config=services.strategy_evaluation,
-                features=self.features.receiver,
+                features=self.features.consumer(),
                 signals=self.signals.sender,
                 positions=self.portfolio,
                 hub=self.hub,
@@ -256,9 +261,8 @@ class TradingOrchestrator:
             "trade_execution": lambda: TradeExecutionService(
                 trader=self._trader(),
                 config=services.trade_execution,
-                signals=self.signals.receiver,
+                signals=self.signals.consumer(),
                 clock=self.clock,
-                state=self.execution_state,
             ),
         }
         enabled = set(cfg.enabled_services())
@@ -301,11 +305,11 @@ class TradingOrchestrator:
         return self._trader()
 
     def _trader(self) -> Trader:
-        if self.journal is None:
+        if self.journal_writer is None:
             raise ServiceStateError("the journal is not open (start the orchestrator first)")
         return Trader(
             port=self.port,
-            journal=self.journal,
+            journal=self.journal_writer,
             portfolio=self.portfolio,
             risk=self.risk,
             trading=self.config.trading,
@@ -343,21 +347,36 @@ class TradingOrchestrator:
         )
 
     def open_journal(self) -> Journal:
-        """Open the journal and subscribe it to the trading events (part of ``start()``; the
-        synchronous backtest calls it directly)."""
+        """Open the journal and its writer (a thread unless ``journal_thread=False``) and
+        subscribe it to the trading events (part of ``start()``; the synchronous backtest calls
+        it directly, with ``journal_thread=False``)."""
         journal = self.config.journal
         self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+        self.journal_writer = JournalWriter(
+            self.journal,
+            on_error=self._journal_failed,
+            hold=self.clock.hold if isinstance(self.clock, SimClock) else None,
+            thread=self._journal_thread,
+        )
         for kind in JOURNALED_EVENTS:
             self.hub.subscribe(self._journal_event, kind)
         return self.journal
 
     def _journal_event(self, event: Any) -> None:
         """Write a trading event to the journal's events table (bounded by the journal)."""
-        if self.journal is not None and not self.journal.closed:
+        writer = self.journal_writer
+        if writer is not None and not writer.closed and writer.error is None:
             payload = {f.name: getattr(event, f.name) for f in fields(event)}
-            self.journal.record_event(
-                type(event).__name__, event.correlation_id, payload, event.timestamp
-            )
+            kind = type(event).__name__
+            writer.record_event(kind, event.correlation_id, payload, event.timestamp)
+
+    def _journal_failed(self, error: JournalError) -> None:
+        """A journal write failed (in the writer's thread): the engine halts with that error."""
+        logger.error("journal write failed; stopping: {}", error)
+        if self.error is None:
+            self.error = error
+        self.status = OrchestratorStatus.ERROR
+        self._stop_requested.set()
 
     async def check_journal_matches_terminal(self) -> None:
         """Refuse a journal with fills when the simulated terminal has no trade at all: the
@@ -396,6 +415,11 @@ class TradingOrchestrator:
         await self.hub.close()
         with contextlib.suppress(Exception):
             await self.port.close()
+        if self.journal_writer is not None and not self.journal_writer.closed:
+            try:
+                self.journal_writer.close()  # commits what is queued
+            except JournalError as exc:
+                logger.error("journal writes lost at stop: {}", exc)
         if self.journal is not None and not self.journal.closed:
             self.journal.flush()
             self.journal.close()

@@ -1,9 +1,9 @@
 """MetaTrader 5 timeframe constants, parsing and durations.
 
-MT5 encodes timeframes oddly (mt5-api.md §3.1): minutes below 0x4000 (``M1`` = 1 … ``M30`` = 30),
-hours as ``n | 0x4000`` (``H1`` = 16385, ``D1`` = 16408), ``W1`` = 32769, ``MN1`` = 49153. The value
-is not a duration: use ``timeframe_seconds()``. ``MN1`` has no fixed length (calendar months) and
-``timeframe_seconds(MN1)`` raises ``ValueError``.
+MT5 encodes timeframes oddly (``docs/mt5-api.md`` §3.1): minutes below 0x4000 (``M1`` = 1 … ``M30``
+= 30), hours as ``n | 0x4000`` (``H1`` = 16385, ``D1`` = 16408), ``W1`` = 32769, ``MN1`` = 49153.
+The value is not a duration: use ``timeframe_seconds()``. ``MN1`` has no fixed length (calendar
+months) and ``timeframe_seconds(MN1)`` raises ``ValueError``.
 """
 
 from __future__ import annotations

@@ -199,3 +199,28 @@ class DailyLossProbe(Strategy[DayParams]):
             self.log.append(("enter_next_day", snapshot.time))
             return self.enter(Side.BUY, volume=self.params.volume, reason="next server day")
         return None
+
+
+class ClockParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: int = 20
+    """Bars of a round trip: enter on a bar whose minute is a multiple of it, exit half-way."""
+    volume: float = 0.1
+
+
+class ByClock(Strategy[ClockParams]):
+    """A pure strategy (its signals depend on the snapshot alone): enter on the bars whose
+    minute number is a multiple of ``period``, exit ``period / 2`` bars later. Evaluating a bar
+    twice gives the same signal, as a redelivered bar must."""
+
+    Params = ClockParams
+
+    def on_bar(self, snapshot: Snapshot) -> Signal | None:
+        p = self.params
+        minute = snapshot.time // 60
+        if snapshot.position is None and minute % p.period == 0:
+            return self.enter(Side.BUY, volume=p.volume, reason=f"minute {minute}")
+        if snapshot.position is not None and minute % p.period == p.period // 2:
+            return self.exit(f"minute {minute}")
+        return None

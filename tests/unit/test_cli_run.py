@@ -107,7 +107,7 @@ def test_backtest_with_a_missing_history_file_is_exit_2(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "history_file" in result.stderr
+    assert "none.csv: no such file" in result.stderr
     assert "Traceback" not in result.stderr
 
 

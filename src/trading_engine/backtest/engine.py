@@ -32,6 +32,7 @@ import gc
 import math
 import random
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ from trading_engine.journal.store import MEMORY
 from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.strategy.service import StrategyEvaluationService
-from trading_engine.terminal.factory import open_terminal
+from trading_engine.terminal.factory import history_files, open_terminal
 from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["BacktestEngine"]
@@ -85,8 +86,13 @@ class BacktestEngine:
         journal: Path | None = None,
         config_dir: Path | None = None,
         skip_refresh: bool = True,
+        progress: Callable[[int, int, float], None] | None = None,
     ) -> None:
-        if bars is None and end is None and config.terminal.sim.history_file is None:
+        if (
+            bars is None
+            and end is None
+            and not history_files(config.terminal, config.trading.symbols)
+        ):
             raise ConfigError("a backtest on generated prices needs a bar budget or an end")
         if config.services.data_fetching.candle_index != 1:
             raise ConfigError(
@@ -102,6 +108,8 @@ class BacktestEngine:
         )
         self.config = fit_start_to_history(config.model_copy(update={"journal": jcfg}))
         self.bars = bars
+        self.progress = progress
+        """Called as ``progress(done, total, now_utc)`` every 256 planned bars and at the end."""
         self.end = end
         self.config_dir = config_dir
         self.skip_refresh = skip_refresh
@@ -122,6 +130,7 @@ class BacktestEngine:
             max_bars=self.bars,
             rng=random.Random(cfg.trading.magic),
             config_dir=self.config_dir,
+            journal_thread=False,  # no event loop here: each write is applied at once
         )
         probe = collect(engine)
         services = cfg.services
@@ -145,7 +154,7 @@ class BacktestEngine:
                 config=services.indicator_calculation,
                 indicators=engine.indicators,
                 warmup_bars=engine.warmup_bars,
-                candles=engine.candles.receiver,
+                candles=engine.candles.consumer(),
                 features=engine.features.sender,
                 hub=engine.hub,
                 state=engine.indicator_state,
@@ -154,7 +163,7 @@ class BacktestEngine:
             strategies = StrategyEvaluationService(
                 bindings=engine.bindings,
                 config=services.strategy_evaluation,
-                features=engine.features.receiver,
+                features=engine.features.consumer(),
                 signals=engine.signals.sender,
                 positions=engine.portfolio,
                 hub=engine.hub,
@@ -164,9 +173,8 @@ class BacktestEngine:
             execution = TradeExecutionService(
                 trader=engine.trader(),
                 config=services.trade_execution,
-                signals=engine.signals.receiver,
+                signals=engine.signals.consumer(),
                 clock=clock,
-                state=engine.execution_state,
             )
             enabled = set(cfg.enabled_services())
             if "indicator_calculation" in enabled:
@@ -200,6 +208,8 @@ class BacktestEngine:
                 first_times=first_times,
             )
         finally:
+            if engine.journal_writer is not None:
+                engine.journal_writer.close()
             if engine.journal is not None and not engine.journal.closed:
                 engine.journal.close()
 
@@ -293,8 +303,13 @@ class BacktestEngine:
         quiet: int | None = None  # no stop can fire before this server ms (None: unknown)
         n = len(plan)
         i = 0
+        progress = self.progress
+        shown = 0
         while i < n:
             at = plan[i][0]
+            if progress is not None and i - shown >= 256:
+                progress(i, n, at)
+                shown = i
             if at > clock.time():
                 clock.advance_to(at)
             messages: list[Any] = []
@@ -339,15 +354,21 @@ class BacktestEngine:
                     drive(handle(message))
                     if type(message) is not NewCandleEvent:
                         quiet = None  # a signal may have opened or closed positions
+        if progress is not None:
+            progress(n, n, clock.time())
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
 
 
 def _server_msc(st: ServerTime) -> Any:
-    """The terminal's server millisecond of a UTC instant (as ``mt5sim`` computes it)."""
+    """The terminal's server millisecond of a UTC instant (as ``mt5sim`` computes it), with the
+    offset's span cached as the simulator caches it."""
+    span = [0.0, math.inf, -math.inf]  # offset, valid from, valid until
 
     def at(utc: float) -> int:
-        off, _, _ = st.offset_span(utc)
-        return math.floor((utc + off) * 1000.0)
+        if not span[1] <= utc < span[2]:
+            off, lo, hi = st.offset_span(utc)
+            span[0], span[1], span[2] = float(off), lo, hi
+        return math.floor((utc + span[0]) * 1000.0)
 
     return at

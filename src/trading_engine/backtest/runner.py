@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -41,14 +41,16 @@ def _configure(
     if start is not None:
         sim_update["start"] = start
     if history:
-        first = config.trading.symbols[0]
-        extra = sorted(set(history) - {first})
-        if extra:
+        symbols = config.trading.symbols
+        unknown = sorted(set(history) - set(symbols))
+        if unknown:
             raise ConfigError(
-                f"history is replayed for the first symbol ({first}) only; got {extra}",
+                f"history for unknown symbol {unknown[0]!r} (trading.symbols: "
+                f"{', '.join(symbols)})",
                 key="history",
             )
-        sim_update["history_file"] = Path(history[first])
+        sim_update["history_files"] = {s: Path(p) for s, p in history.items()}
+        sim_update["history_file"] = None
     if not sim_update:
         return config
     sim = config.terminal.sim.model_copy(update=sim_update)
@@ -66,8 +68,10 @@ def run_backtest(
     engine: Literal["fast", "pipeline"] = "fast",
     journal: Path | None = None,
     config_dir: Path | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> BacktestResult:
-    """Backtest ``config`` (see the module docstring); ``journal``: keep the journal there."""
+    """Backtest ``config`` (see the module docstring); ``journal``: keep the journal there;
+    ``progress(done, total, now_utc)`` is called as the fast engine goes (not the pipeline)."""
     cfg = _configure(config, history, start)
     if engine == "fast":
         return BacktestEngine(
@@ -76,6 +80,7 @@ def run_backtest(
             end=end.timestamp() if end is not None else None,
             journal=journal,
             config_dir=config_dir,
+            progress=progress,
         ).run()
     if engine != "pipeline":
         raise ConfigError(f"unknown engine {engine!r} (fast or pipeline)", key="engine")

@@ -9,14 +9,17 @@ a state change with no entry refused is not seen).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from loguru import logger
 
 from trading_engine.backtest.fingerprint import fingerprint
 from trading_engine.backtest.result import BacktestResult, equity_curve, trades_from_deals
-from trading_engine.events import TradingBlockedEvent
+from trading_engine.events import OrderRejectedEvent, TradingBlockedEvent
 from trading_engine.journal.store import Journal
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.timeframes import fixed_seconds, timeframe_name
@@ -28,24 +31,45 @@ _KNOWN_REASONS = frozenset({"sl", "tp", "stop_out", "reversal", "end"})
 
 @dataclass
 class RunProbe:
-    """What the hub showed during the run."""
+    """What the hub showed during the run; each risk state change and each rejected order is
+    also one warning line with its simulated server time."""
 
     refusals: dict[str, int] = field(default_factory=dict)
-    risk_events: list[tuple[float, str, str]] = field(default_factory=list)
+    risk_events: list[tuple[int, str, str]] = field(default_factory=list)
     """(engine clock time, UTC; new state; reason)."""
     state: str = "ACTIVE"
+    to_server: Callable[[float], float] | None = None
+
+    def server_time(self, utc: float) -> int:
+        return int(self.to_server(utc) if self.to_server is not None else utc)
 
     def blocked(self, event: TradingBlockedEvent) -> None:
         self.refusals[event.rule] = self.refusals.get(event.rule, 0) + 1
         if event.state != self.state:
             self.state = event.state
-            self.risk_events.append((event.timestamp, event.state, event.reason))
+            when = self.server_time(event.timestamp)
+            self.risk_events.append((when, event.state, event.reason))
+            _log.warning("risk state {} at {}: {}", event.state, _stamp(when), event.reason)
+
+    def rejected(self, event: OrderRejectedEvent) -> None:
+        when = _stamp(self.server_time(event.timestamp))
+        code = f" (retcode {event.retcode})" if event.retcode else ""
+        _log.warning("order rejected at {}: {}{}: {}", when, event.symbol, code, event.reason)
+
+
+_log = logger.bind(service="backtest")
+
+
+def _stamp(server_seconds: int) -> str:
+    return f"{datetime.fromtimestamp(server_seconds, tz=UTC):%Y-%m-%d %H:%M:%S} (server)"
 
 
 def collect(engine: TradingOrchestrator) -> RunProbe:
     """Subscribe a probe to the engine's hub (before the run)."""
-    probe = RunProbe()
+    market = getattr(engine.terminal, "market", None)
+    probe = RunProbe(to_server=market.server_time.to_server if market is not None else None)
     engine.subscribe(TradingBlockedEvent, probe.blocked)
+    engine.subscribe(OrderRejectedEvent, probe.rejected)
     return probe
 
 
@@ -126,12 +150,9 @@ def build_result(
         },
         rejections=rejections,
         risk_refusals=dict(sorted(probe.refusals.items())),
-        risk_events=[
-            (int(market.server_time.to_server(at)), state_name, reason)
-            for at, state_name, reason in probe.risk_events
-        ],
-        disabled_strategies=[  # the time is the run's end: the state does not keep the instant
-            (name, end_time, f"disabled after {state.errors.get(name, 0)} errors")
+        risk_events=list(probe.risk_events),
+        disabled_strategies=[
+            _disabled(name, state.disabled_at.get(name), state.errors.get(name, 0), end_time, probe)
             for name in sorted(state.disabled)
         ],
         initial_balance=initial,
@@ -150,3 +171,14 @@ def build_result(
     )
     result.fingerprint = fingerprint(result)
     return result
+
+
+def _disabled(
+    name: str, at: tuple[float, str] | None, errors: int, end_time: int, probe: RunProbe
+) -> tuple[str, int, str]:
+    """(name, server time, reason) of a disabled strategy: when it was disabled and its last
+    error (the run's end and the error count when unknown)."""
+    if at is None:
+        return name, end_time, f"disabled after {errors} errors"
+    when, error = at
+    return name, probe.server_time(when), f"disabled after {errors} errors; last: {error}"

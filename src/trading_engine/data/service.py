@@ -18,9 +18,12 @@ Seed configuration, as this service reads it (``services.data_fetching``):
 
 Bars that fail validation (NaN, non-positive prices, high < low, out of order, duplicates…) are
 rejected, counted per reason and logged; they never reach a strategy. The validators live in
-``DataState``, owned by the engine, so a restarted service resumes after the last bar it emitted:
-a service stopped in the middle of a batch (a long catch-up blocked on a full channel) moves its
-validator back to the last bar it actually sent, and the rest is fetched again.
+``DataState``, owned by the engine, so a restarted service resumes after the last bar it emitted.
+The stage's source is the terminal, not a channel, so its part of delivery once (the rule of
+``runtime.delivery``) is its resume point: a validator checks a whole answer, then its
+``last_time`` is set back to where the answer began and moves forward with each candle the
+channel has accepted. A service that crashes or is stopped in the middle of a batch (a long
+catch-up blocked on a full channel) resumes after the last bar it sent; the rest is fetched again.
 """
 
 from __future__ import annotations
@@ -92,12 +95,15 @@ class DataFetchingService(Service):
         self._hub = hub
         self._data = state
         self._failures = 0
-        self._batch_sent = 0
         self.polls = 0
 
     async def on_start(self) -> None:
         for symbol in sorted({symbol for symbol, _ in self._streams}):
-            if not await self._port.symbol_select(symbol):
+            try:
+                selected = await self._port.symbol_select(symbol)
+            except TerminalError as exc:
+                raise TerminalError(f"unknown symbol {symbol!r}? {exc}") from exc
+            if not selected:
                 raise TerminalError(f"symbol {symbol!r} cannot be selected in the terminal")
         for stream in self._streams:
             validator = self._data.validator(stream)
@@ -168,19 +174,10 @@ class DataFetchingService(Service):
                 "rejected bar {} {} at {}: {}", stream[0], timeframe_name(stream[1]), time, reason
             )
         bars = batch.accepted
+        validator.last_time = resume_after  # moves with each candle sent (``_emit``)
         if len(bars) == 0:
             return 0
-        self._batch_sent = 0
-        try:
-            await self._emit(stream, bars)
-        finally:
-            sent = self._batch_sent
-            if sent < len(bars) and not self._data.exhausted.is_set():
-                # Stopped (or the channel closed) in the middle of a batch: the validator has
-                # accepted the whole batch, so move it back to the last bar actually sent; the
-                # rest is fetched again by the next poll (of this instance or the next).
-                validator.last_time = int(bars["time"][sent - 1]) if sent else resume_after
-        return self._batch_sent
+        return await self._emit(stream, validator, bars)
 
     @staticmethod
     def _missed_bars(rates: np.ndarray[Any, Any], validator: BarValidator) -> bool:
@@ -199,9 +196,11 @@ class DataFetchingService(Service):
             return rates
         return np.concatenate((history, rates))
 
-    async def _emit(self, stream: Stream, bars: np.ndarray[Any, Any]) -> None:
-        """Send ``bars`` as candles (counted one by one in ``_batch_sent``, so that a stop in
-        the middle of a batch knows where it stopped)."""
+    async def _emit(
+        self, stream: Stream, validator: BarValidator, bars: np.ndarray[Any, Any]
+    ) -> int:
+        """Send ``bars`` as candles; how many were sent. The validator's resume point follows
+        each one sent, so a stop in the middle of the batch resumes after the last bar sent."""
         symbol, timeframe = stream
         data = self._data
         clock = self.clock
@@ -209,7 +208,7 @@ class DataFetchingService(Service):
         if data.max_bars is not None:
             bars = bars[: max(0, data.max_bars - data.emitted)]
         if len(bars) == 0:
-            return
+            return 0
         now = clock.time()
         self._hub.publish(
             DataFetchedEvent(
@@ -233,10 +232,11 @@ class DataFetchingService(Service):
             )
             self._hub.publish(candle)
             await send(candle)
+            validator.last_time = time  # with the send: nothing that can raise in between
             data.emitted += 1  # per bar: a stop mid-batch keeps the count (and the budget) right
-            self._batch_sent += 1
         if data.max_bars is not None and data.emitted >= data.max_bars:
             data.exhausted.set()
+        return len(bars)
 
     def metrics(self) -> dict[str, Any]:
         return {

@@ -5,7 +5,7 @@ ticket. The deals that close volume are those with entry ``OUT``, ``OUT_BY`` or 
 netting reversal closes the old position's volume and opens the rest the other way); their
 volume-weighted price is the close price, their profit and swap are the position's. Commissions
 and fees of *every* deal of the position count (the opening deal's included). The reason is the
-last closing deal's (``DEAL_REASON_*``, mt5-api.md §3.2).
+last closing deal's (``DEAL_REASON_*``, docs/mt5-api.md §3.2).
 """
 
 from __future__ import annotations

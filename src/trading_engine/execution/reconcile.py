@@ -494,11 +494,9 @@ def reconcile(
     ]
     history = list(history_orders)
 
-    unfinished = [o for o in orders if not o.is_final]
     claimed_pending: set[int] = set()
-    opened_by: dict[int, str] = {}  # position ticket -> client id of the order that opened it
     resolved_open: list[tuple[Order, Resolution]] = []
-    for order in unfinished:
+    for order in (o for o in orders if not o.is_final):
         tag = parse_tag(order.comment, tag_prefix)
         resolution = _resolve(
             order, tag, deal_index, ours_positions, ours_pending, history, magic, tag_prefix
@@ -506,17 +504,30 @@ def reconcile(
         for claimed in (order.order_ticket, resolution.order_ticket if resolution else None):
             if claimed:
                 claimed_pending.add(claimed)  # a journal order's ticket is never adopted
-        if resolution is None:
-            continue
-        result.resolutions.append(resolution)
-        if order.intent == "open" and resolution.position_ticket:
-            opened_by[resolution.position_ticket] = order.client_id
-            resolved_open.append((order, resolution))
+        if resolution is not None:
+            result.resolutions.append(resolution)
+            if order.intent == "open" and resolution.position_ticket:
+                resolved_open.append((order, resolution))
+    # position ticket -> client id of the order that opened it
+    opened_by = {r.position_ticket: o.client_id for o, r in resolved_open if r.position_ticket}
 
-    # Positions: journal vs terminal.
-    book = list(positions)
-    by_ticket = {int(_get(p, "ticket", 0)): p for p in ours_positions}
-    by_identifier = {int(_get(p, "identifier", 0)): p for p in ours_positions}
+    matched = _compare_positions(list(positions), ours_positions, deal_index, result)
+    _adopt_positions(ours_positions, matched, opened_by, tag_prefix, result)
+    live_tickets = {int(_get(p, "ticket", 0)) for p in ours_positions} | {
+        int(_get(p, "identifier", 0)) for p in ours_positions
+    }
+    _closed_again(resolved_open, live_tickets, deal_index, result)
+    _adopt_orders(ours_pending, claimed_pending, tag_prefix, result)
+    return result
+
+
+def _compare_positions(
+    book: list[HeldPosition], ours: list[Any], deal_index: _Deals, result: Reconciliation
+) -> set[int]:
+    """Journal positions against the terminal's: closed ones booked, changed ones updated;
+    returns the tickets of the terminal positions matched."""
+    by_ticket = {int(_get(p, "ticket", 0)): p for p in ours}
+    by_identifier = {int(_get(p, "identifier", 0)): p for p in ours}
     matched: set[int] = set()
     for held in book:
         held_id = getattr(held, "identifier", None) or held.ticket
@@ -554,8 +565,18 @@ def reconcile(
                     new_ticket=live_ticket if live_ticket != held.ticket else None,
                 )
             )
+    return matched
 
-    for live in ours_positions:
+
+def _adopt_positions(
+    ours: list[Any],
+    matched: set[int],
+    opened_by: dict[int, str],
+    tag_prefix: str,
+    result: Reconciliation,
+) -> None:
+    """Our terminal positions the journal does not hold: adopted."""
+    for live in ours:
         ticket = int(_get(live, "ticket", 0))
         if ticket in matched:
             continue
@@ -579,8 +600,14 @@ def reconcile(
             )
         )
 
-    # Positions opened by a resolved order and already closed again.
-    live_tickets = set(by_ticket) | set(by_identifier)
+
+def _closed_again(
+    resolved_open: list[tuple[Order, Resolution]],
+    live_tickets: set[int],
+    deal_index: _Deals,
+    result: Reconciliation,
+) -> None:
+    """Positions opened by a resolved order and already closed again: booked closed."""
     for order, resolution in resolved_open:
         position = resolution.position_ticket
         if position is None or position in live_tickets:
@@ -600,9 +627,14 @@ def reconcile(
             )
         )
 
+
+def _adopt_orders(
+    ours_pending: list[Any], claimed: set[int], tag_prefix: str, result: Reconciliation
+) -> None:
+    """Our pending orders on the terminal that no journal order claims: adopted."""
     for pending in ours_pending:
         ticket = int(_get(pending, "ticket", 0))
-        if ticket in claimed_pending:
+        if ticket in claimed:
             continue
         comment = str(_get(pending, "comment", "") or "")
         kind = int(_get(pending, "type", 0))
@@ -620,4 +652,3 @@ def reconcile(
                 tag=parse_tag(comment, tag_prefix),
             )
         )
-    return result

@@ -8,10 +8,19 @@ Messages on the signals channel, in order: entry and exit signals, then the cand
 their bar. On a candle, if this engine holds positions, they are refreshed (positions closed on
 the terminal by SL, TP or stop-out are booked, with a ``PositionClosedEvent``).
 
-Signals wait in ``ExecutionState.pending`` (owned by the engine) until executed: a service stopped
-in the middle (a crash before it in the pipeline, a restart) leaves them to the next instance,
-which, after its reconciliation, executes exits again (a position already closed is skipped) and
-entries that have no order that may have executed (one refused by a requote was not).
+Delivery once (the rule of ``runtime.delivery``): a signal is acknowledged on its channel only
+once executed (or refused), a candle once handled; a service stopped in the middle (a crash, a
+restart of a stage before it) leaves what it had not finished to the next instance, which gets
+it redelivered after its reconciliation has settled whatever was in flight. A redelivered
+message may have been partly applied, so its effects are keyed, never applied twice:
+
+- an entry whose (correlation id, strategy) already has a journaled order that may have executed
+  (every journaled order but one refused before it could fill) is acknowledged without sending:
+  the order row is written before the request leaves, so "journaled" covers "maybe sent", and
+  reconciliation has settled its fate from the terminal;
+- an exit closes what is still open of the strategy's positions: one closed already (by the
+  earlier attempt, booked by reconciliation) is simply not found;
+- a candle refreshes the positions, which is idempotent.
 
 The terminal unreachable (the port gave up reconnecting: a ``TransientError``) is not a crash of
 this service: an entry is refused with a ``TradingBlockedEvent`` (rule ``terminal_unreachable``;
@@ -29,29 +38,26 @@ Seed configuration (``services.trade_execution``):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.errors import TransientError
+from trading_engine.errors import ChannelClosed, TransientError
 from trading_engine.events import EntrySignalEvent, ExitSignalEvent, NewCandleEvent, SignalMessage
 from trading_engine.execution.config import TradeExecutionConfig
 from trading_engine.execution.trader import Trader
-from trading_engine.runtime.channel import Receiver
+from trading_engine.runtime.channel import Consumer, Delivery
 from trading_engine.runtime.service import Service
 
-__all__ = ["ExecutionState", "TradeExecutionService"]
+__all__ = ["TradeExecutionService"]
 
+_Pending = tuple[EntrySignalEvent | ExitSignalEvent, Delivery[SignalMessage] | None]
+"""A signal taken and not finished, with its delivery (None when not from the channel)."""
 
-@dataclass
-class ExecutionState:
-    """What outlives a restart of the service (owned by the engine): the signals taken from the
-    channel and not finished yet (a batch, an exit held while the terminal was unreachable, the
-    signal being executed when the service was stopped)."""
-
-    pending: list[EntrySignalEvent | ExitSignalEvent] = field(default_factory=list)
+_REFUSED = frozenset({"rejected", "canceled", "expired"})
+"""Order states that mean the order never executed (unless it has a filled volume)."""
 
 
 class TradeExecutionService(Service):
@@ -62,16 +68,17 @@ class TradeExecutionService(Service):
         *,
         trader: Trader,
         config: TradeExecutionConfig,
-        signals: Receiver[SignalMessage],
+        signals: Consumer[SignalMessage],
         clock: Clock,
-        state: ExecutionState | None = None,
     ) -> None:
         super().__init__("trade_execution", clock=clock)
         self.trader = trader
         self._config = config
         self._signals = signals
         self._remove_callback: Any = None
-        self._exec = state if state is not None else ExecutionState()
+        self._pending: list[_Pending] = []
+        """Signals taken and not finished (a batch, an exit held for the next bar): in flight
+        on the channel, so a restart hands them to the next instance."""
         self._unreachable = False
 
     async def on_start(self) -> None:
@@ -87,48 +94,67 @@ class TradeExecutionService(Service):
         await self.trader.reconcile()
 
     async def run(self) -> None:
-        state = self._exec
-        if state.pending:  # left by the previous instance: finish them, never twice
-            self._forget_sent_entries()
-            await self._execute()
-        async for message in self._signals:
-            await self.handle(message)
+        inbox = self._signals
+        while True:
+            try:
+                delivery = await inbox.receive()
+            except ChannelClosed:
+                return
+            message = delivery.message
+            if delivery.redelivered and self._already_sent(message):
+                inbox.ack(delivery)  # settled by reconciliation: sending again could double it
+                continue
+            await self.handle(message, delivery=delivery)
 
-    async def handle(self, message: SignalMessage, *, refresh: bool = True) -> None:
+    async def handle(
+        self,
+        message: SignalMessage,
+        *,
+        refresh: bool = True,
+        delivery: Delivery[SignalMessage] | None = None,
+    ) -> None:
         """One message of the signals channel: a signal is executed (or batched); a candle
-        executes what waits and refreshes the positions. ``refresh=False`` skips the refresh
-        (a backtest that has proven no stop, target or stop-out can have closed a position
-        since the last one)."""
-        state = self._exec
+        executes what waits and refreshes the positions. ``delivery`` (the channel's, when the
+        message came from it) is acknowledged once the message is done. ``refresh=False`` skips
+        the refresh (a backtest that has proven no stop, target or stop-out can have closed a
+        position since the last one)."""
         if isinstance(message, NewCandleEvent):
-            if state.pending:
+            if self._pending:
                 await self._execute()
             if refresh and self.trader.portfolio.positions:
                 await self._sync()
-            if not state.pending and not self._unreachable:
+            if not self._pending and not self._unreachable:
                 self.set_healthy()
             self._unreachable = False
+            if delivery is not None:
+                self._signals.ack(delivery)
         else:
-            state.pending.append(message)
+            self._pending.append((message, delivery))
             if (
                 self._config.execution_mode != "batch"
-                or len(state.pending) >= self._config.batch_size
+                or len(self._pending) >= self._config.batch_size
             ):
                 await self._execute()
 
     async def _execute(self) -> None:
-        """Execute the pending signals, exits first (they free risk), entries after; each leaves
-        ``pending`` once done, so a service stopped in the middle leaves the rest to the next."""
-        pending = self._exec.pending
-        for exit_signal in [s for s in pending if type(s) is ExitSignalEvent]:
+        """Execute the pending signals, exits first (they free risk), entries after; each is
+        acknowledged once done, so a service stopped in the middle leaves the rest to the next."""
+        pending = self._pending
+        for item in list(pending):
+            exit_signal = item[0]
+            if type(exit_signal) is not ExitSignalEvent:
+                continue
             try:
                 await self._exit(exit_signal)
             except TransientError as exc:
                 # Not lost: it stays pending and is tried again with the next message.
                 self._terminal_unreachable(f"exit held for the next bar: {exc}")
                 continue
-            pending.remove(exit_signal)
-        for entry in [s for s in pending if type(s) is EntrySignalEvent]:
+            self._done(item)
+        for item in list(pending):
+            entry = item[0]
+            if type(entry) is not EntrySignalEvent:
+                continue
             try:
                 await self.trader.enter(entry)
             except TransientError as exc:
@@ -136,24 +162,24 @@ class TradeExecutionService(Service):
                 # worth sending later).
                 self.trader.refuse(entry, "terminal_unreachable", f"{entry.symbol}: {exc}")
                 self._terminal_unreachable(f"entry refused: {exc}")
-            pending.remove(entry)
+            self._done(item)
 
-    def _forget_sent_entries(self) -> None:
-        """Drop pending entries that already have an order that may have executed (journaled
-        and not refused): reconciliation has settled those; sending again could double them."""
-        pending = self._exec.pending
-        entries = [s for s in pending if type(s) is EntrySignalEvent]
-        if not entries:
-            return
-        refused = {"rejected", "canceled", "expired"}
-        sent = {
-            row.correlation_id
+    def _done(self, item: _Pending) -> None:
+        self._pending.remove(item)
+        if item[1] is not None:
+            self._signals.ack(item[1])
+
+    def _already_sent(self, message: SignalMessage) -> bool:
+        """True for an entry that already has a journaled order that may have executed (see the
+        module docstring); exits and candles are idempotent and always go through."""
+        if type(message) is not EntrySignalEvent:
+            return False
+        return any(
+            row.correlation_id == message.correlation_id
+            and row.strategy == message.strategy
+            and (row.state not in _REFUSED or row.filled_volume > 0)
             for row in self.trader.journal.orders()
-            if row.state not in refused or row.filled_volume > 0
-        }
-        for entry in entries:
-            if entry.correlation_id in sent:
-                pending.remove(entry)
+        )
 
     async def _sync(self) -> None:
         try:

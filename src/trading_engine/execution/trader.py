@@ -1,7 +1,9 @@
 """``Trader``: what the execution service does to the terminal, one order at a time.
 
 Every order follows the same path: risk and sizing decide, the order is written to the journal as
-SUBMITTED (durable before anything is sent), then sent once. The answer moves it on:
+SUBMITTED (committed and fsynced before anything is sent: the trader awaits the journal writer's
+commit, off the event loop), then sent once; every other journal write is queued to the writer.
+The answer moves it on:
 
 - filled: the deal and the position are journaled, the portfolio updated, ``OrderPlacedEvent``
   and ``OrderFilledEvent`` (or ``PositionClosedEvent`` for a close) published;
@@ -62,7 +64,8 @@ from trading_engine.execution.reconcile import (
     reconcile,
 )
 from trading_engine.execution.risk import RiskRules
-from trading_engine.journal.store import DealRow, Journal
+from trading_engine.journal.store import DealRow
+from trading_engine.journal.writer import JournalWriter
 from trading_engine.model.mt5 import (
     TRADE_RETCODE_POSITION_CLOSED,
     Outcome,
@@ -104,7 +107,7 @@ class Trader:
         self,
         *,
         port: TerminalPort,
-        journal: Journal,
+        journal: JournalWriter,
         portfolio: Portfolio,
         risk: RiskRules,
         trading: TradingConfig,
@@ -250,7 +253,7 @@ class Trader:
         """Journal, send once, book the answer; True when a retry with a new order makes sense."""
         now = self.clock.time()
         order.transition(OrderState.SUBMITTED, updated_at=now)
-        self.journal.insert_order(order_row(order, now))
+        await self.journal.insert_order(order_row(order, now))  # committed, fsynced: then send
         try:
             result = await self.port.order_send(request)
         except TerminalConnectionError as exc:
@@ -301,7 +304,7 @@ class Trader:
     def _reject_unsent(self, order: Order, reason: str) -> None:
         """An order refused before sending (normalisation): journaled REJECTED, published."""
         order.transition(OrderState.REJECTED, message=reason, updated_at=self.clock.time())
-        self.journal.insert_order(order_row(order, self.clock.time()))
+        self.journal.insert_order_nowait(order_row(order, self.clock.time()))
         self.stats.rejected += 1
         self.hub.publish(
             OrderRejectedEvent(

@@ -404,7 +404,7 @@ def _dm(h: float, lo: float, ph: float, pl: float) -> tuple[float, float]:
 
 
 @njit
-def _dmi_nb(
+def _dmi_nb(  # noqa: C901 - one numba pass over the arrays; its branches are the kernel
     h: Array, lo: Array, c: Array, beg: int, n: int, pdi: Array, mdi: Array, adx: Array
 ) -> None:
     """+DI, -DI and ADX in one pass (outputs of size 0 are skipped).
@@ -898,7 +898,7 @@ def _keltner_nb(
 
 
 @njit
-def _core7_nb(
+def _core7_nb(  # noqa: C901 - seven indicators fused into one numba pass on purpose
     h: Array,
     lo: Array,
     c: Array,

@@ -14,9 +14,11 @@ Seed configuration (``services.indicator_calculation``):
 - ``track_regime_changes``: publish ``RegimeChangedEvent``.
 
 The sets live in ``IndicatorState``, owned by the engine: a restarted service resumes exactly
-where it stopped (a set's update is one call, so a crash never leaves it half updated; an event
-calculated but not yet sent when the service was stopped is sent first by the next instance).
-A candle at or before the last one a stream has seen is a duplicate, counted and skipped.
+where it stopped. Candles come through ``runtime.delivery.relay``: one the previous instance took
+and did not finish is redelivered, and its event, if it was calculated, is sent without updating
+the set again. ``calculate`` is atomic (the rule of ``runtime.delivery``): everything that may
+raise comes before the set's update, which is one call, and the stream's last time is recorded
+with it. A candle at or before the last one a stream has seen is a duplicate, counted and skipped.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent, Reg
 from trading_engine.indicators.config import IndicatorCalculationConfig, IndicatorSetConfig
 from trading_engine.indicators.streaming import IndicatorSet
 from trading_engine.indicators.warmup import warm_up
-from trading_engine.runtime.channel import Receiver, Sender
+from trading_engine.runtime.channel import Consumer, Sender
+from trading_engine.runtime.delivery import relay
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
 
@@ -54,9 +57,6 @@ class IndicatorState:
     regime_changes: int = 0
     warmup_rejected: int = 0
     """Malformed history bars left out of the warm-up."""
-    unsent: IndicatorsCalculatedEvent | None = None
-    """An event calculated but not yet sent (the service was stopped while the features channel
-    was full): the next instance sends it first, so no bar is lost."""
 
 
 class History(Protocol):
@@ -79,7 +79,7 @@ class IndicatorCalculationService(Service):
         config: IndicatorCalculationConfig,
         indicators: IndicatorSetConfig,
         warmup_bars: int,
-        candles: Receiver[NewCandleEvent],
+        candles: Consumer[NewCandleEvent],
         features: Sender[IndicatorsCalculatedEvent],
         hub: EventHub,
         state: IndicatorState,
@@ -119,18 +119,12 @@ class IndicatorCalculationService(Service):
         ind.recent[stream] = deque(maxlen=self._config.recent_rows_limit)
 
     async def run(self) -> None:
-        send = self._features.send
-        ind = self._ind
-        if ind.unsent is not None:  # the previous instance was stopped while sending it
-            await send(ind.unsent)
-            ind.unsent = None
-        async for candle in self._candles:
-            event = self.calculate(candle)
-            if event is not None:
-                ind.unsent = event  # the set has moved on: the event must not be lost
-                await send(event)
-                ind.unsent = None
+        await relay(self._candles, self._features.send, self._outputs)
         self._features.close()  # the candles ended: pass the end on
+
+    def _outputs(self, candle: NewCandleEvent) -> tuple[IndicatorsCalculatedEvent, ...]:
+        event = self.calculate(candle)
+        return () if event is None else (event,)
 
     def calculate(self, candle: NewCandleEvent) -> IndicatorsCalculatedEvent | None:
         """Update the candle's stream; None for a duplicate or an unknown stream."""
@@ -143,8 +137,8 @@ class IndicatorCalculationService(Service):
         if last is not None and candle.time <= last:
             ind.duplicates += 1
             return None
+        values = iset.update(candle.high, candle.low, candle.close)  # the one lasting change
         ind.last_time[stream] = candle.time
-        values = iset.update(candle.high, candle.low, candle.close)
         regime = str(iset.regime)
         now = self.clock.time()
         event = IndicatorsCalculatedEvent(

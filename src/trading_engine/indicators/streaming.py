@@ -445,7 +445,7 @@ def _macd_step(st: Array, s: int, f: int, sl: int, g: int, x: float, r: int) -> 
 
 
 @njit(nogil=False)
-def _step(st: Array, h: float, lo: float, c: float) -> None:
+def _step(st: Array, h: float, lo: float, c: float) -> None:  # noqa: C901 - the unit dispatch
     """Advance every unit of the set by one bar (the one @njit call per bar)."""
     st[H_BARS] += 1.0
     bad3 = math.isnan(h) or math.isnan(lo) or math.isnan(c)
@@ -739,18 +739,8 @@ def _build(config: IndicatorSetConfig) -> tuple[Array, tuple[str, ...], int, int
         lay.units[regime_unit].outs[0] = -1
         first = max(2 * reg.adx_period - 1, reg.ema_period - 1, reg.atr_period)
         look = max(look, first + max(el, w - 1))
-    # output slots: visible values first, in names order, then hidden outputs
     nu = len(lay.units)
-    out0 = HDR + nu * RW
-    slot = out0
-    for u, q in wanted:
-        lay.units[u].outs[q] = slot
-        slot += 1
-    for unit in lay.units:
-        for q in range(3):
-            if unit.outs[q] == -1:
-                unit.outs[q] = slot
-                slot += 1
+    out0, slot = _assign_slots(lay, wanted)
     offset = slot
     for unit in lay.units:
         unit.offset = offset
@@ -770,18 +760,45 @@ def _build(config: IndicatorSetConfig) -> tuple[Array, tuple[str, ...], int, int
             st[r + 5 + q] = v
         _init_state(st, unit)
     if reg is not None:
-        s = lay.units[regime_unit].offset
-        st[s + 7] = reg.adx_trend
-        st[s + 8] = reg.slope_min
-        st[s + 9] = reg.volatile_ratio
-        st[s + 10] = reg.min_bars
-        st[s + 11] = reg.slope_window
-        st[s + 12] = reg.vol_window
-        for q, (u, qpos) in enumerate(regime_inputs):
-            st[s + 13 + q] = lay.units[u].outs[qpos] or 0
-        st[int(lay.units[regime_unit].outs[0] or 0)] = 0.0
+        _init_regime(st, lay, regime_unit, reg, regime_inputs)
     regime_slot = -1 if reg is None else int(st[HDR + regime_unit * RW + 2])
     return st, tuple(names), out0, regime_slot, look
+
+
+def _assign_slots(lay: _Layout, wanted: list[tuple[int, int]]) -> tuple[int, int]:
+    """Output slots: the visible values first, in names order, then the hidden outputs;
+    returns (first output slot, first slot after the outputs)."""
+    out0 = HDR + len(lay.units) * RW
+    slot = out0
+    for u, q in wanted:
+        lay.units[u].outs[q] = slot
+        slot += 1
+    for unit in lay.units:
+        for q in range(3):
+            if unit.outs[q] == -1:
+                unit.outs[q] = slot
+                slot += 1
+    return out0, slot
+
+
+def _init_regime(
+    st: Array,
+    lay: _Layout,
+    regime_unit: int,
+    reg: RegimeConfig,
+    regime_inputs: list[tuple[int, int]],
+) -> None:
+    """The regime unit's thresholds and the slots of the ADX, ±DI, EMA and ATR it reads."""
+    s = lay.units[regime_unit].offset
+    st[s + 7] = reg.adx_trend
+    st[s + 8] = reg.slope_min
+    st[s + 9] = reg.volatile_ratio
+    st[s + 10] = reg.min_bars
+    st[s + 11] = reg.slope_window
+    st[s + 12] = reg.vol_window
+    for q, (u, qpos) in enumerate(regime_inputs):
+        st[s + 13 + q] = lay.units[u].outs[qpos] or 0
+    st[int(lay.units[regime_unit].outs[0] or 0)] = 0.0
 
 
 def _init_state(st: Array, unit: _Unit) -> None:

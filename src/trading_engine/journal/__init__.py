@@ -4,6 +4,7 @@ blobs and persistent counters, in a versioned WAL-mode file.
 
 from trading_engine.journal.schema import SCHEMA_VERSION
 from trading_engine.journal.store import MEMORY, DealRow, EventRow, Journal, OrderRow, PositionRow
+from trading_engine.journal.writer import JournalWriter, WriterStats
 
 __all__ = [
     "MEMORY",
@@ -11,6 +12,8 @@ __all__ = [
     "DealRow",
     "EventRow",
     "Journal",
+    "JournalWriter",
     "OrderRow",
     "PositionRow",
+    "WriterStats",
 ]

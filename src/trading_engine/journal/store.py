@@ -2,9 +2,10 @@
 
 Decisions:
 
-- **Synchronous API.** A write is one short transaction of tens of microseconds; the services
-  call the journal directly on the event loop. The connection is opened with
-  ``check_same_thread=False`` and guarded by a lock, so a caller may also move work to a thread.
+- **Synchronous API.** A write is one short transaction of tens of microseconds. The connection
+  is opened with ``check_same_thread=False`` and guarded by a lock: the engine's services write
+  through a ``JournalWriter`` (``journal.writer``), which applies the writes in its own thread,
+  in batches; tools, tests and synchronous code call the journal directly.
 - **Durability.** WAL mode with ``synchronous=NORMAL``: a commit survives a crash of the process
   (what a trading engine meets most), while an OS crash or power loss may lose the last few
   commits but never corrupts the file. Orders are the exception: ``insert_order`` commits with
@@ -292,6 +293,21 @@ class Journal:
         with self._tx("transaction"):
             yield
 
+    @contextmanager
+    def batch(self, *, durable: bool) -> Iterator[None]:
+        """One transaction for several writes (``JournalWriter``'s commit); with ``durable`` and
+        ``durable_orders``, the commit is fsynced (``synchronous=FULL``) as an order row's is."""
+        with self._lock:
+            full = durable and self._durable_orders and not self._in_transaction()
+            if full:
+                self._pragma("synchronous = FULL")
+            try:
+                with self._tx("batch of writes"):
+                    yield
+            finally:
+                if full:
+                    self._pragma("synchronous = NORMAL")
+
     # -- orders ------------------------------------------------------------------------------
 
     def insert_order(self, row: OrderRow) -> None:
@@ -476,15 +492,27 @@ class Journal:
         time: float,
     ) -> int:
         """Append an event (payload stored as JSON); returns its id. Prunes past ``max_events``."""
+        return self.record_event_text(
+            type, correlation_id, self.encode_payload(type, payload), time
+        )
+
+    @staticmethod
+    def encode_payload(type: str, payload: Mapping[str, Any] | None) -> str:
+        """An event's payload as the JSON text stored; ``JournalError`` when it is not JSON."""
         try:
-            text = json.dumps(dict(payload or {}), separators=(",", ":"), default=str)
+            return json.dumps(dict(payload or {}), separators=(",", ":"), default=str)
         except (TypeError, ValueError) as exc:
             raise JournalError(f"event {type!r}: payload is not JSON-serialisable: {exc}") from exc
+
+    def record_event_text(
+        self, type: str, correlation_id: str | None, payload: str, time: float
+    ) -> int:
+        """``record_event`` with the payload already encoded (``encode_payload``)."""
         with self._lock:
             cursor = self._write(
                 f"record event {type}",
                 "INSERT INTO events (time, type, correlation_id, payload) VALUES (?, ?, ?, ?)",
-                (time, str(type), correlation_id, text),
+                (time, str(type), correlation_id, payload),
             )
             event_id = int(cursor.lastrowid or 0)
             self._event_count += 1
@@ -583,6 +611,11 @@ class Journal:
                 "SELECT value FROM sequences WHERE name = ?", (name,)
             ).fetchone()
             return int(row[0])
+
+    def current_sequence(self, name: str) -> int:
+        """The last value ``next_sequence(name)`` gave (0 before the first)."""
+        row = self._query_one("SELECT value FROM sequences WHERE name = ?", (name,))
+        return 0 if row is None else int(row[0])
 
     # -- internals ---------------------------------------------------------------------------
 

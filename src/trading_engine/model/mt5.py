@@ -17,7 +17,7 @@ pending order) on DONE, ``PLACED``, ``PARTIALLY_FILLED``, ``CANCELED`` on 10007,
 it may have executed (ERROR, TIMEOUT, CONNECTION, an unknown code, no reply), ``REJECTED`` for every
 other code: nothing was executed and a retry is a *new* order.
 
-Decisions where the two earlier tables disagreed (mt5-api.md §3.3):
+Decisions where the two earlier tables disagreed (docs/mt5-api.md §3.3):
 
 - 10039 CLOSE_ORDER_EXIST: outcome ``VERIFY`` (§3.3 says F/V: another close order exists and may
   complete), order state ``REJECTED`` (this request did nothing).
@@ -235,12 +235,12 @@ _ERROR_ROWS: tuple[tuple[int, str, str, Outcome, Outcome], ...] = (
 TRADE_RETCODES: Mapping[int, CodeInfo] = MappingProxyType(
     {row[0]: CodeInfo(*row) for row in _RETCODE_ROWS}
 )
-"""Every TRADE_RETCODE the engine knows (mt5-api.md §3.3), by code."""
+"""Every TRADE_RETCODE the engine knows (docs/mt5-api.md §3.3), by code."""
 
 LAST_ERRORS: Mapping[int, ErrorInfo] = MappingProxyType(
     {row[0]: ErrorInfo(*row) for row in _ERROR_ROWS}
 )
-"""Every ``last_error()`` code (mt5-api.md §3.4), by code."""
+"""Every ``last_error()`` code (docs/mt5-api.md §3.4), by code."""
 
 RES_S_OK = 1
 RES_E_INVALID_PARAMS = -2

@@ -4,7 +4,16 @@ Knows nothing of trading; imports only ``trading_engine.clock`` and ``trading_en
 """
 
 from trading_engine.runtime.backoff import Backoff, BackoffTracker, RestartBudget
-from trading_engine.runtime.channel import Channel, ChannelStats, FullPolicy, Receiver, Sender
+from trading_engine.runtime.channel import (
+    Channel,
+    ChannelStats,
+    Consumer,
+    Delivery,
+    FullPolicy,
+    Receiver,
+    Sender,
+)
+from trading_engine.runtime.delivery import relay
 from trading_engine.runtime.service import Service, ServiceState
 from trading_engine.runtime.supervisor import ChildSpec, RestartPolicy, Strategy, Supervisor
 
@@ -14,6 +23,8 @@ __all__ = [
     "Channel",
     "ChannelStats",
     "ChildSpec",
+    "Consumer",
+    "Delivery",
     "FullPolicy",
     "Receiver",
     "RestartBudget",
@@ -23,4 +34,5 @@ __all__ = [
     "ServiceState",
     "Strategy",
     "Supervisor",
+    "relay",
 ]

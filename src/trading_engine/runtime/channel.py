@@ -20,6 +20,16 @@ about half of a bare ``Queue.put_nowait`` (which makes five method calls); see
 
 ``channel.sender`` and ``channel.receiver`` are the two typed ends; give a service only the end
 that it uses. Their methods are the channel's own bound methods, so an end adds no call.
+
+**Delivery once.** ``channel.consumer()`` opens the acknowledging receiving end that the pipeline's
+stages use: ``receive()`` hands out a ``Delivery`` (the message, and what the stage recorded
+about it) that stays *in flight*, owned by the channel, until ``ack(delivery)``; ``async for``
+over a consumer acknowledges each delivery when the loop asks for the next one, that is when the
+loop body has finished with it. Opening the next consumer (the restarted stage's) retires the
+previous one and hands its unacknowledged deliveries back, first and in order: a message taken by
+a stage that crashed or was stopped before it finished is *redelivered*
+(``delivery.attempt > 1``) to the stage that replaces it, never lost. What a stage must do so
+that a redelivered message is not applied twice is described in ``runtime.delivery``.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from trading_engine.errors import ChannelClosed
 
-__all__ = ["Channel", "ChannelStats", "FullPolicy", "Receiver", "Sender"]
+__all__ = ["Channel", "ChannelStats", "Consumer", "Delivery", "FullPolicy", "Receiver", "Sender"]
 
 T = TypeVar("T")
 
@@ -49,6 +59,8 @@ class ChannelStats:
     (dropped ones included), ``received`` items handed to receivers, ``dropped`` items discarded by
     the coalesce policy, so ``sent == received + dropped + depth``. ``blocked_seconds`` is the total
     time producers spent waiting on a full channel (``time.perf_counter`` unless a timer was given).
+    ``in_flight`` deliveries were handed to a consumer and not acknowledged yet (or wait to be
+    redelivered); ``redelivered`` counts the deliveries handed back to a new consumer.
     """
 
     name: str
@@ -63,6 +75,8 @@ class ChannelStats:
     waiting_senders: int
     waiting_receivers: int
     closed: bool
+    in_flight: int = 0
+    redelivered: int = 0
 
 
 def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
@@ -92,9 +106,11 @@ class Channel(Generic[T]):
         "_blocked",
         "_closed",
         "_coalesce",
+        "_consumer",
         "_drain_waiters",
         "_dropped",
         "_getters",
+        "_in_flight",
         "_items",
         "_maxsize",
         "_name",
@@ -102,6 +118,8 @@ class Channel(Generic[T]):
         "_policy",
         "_putters",
         "_received",
+        "_redeliver",
+        "_redelivered",
         "_sent",
         "_timer",
         "receiver",
@@ -135,6 +153,10 @@ class Channel(Generic[T]):
         self._dropped = 0
         self._peak = 0
         self._blocked = 0.0
+        self._in_flight: list[Delivery[T]] = []
+        self._redeliver: deque[Delivery[T]] = deque()
+        self._redelivered = 0
+        self._consumer: Consumer[T] | None = None
         self.sender: Sender[T] = Sender(self)
         self.receiver: Receiver[T] = Receiver(self)
 
@@ -351,6 +373,24 @@ class Channel(Generic[T]):
             if not waiter.done():
                 waiter.set_result(None)
 
+    # -- delivery once ----------------------------------------------------------------------
+
+    def consumer(self) -> Consumer[T]:
+        """A new acknowledging receiving end; the previous one is retired and the deliveries it
+        did not acknowledge are handed to the new one first, in order (see the module docstring).
+        """
+        if self._in_flight:
+            for delivery in self._in_flight:
+                delivery.attempt += 1
+            self._redelivered += len(self._in_flight)
+            self._redeliver.extendleft(reversed(self._in_flight))
+            self._in_flight = []
+        if self._consumer is not None:
+            self._consumer._retired = True
+        consumer = Consumer(self)
+        self._consumer = consumer
+        return consumer
+
     # -- observation ------------------------------------------------------------------------
 
     def stats(self) -> ChannelStats:
@@ -368,6 +408,8 @@ class Channel(Generic[T]):
             waiting_senders=sum(1 for f in self._putters if not f.done()),
             waiting_receivers=sum(1 for f in self._getters if not f.done()),
             closed=self._closed,
+            in_flight=len(self._in_flight) + len(self._redeliver),
+            redelivered=self._redelivered,
         )
 
     def __repr__(self) -> str:
@@ -449,3 +491,108 @@ class Receiver(_End[T]):
     async def join(self) -> None:
         """Wait until the channel's buffer is empty."""
         await self._channel.join()
+
+
+class Delivery(Generic[T]):
+    """One message handed to a consumer, in flight until acknowledged.
+
+    ``attempt`` is 1 on the first delivery and grows by one each time the message is handed to a
+    new consumer. ``outputs`` and ``sent`` belong to the stage: what it produced for the message
+    and how many of those it has passed on (see ``runtime.delivery.relay``); they travel with a
+    redelivered message, so the stage that takes over knows what was already done.
+    """
+
+    __slots__ = ("attempt", "message", "outputs", "sent")
+
+    def __init__(self, message: T) -> None:
+        self.message = message
+        self.attempt = 1
+        self.outputs: tuple[Any, ...] | None = None
+        self.sent = 0
+
+    @property
+    def redelivered(self) -> bool:
+        """True when an earlier consumer took this message and did not finish it."""
+        return self.attempt > 1
+
+    def __repr__(self) -> str:
+        return f"<Delivery attempt={self.attempt} sent={self.sent} {self.message!r}>"
+
+
+class Consumer(_End[T]):
+    """The acknowledging receiving end of a channel (``channel.consumer()``).
+
+    ``receive()`` returns a ``Delivery``, in flight until ``ack(delivery)``. ``async for delivery
+    in consumer`` acknowledges each delivery when the loop asks for the next one. A retired
+    consumer (a newer one was opened) receives nothing more: ``ChannelClosed``.
+    """
+
+    __slots__ = ("_iterated", "_retired")
+
+    def __init__(self, channel: Channel[T]) -> None:
+        super().__init__(channel)
+        self._retired = False
+        self._iterated: Delivery[T] | None = None
+
+    @property
+    def retired(self) -> bool:
+        """True once a newer consumer replaced this one."""
+        return self._retired
+
+    async def receive(self) -> Delivery[T]:
+        """The next delivery: a message handed back by a retired consumer first, then the
+        channel's own; waits while there is none. ``ChannelClosed`` at the end, or if retired."""
+        channel = self._channel
+        if self._retired:
+            raise ChannelClosed(channel.name)
+        if channel._redeliver:
+            delivery = channel._redeliver.popleft()
+        else:
+            delivery = Delivery(await channel.receive())
+            if self._retired:  # replaced while waiting: the message goes to the new consumer
+                channel._redeliver.append(delivery)
+                raise ChannelClosed(channel.name)
+        channel._in_flight.append(delivery)
+        return delivery
+
+    def ack(self, delivery: Delivery[T]) -> None:
+        """The stage has finished with ``delivery``: it is never delivered again. Idempotent."""
+        if self._retired:
+            return  # already handed to the next consumer, which owns it now
+        in_flight = self._channel._in_flight
+        for i, held in enumerate(in_flight):
+            if held is delivery:
+                del in_flight[i]
+                return
+
+    def in_flight(self) -> list[Delivery[T]]:
+        """The deliveries taken and not acknowledged, oldest first."""
+        return [] if self._retired else list(self._channel._in_flight)
+
+    def __aiter__(self) -> Consumer[T]:
+        return self
+
+    async def __anext__(self) -> Delivery[T]:
+        channel = self._channel
+        in_flight = channel._in_flight
+        previous = self._iterated
+        if previous is not None:
+            self._iterated = None
+            if in_flight and in_flight[-1] is previous and not self._retired:
+                in_flight.pop()  # the usual case, without a search
+            else:
+                self.ack(previous)
+        if channel._items and not channel._redeliver and not self._retired:
+            delivery = Delivery(channel.receive_nowait())  # fast path: no wait, no coroutine
+            in_flight.append(delivery)
+        else:
+            try:
+                delivery = await self.receive()
+            except ChannelClosed:
+                raise StopAsyncIteration from None
+        self._iterated = delivery
+        return delivery
+
+    def qsize(self) -> int:
+        """How many messages wait: handed back ones and the channel's buffer."""
+        return len(self._channel._redeliver) + self._channel.qsize()

@@ -7,8 +7,10 @@ the pipeline has finished with the previous bar, so orders go out at the simulat
 live engine would send them.
 
 Only in-process work is seen: a task waiting on a worker thread or a wall-clock timer looks idle to
-the driver. The simulated terminal is called in process, so backtests qualify. A task that spins
-on ``asyncio.sleep(0)`` keeps the loop busy, so simulated time stands still meanwhile.
+the driver, unless it waits inside ``SimClock.hold()`` (the journal writer's awaited commits do):
+time then stands still until the wait is over. The simulated terminal is called in process, so
+backtests qualify. A task that spins on ``asyncio.sleep(0)`` keeps the loop busy, so simulated
+time stands still meanwhile.
 
 Several drivers (engines, each with its own ``SimClock``) may share one loop: each counts the
 others' parked wake-ups as idle, and each advances its own clock.
@@ -61,7 +63,7 @@ class SimClockDriver:
             nonlocal handle, waiter
             handle = None
             parked.count -= 1
-            if len(ready) > parked.count:
+            if len(ready) > parked.count or clock.held:
                 park()
                 return
             deadline = clock.next_deadline()

@@ -249,43 +249,10 @@ class Service(ABC):
             self._degraded_reason = None
 
     async def _lifecycle(self, ready: asyncio.Future[None]) -> None:
-        try:
-            await self.on_start()
-        except asyncio.CancelledError:
-            self._state = ServiceState.STOPPED
-            if not ready.done():
-                ready.set_exception(
-                    ServiceStateError(f"service {self.name!r} was stopped while starting")
-                )
-            if not self._stop_requested:
-                raise
+        """on_start, then run, then on_stop, with the state and error they leave."""
+        if not await self._start(ready):
             return
-        except Exception as exc:
-            self._state = ServiceState.FAILED
-            self._error = exc
-            if not ready.done():
-                ready.set_exception(exc)
-            return
-        if self._stop_requested:  # stop() arrived as on_start returned
-            self._state = ServiceState.STOPPING
-        else:
-            self._state = ServiceState.RUNNING
-        self._started_at = self.clock.monotonic()
-        if not ready.done():
-            ready.set_result(None)
-        error: BaseException | None = None
-        cancelled = False
-        try:
-            if not self._stop_requested:
-                await self.run()
-        except asyncio.CancelledError:
-            cancelled = True
-            if self._stop_requested:
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()
-        except Exception as exc:
-            error = exc
+        error, cancelled = await self._run_once()
         self._run_over = True
         if not self._abandoned:
             self._state = ServiceState.STOPPING
@@ -302,6 +269,49 @@ class Service(ABC):
             self._state = ServiceState.FAILED if error is not None else ServiceState.STOPPED
         if cancelled and not self._stop_requested:
             raise asyncio.CancelledError  # cancelled by someone else: end as cancelled
+
+    async def _start(self, ready: asyncio.Future[None]) -> bool:
+        """Run ``on_start`` and answer ``ready``; True when the service went on to run."""
+        try:
+            await self.on_start()
+        except asyncio.CancelledError:
+            self._state = ServiceState.STOPPED
+            if not ready.done():
+                ready.set_exception(
+                    ServiceStateError(f"service {self.name!r} was stopped while starting")
+                )
+            if not self._stop_requested:
+                raise
+            return False
+        except Exception as exc:
+            self._state = ServiceState.FAILED
+            self._error = exc
+            if not ready.done():
+                ready.set_exception(exc)
+            return False
+        if self._stop_requested:  # stop() arrived as on_start returned
+            self._state = ServiceState.STOPPING
+        else:
+            self._state = ServiceState.RUNNING
+        self._started_at = self.clock.monotonic()
+        if not ready.done():
+            ready.set_result(None)
+        return True
+
+    async def _run_once(self) -> tuple[BaseException | None, bool]:
+        """Run ``run`` unless a stop came first: (the error it raised, whether it was cancelled)."""
+        try:
+            if not self._stop_requested:
+                await self.run()
+        except asyncio.CancelledError:
+            if self._stop_requested:
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+            return None, True
+        except Exception as exc:
+            return exc, False
+        return None, False
 
     # -- observation ------------------------------------------------------------------------
 

@@ -12,6 +12,12 @@ Seed configuration (``services.strategy_evaluation``):
 - ``min_rows_required``: bars a stream must have seen (warm-up history included) before any
   strategy is evaluated on it, on top of each strategy's own ``warmup_bars``.
 
+Feature events come through ``runtime.delivery.relay``: an event the previous instance took and
+did not finish is redelivered; if its bar was evaluated, the signals not yet sent are sent
+without evaluating again; if the instance crashed during the evaluation, the bar is evaluated
+again from the start (strategies are pure functions of their snapshot, and the counters are
+committed only once every strategy has returned).
+
 A strategy that raises is isolated: the error is logged with the candle's correlation id and
 counted, the service goes DEGRADED, the other strategies go on. After ``max_errors`` errors in a
 row, the strategy is disabled (logged as an error, visible in health and metrics).
@@ -19,7 +25,6 @@ row, the strategy is disabled (logged as an error, visible in health and metrics
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +41,8 @@ from trading_engine.events import (
     SignalMessage,
 )
 from trading_engine.model.position import PositionViews
-from trading_engine.runtime.channel import Receiver, Sender
+from trading_engine.runtime.channel import Consumer, Sender
+from trading_engine.runtime.delivery import relay
 from trading_engine.runtime.hub import EventHub
 from trading_engine.runtime.service import Service
 from trading_engine.strategy.base import Snapshot, Strategy
@@ -98,11 +104,10 @@ class StrategyState:
     errors: dict[str, int] = field(default_factory=dict)
     errors_in_a_row: dict[str, int] = field(default_factory=dict)
     disabled: set[str] = field(default_factory=set)
+    disabled_at: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """When (clock time) and why (the last error) each disabled strategy was disabled."""
     signals: int = 0
     evaluations: int = 0
-    unsent: deque[SignalMessage] = field(default_factory=deque)
-    """Messages of an evaluated bar not yet sent (the service was stopped while the signals
-    channel was full): the next instance sends them first."""
 
 
 class StrategyEvaluationService(Service):
@@ -113,7 +118,7 @@ class StrategyEvaluationService(Service):
         *,
         bindings: Sequence[StrategyBinding],
         config: StrategyEvaluationConfig,
-        features: Receiver[IndicatorsCalculatedEvent],
+        features: Consumer[IndicatorsCalculatedEvent],
         signals: Sender[SignalMessage],
         positions: PositionViews,
         hub: EventHub,
@@ -132,24 +137,18 @@ class StrategyEvaluationService(Service):
         self._max_errors = max_errors
 
     async def run(self) -> None:
-        send = self._signals.send
-        unsent = self._strategy_state.unsent
-        while unsent:  # the previous instance was stopped while sending these
-            await send(unsent[0])
-            unsent.popleft()
-        async for event in self._features:
-            if event.ready and event.bars >= self._config.min_rows_required:
-                signals = self.evaluate(event)
-                for signal in signals:
-                    self._hub.publish(signal)
-                unsent.extend(signals)
-            unsent.append(event.candle)
-            # Strategies have seen the bar: what they asked for must reach execution even if
-            # this instance is stopped while the signals channel is full.
-            while unsent:
-                await send(unsent[0])
-                unsent.popleft()
+        await relay(self._features, self._signals.send, self._outputs)
         self._signals.close()  # the features ended: pass the end on
+
+    def _outputs(self, event: IndicatorsCalculatedEvent) -> list[SignalMessage]:
+        """The bar's signals, then its candle (which tells execution the bar is evaluated)."""
+        out: list[SignalMessage] = []
+        if event.ready and event.bars >= self._config.min_rows_required:
+            out.extend(self.evaluate(event))
+            for signal in out:
+                self._hub.publish(signal)
+        out.append(event.candle)
+        return out
 
     def evaluate(
         self, event: IndicatorsCalculatedEvent
@@ -158,6 +157,7 @@ class StrategyEvaluationService(Service):
         candle = event.candle
         state = self._strategy_state
         out: list[EntrySignalEvent | ExitSignalEvent] = []
+        evaluations = 0
         for binding in self._bindings:
             strategy = binding.strategy
             if strategy.name in state.disabled or not binding.applies(
@@ -177,7 +177,7 @@ class StrategyEvaluationService(Service):
                 self._positions.view(candle.symbol, strategy.name),
                 event.bars,
             )
-            state.evaluations += 1
+            evaluations += 1
             try:
                 signal = strategy.evaluate(snapshot)
             except StrategyError as exc:
@@ -216,6 +216,7 @@ class StrategyEvaluationService(Service):
                         signal.ticket,
                     )
                 )
+        state.evaluations += evaluations  # committed once every strategy returned
         state.signals += len(out)
         return out
 
@@ -229,6 +230,7 @@ class StrategyEvaluationService(Service):
         ).error("{}", exc)
         if in_a_row >= self._max_errors:
             state.disabled.add(name)
+            state.disabled_at.setdefault(name, (self.clock.time(), str(exc)))
             logger.bind(service=self.name).error(
                 "strategy {!r} disabled after {} errors in a row", name, in_a_row
             )

@@ -78,13 +78,27 @@ class SimTerminalConfig(Section):
     balance: float = Field(10_000.0, gt=0, description="starting balance, account currency")
     leverage: int = Field(100, ge=1, le=10_000, description="account leverage")
     account_mode: Literal["hedging", "netting"] = Field("hedging", description="position mode")
-    history_file: Path | None = Field(None, description="replay bars from this file instead")
+    history_file: Path | None = Field(
+        None, description="replay the first symbol's prices from this file instead"
+    )
+    history_files: dict[str, Path] = Field(
+        default_factory=dict,
+        description="symbol → history file (MT5 bars of any timeframe, ticks, or Parquet)",
+    )
 
     @field_validator("history_file")
     @classmethod
     def _history_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("history_files")
+    @classmethod
+    def _histories_exist(cls, value: dict[str, Path]) -> dict[str, Path]:
+        for symbol, path in value.items():
+            if not path.is_file():
+                raise ValueError(f"{symbol}: no such file: {path}")
         return value
 
     slippage_points: int = Field(

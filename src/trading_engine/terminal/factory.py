@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trading_engine.clock import Clock, SimClock
@@ -17,17 +19,26 @@ from trading_engine.terminal.config import (
     SimTerminalConfig,
     TerminalConfig,
 )
+from trading_engine.timeframes import M1, MN1, W1, fixed_seconds, timeframe_name
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from trading_engine import mt5sim
     from trading_engine.mt5sim.market.servertime import ServerTime
 
 __all__ = [
+    "HistorySpan",
     "build_sim_terminal",
     "fit_terminal_to_history",
+    "history_files",
+    "modelling",
     "open_bridge",
     "open_terminal",
     "port_settings",
+    "read_spans",
+    "server_time_of",
     "sim_config_of",
 ]
 
@@ -86,46 +97,165 @@ def build_sim_terminal(
 ) -> mt5sim.Terminal:
     """An ``mt5sim.Terminal`` for ``terminal.sim`` on ``clock`` (``start`` replaces its start)."""
     from trading_engine import mt5sim
+    from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
 
+    unknown = [symbol for symbol in symbols if symbol not in DEFAULT_SYMBOLS]
+    if unknown:
+        raise ConfigError(
+            f"unknown symbol {unknown[0]!r}: the simulated terminal has "
+            f"{', '.join(sorted(DEFAULT_SYMBOLS))}",
+            key="trading.symbols",
+        )
     if start is not None:
         sim = sim.model_copy(update={"start": start})
     try:
         return mt5sim.Terminal(sim_config_of(sim, symbols), clock=clock, sleep=sleep)
     except (OSError, ValueError) as exc:
-        if sim.history_file is None:
+        if not _files(sim, symbols):
             raise
-        raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
+        raise ConfigError(f"cannot read the history file: {exc}") from None
 
 
-_HISTORY_KEY = "terminal.sim.history_file"
+_HISTORY_KEY = "terminal.sim.history_files"
 
 
-def fit_terminal_to_history(terminal: TerminalConfig, warmup_bars: int) -> TerminalConfig:
-    """With a history file, start the simulated clock where the file can feed the engine.
+def _files(sim: SimTerminalConfig, symbols: list[str]) -> dict[str, Path]:
+    files = dict(sim.history_files)
+    if sim.history_file is not None:
+        files.setdefault(symbols[0], sim.history_file)
+    return files
 
-    A start outside the file's bars would leave the engine stepping through time without data
+
+def history_files(terminal: TerminalConfig, symbols: list[str]) -> dict[str, Path]:
+    """Symbol → history file of a simulated terminal (``history_file`` is the first symbol's);
+    a file for a symbol outside ``symbols`` is a ``ConfigError`` naming it."""
+    if terminal.kind != "sim":
+        return {}
+    files = _files(terminal.sim, symbols)
+    for symbol in files:
+        if symbol not in symbols:
+            raise ConfigError(
+                f"history for unknown symbol {symbol!r} (trading.symbols: {', '.join(symbols)})",
+                key=_HISTORY_KEY,
+            )
+    return files
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySpan:
+    """What one history file covers: its base timeframe and bar open times (server seconds)."""
+
+    symbol: str
+    path: Path
+    kind: str  # "bars" | "ticks"
+    timeframe: int  # the bars' timeframe (M1 for ticks)
+    times: npt.NDArray[np.int64]  # open times of the base bars
+
+
+def read_spans(
+    terminal: TerminalConfig, symbols: list[str], timeframes: list[int]
+) -> list[HistorySpan]:
+    """The history files read, their timeframes checked against ``timeframes`` (each must be
+    the file's or one MT5 builds from it: ``trading.timeframes``)."""
+    import numpy as np
+
+    from trading_engine.mt5sim.market.history import load_history
+
+    spans: list[HistorySpan] = []
+    for symbol, path in history_files(terminal, symbols).items():
+        try:
+            history = load_history(path)
+        except OSError as exc:
+            raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if history.kind == "ticks":
+            times = np.unique(history.data["time"] // 60 * 60).astype(np.int64)
+            span = HistorySpan(symbol, path, "ticks", M1, times)
+        else:
+            times = np.ascontiguousarray(history.data["time"], dtype=np.int64)
+            base = history.timeframe or min(timeframes, key=_sort_key)
+            span = HistorySpan(symbol, path, "bars", base, times)
+        _check_timeframes(span, timeframes)
+        spans.append(span)
+    return spans
+
+
+def _sort_key(timeframe: int) -> int:
+    seconds = fixed_seconds(timeframe)
+    return seconds if seconds is not None else 31 * 86_400
+
+
+def _buildable(timeframe: int, base: int) -> bool:
+    """Whether MT5 builds ``timeframe`` bars from ``base`` bars."""
+    if timeframe == base or base == M1:
+        return True
+    tf_s, base_s = fixed_seconds(timeframe), fixed_seconds(base)
+    if base_s is None or base == W1:
+        return False
+    if timeframe in (W1, MN1):
+        return base_s <= 86_400
+    return tf_s is not None and tf_s > base_s and tf_s % base_s == 0
+
+
+def _check_timeframes(span: HistorySpan, configured: list[int]) -> None:
+    for timeframe in configured:
+        if not _buildable(timeframe, span.timeframe):
+            raise ConfigError(
+                f"{span.path} holds {timeframe_name(span.timeframe)} bars; "
+                f"{timeframe_name(timeframe)} cannot be built from them (use "
+                f"{timeframe_name(span.timeframe)} or a multiple of it)",
+                key="trading.timeframes",
+            )
+
+
+def modelling(terminal: TerminalConfig, symbols: list[str], timeframes: list[int]) -> str:
+    """How prices move inside a bar in this run (MT5 tester terms), for reports."""
+    spans = read_spans(terminal, symbols, timeframes)
+    if not spans:
+        mode = terminal.sim.market_mode
+        return "every tick (generated)" if mode == "ticks" else "1 minute OHLC (generated M1)"
+    kinds = []
+    for span in spans:
+        if span.kind == "ticks":
+            kinds.append(f"{span.symbol}: every tick (recorded)")
+        elif span.timeframe == M1:
+            kinds.append(f"{span.symbol}: 1 minute OHLC")
+        else:
+            name = timeframe_name(span.timeframe)
+            kinds.append(f"{span.symbol}: open prices only ({name} bars, OHLC path inside)")
+    return "; ".join(kinds)
+
+
+def fit_terminal_to_history(
+    terminal: TerminalConfig,
+    warmup_bars: int,
+    symbols: list[str],
+    timeframes: list[int],
+) -> TerminalConfig:
+    """With history files, start the simulated clock where the files can feed the engine.
+
+    A start outside the files' bars would leave the engine stepping through time without data
     (or with nothing to warm up from): the start moves to the close of the bar that ends the
-    indicators' warm-up (``warmup_bars``, ``services.indicator_calculation.warmup_bars``), or of the
-    file's last
-    bar but one when the file is shorter. Unchanged without a history file, or when the
-    configured start already lies after the warm-up and before the file's last bar.
+    indicators' warm-up (``warmup_bars``, ``services.indicator_calculation.warmup_bars``), or of
+    a file's last bar but one when the file is shorter; with several files, the latest of those.
+    Unchanged without history files, or when the configured start already lies after the
+    warm-up and before the files' last bar.
     """
-    from trading_engine.mt5sim.market.history import read_history
-
-    sim = terminal.sim
-    if terminal.kind != "sim" or sim.history_file is None:
+    spans = read_spans(terminal, symbols, timeframes)
+    if not spans:
         return terminal
-    try:
-        kind, data = read_history(sim.history_file)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the history file: {exc}", key=_HISTORY_KEY) from None
-    if kind != "bars" or len(data) < 2:
-        raise ConfigError("expected M1 bars, at least two", key=_HISTORY_KEY)
+    sim = terminal.sim
     server_time = _server_time(sim)
-    times = data["time"]
-    warm = min(warmup_bars, len(times) - 2)
-    earliest = server_time.to_utc(int(times[warm]) + 60)
-    latest = server_time.to_utc(int(times[-1]))
+    earliest, latest = -float("inf"), float("inf")
+    for span in spans:
+        times = span.times
+        if times.size < 2:
+            raise ConfigError(f"{span.path}: at least two bars needed, found {times.size}")
+        warm = min(warmup_bars, len(times) - 2)
+        step = fixed_seconds(span.timeframe) or int(times[warm + 1] - times[warm])
+        earliest = max(earliest, server_time.to_utc(int(times[warm]) + step))
+        latest = min(latest, server_time.to_utc(int(times[-1])))
     start = sim.start.timestamp()
     if earliest <= start < latest:
         return terminal
@@ -147,7 +277,7 @@ def port_settings(config: TerminalConfig, backoff_base: float, backoff_cap: floa
 
 # SimConfig fields that take a terminal.sim key of the same name and type unchanged.
 _SIM_CONVERTED = frozenset(
-    {"start", "history_file", "account_mode", "faults", "server_utc_offset_hours"}
+    {"start", "history_file", "history_files", "account_mode", "faults", "server_utc_offset_hours"}
 )
 
 
@@ -161,7 +291,7 @@ def sim_config_of(sim: SimTerminalConfig, symbols: list[str]) -> mt5sim.SimConfi
     return mt5sim.SimConfig(
         **same,
         start=sim.start,
-        history_files={symbols[0]: sim.history_file} if sim.history_file is not None else None,
+        history_files=_files(sim, symbols) or None,
         server_time=_server_time(sim),
         margin_mode=(
             mt5sim.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
@@ -182,6 +312,11 @@ def _fault(fault: SimFaultConfig) -> mt5sim.Fault:
         "end": fault.end.timestamp() if fault.end is not None else None,
     }
     return mt5sim.Fault(**fault.model_dump(exclude=set(window)), **window)
+
+
+def server_time_of(terminal: TerminalConfig) -> ServerTime:
+    """The simulated broker's clock (server ↔ UTC) of a terminal section."""
+    return _server_time(terminal.sim)
 
 
 def _server_time(sim: SimTerminalConfig) -> ServerTime:

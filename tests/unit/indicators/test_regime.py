@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from regime_series import random_segments, regime_bars
 from trading_engine.indicators import (
     REGIME_CODES,
     IndicatorSet,
@@ -13,7 +14,6 @@ from trading_engine.indicators import (
     RegimeConfig,
     classify,
 )
-from trading_engine.indicators.synthetic import random_segments, regime_bars
 
 
 def _share(codes: np.ndarray, regime: Regime) -> float:

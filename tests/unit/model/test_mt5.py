@@ -1,4 +1,4 @@
-"""The one MT5 table covers every code of mt5-api.md §3.3 and §3.4 with its outcome and state."""
+"""The one MT5 table covers every code of docs/mt5-api.md §3.3 and §3.4: outcome and state."""
 
 from __future__ import annotations
 

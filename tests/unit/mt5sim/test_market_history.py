@@ -146,12 +146,27 @@ def test_market_from_tick_history_rebuilds_the_same_bars(md: MarketData, tmp_pat
         MarketData.from_history({"EURUSD": EURUSD}, {"XAUUSD": tmp_path / "t.parquet"})
 
 
-def test_bars_history_must_be_m1(md: MarketData, tmp_path: Path) -> None:
+def test_h1_history_is_replayed_as_h1_with_the_market_open_where_the_data_is(
+    md: MarketData, tmp_path: Path
+) -> None:
     h1 = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_H1, 1, 120, NOW + 5 * DAY)
     path = tmp_path / "EURUSD_H1.csv"
     write_bars_csv(path, h1)
-    with pytest.raises(ValueError, match="M1 bars expected"):
-        MarketData.from_history({"EURUSD": EURUSD}, {"EURUSD": path}, server_time=ST)
+    hist = MarketData.from_history({"EURUSD": EURUSD}, {"EURUSD": path}, server_time=ST)
+    later = NOW + 30 * DAY
+    assert np.array_equal(hist.copy_rates_from_pos("EURUSD", c.TIMEFRAME_H1, 0, 120, later), h1)
+    h4 = hist.copy_rates_from_pos("EURUSD", c.TIMEFRAME_H4, 0, 10, later)
+    assert h4["high"][-1] == h1["high"][-4:].max()
+    b = h1[50]
+    ticks = hist.copy_ticks_range("EURUSD", b["time"] * 1000, b["time"] * 1000 + 3_599_999, -1,
+                                  later)  # fmt: skip
+    assert ticks["bid"][0] == b["open"]
+    assert ticks["bid"][-1] == b["close"]
+    assert ticks["bid"].max() == b["high"]
+    assert ticks["bid"].min() == b["low"]
+    inside = float(ST.to_utc(b["time"] + 1800))
+    assert hist.is_trading_time("EURUSD", inside)
+    assert not hist.is_trading_time("EURUSD", float(ST.to_utc(h1["time"][-1] + 2 * 3600)))
     shuffled = md.copy_rates_from_pos("EURUSD", c.TIMEFRAME_M1, 1, 50, NOW)[::-1]
     write_bars_csv(path, shuffled)
     with pytest.raises(ValueError, match="time order"):

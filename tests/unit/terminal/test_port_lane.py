@@ -125,7 +125,7 @@ async def test_send_that_outlives_the_call_timeout_is_verify_and_holds_the_lane(
     gate = threading.Event()
     clock = SimClock(START)
     sim = mt5sim.Terminal(mt5sim.SimConfig(), clock=clock.time, sleep=lambda _: gate.wait())
-    settings = PortSettings(call_timeout=0.05, backoff_base=0.0, backoff_cap=0.0)
+    settings = PortSettings(call_timeout=30.0, backoff_base=0.0, backoff_cap=0.0)
     port = TerminalPort(sim, clock=clock, settings=settings, rng=random.Random(1))
     await port.connect()
     gate.set()
@@ -133,7 +133,10 @@ async def test_send_that_outlives_the_call_timeout_is_verify_and_holds_the_lane(
     request = build_market_request(rules, "buy", 0.1, await port.symbol_info_tick("EURUSD"))
     gate.clear()
     sim.faults.latency = 1.0  # every call now blocks its worker thread until the gate opens
+    # only the send gets a short timeout: a busy machine can take 50 ms to run any thread
+    port._settings = settings.model_copy(update={"call_timeout": 0.05})
     result = await port.order_send(request)
+    port._settings = settings
     assert result.outcome is Outcome.VERIFY
     assert result.timed_out
     assert result.raw is None

@@ -1,6 +1,6 @@
 """The package's pure-Python trade helpers ``Buy``, ``Sell`` and ``Close``, over any MT5 API object.
 
-Behaviour of the ``MetaTrader5`` 5.0.6231 helpers (``mt5-api.md`` §1.1), written anew:
+Behaviour of the ``MetaTrader5`` 5.0.6231 helpers (``docs/mt5-api.md`` §1.1), written anew:
 - a request is ``TRADE_ACTION_DEAL`` with ``symbol``, ``volume``, ``type``, ``price`` and
   ``deviation=10``, plus ``comment`` and ``position`` (= ``ticket``) when given; no filling mode
   (so FOK, the request default);

@@ -1,8 +1,8 @@
 """Client-side parsing of a trade request dict into a ``TradeRequest`` struct.
 
-The real module reads the known keys of the dict (``mt5-api.md`` §1.2 order), ignores the others,
-and refuses a value of the wrong type, or a comment over the terminal's limit, *before* anything
-reaches the server: ``order_send``/``order_check`` return None and ``last_error()`` is
+The real module reads the known keys of the dict (in ``docs/mt5-api.md`` §1.2 order), ignores the
+others, and refuses a value of the wrong type, or a comment over the terminal's limit, *before*
+anything reaches the server: ``order_send``/``order_check`` return None and ``last_error()`` is
 ``(-2, 'Invalid "<field>" argument')``. Missing keys take 0 / 0.0 / ''.
 """
 

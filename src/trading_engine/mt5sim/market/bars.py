@@ -33,6 +33,7 @@ __all__ = [
     "bar_open_time",
     "bar_open_times",
     "check_timeframe",
+    "m1_from_bars",
     "m1_from_ticks",
     "merge_bars",
     "minute_bar",
@@ -253,4 +254,50 @@ def ticks_from_m1(m1: npt.NDArray[np.void], point: float) -> npt.NDArray[np.void
         np.cumsum(counts[:-1], out=starts[1:])
     out = np.empty(int(counts.sum()), dtype=TICKS_DTYPE)
     _ohlc_ticks_kernel(m1, starts, price_scale(point), out)
+    return out
+
+
+def m1_from_bars(bars: npt.NDArray[np.void], timeframe: int) -> npt.NDArray[np.void]:
+    """Bars of a timeframe above M1 spread over four flat M1 bars each, for replaying them.
+
+    A bar becomes M1 bars at its open, a third and two thirds into it and in its last minute,
+    priced open, low, high, close for a bar that closes at or above its open (open, high, low,
+    close otherwise): the path MT5's tester assumes inside a bar. ``tick_volume`` goes to the
+    first (all but 3), ``real_volume`` to the first, the spread to all four; aggregating the
+    result to ``timeframe`` gives the input bars back (tick volumes below 4 become 4).
+    """
+    check_timeframe(timeframe)
+    if timeframe == c.TIMEFRAME_M1 or bars.size == 0:
+        return bars.copy()
+    opens = bars["time"].astype(np.int64)
+    if timeframe == c.TIMEFRAME_MN1:
+        months = opens.astype("datetime64[s]").astype("datetime64[M]") + 1
+        lengths = months.astype("datetime64[s]").astype(np.int64) - opens
+    else:
+        lengths = np.full(bars.size, period_seconds(timeframe), dtype=np.int64)
+    minutes = lengths // 60
+    offsets = np.stack([np.zeros_like(minutes), minutes // 3, 2 * minutes // 3, minutes - 1], 1)
+    rising = bars["close"] >= bars["open"]
+    prices = np.stack(
+        [
+            bars["open"],
+            np.where(rising, bars["low"], bars["high"]),
+            np.where(rising, bars["high"], bars["low"]),
+            bars["close"],
+        ],
+        1,
+    )
+    out = np.zeros(bars.size * 4, dtype=RATES_DTYPE)
+    out["time"] = (opens[:, None] + offsets * 60).ravel()
+    flat = prices.ravel()
+    for field in ("open", "high", "low", "close"):
+        out[field] = flat
+    tv = np.maximum(bars["tick_volume"].astype(np.int64), 4)
+    vols = np.ones((bars.size, 4), dtype=np.int64)
+    vols[:, 0] = tv - 3
+    out["tick_volume"] = vols.ravel().astype(np.uint64)
+    real = np.zeros((bars.size, 4), dtype=np.uint64)
+    real[:, 0] = bars["real_volume"]
+    out["real_volume"] = real.ravel()
+    out["spread"] = np.repeat(bars["spread"], 4)
     return out

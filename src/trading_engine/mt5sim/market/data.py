@@ -129,10 +129,12 @@ class MarketData:
     ) -> MarketData:
         """Data from MT5-exported CSV (bars or ticks) or Parquet files, one per symbol.
 
-        Bars files must hold M1 bars. Times in the files are server time, as MT5 exports them.
-        Symbols of ``specs`` without a file have no data (queries return empty results).
+        Bars files may hold any timeframe (inferred from their times; higher timeframes are
+        replayed as :class:`HistoryFeed` describes). Times in the files are server time, as MT5
+        exports them. Symbols of ``specs`` without a file have no data (queries return empty
+        results). Market hours follow the data (:meth:`HistoryFeed.open_at`).
         """
-        from trading_engine.mt5sim.market.history import read_history
+        from trading_engine.mt5sim.market.history import load_history
 
         st = server_time if server_time is not None else ServerTime.eet()
         feeds: dict[str, Feed] = {}
@@ -141,11 +143,12 @@ class MarketData:
             if path is None:
                 feeds[name] = HistoryFeed(spec, st, m1=np.empty(0, dtype=RATES_DTYPE))
                 continue
-            kind, data = read_history(path)
-            if kind == "ticks":
-                feeds[name] = HistoryFeed(spec, st, ticks=data)
+            history = load_history(path)
+            if history.kind == "ticks":
+                feeds[name] = HistoryFeed(spec, st, ticks=history.data)
             else:
-                feeds[name] = HistoryFeed(spec, st, m1=data)
+                timeframe = history.timeframe or c.TIMEFRAME_M1
+                feeds[name] = HistoryFeed(spec, st, m1=history.data, timeframe=timeframe)
         unknown = set(files) - set(specs)
         if unknown:
             raise KeyError(f"history files for symbols without a spec: {sorted(unknown)}")
@@ -362,8 +365,11 @@ class MarketData:
 
     # -- status ---------------------------------------------------------------------------
     def is_trading_time(self, symbol: str, now_utc: float) -> bool:
-        """True inside the FX week (Monday 00:00 – Friday 23:59:59 server time)."""
-        self._feed(symbol)
+        """True inside the FX week (Monday 00:00 – Friday 23:59:59 server time); for recorded
+        history, when the data shows the market open (:meth:`HistoryFeed.open_at`)."""
+        feed = self._feed(symbol)
+        if isinstance(feed, HistoryFeed):
+            return feed.open_at(self._server_time.to_server(now_utc))
         return self._server_time.is_open(now_utc)
 
     def day_stats(self, symbol: str, now_utc: float) -> DayStats | None:

@@ -16,7 +16,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from trading_engine.mt5sim.market.bars import aggregate, m1_from_ticks, ticks_from_m1
+from trading_engine.mt5sim.market.bars import (
+    aggregate,
+    m1_from_bars,
+    m1_from_ticks,
+    period_seconds,
+    ticks_from_m1,
+)
 from trading_engine.mt5sim.market.servertime import DAY, ServerTime
 from trading_engine.mt5sim.market.ticks import DayPlan, day_m1, day_ticks, make_plan
 from trading_engine.mt5sim.spec import constants as c
@@ -218,18 +224,29 @@ class GeneratedFeed(Feed):
         return ticks_from_m1(self.m1_of_day(day), self.spec.point)
 
 
-def _check_m1(name: str, m1: npt.NDArray[np.void]) -> None:
-    times = m1["time"]
+def _check_order(name: str, bars: npt.NDArray[np.void]) -> None:
+    times = bars["time"]
     if times.size > 1 and not bool(np.all(np.diff(times) > 0)):
         raise ValueError(f"{name}: bars are not in strictly increasing time order")
     if bool(np.any(times % 60 != 0)):
-        raise ValueError(f"{name}: bar times are not whole minutes (M1 bars expected)")
-    if times.size > 100 and int(np.diff(times).min()) > 60:
-        raise ValueError(f"{name}: no two bars are one minute apart (M1 bars expected)")
+        raise ValueError(f"{name}: bar times are not whole minutes")
+
+
+def _lengths(opens: npt.NDArray[np.int64], timeframe: int) -> npt.NDArray[np.int64]:
+    """Each bar's length in seconds (MN1: its calendar month)."""
+    if timeframe == c.TIMEFRAME_MN1:
+        nxt = opens.astype("datetime64[s]").astype("datetime64[M]") + 1
+        return nxt.astype("datetime64[s]").astype(np.int64) - opens
+    return np.full(opens.size, period_seconds(timeframe), dtype=np.int64)
 
 
 class HistoryFeed(Feed):
-    """Recorded history: ticks (M1 built from them) or M1 bars (ticks synthesised per day)."""
+    """Recorded history: ticks (M1 built from them) or bars (ticks synthesised per day).
+
+    Bars of a timeframe above M1 (``timeframe``) are stored as the M1 bars of
+    :func:`~trading_engine.mt5sim.market.bars.m1_from_bars`; the timeframe's own bars aggregate back
+    to the file's. Market hours follow the data (:meth:`open_at`).
+    """
 
     def __init__(
         self,
@@ -238,6 +255,7 @@ class HistoryFeed(Feed):
         *,
         ticks: npt.NDArray[np.void] | None = None,
         m1: npt.NDArray[np.void] | None = None,
+        timeframe: int = c.TIMEFRAME_M1,
         tick_cache_days: int = 8,
     ) -> None:
         super().__init__(spec, server_time, tick_cache_days)
@@ -251,8 +269,13 @@ class HistoryFeed(Feed):
             ticks.setflags(write=False)
             self.m1.append(m1_from_ticks(ticks, spec.point))
         elif m1 is not None:
-            _check_m1(spec.name, m1)
-            self.m1.append(m1)
+            _check_order(spec.name, m1)
+            self.m1.append(m1_from_bars(m1, timeframe))
+        self.timeframe = timeframe if ticks is None else c.TIMEFRAME_M1
+        base = m1 if ticks is None and m1 is not None else self.m1.bars
+        self._base_times = np.ascontiguousarray(base["time"], dtype=np.int64)
+        self._base_ends = self._base_times + _lengths(self._base_times, self.timeframe)
+        self._max_gap = max(3600, int(period_seconds(self.timeframe)))
         times = self.m1.times
         self._first = int(times[0] // DAY) if times.size else 0
         self._end = int(times[-1] // DAY) + 1 if times.size else 0
@@ -265,6 +288,18 @@ class HistoryFeed(Feed):
 
     def ensure(self, server_seconds: float) -> None:
         """Recorded history is complete: nothing to do."""
+
+    def open_at(self, server_seconds: float) -> bool:
+        """Whether the market was open: inside a bar of the data (its close included) or in a
+        gap between two bars shorter than an hour (or one bar, above H1)."""
+        times = self._base_times
+        i = int(times.searchsorted(server_seconds, side="right")) - 1
+        if i < 0:
+            return False
+        end = int(self._base_ends[i])
+        if server_seconds <= end:
+            return True
+        return i + 1 < times.size and int(times[i + 1]) - end < self._max_gap
 
     def _load_day_ticks(self, day: int) -> npt.NDArray[np.void]:
         if self._ticks is not None and self._tick_times is not None:

@@ -69,6 +69,13 @@ TicksBetween = Callable[[str, int, int], npt.NDArray[np.void]]
 # event kinds, in the order they apply at the same instant
 _REJECT, _EXPIRE, _ROLLOVER, _ORDER, _STOP, _STOPOUT = range(6)
 
+_Event = tuple[int, int, object, tuple[float, float] | None]
+"""(server time in ms, kind, payload, the (bid, ask) of the tick that caused it)."""
+
+
+def _when(event: _Event) -> tuple[int, int]:
+    return event[0], event[1]
+
 
 class Catchup:
     """Moves one ``TradeServer`` through the ticks up to ``now``."""
@@ -163,63 +170,77 @@ class Catchup:
 
     # -- search -----------------------------------------------------------------------------
 
-    def _earliest(self, target: int) -> tuple[int, int, object, tuple[float, float] | None] | None:
-        server = self.server
-        ledger = server.ledger
+    def _earliest(self, target: int) -> _Event | None:
+        """The first thing the trade server must do before ``target``: (time, kind, payload,
+        quote), the earliest by (time, kind), the first found among equals; None when idle."""
+        ledger = self.server.ledger
         if not ledger.positions and not ledger.orders:
             return None
         cur = self._rescan_from
-        best: tuple[int, int, object, tuple[float, float] | None] | None = None
-
-        def consider(t: int, kind: int, payload: object, q: tuple[float, float] | None) -> None:
-            nonlocal best
-            if best is None or (t, kind) < (best[0], best[1]):
-                best = (t, kind, payload, q)
-
-        for ticket in sorted(server.async_rejects):
-            consider(cur, _REJECT, ledger.orders.get(ticket) or ticket, None)
-        for o in ledger.orders.values():
-            if o.time_expiration and o.time_expiration * 1000 <= target:
-                consider(max(cur, o.time_expiration * 1000), _EXPIRE, o, None)
-        if ledger.positions:
-            midnight = self.rolled_msc + _DAY_MS
-            if midnight <= target:
-                consider(midnight, _ROLLOVER, midnight, None)
+        found = self._timed_events(cur, target)
+        series: dict[str, npt.NDArray[np.void]] = {}
+        extremes: dict[str, tuple[float, float, float, float]] = {}
         symbols = {p.symbol for p in ledger.positions.values()} | {
             o.symbol for o in ledger.orders.values()
         }
-        series: dict[str, npt.NDArray[np.void]] = {}
-        extremes: dict[str, tuple[float, float, float, float]] = {}
         for sym in sorted(symbols):
             ticks = self.ticks_between(sym, cur, target)
-            if len(ticks) == 0:
-                continue
-            series[sym] = ticks
-            bid = ticks["bid"]
-            ask = ticks["ask"]
-            ext = extremes[sym] = slice_extremes(bid, ask)
-            tm = ticks["time_msc"]
-            for o in ledger.orders.values():
-                if o.symbol != sym or not may_trigger(o, ext):
-                    continue
-                mask = trigger_mask(o, bid, ask)
-                after = server.last_fill_msc.get(o.ticket)
-                if after is not None:
-                    mask = mask & (tm > after)
-                i = first(mask)
-                if i >= 0:
-                    consider(int(tm[i]), _ORDER, o, (float(bid[i]), float(ask[i])))
-            for p in ledger.positions.values():
-                if p.symbol != sym or not (p.sl or p.tp) or not may_stop(p, ext):
-                    continue
-                i = first(stop_mask(p, bid, ask))
-                if i >= 0:
-                    consider(int(tm[i]), _STOP, p, (float(bid[i]), float(ask[i])))
+            if len(ticks):
+                series[sym] = ticks
+                extremes[sym] = slice_extremes(ticks["bid"], ticks["ask"])
+                found.extend(self._tick_events(sym, ticks, extremes[sym]))
         if ledger.positions and series and self._stopout_possible(extremes):
             hit = self._stopout_time(series)
             if hit is not None:
-                consider(hit, _STOPOUT, None, None)
-        return best
+                found.append((hit, _STOPOUT, None, None))
+        return min(found, key=_when) if found else None
+
+    def _timed_events(self, cur: int, target: int) -> list[_Event]:
+        """Events fixed in time: asynchronous rejects, expirations, the rollover at midnight."""
+        server = self.server
+        ledger = server.ledger
+        found: list[_Event] = [
+            (cur, _REJECT, ledger.orders.get(ticket) or ticket, None)
+            for ticket in sorted(server.async_rejects)
+        ]
+        for o in ledger.orders.values():
+            if o.time_expiration and o.time_expiration * 1000 <= target:
+                found.append((max(cur, o.time_expiration * 1000), _EXPIRE, o, None))
+        if ledger.positions:
+            midnight = self.rolled_msc + _DAY_MS
+            if midnight <= target:
+                found.append((midnight, _ROLLOVER, midnight, None))
+        return found
+
+    def _tick_events(
+        self,
+        sym: str,
+        ticks: npt.NDArray[np.void],
+        ext: tuple[float, float, float, float],
+    ) -> list[_Event]:
+        """The first tick of the slice that triggers each pending order or hits each stop."""
+        server = self.server
+        bid = ticks["bid"]
+        ask = ticks["ask"]
+        tm = ticks["time_msc"]
+        found: list[_Event] = []
+        for o in server.ledger.orders.values():
+            if o.symbol != sym or not may_trigger(o, ext):
+                continue
+            mask = trigger_mask(o, bid, ask)
+            after = server.last_fill_msc.get(o.ticket)
+            if after is not None:
+                mask = mask & (tm > after)
+            i = first(mask)
+            if i >= 0:
+                found.append((int(tm[i]), _ORDER, o, (float(bid[i]), float(ask[i]))))
+        for p in server.ledger.positions.values():
+            if p.symbol != sym or not (p.sl or p.tp) or not may_stop(p, ext):
+                continue
+            i = first(stop_mask(p, bid, ask))
+            if i >= 0:
+                found.append((int(tm[i]), _STOP, p, (float(bid[i]), float(ask[i]))))
+        return found
 
     def _stopout_possible(self, extremes: dict[str, tuple[float, float, float, float]]) -> bool:
         """A cheap, conservative test: could equity reach the stop-out level in this slice?

@@ -98,6 +98,7 @@ class TradeServer(Account):
         return 0, q[0], q[1]
 
     def _plan_deal(self, req: TradeRequest) -> tuple[int, DealPlan | None, float, float]:
+        """Check a market deal in MT5's order (request, volumes, limits, prices) and plan it."""
         spec = self.specs.get(req.symbol)
         if spec is None:
             return c.TRADE_RETCODE_INVALID, None, 0.0, 0.0
@@ -107,26 +108,65 @@ class TradeServer(Account):
         rc = v.check_volume(spec, req.volume)
         if rc:
             return rc, None, 0.0, 0.0
-        close: PositionRecord | None = None
+        rc, close = self._position_to_close(req, spec, buy)
+        if rc:
+            return rc, None, 0.0, 0.0
+        close_volume, open_volume = self._split_volume(req.volume, close)
+        rc = self._capacity(spec, buy, open_volume)
+        if rc:
+            return rc, None, 0.0, 0.0
+        rc, bid, ask = self.quote_checks(spec)
+        if not rc and not spec.order_mode & SYMBOL_ORDER_MARKET:
+            rc = c.TRADE_RETCODE_INVALID_ORDER
+        if not rc:
+            rc = v.check_filling(spec, req.type_filling, True, req.type)
+        if not rc:
+            rc = self._price_checks(req, spec, buy, close, open_volume, bid, ask)
+        if rc:
+            return rc, None, bid, ask
+        volume = req.volume
+        liquidity = self.config.liquidity
+        if liquidity is not None and volume > liquidity + 1e-9:
+            if req.type_filling == c.ORDER_FILLING_FOK:
+                return c.TRADE_RETCODE_REJECT, None, bid, ask
+            volume = self.fillable(spec, volume)
+            close_volume, open_volume = self._split_volume(volume, close)
+        market_price = ask if buy else bid
+        plan = DealPlan(spec, buy, volume, market_price, close, close_volume, open_volume)
+        return 0, plan, bid, ask
+
+    def _position_to_close(
+        self, req: TradeRequest, spec: SymbolSpec, buy: bool
+    ) -> tuple[int, PositionRecord | None]:
+        """The position the deal closes (named by ``req.position``, or netting's opposite one)."""
         if req.position:
             close = self.ledger.positions.get(req.position)
             if close is None:
-                return c.TRADE_RETCODE_POSITION_CLOSED, None, 0.0, 0.0
+                return c.TRADE_RETCODE_POSITION_CLOSED, None
             if close.symbol != spec.name or close.buy == buy:
-                return c.TRADE_RETCODE_INVALID, None, 0.0, 0.0
+                return c.TRADE_RETCODE_INVALID, None
             if not self.netting and req.volume > close.volume + 1e-9:
-                return c.TRADE_RETCODE_INVALID_CLOSE_VOLUME, None, 0.0, 0.0
-        elif self.netting:
+                return c.TRADE_RETCODE_INVALID_CLOSE_VOLUME, None
+            return 0, close
+        if self.netting:
             net = self.net_position(spec.name)
             if net is not None and net.buy != buy:
-                close = net
-        close_volume = min(req.volume, close.volume) if close is not None else 0.0
-        open_volume = round(req.volume - close_volume, 8) if self.netting or close is None else 0.0
+                return 0, net
+        return 0, None
+
+    def _split_volume(self, volume: float, close: PositionRecord | None) -> tuple[float, float]:
+        """(volume that closes, volume that opens) of a deal of ``volume``."""
+        close_volume = min(volume, close.volume) if close is not None else 0.0
+        open_volume = round(volume - close_volume, 8) if self.netting or close is None else 0.0
+        return close_volume, open_volume
+
+    def _capacity(self, spec: SymbolSpec, buy: bool, open_volume: float) -> int:
+        """The symbol's direction rule, its volume limit and the account's position limit."""
         rc = v.check_direction(spec, buy, open_volume > 0)
         if rc:
-            return rc, None, 0.0, 0.0
+            return rc
         if open_volume > 0 and self.over_volume_limit(spec, buy, open_volume):
-            return c.TRADE_RETCODE_LIMIT_VOLUME, None, 0.0, 0.0
+            return c.TRADE_RETCODE_LIMIT_VOLUME
         cap = self.config.limit_positions
         if (
             cap
@@ -134,51 +174,45 @@ class TradeServer(Account):
             and (not self.netting or self.net_position(spec.name) is None)
             and len(self.ledger.positions) >= cap
         ):
-            return c.TRADE_RETCODE_LIMIT_POSITIONS, None, 0.0, 0.0
-        rc, bid, ask = self.quote_checks(spec)
-        if rc:
-            return rc, None, bid, ask
-        if not spec.order_mode & SYMBOL_ORDER_MARKET:
-            return c.TRADE_RETCODE_INVALID_ORDER, None, bid, ask
-        rc = v.check_filling(spec, req.type_filling, True, req.type)
-        if rc:
-            return rc, None, bid, ask
+            return c.TRADE_RETCODE_LIMIT_POSITIONS
+        return 0
+
+    def _price_checks(
+        self,
+        req: TradeRequest,
+        spec: SymbolSpec,
+        buy: bool,
+        close: PositionRecord | None,
+        open_volume: float,
+        bid: float,
+        ask: float,
+    ) -> int:
+        """Stops of the opened part, the freeze level of the closed position, and (instant or
+        request execution) the requested price against the market within the deviation."""
         if open_volume > 0 and (req.sl or req.tp):
             if (req.sl and not spec.order_mode & SYMBOL_ORDER_SL) or (
                 req.tp and not spec.order_mode & SYMBOL_ORDER_TP
             ):
-                return c.TRADE_RETCODE_INVALID_STOPS, None, bid, ask
+                return c.TRADE_RETCODE_INVALID_STOPS
             rc = v.check_stops(spec, buy, bid if buy else ask, req.sl, req.tp)
             if rc:
-                return rc, None, bid, ask
+                return rc
         if close is not None:
             rc = v.frozen(spec, bid if close.buy else ask, (close.sl, close.tp))
             if rc:
-                return rc, None, bid, ask
-        market_price = ask if buy else bid
+                return rc
         exe = spec.trade_exemode
-        instant = exe in (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST)
-        if instant:
-            tick = spec.trade_tick_size or spec.point
-            if req.price <= 0 or not v.on_grid(req.price, tick):
-                return c.TRADE_RETCODE_INVALID_PRICE, None, bid, ask
-            if abs(market_price - req.price) > req.deviation * spec.point + tick * 1e-6:
-                moved = (
-                    c.TRADE_RETCODE_PRICE_CHANGED
-                    if exe == c.SYMBOL_TRADE_EXECUTION_REQUEST
-                    else c.TRADE_RETCODE_REQUOTE
-                )
-                return moved, None, bid, ask
-        volume = req.volume
-        liquidity = self.config.liquidity
-        if liquidity is not None and volume > liquidity + 1e-9:
-            if req.type_filling == c.ORDER_FILLING_FOK:
-                return c.TRADE_RETCODE_REJECT, None, bid, ask
-            volume = self.fillable(spec, volume)
-            close_volume = min(volume, close.volume) if close is not None else 0.0
-            open_volume = round(volume - close_volume, 8) if self.netting or close is None else 0.0
-        plan = DealPlan(spec, buy, volume, market_price, close, close_volume, open_volume)
-        return 0, plan, bid, ask
+        if exe not in (c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST):
+            return 0
+        tick = spec.trade_tick_size or spec.point
+        if req.price <= 0 or not v.on_grid(req.price, tick):
+            return c.TRADE_RETCODE_INVALID_PRICE
+        market_price = ask if buy else bid
+        if abs(market_price - req.price) > req.deviation * spec.point + tick * 1e-6:
+            if exe == c.SYMBOL_TRADE_EXECUTION_REQUEST:
+                return c.TRADE_RETCODE_PRICE_CHANGED
+            return c.TRADE_RETCODE_REQUOTE
+        return 0
 
     def fillable(self, spec: SymbolSpec, volume: float) -> float:
         """The part of ``volume`` the configured liquidity fills at once (on the volume grid)."""

@@ -1,6 +1,6 @@
 """The trade server's request checks: pure functions returning a TRADE_RETCODE (0 = passes).
 
-Rules (``mt5-api.md`` §4.2–4.3 and the MT5 help "Fill Policy"):
+Rules (``docs/mt5-api.md`` §4.2–4.3 and the MT5 help "Fill Policy"):
 - volume within [volume_min, volume_max] and on the volume_step grid → else 10014;
 - prices on the tick-size grid and on the right side of the market → else 10015;
 - SL/TP on the right side and at least ``trade_stops_level`` points from the reference price

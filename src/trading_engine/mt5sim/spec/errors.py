@@ -1,7 +1,8 @@
 """The ``last_error()`` model: one ``(code, description)`` pair per terminal, set by every call.
 
 Failures return ``None`` (or ``False``) and leave their reason here; every successful call resets
-it to ``(1, 'Success')``. Codes and strings are those of the 5.0.6231 module (``mt5-api.md`` §3.4).
+it to ``(1, 'Success')``. Codes and strings are those of the 5.0.6231 module
+(``docs/mt5-api.md`` §3.4).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Like the C struct sequences of the real module they are ``tuple`` subclasses with named,
 read-only attributes in a fixed order, a ``Name(field=value, ...)`` repr, ``_asdict()`` and
 ``__match_args__``, and they are built from one iterable (``TradeDeal(values)``). They have no
-``_fields`` or ``_replace`` (struct sequences have neither). Field lists: ``mt5-api.md`` §2.2.
+``_fields`` or ``_replace`` (struct sequences have neither). Field lists: ``docs/mt5-api.md`` §2.2.
 """
 
 from __future__ import annotations

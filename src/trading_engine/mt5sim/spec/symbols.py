@@ -1,9 +1,9 @@
 """Symbol specifications: MT5 ``SymbolInfo`` static fields plus the price generator's parameters.
 
-Field names equal the ``SymbolInfo`` field names (mt5-api.md §2.2) so the API side can copy them
-one to one. ``trade_tick_value`` is the value of one tick for one lot **in the profit currency**
-(``trade_tick_size * trade_contract_size``); converting it to the account currency is the trading
-side's job. Volumes are in lots, levels and spreads in points, swaps in ``swap_mode`` units.
+Field names equal the ``SymbolInfo`` field names (``docs/mt5-api.md`` §2.2) so the API side can copy
+them one to one. ``trade_tick_value`` is the value of one tick for one lot **in the profit
+currency** (``trade_tick_size * trade_contract_size``); converting it to the account currency is the
+trading side's job. Volumes are in lots, levels and spreads in points, swaps in ``swap_mode`` units.
 
 Generator parameters (not MT5 fields): ``start_price`` (the long-run level the simulated price
 reverts to, slowly), ``spread_points`` (typical spread in active hours), ``min_spread_points``,

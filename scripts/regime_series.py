@@ -1,4 +1,5 @@
-"""Seeded synthetic bars with known regimes, to measure and test the regime classifier."""
+"""Seeded synthetic bars with known regimes, to measure (``regime_accuracy.py``) and test
+(``tests/unit/indicators/test_regime.py``) the regime classifier. Test data: not shipped."""
 
 from __future__ import annotations
 

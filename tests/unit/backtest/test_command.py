@@ -1,0 +1,208 @@
+"""``trading-engine backtest`` as a trader runs it: real export formats, periods, report, exits."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from trading_engine.backtest.command import BacktestOptions, run_command
+from trading_engine.cli import app
+from trading_engine.config import ConfigLoader, SystemConfig
+from trading_engine.errors import StrategyError
+from trading_engine.mt5sim import SimConfig, Terminal
+from trading_engine.mt5sim.spec import constants as c
+
+CONFIG = Path(__file__).parents[3] / "configs" / "eurusd.yaml"
+runner = CliRunner()
+
+SMA_CROSS = {
+    "trading.timeframes": ["H1"],
+    "indicators": {
+        "indicators": [
+            {"kind": "sma", "params": {"timeperiod": 5}, "name": "sma_fast"},
+            {"kind": "sma", "params": {"timeperiod": 20}, "name": "sma_slow"},
+            {"kind": "atr", "params": {"timeperiod": 14}, "name": "atr"},
+        ],
+        "regime": None,
+    },
+    "strategies": [
+        {
+            "name": "sma_cross",
+            "class_path": "ema_cross",
+            "params": {
+                "fast_value": "sma_fast",
+                "slow_value": "sma_slow",
+                "regime_filter": False,
+            },
+        }
+    ],
+    "services.indicator_calculation.warmup_bars": 40,
+    "logging.level": "ERROR",
+}
+
+
+def h1_export(path: Path, count: int = 900) -> np.ndarray:
+    """An MT5 H1 export as the terminal writes it: UTF-16 with a BOM, CRLF, ``HH:MM`` times."""
+    end = datetime(2024, 4, 1, tzinfo=UTC)
+    terminal = Terminal(
+        SimConfig(seed=5, start=end, history_days=70, market_mode="m1"), clock=end.timestamp
+    )
+    assert terminal.initialize()
+    bars = terminal.copy_rates_from_pos("EURUSD", c.TIMEFRAME_H1, 1, count)
+    lines = ["<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>"]
+    for b in bars:
+        stamp = datetime.fromtimestamp(int(b["time"]), tz=UTC)
+        lines.append(
+            f"{stamp:%Y.%m.%d}\t{stamp:%H:%M}\t{b['open']:.5f}\t{b['high']:.5f}\t{b['low']:.5f}"
+            f"\t{b['close']:.5f}\t{b['tick_volume']}\t0\t{b['spread']}"
+        )
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-16"))
+    return bars
+
+
+def sma_config(**extra: Any) -> SystemConfig:
+    return ConfigLoader.load(CONFIG, overrides={**SMA_CROSS, **extra})
+
+
+def test_h1_only_history_with_an_sma_cross_over_a_period(tmp_path: Path, open_report: Any) -> None:
+    bars = h1_export(tmp_path / "EURUSD_H1.csv")
+    out = io.StringIO()
+    report = tmp_path / "r.html"
+    options = BacktestOptions(
+        config_dir=CONFIG.parent,
+        history=[f"EURUSD={tmp_path / 'EURUSD_H1.csv'}"],
+        start=date(2024, 2, 1),
+        end=date(2024, 3, 15),
+        report=report,
+        trades_csv=tmp_path / "t.csv",
+        quiet=True,
+    )
+    result, stats = run_command(sma_config(), options, out=out, err=io.StringIO())
+    text = out.getvalue()
+    assert result.timeframe == "H1"
+    assert "open prices only (H1 bars" in result.modelling
+    first = datetime.fromtimestamp(int(result.equity["time"][0]), tz=UTC)
+    last = datetime.fromtimestamp(int(result.equity["time"][-1]), tz=UTC)
+    assert first.date() >= date(2024, 2, 1)
+    assert last.date() <= date(2024, 3, 15)
+    assert int(result.equity["time"][0]) in set(bars["time"].tolist())
+    assert len(result.trades) >= 5
+    assert stats["# Trades"] == len(result.trades)
+    assert "Sharpe Ratio" in text
+    assert re.search(r"Warm-up Bars\s+40", text)
+    trades = pl.read_csv(tmp_path / "t.csv")
+    assert trades.height == len(result.trades)
+    charts, errors = open_report(report)
+    assert errors == []
+    assert charts[0]["title"].startswith("EURUSD")
+    assert charts[0]["points"] >= 2 * len(result.trades)  # entries and exits on the chart
+
+
+def test_a_two_row_file_and_a_file_shorter_than_bars_end_at_the_end_of_the_data(
+    tmp_path: Path,
+) -> None:
+    bars = h1_export(tmp_path / "EURUSD_H1.csv", count=120)
+    cli = ["backtest", "--config", str(CONFIG), "--quiet", "--history"]
+    sets = [
+        "--set",
+        "trading.timeframes=[H1]",
+        "--set",
+        "services.indicator_calculation.warmup_bars=10",
+    ]
+    result = runner.invoke(app, [*cli, str(tmp_path / "EURUSD_H1.csv"), "--bars", "5000", *sets])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("--bars 5000: the history holds") <= 1
+    assert re.search(r"Bars\s+10[0-9]\b", result.output)  # 120 bars less the warm-up
+    two = tmp_path / "two.csv"
+    text = (tmp_path / "EURUSD_H1.csv").read_bytes().decode("utf-16").splitlines()[:3]
+    two.write_text("\n".join(text) + "\n")
+    result = runner.invoke(app, [*cli, str(two), *sets])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"# Trades\s+0", result.output)
+    assert bars.size == 120
+
+
+def test_a_bad_value_in_the_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    h1_export(tmp_path / "EURUSD_H1.csv", count=50)
+    lines = (tmp_path / "EURUSD_H1.csv").read_bytes().decode("utf-16").splitlines()
+    cells = lines[7].split("\t")
+    cells[4] = "1.0x"
+    lines[7] = "\t".join(cells)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-16"))
+    result = runner.invoke(
+        app, ["backtest", "--config", str(CONFIG), "--history", f"EURUSD={bad}", "--quiet"]
+    )
+    assert result.exit_code == 2
+    assert f"{bad}:8: column 5 <LOW>: not a number: '1.0x'" in result.output
+    assert "Traceback" not in result.output
+    unknown = runner.invoke(
+        app, ["backtest", "--config", str(CONFIG), "--history", f"GBPJPY={bad}", "--quiet"]
+    )
+    assert unknown.exit_code == 2
+    assert "unknown symbol 'GBPJPY'" in unknown.output
+
+
+BOOM = """
+from trading_engine.strategy.base import Strategy
+
+class Boom(Strategy):
+    def on_bar(self, snapshot):
+        raise ZeroDivisionError("division by zero")
+"""
+
+
+def test_exit_7_when_every_strategy_was_disabled_for_raising(tmp_path: Path) -> None:
+    (tmp_path / "boom.py").write_text(BOOM)
+    h1_export(tmp_path / "EURUSD_H1.csv", count=200)
+    cfg = sma_config(
+        strategies=[{"name": "boom", "class_path": f"{tmp_path / 'boom.py'}:Boom"}],
+        **{"services.indicator_calculation.warmup_bars": 30},
+    )
+    options = BacktestOptions(
+        config_dir=tmp_path, history=[str(tmp_path / "EURUSD_H1.csv")], quiet=True
+    )
+    out = io.StringIO()
+    with pytest.raises(StrategyError, match=r"every strategy was disabled for raising: boom at "):
+        run_command(cfg, options, out=out, err=io.StringIO())
+    assert "disabled strategies:" in out.getvalue()  # the report still printed, saying when
+    assert "ZeroDivisionError" in out.getvalue()
+
+
+class FakeTty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_two_symbols_from_two_files_with_a_progress_bar_on_a_tty(tmp_path: Path) -> None:
+    end = datetime(2024, 6, 1, tzinfo=UTC)
+    terminal = Terminal(
+        SimConfig(seed=9, start=end, history_days=120, market_mode="m1"), clock=end.timestamp
+    )
+    assert terminal.initialize()
+    from trading_engine.mt5sim.market.history import write_bars_csv, write_parquet
+
+    write_bars_csv(tmp_path / "e.csv", terminal.copy_rates_from_pos("EURUSD", 16385, 1, 1500))
+    write_parquet(tmp_path / "g.parquet", terminal.copy_rates_from_pos("GBPUSD", 16385, 1, 1500))
+    cfg = sma_config(**{"trading.symbols": ["EURUSD", "GBPUSD"]})
+    options = BacktestOptions(
+        config_dir=CONFIG.parent,
+        history=[f"EURUSD={tmp_path / 'e.csv'}", f"GBPUSD={tmp_path / 'g.parquet'}"],
+        trades_parquet=tmp_path / "t.parquet",
+    )
+    err = FakeTty()
+    result, stats = run_command(cfg, options, out=io.StringIO(), err=err)
+    assert "bars/s" in err.getvalue()
+    assert err.getvalue().endswith("\r")  # the bar is cleared at the end
+    assert {row["symbol"] for row in stats.by_symbol} == {"EURUSD", "GBPUSD"}
+    assert {t.symbol for t in result.trades} == {"EURUSD", "GBPUSD"}
+    assert "GBPUSD: open prices only (H1" in result.modelling
+    assert pl.read_parquet(tmp_path / "t.parquet").height == len(result.trades)
