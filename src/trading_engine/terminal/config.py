@@ -139,7 +139,9 @@ class SimTerminalConfig(Section):
         True, description="keep the account in a file, so that the next run resumes it"
     )
     account_path: Path | None = Field(
-        None, description="the account file; null = next to the journal (<journal>.account.db)"
+        None,
+        description="the account file (`run`'s and `sim-server`'s); null = next to the journal "
+        "(<journal>.account.db; sim-server: <journal>.sim-server.db)",
     )
     resume: bool = Field(
         True, description="resume the stored account; false = start a new one (the file is reset)"
