@@ -108,7 +108,14 @@ async def run_pipeline(
         )
         clock = SimClock(cfg.terminal.sim.start.timestamp())
         engine = TradingOrchestrator.from_config(
-            cfg, clock=clock, max_bars=bars, config_dir=config_dir, **engine_options
+            cfg,
+            clock=clock,
+            max_bars=bars,
+            config_dir=config_dir,
+            # On the simulated clock the loop has nothing else to do while a row is written,
+            # and time must not move meanwhile: the journal writes at once, as the fast engine's.
+            journal_thread=False,
+            **engine_options,
         )
         probe = collect(engine)
         started = time.perf_counter()
