@@ -90,6 +90,13 @@ def plan_period(
         start_utc = None if start_srv is None else utc(start_srv)
         budget = bars if bars is not None or end_srv is not None else DEFAULT_GENERATED_BARS
         return Period(start_utc, utc(end_srv) if end_srv is not None else None, budget)
+    for span in spans:
+        if span.times.size < 2:
+            n = int(span.times.size)
+            raise ConfigError(
+                f"{span.path}:{n + 1}: only {n} bar{'' if n == 1 else 's'}: a backtest needs "
+                "at least 2 (the first warms the indicators up)"
+            )
     warm = config.services.indicator_calculation.warmup_bars
     earliest = max(
         int(s.times[min(warm, s.times.size - 2)]) + _step(s) for s in spans if s.times.size > 1

@@ -104,3 +104,11 @@ def test_generated_prices_take_the_period_as_asked() -> None:
     assert period.bars is None
     assert server(period.start) == datetime(2024, 2, 1, tzinfo=UTC)
     assert server(period.end) == datetime(2024, 2, 3, tzinfo=UTC)
+
+
+def test_a_one_bar_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    one = tmp_path / "one.csv"
+    lines = h1_file(tmp_path / "h1.csv", days=1).read_text().splitlines()[:2]
+    one.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"one\.csv:2: only 1 bar"):
+        plan_period(config(one))
