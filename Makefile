@@ -43,8 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_optimize.py
 
 run: $(STAMP)
-	rm -f journal/demo.db journal/demo.db-wal journal/demo.db-shm
-	$(BIN)/trading-engine run --config configs/eurusd.yaml --speed 0 --max-bars 3000 \
+	$(BIN)/trading-engine run --config configs/eurusd.yaml --speed 0 --max-bars 3000 --fresh \
 		--set journal.path=journal/demo.db --set logging.format=text \
 		--set orchestrator.status_log_interval=60
 

@@ -64,6 +64,7 @@ def engine_config(journal: Path) -> SystemConfig:
         overrides={
             "journal.path": str(journal),
             "journal.durable_orders": False,
+            "terminal.sim.persist": False,  # a backtest: no paper account file
             "services.data_fetching.fetch_interval": 60,
             "orchestrator.health_check_interval": 3600,
             "terminal.sim.market_mode": "m1",

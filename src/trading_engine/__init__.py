@@ -44,6 +44,7 @@ from trading_engine.errors import (
     SupervisorGaveUp,
     TerminalConnectionError,
     TerminalError,
+    TerminalUnreachable,
     TradingEngineError,
     TransientError,
 )
@@ -152,6 +153,7 @@ __all__ = [
     "TerminalConfig",
     "TerminalConnectionError",
     "TerminalError",
+    "TerminalUnreachable",
     "TradeExecutionConfig",
     "TradingBlockedEvent",
     "TradingConfig",

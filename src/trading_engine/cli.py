@@ -37,10 +37,14 @@ from trading_engine.errors import (
     TerminalError,
     TradingEngineError,
 )
+from trading_engine.execution.risk import RiskLimits, RiskRules, RiskState
+from trading_engine.execution.risk_store import load_risk, save_risk
 from trading_engine.init_config import write_default_config
+from trading_engine.journal.store import Journal
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
 from trading_engine.strategy.service import bind_strategies
+from trading_engine.terminal.factory import account_path, resumed_start
 
 __all__ = [
     "EXIT_CODES",
@@ -215,15 +219,19 @@ def run(
     metrics_port: Annotated[
         int | None,
         typer.Option(
-            "--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1:PORT."
+            "--metrics-port",
+            min=1,
+            max=65535,
+            help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics, and the /healthz and "
+            "/readyz probes (JSON).",
         ),
     ] = None,
-    fresh_journal: Annotated[
+    fresh: Annotated[
         bool,
         typer.Option(
-            "--fresh-journal",
-            help="Simulated terminal only: start from an empty journal (the old one is kept "
-            "as FILE.prev).",
+            "--fresh",
+            help="Simulated terminal: delete the stored account and the journal, and start "
+            "anew (by default a run resumes the account and the journal of the last one).",
         ),
     ] = False,
     set_: SetOption = None,
@@ -237,12 +245,8 @@ def run(
                 "sim-server with terminal.mt5linux.sim_clock)",
                 key="--speed",
             )
-        if fresh_journal:
-            if cfg.terminal.kind != "sim":
-                raise ConfigError(
-                    "--fresh-journal applies to the simulated terminal only", key="--fresh-journal"
-                )
-            _set_journal_aside(cfg.journal.path)
+        if fresh:
+            _start_afresh(cfg)
         setup_logging(cfg)
         try:
             summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
@@ -251,14 +255,20 @@ def run(
         typer.echo("\n".join(["summary:", *(f"  {line}" for line in summary.lines())]))
 
 
-def _set_journal_aside(path: Path) -> None:
-    """Move ``path`` (and its SQLite ``-wal``/``-shm`` files) to ``path.prev``."""
-    for suffix in ("", "-wal", "-shm"):
-        current = path.with_name(path.name + suffix)
-        previous = path.with_name(path.name + ".prev" + suffix)
-        previous.unlink(missing_ok=True)
-        if current.exists():
-            current.replace(previous)
+def _start_afresh(cfg: SystemConfig) -> None:
+    """``run --fresh``: remove the simulated account and the journal (with their WAL files)."""
+    if cfg.terminal.kind != "sim":
+        raise ConfigError("--fresh applies to the simulated terminal only", key="--fresh")
+    files = [Path(cfg.journal.path)]
+    account = account_path(cfg.terminal, cfg.journal.path)
+    if account is not None:
+        files.append(account)
+    for base in files:
+        for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise JournalError(f"{path}: cannot remove it for --fresh: {exc}") from None
 
 
 async def _run(
@@ -271,7 +281,8 @@ async def _run(
 ) -> RunSummary:
     """Start the engine, run it until done, Ctrl-C / SIGTERM or ``duration``, stop it cleanly."""
     cfg = fit_start_to_history(cfg)
-    start = cfg.terminal.sim.start.timestamp()
+    resumed = resumed_start(cfg.terminal, cfg.journal.path, follow_wall_clock=speed == 1.0)
+    start = resumed if resumed is not None else cfg.terminal.sim.start.timestamp()
     clock: Clock
     if not _simulated(cfg):
         clock = LiveClock()
@@ -300,15 +311,73 @@ async def _run(
     if duration is not None:
         loop.call_later(duration, engine.request_stop)
     if metrics_port is not None:
+        from trading_engine.observability.health import HealthProbes
         from trading_engine.observability.metrics import serve_metrics
 
+        probes = HealthProbes(loop, engine.readiness)
         try:
-            serve_metrics(engine.get_all_metrics, metrics_port)
+            serve_metrics(
+                engine.get_all_metrics,
+                metrics_port,
+                probes={"/healthz": probes.healthz, "/readyz": probes.readyz},
+            )
         except OSError as exc:
             raise ConfigError(f"cannot serve metrics: {exc}", key="--metrics-port") from None
     async with engine:
         gc.freeze()  # the objects built at start-up never change: keep them out of GC passes
         return await engine.run()
+
+
+risk_app = typer.Typer(
+    name="risk",
+    help="Show or reset the risk state stored in the journal.",
+    no_args_is_help=True,
+)
+app.add_typer(risk_app)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")]
+
+
+def _risk_rules(cfg: SystemConfig, journal: Journal) -> RiskRules:
+    rules = RiskRules(RiskLimits.model_validate(cfg.risk, from_attributes=True))
+    if not load_risk(journal, rules):
+        raise JournalError(f"{journal.path}: no risk state stored yet (the engine never traded)")
+    return rules
+
+
+def _open_journal(cfg: SystemConfig) -> Journal:
+    path = Path(cfg.journal.path)
+    if not path.exists():
+        raise JournalError(f"{path}: no such journal (journal.path)")
+    return Journal.open(path)
+
+
+@risk_app.command("status")
+def risk_status(config: ConfigOption, set_: SetOption = None) -> None:
+    """Print the risk state stored in the journal (state, day, loss, drawdown, latches)."""
+    with cli_errors():
+        cfg = load_config(config, set_)
+        with _open_journal(cfg) as journal:
+            rules = _risk_rules(cfg, journal)
+        stats = rules.stats()
+        stats["halt_reason"] = rules.halt_reason
+        typer.echo(json.dumps(stats, indent=2))
+
+
+@risk_app.command("reset-halt")
+def risk_reset_halt(config: ConfigOption, set_: SetOption = None) -> None:
+    """Lift a drawdown halt stored in the journal (the equity peak restarts from the last
+    equity). A daily-loss halt lifts by itself on the next server day. Stop the engine first."""
+    with cli_errors():
+        cfg = load_config(config, set_)
+        with _open_journal(cfg) as journal:
+            rules = _risk_rules(cfg, journal)
+            before = rules.state
+            rules.reset_drawdown_halt()
+            save_risk(journal, rules, time.time())
+        typer.echo(f"risk state: {before} -> {rules.state}")
+        if rules.state == RiskState.HALTED:
+            typer.echo(f"still halted: {rules.halt_reason}")
 
 
 def _simulated(cfg: SystemConfig) -> bool:

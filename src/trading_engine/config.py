@@ -505,9 +505,50 @@ def _config_error(exc: ValidationError, layers: _Layers) -> ConfigError:
     return ConfigError(message, key=key, source=source)
 
 
+MAX_CONFIG_BYTES = 1_048_576
+"""Largest configuration file read (1 MiB; a real one is a few KB)."""
+MAX_CONFIG_LIST = 10_000
+"""Longest list anywhere in a configuration file."""
+MAX_CONFIG_NODES = 200_000
+"""Most values (scalars, lists, mappings; aliases counted each time they are used) in a file."""
+
+
+def _check_size(data: Any, source: str) -> None:
+    """Bound the lists and the number of values of a parsed file (YAML aliases included, so that
+    a few KB of nested aliases cannot expand into millions of values)."""
+    nodes = 0
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, key = stack.pop()
+        nodes += 1
+        if nodes > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"more than {MAX_CONFIG_NODES:,} values; a configuration is far smaller",
+                source=source,
+            )
+        if isinstance(value, list):
+            if len(value) > MAX_CONFIG_LIST:
+                raise ConfigError(
+                    f"a list of {len(value):,} entries; at most {MAX_CONFIG_LIST:,} are allowed",
+                    key=key or None,
+                    source=source,
+                )
+            stack.extend((item, f"{key}[{i}]") for i, item in enumerate(value))
+        elif isinstance(value, dict):
+            stack.extend(
+                (item, f"{key}.{name}" if key else str(name)) for name, item in value.items()
+            )
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     source = str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES and path.is_file():
+            raise ConfigError(
+                f"{size:,} bytes; a configuration file is at most {MAX_CONFIG_BYTES:,}",
+                source=source,
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", source=source) from None
@@ -528,6 +569,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"expected a mapping of sections at the top, got {type(data).__name__}", source=source
         )
+    _check_size(data, source)
     return data
 
 

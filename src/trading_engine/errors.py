@@ -8,6 +8,7 @@
     ├── ChannelClosed                send on a closed channel (or receive from a drained one)
     ├── TransientError               retried inside the service with backoff; never a crash
     │   └── TerminalConnectionError  the terminal is unreachable (IPC errors, no connection)
+    │       └── TerminalUnreachable  ... and stayed so for good: the engine stops (exit 5)
     ├── FatalError                   a broken invariant; not restarted, stops the tree
     │   └── DataIntegrityError       corrupt state or data that must never be traded on
     ├── SupervisorGaveUp             restart budget exhausted; the tree was stopped
@@ -31,6 +32,7 @@ __all__ = [
     "SupervisorGaveUp",
     "TerminalConnectionError",
     "TerminalError",
+    "TerminalUnreachable",
     "TradingEngineError",
     "TransientError",
 ]
@@ -72,6 +74,12 @@ class TransientError(TradingEngineError):
 
 class TerminalConnectionError(TransientError):
     """Raised when the terminal cannot be reached (IPC error codes -10000…-10005, retcode 10031)."""
+
+
+class TerminalUnreachable(TerminalConnectionError):
+    """Raised when the terminal stayed unreachable for good (``terminal.unreachable_timeout``
+    after ``reconnect_attempts`` failed reconnects): the engine stops (exit 5) rather than retry
+    forever."""
 
 
 class FatalError(TradingEngineError):

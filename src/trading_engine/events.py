@@ -143,6 +143,8 @@ class EntrySignalEvent:
     tp: float | None
     volume: float | None
     reason: str
+    bar_time: int = 0
+    """Open time of the bar that produced the signal (server time; 0 = not known)."""
 
 
 @dataclass(slots=True)

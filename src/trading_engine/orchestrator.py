@@ -54,7 +54,12 @@ from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.data.history import ClosedHistory
 from trading_engine.data.service import DataFetchingService, DataState
-from trading_engine.errors import JournalError, ServiceStateError
+from trading_engine.errors import (
+    FatalError,
+    JournalError,
+    ServiceStateError,
+    TerminalUnreachable,
+)
 from trading_engine.events import (
     EntrySignalEvent,
     ExitSignalEvent,
@@ -67,7 +72,8 @@ from trading_engine.events import (
     RegimeChangedEvent,
     TradingBlockedEvent,
 )
-from trading_engine.execution.risk import RiskLimits, RiskRules
+from trading_engine.execution.risk import RiskLimits, RiskRules, RiskState
+from trading_engine.execution.risk_store import load_risk
 from trading_engine.execution.service import TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
@@ -87,7 +93,12 @@ from trading_engine.strategy.service import (
     StrategyState,
     bind_strategies,
 )
-from trading_engine.terminal.factory import open_terminal, port_settings
+from trading_engine.terminal.factory import (
+    account_path,
+    open_terminal,
+    port_settings,
+    resumed_start,
+)
 from trading_engine.terminal.port import TerminalPort
 
 __all__ = ["JOURNALED_EVENTS", "OrchestratorStatus", "RunSummary", "TradingOrchestrator"]
@@ -103,6 +114,9 @@ JOURNALED_EVENTS = (
     RegimeChangedEvent,
 )
 """Events written to the journal's ``events`` table (the rare, trading ones; not every bar)."""
+
+_ACCOUNT_STATE_KEY = "sim_account"
+"""Journal state key holding the id of the simulated account the journal trades on."""
 
 SERVICE_ORDER = ("data_fetching", "indicator_calculation", "strategy_evaluation", "trade_execution")
 
@@ -165,7 +179,10 @@ class TradingOrchestrator:
         self.streams = [(s, tf) for s in config.trading.symbols for tf in config.trading.timeframes]
         if terminal is None:
             terminal, in_process = open_terminal(
-                config.terminal, self.clock, config.trading.symbols
+                config.terminal,
+                self.clock,
+                config.trading.symbols,
+                account_path(config.terminal, config.journal.path),
             )
         self.terminal = terminal
         self._rng = rng if rng is not None else random.Random(config.trading.magic)
@@ -193,6 +210,7 @@ class TradingOrchestrator:
         self._journal_thread = journal_thread
         self.portfolio = Portfolio()
         self.risk = RiskRules(RiskLimits.model_validate(config.risk, from_attributes=True))
+        self.account: dict[str, float] = {}
         self.data_state = DataState(max_bars=max_bars)
         self.indicator_state = IndicatorState()
         self.strategy_state = StrategyState()
@@ -273,10 +291,19 @@ class TradingOrchestrator:
             "strategy_evaluation": (self.features.receiver, self.signals.sender),
             "trade_execution": (self.signals.receiver, None),
         }
+        # Progress of a stage: messages taken from its input (bars emitted for the first stage).
+        progress: dict[str, Callable[[], int]] = {
+            "data_fetching": lambda: self.data_state.emitted,
+            "indicator_calculation": lambda: self.candles.stats().received,
+            "strategy_evaluation": lambda: self.features.stats().received,
+            "trade_execution": lambda: self.signals.stats().received,
+        }
         children: list[ChildSpec] = []
         for name in SERVICE_ORDER:
             if name in enabled:
-                children.append(ChildSpec(name, factories[name], restart="transient"))
+                children.append(
+                    ChildSpec(name, factories[name], restart="transient", progress=progress[name])
+                )
             elif name in ends:
                 inbox, outbox = ends[name]
                 drain = f"{name}_disabled"
@@ -296,6 +323,9 @@ class TradingOrchestrator:
             period=sup.period,
             backoff=Backoff(sup.backoff_base, sup.backoff_cap),
             stable_window=sup.stable_window,
+            max_stalled_crashes=sup.max_stalled_crashes,
+            # a journal that cannot be written halts trading; a terminal gone for good ends it
+            fatal=(FatalError, JournalError, TerminalUnreachable),
             clock=self.clock,
             rng=self._rng,
         )
@@ -317,6 +347,7 @@ class TradingOrchestrator:
             stats=self.execution_stats,
             clock=self.clock,
             rng=self._rng,
+            max_signal_age_bars=self.config.services.trade_execution.max_signal_age_bars,
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -334,6 +365,9 @@ class TradingOrchestrator:
             await self.port.connect()
             await self.check_journal_matches_terminal()
             await self.supervisor.start()
+            if self.error is not None:  # the journal failed during the start-up reconciliation
+                raise self.error
+            await self._read_account()
         except BaseException as exc:
             self.status = OrchestratorStatus.ERROR
             self.error = exc
@@ -352,6 +386,8 @@ class TradingOrchestrator:
         it directly, with ``journal_thread=False``)."""
         journal = self.config.journal
         self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
+        if load_risk(self.journal, self.risk):
+            logger.info("risk state restored from the journal: {}", self.risk.state)
         self.journal_writer = JournalWriter(
             self.journal,
             on_error=self._journal_failed,
@@ -379,19 +415,40 @@ class TradingOrchestrator:
         self._stop_requested.set()
 
     async def check_journal_matches_terminal(self) -> None:
-        """Refuse a journal with fills when the simulated terminal has no trade at all: the
-        simulator starts afresh in each process, so that journal describes another terminal."""
+        """Refuse a journal and a simulated account that do not belong together.
+
+        A stored account is bound to the first journal that traded on it (the journal keeps the
+        account's id): another account is refused, and so is a journal with fills whose account
+        is gone (a new account file, or a simulator that keeps no file and has no trade).
+        """
         if self.config.terminal.kind != "sim" or self.journal is None:
             return
-        if not any(row.filled_volume > 0 for row in self.journal.orders()):
-            return
-        deals = await self.port.history_deals_get(0, 2**31 - 1)
-        if not any(int(deal.type) in (0, 1) for deal in deals):  # DEAL_TYPE_BUY / SELL
+        journal = self.journal
+        store = getattr(self.terminal, "store", None)
+        account_id = getattr(store, "account_id", None)
+        account_file = getattr(store, "path", None)
+        bound = journal.get_state(_ACCOUNT_STATE_KEY)
+        has_fills = any(row.filled_volume > 0 for row in journal.orders())
+        fix = (
+            "run with --fresh to start a new account and a new journal, or set journal.path "
+            "and terminal.sim.account_path to a pair that belongs together"
+        )
+        if bound is not None and bound.decode() != account_id:
+            held = f"the file holds {account_id[:8]}" if account_id else "no account file is used"
             raise JournalError(
-                f"{self.journal.path}: this journal holds the fills of an earlier simulated "
-                "terminal, and the simulator starts afresh in each run: use a new journal "
-                "(journal.path)"
+                f"{journal.path}: this journal belongs to another simulated account than "
+                f"{account_file or 'this one'} (account {bound.decode()[:8]}, {held}): {fix}"
             )
+        if bound is None and has_fills:
+            deals = await self.port.history_deals_get(0, 2**31 - 1)
+            if account_id is not None or not any(int(d.type) in (0, 1) for d in deals):
+                raise JournalError(
+                    f"{journal.path}: this journal holds the fills of a simulated account "
+                    f"that is not {f'the one in {account_file}' if account_file else 'this one'} "
+                    f"(the simulator keeps no file without terminal.sim.persist): {fix}"
+                )
+        if account_id is not None and bound is None:
+            journal.put_state(_ACCOUNT_STATE_KEY, account_id.encode(), updated_at=self.clock.time())
 
     async def stop(self) -> None:
         """Stop the services in reverse order, flush the journal, disconnect. Idempotent."""
@@ -471,6 +528,7 @@ class TradingOrchestrator:
                 iterations += 1
                 self._iterations += 1
                 self._check_health()
+                await self._read_account()
                 if self._iterations % orchestrator.status_log_interval == 0:
                     logger.info("status: {}", self.status_line())
                 if max_iterations is not None and iterations >= max_iterations:
@@ -509,6 +567,28 @@ class TradingOrchestrator:
             if info.get("state") not in ("running", "stopped"):
                 logger.warning("service {} is not healthy: {}", name, info)
 
+    async def _read_account(self) -> None:
+        """Remember balance and equity for the metrics (a failed read keeps the last ones)."""
+        try:
+            account = await self.port.account_info()
+        except Exception as exc:  # the port logs and reconnects; metrics must not stop the run
+            logger.debug("account read for the metrics failed: {!r}", exc)
+            return
+        self.account = {"balance": float(account.balance), "equity": float(account.equity)}
+
+    def readiness(self) -> dict[str, Any]:
+        """The checks of ``/readyz``: running, reconciled with the terminal, terminal connected,
+        risk not HALTED (booleans), with the risk state and port state as details."""
+        execution = self.execution_stats
+        return {
+            "running": self.status is OrchestratorStatus.RUNNING,
+            "reconciled": execution.reconciliations > 0,
+            "terminal_connected": self.port.health()["healthy"],
+            "not_halted": self.risk.state is not RiskState.HALTED,
+            "risk_state": str(self.risk.state),
+            "terminal_state": str(self.port.state),
+        }
+
     def get_service_health(self) -> dict[str, bool]:
         """Each service: True when RUNNING (DEGRADED, restarting or failed: False)."""
         report = self.supervisor.health().get("children", {})
@@ -538,6 +618,8 @@ class TradingOrchestrator:
             "supervisor": self.supervisor.metrics(),
             "terminal": self.port.metrics(),
             "events": self.hub.metrics(),
+            "account": dict(self.account),
+            "risk": self.risk.stats(),
         }
 
     def status_line(self) -> str:
@@ -614,8 +696,12 @@ class _Drain(Service):
 
 def _default_clock(config: SystemConfig) -> Clock:
     """The simulator (in process, or a sim-server following the engine's clock) runs in real time
-    from its configured start; a real terminal on wall time."""
+    from its configured start (a resumed account: from where it stopped, plus the wall time
+    since); a real terminal on wall time."""
     terminal = config.terminal
     if terminal.kind == "sim" or (terminal.kind == "mt5linux" and terminal.mt5linux.sim_clock):
-        return ScaledClock(config.terminal.sim.start.timestamp(), speed=1.0)
+        start = resumed_start(terminal, config.journal.path, follow_wall_clock=True)
+        if start is None:
+            start = terminal.sim.start.timestamp()
+        return ScaledClock(start, speed=1.0)
     return LiveClock()

@@ -41,6 +41,10 @@ from .conftest import (
 
 pytestmark = pytest.mark.timeout(90)
 
+_OUTLASTS_A_DAY = {"terminal.unreachable_timeout": 2 * 86_400.0}
+"""For the tests of long disconnects that the engine must outlast (the default gives up after
+ten minutes)."""
+
 
 # -- lost replies and disconnects ----------------------------------------------------------------
 
@@ -108,6 +112,43 @@ async def test_terminal_disconnect_for_some_calls_reconnects_and_reconciles(
     assert summary.closed_positions == 1
     assert [type(e) for e in events] == [OrderFilledEvent, PositionClosedEvent]
     assert health["restarts"] == 0
+    check_books(journal, eng.terminal)
+
+
+async def test_an_exit_requoted_on_every_attempt_is_held_and_retried_at_the_next_bar(
+    tmp_path: Path,
+) -> None:
+    """F4: three requotes in a row used to drop the exit (the position stayed open until the
+    next signal); it is now held, retried at the next bar, with a warning."""
+    from loguru import logger
+
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5], exit_at=[10])])
+    eng = engine(cfg, max_bars=20)
+    closed = collect(eng, PositionClosedEvent)
+    exits = collect(eng, ExitSignalEvent)
+    warnings: list[str] = []
+    logger.enable("trading_engine")
+    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING", format="{message}")
+
+    def requote_the_exit(event: ExitSignalEvent) -> None:
+        # two series of the trader's three attempts: at the signal, and at its bar's candle
+        eng.terminal.faults.requote_storm(calls=6)
+
+    eng.subscribe(ExitSignalEvent, requote_the_exit)
+    try:
+        async with eng:
+            summary = await eng.run()
+    finally:
+        logger.remove(sink)
+        logger.disable("trading_engine")
+    (exit_signal,) = exits
+    (close,) = closed
+    assert close.reason == "bar 10"
+    assert 50 <= close.timestamp - exit_signal.timestamp <= 120  # at the next bar
+    assert summary.open_positions == 0
+    assert sum("could not be sent; held" in w for w in warnings) == 2
+    assert eng.execution_stats.signals == 2  # the retry is not a new signal
     check_books(journal, eng.terminal)
 
 
@@ -423,11 +464,75 @@ async def test_strategy_that_raises_is_isolated_reported_and_disabled_after_ten_
     check_books(journal, eng.terminal)
 
 
+async def test_a_terminal_that_stays_unreachable_ends_the_run_with_exit_5(tmp_path: Path) -> None:
+    """F3: a disconnect that never ends ends the run (TerminalUnreachable, exit 5) once the
+    terminal has been unreachable for ``terminal.unreachable_timeout`` seconds."""
+    from trading_engine.cli import exit_code_for
+    from trading_engine.errors import TerminalUnreachable
+
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[5])],
+        **{"terminal.unreachable_timeout": 900.0},
+    )
+    eng = engine(cfg, max_bars=10_000)
+    lost_at: list[float] = []
+
+    def lose_the_terminal_for_good(event: IndicatorsCalculatedEvent) -> None:
+        if event.bars == 310:
+            lost_at.append(eng.clock.time())
+            eng.terminal.faults.disconnect(seconds=365 * 86_400)
+
+    eng.subscribe(IndicatorsCalculatedEvent, lose_the_terminal_for_good)
+    async with eng:
+        with pytest.raises(TerminalUnreachable, match="unreachable_timeout 900") as raised:
+            await eng.run()
+        ended_at = eng.clock.time()
+    assert exit_code_for(raised.value) == 5
+    assert 900 <= ended_at - lost_at[0] <= 900 + 600  # the timeout, then one more failed cycle
+    assert eng.data_state.emitted < 40
+    assert eng.port.gave_up is raised.value
+
+
+async def test_entries_of_bars_replayed_after_an_outage_are_not_traded_hours_late(
+    tmp_path: Path,
+) -> None:
+    """F2: after a 30-minute outage the missed bars are replayed; their entry signals used to go
+    out together, 30 minutes late (two buys for a one-position strategy). They are refused as
+    stale (older than one bar), logged; the entries of live bars still trade."""
+    journal = tmp_path / "j.db"
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[15, 25, 50], exit_at=[55])],
+        **_OUTLASTS_A_DAY,
+    )
+    eng = engine(cfg, max_bars=60)
+    blocked = collect(eng, TradingBlockedEvent)
+    filled = collect(eng, OrderFilledEvent)
+
+    def away_for_half_an_hour(event: IndicatorsCalculatedEvent) -> None:
+        if event.bars == 310:
+            eng.terminal.faults.disconnect(seconds=30 * 60)
+
+    eng.subscribe(IndicatorsCalculatedEvent, away_for_half_an_hour)
+    async with eng:
+        await eng.run()
+    assert [(b.rule, "not traded" in b.reason) for b in blocked] == [("stale_signal", True)] * 2
+    assert len(filled) == 1  # bar 50's entry: live bars trade again
+    assert eng.execution_stats.blocked == 2
+    check_books(journal, eng.terminal)
+
+
 async def test_long_disconnect_restarts_the_data_stage_and_the_missed_bars_are_caught_up(
     tmp_path: Path,
 ) -> None:
     journal = tmp_path / "j.db"
-    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[5], exit_at=[40])])
+    cfg = make_config(
+        journal,
+        [strategy("script", "Scripted", enter_at=[5], exit_at=[40])],
+        **_OUTLASTS_A_DAY,
+    )
     eng = engine(cfg, max_bars=45)
     events = collect(eng, OrderFilledEvent, PositionClosedEvent)
 
@@ -458,7 +563,7 @@ async def test_long_disconnect_restarts_the_data_stage_and_the_missed_bars_are_c
 async def test_data_stage_restarted_in_the_middle_of_a_catch_up_loses_no_bar(
     tmp_path: Path,
 ) -> None:
-    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted")])
+    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted")], **_OUTLASTS_A_DAY)
     eng = engine(cfg, max_bars=340)
     restarts: list[asyncio.Task[None]] = []
     count = 0
@@ -492,7 +597,13 @@ async def test_data_stage_restarted_in_the_middle_of_a_catch_up_loses_no_bar(
 async def test_stage_stopped_while_blocked_on_a_full_channel_loses_no_bar(
     tmp_path: Path, stage: str, channel: str
 ) -> None:
-    cfg = make_config(tmp_path / "j.db", [strategy("script", "Scripted", enter_at=[6])])
+    cfg = make_config(
+        tmp_path / "j.db",
+        [strategy("script", "Scripted", enter_at=[6])],
+        **_OUTLASTS_A_DAY,
+        # the replayed bar's entry must be sent (and requoted) to slow execution down: no age limit
+        **{"services.trade_execution.max_signal_age_bars": 10_000},
+    )
     eng = engine(cfg, max_bars=1_500)
     output = getattr(eng, channel)
     restarts: list[asyncio.Task[None]] = []

@@ -255,6 +255,30 @@ async def test_crash_loop_exhausts_the_restart_budget_and_the_engine_stops_in_er
     check_books(journal, eng.terminal)
 
 
+async def test_a_crash_on_every_bar_gives_up_even_within_the_budget_per_period(
+    tmp_path: Path,
+) -> None:
+    """F6: one crash per M1 bar never exceeds 5 restarts per 60 s (each life lasts a bar, long
+    enough to reset the backoff), so only the crashes in a row without progress can end it."""
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("crasher", "CrashesServiceOnce", crash_at=5, always=True)])
+    assert (cfg.supervisor.intensity, cfg.supervisor.period) == (5, 60.0)
+    assert cfg.supervisor.max_stalled_crashes == 10
+    eng = engine(cfg, max_bars=100)
+
+    async with eng:
+        with pytest.raises(SupervisorGaveUp) as raised:
+            await eng.run()
+        health = eng.supervisor.health()
+
+    assert "unexpected failure" in repr(raised.value.__cause__ or raised.value)
+    # the first crash came after progress (4 good bars); at most 10 stalled ones are restarted
+    # (the crashing bar is redelivered to the restarted stage, so the budget may end it sooner)
+    assert 1 <= health["children"]["strategy_evaluation"]["restarts"] <= 11
+    assert eng.status is OrchestratorStatus.ERROR
+    assert eng.data_state.emitted < 30
+
+
 async def test_start_failure_leaves_the_engine_in_error_with_everything_released(
     tmp_path: Path,
 ) -> None:

@@ -524,6 +524,8 @@ async def test_all_metrics_aggregated_orchestrator_services_channels_supervisor_
         "supervisor",
         "terminal",
         "events",
+        "account",
+        "risk",
     }
     assert everything["orchestrator"]["status"] == "running"
     assert everything["orchestrator"]["open_positions"] == 0

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CONFIG = Path(__file__).parents[2] / "configs" / "eurusd.yaml"
 
 
@@ -122,8 +124,10 @@ def test_check_config_loads_the_strategies_and_refuses_bad_parameters() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_a_journal_from_an_earlier_simulated_run_is_refused_with_exit_6(tmp_path: Path) -> None:
+def test_a_second_run_on_the_same_journal_resumes_the_simulated_account(tmp_path: Path) -> None:
     import sqlite3
+
+    from trading_engine.backtest.audit import audit
 
     journal = tmp_path / "once.db"
     args = _cli("run", "--config", str(CONFIG), "--speed", "0", "--max-bars", "2000",
@@ -135,6 +139,21 @@ def test_a_journal_from_an_earlier_simulated_run_is_refused_with_exit_6(tmp_path
     assert kinds["OrderFilledEvent"] == int(_summary(first.stdout)["closed_positions"]) + int(
         _summary(first.stdout)["open_positions"]
     )
-    second = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
-    assert second.returncode == 6
-    assert "earlier simulated terminal" in second.stderr
+    second = subprocess.run(
+        [*args[:-4], "--max-bars", "300", *args[-4:]],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    before, after = _summary(first.stdout), _summary(second.stdout)
+    # the account went on from where the first run left it
+    realized = float(after["realized_pnl"])
+    assert float(after["balance"]) == pytest.approx(float(before["balance"]) + realized)
+    report = audit(journal, tmp_path / "once.account.db", 20261125)
+    assert report.ok, report.problems
+    # without the account file, the simulator starts afresh and the journal is refused
+    third = subprocess.run(
+        [*args, "--set", "terminal.sim.persist=false"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert third.returncode == 6
+    assert "--fresh" in third.stderr

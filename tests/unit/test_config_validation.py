@@ -170,3 +170,75 @@ def test_empty_section_takes_the_defaults(tmp_path: Path) -> None:
 
 def test_non_string_yaml_key_is_an_unknown_key(tmp_path: Path) -> None:
     assert error_of(tmp_path, TRADING + "123: x\n").key == "123"
+
+
+# -- F11, F12: bounded files, logging settings checked before anything runs -----------------------
+
+
+def test_a_bad_log_rotation_is_refused_by_check_config(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trading_engine.cli import app
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "trading: {symbol: EURUSD, timeframes: [M1]}\nlogging: {rotation: every full moon}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["check-config", str(path)])
+    assert result.exit_code == 2
+    assert "logging.rotation" in result.output
+    assert "Traceback" not in result.output
+    for good in ("10 MB", "1 week", "00:00"):
+        loaded = ConfigLoader.load(path, overrides={"logging.rotation": good}, environ={})
+        assert loaded.logging.rotation == good
+
+
+def test_an_unwritable_log_file_is_refused_when_file_output_is_on(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x", encoding="utf-8")
+    base = {"trading.symbols": ["EURUSD"], "trading.timeframes": ["M1"]}
+    for target in (blocker / "logs" / "run.log", tmp_path):
+        with pytest.raises(ConfigError, match=r"logging\.log_file"):
+            ConfigLoader.load(
+                None,
+                overrides={**base, "logging.file_output": True, "logging.log_file": str(target)},
+                environ={},
+            )
+    # The same path is fine while file output is off, and a creatable directory is fine.
+    ConfigLoader.load(None, overrides={**base, "logging.log_file": str(tmp_path)}, environ={})
+    fine = tmp_path / "new" / "run.log"
+    loaded = ConfigLoader.load(
+        None, overrides={**base, "logging.file_output": True, "logging.log_file": str(fine)},
+        environ={},
+    )  # fmt: skip
+    assert loaded.logging.log_file == fine
+
+
+def test_a_huge_config_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    from trading_engine.config import MAX_CONFIG_BYTES
+
+    path = tmp_path / "big.yaml"
+    path.write_text("# padding\n" * (MAX_CONFIG_BYTES // 10 + 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="bytes; a configuration file is at most"):
+        ConfigLoader.load(path, environ={})
+
+
+def test_an_overlong_list_is_refused_naming_its_key(tmp_path: Path) -> None:
+    from trading_engine.config import MAX_CONFIG_LIST
+
+    path = tmp_path / "long.yaml"
+    entries = ",".join(["M1"] * (MAX_CONFIG_LIST + 1))
+    path.write_text(f"trading: {{symbol: EURUSD, timeframes: [{entries}]}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"trading\.timeframes: a list of 10,001 entries"):
+        ConfigLoader.load(path, environ={})
+
+
+def test_a_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size < 2_000
+    with pytest.raises(ConfigError, match="more than 200,000 values"):
+        ConfigLoader.load(path, environ={})

@@ -36,6 +36,7 @@ FIELDS: dict[type, list[str]] = {
         "tp",
         "volume",
         "reason",
+        "bar_time",
     ],
     ev.ExitSignalEvent: [
         "symbol",

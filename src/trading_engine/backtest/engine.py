@@ -109,12 +109,14 @@ class BacktestEngine:
         self.config = fit_start_to_history(config.model_copy(update={"journal": jcfg}))
         self.bars = bars
         self.progress = progress
-        """Called as ``progress(done, total, now_utc)`` every 256 planned bars and at the end."""
+        """Called as ``progress(done, total, now_utc)`` at each planned instant and at the end."""
         self.end = end
         self.config_dir = config_dir
         self.skip_refresh = skip_refresh
         self.refreshes = 0
         self.refreshes_skipped = 0
+        self._last_refresh_msc = 0
+        self._quiet: int | None = None  # no stop can fire before this server ms (None: unknown)
 
     def run(self) -> BacktestResult:
         """Run the backtest; its result."""
@@ -290,26 +292,18 @@ class BacktestEngine:
         min_rows = engine.config.services.strategy_evaluation.min_rows_required
         hub = engine.hub
         data = engine.data_state
-        portfolio = engine.portfolio
         calculate = indicators.calculate
         evaluate = strategies.evaluate
-        handle = execution.handle
         publish = hub.publish
         rows = [s.bars.tolist() for s in streams]
         server_msc = _server_msc(engine.terminal.market.server_time)
-        terminal = engine.terminal
-        skip = self.skip_refresh
-        last_refresh_msc = server_msc(clock.time())
-        quiet: int | None = None  # no stop can fire before this server ms (None: unknown)
+        self._last_refresh_msc = server_msc(clock.time())
         n = len(plan)
         i = 0
-        progress = self.progress
-        shown = 0
+        progress = self.progress or _no_progress
         while i < n:
             at = plan[i][0]
-            if progress is not None and i - shown >= 256:
-                progress(i, n, at)
-                shown = i
+            progress(i, n, at)  # the listener throttles (the progress bar: 10 redraws a second)
             if at > clock.time():
                 clock.advance_to(at)
             messages: list[Any] = []
@@ -335,29 +329,45 @@ class BacktestEngine:
                         publish(signal)
                     messages.extend(signals)
                 messages.append(candle)
-            if not run_exec:
-                continue
-            for message in messages:
-                if type(message) is NewCandleEvent and portfolio.positions:
-                    now_msc = server_msc(clock.time())
-                    if quiet is None:  # the positions changed: scan forward from the refresh
-                        quiet = quiet_until(terminal, portfolio, extremes, last_refresh_msc)
-                    refresh = not skip or now_msc >= quiet
-                    if refresh:
-                        self.refreshes += 1
-                        last_refresh_msc = now_msc
-                        quiet = None
-                    else:
-                        self.refreshes_skipped += 1
-                    drive(handle(message, refresh=refresh))
-                else:
-                    drive(handle(message))
-                    if type(message) is not NewCandleEvent:
-                        quiet = None  # a signal may have opened or closed positions
-        if progress is not None:
-            progress(n, n, clock.time())
+            if run_exec:
+                for message in messages:
+                    self._execute(message, engine, execution, extremes, clock, server_msc)
+        progress(n, n, clock.time())
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
+
+    def _execute(
+        self,
+        message: Any,
+        engine: TradingOrchestrator,
+        execution: TradeExecutionService,
+        extremes: dict[str, M1Extremes],
+        clock: InstantClock,
+        server_msc: Callable[[float], int],
+    ) -> None:
+        """Hand one candle or signal to the execution core. A candle refreshes the positions only
+        once the numba scan says a stop, a target or a stop-out can be in range."""
+        portfolio = engine.portfolio
+        if type(message) is not NewCandleEvent or not portfolio.positions:
+            drive(execution.handle(message))
+            if type(message) is not NewCandleEvent:
+                self._quiet = None  # a signal may have opened or closed positions
+            return
+        if self._quiet is None:  # the positions changed: scan forward from the last refresh
+            self._quiet = quiet_until(engine.terminal, portfolio, extremes, self._last_refresh_msc)
+        now_msc = server_msc(clock.time())
+        refresh = not self.skip_refresh or now_msc >= self._quiet
+        if refresh:
+            self.refreshes += 1
+            self._last_refresh_msc = now_msc
+            self._quiet = None
+        else:
+            self.refreshes_skipped += 1
+        drive(execution.handle(message, refresh=refresh))
+
+
+def _no_progress(done: int, total: int, now_utc: float) -> None:
+    """The progress callback when nobody listens."""
 
 
 def _server_msc(st: ServerTime) -> Any:

@@ -101,7 +101,11 @@ async def run_pipeline(
     with tempfile.TemporaryDirectory(prefix="trading-engine-") as tmp:
         path = journal if journal is not None else Path(tmp) / "backtest.db"
         jcfg = config.journal.model_copy(update={"path": path, "durable_orders": False})
-        cfg = fit_start_to_history(config.model_copy(update={"journal": jcfg}))
+        sim = config.terminal.sim.model_copy(update={"persist": False})  # ends with the backtest
+        terminal = config.terminal.model_copy(update={"sim": sim})
+        cfg = fit_start_to_history(
+            config.model_copy(update={"journal": jcfg, "terminal": terminal})
+        )
         clock = SimClock(cfg.terminal.sim.start.timestamp())
         engine = TradingOrchestrator.from_config(
             cfg, clock=clock, max_bars=bars, config_dir=config_dir, **engine_options

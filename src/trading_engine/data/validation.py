@@ -15,6 +15,10 @@ reason                        meaning
 ``open_outside_range``        ``open`` is outside ``[low, high]``
 ``close_outside_range``       ``close`` is outside ``[low, high]``
 ``negative_volume``           ``tick_volume`` or ``real_volume`` is negative
+``absurd_range``              ``high`` above twice ``low``, or a range (``high - low``) above
+                              ``max_range`` (``BarValidator``: ``absurd_ratio`` times the mean
+                              range of the stream's recent bars, an ATR; a bar of 1e308 would
+                              poison every indicator after it)
 ``misaligned_time``           ``time`` is not a multiple of the bar length (intraday and D1 only)
 ``duplicate_time``            ``time`` equals the previous accepted bar's
 ``out_of_order``              ``time`` is older than the previous accepted bar's
@@ -50,6 +54,8 @@ __all__ = [
 ]
 
 _DAY = 86_400
+_RANGE_WARMUP = 20  # bars before the stream's own mean range bounds the next bar's
+_RANGE_ALPHA = 2.0 / 101.0  # the mean range follows about the last 100 bars
 
 
 class BarReject(StrEnum):
@@ -62,6 +68,7 @@ class BarReject(StrEnum):
     OPEN_OUTSIDE_RANGE = "open_outside_range"
     CLOSE_OUTSIDE_RANGE = "close_outside_range"
     NEGATIVE_VOLUME = "negative_volume"
+    ABSURD_RANGE = "absurd_range"
     MISALIGNED_TIME = "misaligned_time"
     DUPLICATE_TIME = "duplicate_time"
     OUT_OF_ORDER = "out_of_order"
@@ -94,11 +101,13 @@ def validate_ohlc(
     *,
     previous_time: int | None = None,
     timeframe_seconds: int | None = None,
+    max_range: float | None = None,
 ) -> BarReject | None:
     """The reason a bar given as plain values is rejected, or ``None`` when it is valid.
 
     ``previous_time`` is the open time of the last accepted bar of the same stream;
-    ``timeframe_seconds`` enables the alignment check (pass ``None`` for W1 and MN1).
+    ``timeframe_seconds`` enables the alignment check (pass ``None`` for W1 and MN1);
+    ``max_range`` the largest plausible ``high - low``.
     """
     if time <= 0:
         return BarReject.INVALID_TIME
@@ -115,6 +124,8 @@ def validate_ohlc(
         return BarReject.CLOSE_OUTSIDE_RANGE
     if tick_volume < 0 or real_volume < 0:
         return BarReject.NEGATIVE_VOLUME
+    if high > 2.0 * low or (max_range is not None and high - low > max_range):
+        return BarReject.ABSURD_RANGE
     period = _aligned_period(timeframe_seconds)
     if period is not None and time % period:
         return BarReject.MISALIGNED_TIME
@@ -131,6 +142,7 @@ def validate_bar(
     *,
     previous_time: int | None = None,
     timeframe_seconds: int | None = None,
+    max_range: float | None = None,
 ) -> BarReject | None:
     """The reason ``bar`` (a rates row or a mapping with MT5 field names) is rejected, or ``None``.
 
@@ -153,6 +165,7 @@ def validate_bar(
         optional("real_volume"),
         previous_time=previous_time,
         timeframe_seconds=timeframe_seconds,
+        max_range=max_range,
     )
 
 
@@ -161,6 +174,7 @@ def validate_rates(
     *,
     previous_time: int | None = None,
     timeframe_seconds: int | None = None,
+    max_range: float | None = None,
 ) -> tuple[npt.NDArray[np.bool_], list[tuple[int, BarReject]]]:
     """Validate a whole rates array at once (vectorised; same rules as :func:`validate_ohlc`).
 
@@ -196,6 +210,11 @@ def validate_rates(
         if name in names and rates.dtype[name].kind in "if":
             negative |= rates[name] < 0
     mark(negative, BarReject.NEGATIVE_VOLUME)
+    with np.errstate(invalid="ignore", over="ignore"):
+        absurd = h > 2.0 * lo
+        if max_range is not None:
+            absurd |= (h - lo) > max_range
+    mark(absurd, BarReject.ABSURD_RANGE)
     period = _aligned_period(timeframe_seconds)
     if period is not None:
         mark(times % period != 0, BarReject.MISALIGNED_TIME)
@@ -336,7 +355,10 @@ class BarValidator:
     __slots__ = (
         "_dtype",
         "_fields",
+        "_range_mean",
+        "_ranges",
         "_seen_bad",
+        "absurd_ratio",
         "accepted",
         "gaps",
         "last_time",
@@ -354,8 +376,13 @@ class BarValidator:
         *,
         timeframe_seconds: int | None,
         last_time: int | None = None,
+        absurd_ratio: float = 50.0,
     ) -> None:
         self.symbol = symbol
+        self.absurd_ratio = absurd_ratio
+        """A bar whose range exceeds this many times the recent mean range is rejected."""
+        self._range_mean = 0.0  # exponential mean of accepted ranges (an ATR) ...
+        self._ranges = 0  # ... over this many bars
         self.timeframe = timeframe
         self.timeframe_seconds = timeframe_seconds
         self.last_time = last_time
@@ -372,6 +399,39 @@ class BarValidator:
     def rejected(self) -> int:
         """Total bars rejected, all reasons."""
         return sum(self.rejections.values())
+
+    def max_range(self) -> float | None:
+        """The largest plausible range of the next bar (None until enough bars were seen)."""
+        if self._ranges < _RANGE_WARMUP or self._range_mean <= 0.0:
+            return None
+        return self.absurd_ratio * self._range_mean
+
+    def _learn_range(self, high: float, low: float) -> None:
+        self._ranges += 1
+        alpha = max(_RANGE_ALPHA, 1.0 / self._ranges)
+        self._range_mean += alpha * ((high - low) - self._range_mean)
+
+    def _learn_ranges(self, bars: npt.NDArray[Any]) -> None:
+        if len(bars) == 0:
+            return
+        ranges = (bars["high"].astype(np.float64) - bars["low"].astype(np.float64))[-200:]
+        for value in ranges.tolist():
+            self._ranges += 1
+            alpha = max(_RANGE_ALPHA, 1.0 / self._ranges)
+            self._range_mean += alpha * (value - self._range_mean)
+
+    def _batch_max_range(self, bars: npt.NDArray[Any]) -> float | None:
+        """The bound for a batch: from the stream's history, else from the batch's own median
+        range (robust to the outliers it is looking for)."""
+        known = self.max_range()
+        if known is not None or len(bars) < _RANGE_WARMUP:
+            return known
+        with np.errstate(invalid="ignore", over="ignore"):
+            ranges = bars["high"].astype(np.float64) - bars["low"].astype(np.float64)
+        ranges = ranges[np.isfinite(ranges) & (ranges > 0)]
+        if len(ranges) < _RANGE_WARMUP:
+            return None
+        return self.absurd_ratio * float(np.median(ranges))
 
     def process(self, rates: npt.NDArray[Any], *, candle_index: int = 1) -> BarBatch:
         """Accept the newly closed, valid bars of a ``copy_rates_from_pos(…, 0, n)`` answer.
@@ -398,9 +458,13 @@ class BarValidator:
         """Validate and, if valid, accept a single bar; counts a rejection like :meth:`process`."""
         time = int(bar["time"])
         reason = validate_bar(
-            bar, previous_time=self.last_time, timeframe_seconds=self.timeframe_seconds
+            bar,
+            previous_time=self.last_time,
+            timeframe_seconds=self.timeframe_seconds,
+            max_range=self.max_range(),
         )
         if reason is None:
+            self._learn_range(float(bar["high"]), float(bar["low"]))
             tf, last = self.timeframe_seconds, self.last_time
             if last is not None and tf is not None and 0 < tf <= _DAY and time - last > tf:
                 self._note_gap(detect_gap(last, time, tf), [])
@@ -413,13 +477,17 @@ class BarValidator:
         if len(bars) == 0:
             return BarBatch(bars)
         mask, rejections = validate_rates(
-            bars, previous_time=self.last_time, timeframe_seconds=self.timeframe_seconds
+            bars,
+            previous_time=self.last_time,
+            timeframe_seconds=self.timeframe_seconds,
+            max_range=self._batch_max_range(bars),
         )
         times = bars["time"]
         rejected = [(int(times[i]), reason) for i, reason in rejections]
         for time, reason in rejected:
             self._count(time, reason)
         accepted = bars if not rejections else bars[mask]
+        self._learn_ranges(accepted)
         gaps: list[Gap] = []
         self._accept_times(accepted["time"].astype(np.int64, copy=False), gaps)
         return BarBatch(accepted, rejected, gaps)
@@ -455,8 +523,10 @@ class BarValidator:
                 0 if rvi < 0 else row[rvi],
                 previous_time=previous,
                 timeframe_seconds=tf,
+                max_range=self.max_range(),
             )
             if reason is None:
+                self._learn_range(row[hi], row[li])
                 keep.append(i)
                 times.append(time)
                 previous = time

@@ -20,6 +20,13 @@ class TradeExecutionConfig(Section):
         "immediate", description="send each signal at once, or in batches of batch_size"
     )
     batch_size: int = Field(1, ge=1, le=1000, description="signals per batch in batch mode")
+    max_signal_age_bars: float = Field(
+        1.0,
+        gt=0,
+        le=10_000,
+        description="an entry signal older than this many bars of its timeframe (a bar replayed "
+        "after an outage) is not traded, and is logged",
+    )
 
 
 class RiskConfig(Section):

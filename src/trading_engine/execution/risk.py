@@ -227,6 +227,12 @@ class RiskRules:
             return RiskState.REDUCING
         return RiskState.ACTIVE
 
+    @property
+    def halt_reason(self) -> str:
+        """Why entries are halted (``""`` when they are not)."""
+        halt = self._halt()
+        return "" if halt is None else halt[1]
+
     def _halt(self) -> tuple[RiskRule, str] | None:
         if self._daily_halted_day is not None and self._daily_halted_day == self._day:
             return RiskRule.DAILY_LOSS_LIMIT, self._daily_halt_reason

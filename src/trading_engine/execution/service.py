@@ -80,6 +80,7 @@ class TradeExecutionService(Service):
         """Signals taken and not finished (a batch, an exit held for the next bar): in flight
         on the channel, so a restart hands them to the next instance."""
         self._unreachable = False
+        self._held_exits: set[int] = set()  # ids of pending exits tried and held already
 
     async def on_start(self) -> None:
         await self.trader.reconcile()
@@ -145,11 +146,24 @@ class TradeExecutionService(Service):
             if type(exit_signal) is not ExitSignalEvent:
                 continue
             try:
-                await self._exit(exit_signal)
+                done = await self._exit(exit_signal)
             except TransientError as exc:
                 # Not lost: it stays pending and is tried again with the next message.
                 self._terminal_unreachable(f"exit held for the next bar: {exc}")
                 continue
+            if not done:
+                # Requoted, refused or the market closed: the position is still open. The exit
+                # is not dropped: it stays pending and is tried again at every bar.
+                self._held_exits.add(id(exit_signal))
+                logger.bind(correlation_id=exit_signal.correlation_id).warning(
+                    "exit of {} {} ({}) could not be sent; held, retried at the next bar",
+                    exit_signal.symbol,
+                    exit_signal.strategy,
+                    exit_signal.reason,
+                )
+                self.set_degraded(f"exit held for the next bar: {exit_signal.symbol}")
+                continue
+            self._held_exits.discard(id(exit_signal))
             self._done(item)
         for item in list(pending):
             entry = item[0]
@@ -191,9 +205,11 @@ class TradeExecutionService(Service):
         self._unreachable = True
         self.set_degraded(f"terminal unreachable; {reason}")
 
-    async def _exit(self, signal: ExitSignalEvent) -> None:
+    async def _exit(self, signal: ExitSignalEvent) -> bool:
+        """Close the positions ``signal`` names; False when one of them is still open."""
         trader = self.trader
-        trader.stats.signals += 1
+        if id(signal) not in self._held_exits:  # a held exit's retries are not new signals
+            trader.stats.signals += 1
         if signal.position_ticket is not None:
             found = trader.portfolio.get(signal.position_ticket)
             targets = [found] if found is not None else []
@@ -203,8 +219,10 @@ class TradeExecutionService(Service):
                 for p in trader.portfolio.for_symbol(signal.symbol, signal.strategy)
                 if p.side is signal.side
             ]
+        closed = True
         for position in targets:
-            await trader.close(position, signal.reason or "signal", signal.correlation_id)
+            closed &= await trader.close(position, signal.reason or "signal", signal.correlation_id)
+        return closed
 
     def health(self) -> dict[str, Any]:
         return {**super().health(), "risk_state": str(self.trader.risk.state)}

@@ -64,6 +64,7 @@ from trading_engine.execution.reconcile import (
     reconcile,
 )
 from trading_engine.execution.risk import RiskRules
+from trading_engine.execution.risk_store import save_risk
 from trading_engine.journal.store import DealRow
 from trading_engine.journal.writer import JournalWriter
 from trading_engine.model.mt5 import (
@@ -75,8 +76,10 @@ from trading_engine.model.order import Order
 from trading_engine.model.order_state import FINAL_STATES, OrderState
 from trading_engine.model.position import OpenPosition, Portfolio
 from trading_engine.runtime.backoff import Backoff
+from trading_engine.runtime.crashpoints import crash_point
 from trading_engine.runtime.hub import EventHub
 from trading_engine.terminal.port import TerminalPort
+from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["ExecutionStats", "Trader"]
 
@@ -120,8 +123,11 @@ class Trader:
         verify_delay: float = 2.0,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        max_signal_age_bars: float | None = None,
     ) -> None:
         self.port = port
+        self.max_signal_age_bars = max_signal_age_bars
+        """Entries from bars older than this many bars are refused (None: no limit)."""
         self.journal = journal
         self.portfolio = portfolio
         self.risk = risk
@@ -149,6 +155,10 @@ class Trader:
                 refusal = Refusal("no_prices", f"{symbol}: the terminal has no prices")
                 self.refuse(signal, refusal.rule, refusal.reason)
                 return
+            stale = self._stale(signal, int(tick.time))
+            if stale:
+                self.refuse(signal, "stale_signal", stale)
+                return
             account = await self.port.account_info()
             plan = plan_entry(
                 symbol=symbol,
@@ -162,6 +172,7 @@ class Trader:
                 risk=self.risk,
                 open_positions=len(self.portfolio) + self._unknown_count(),
             )
+            save_risk(self.journal, self.risk, self.clock.time())  # a restart keeps the latches
             if isinstance(plan, Refusal):
                 self.refuse(signal, plan.rule, plan.reason)
                 return
@@ -191,18 +202,20 @@ class Trader:
 
     # -- exits ----------------------------------------------------------------------------------
 
-    async def close(self, position: OpenPosition, reason: str, correlation_id: str) -> None:
-        """Close one of our positions (exits are always allowed by risk)."""
+    async def close(self, position: OpenPosition, reason: str, correlation_id: str) -> bool:
+        """Close one of our positions (exits are always allowed by risk); False when it is still
+        open after ``send_attempts`` (requotes, a closed market, a refusal): the caller keeps the
+        exit and tries again later."""
         rules = await self.port.symbol_rules(position.symbol)
         side = Side.SELL if position.side is Side.BUY else Side.BUY
         for attempt in range(self.send_attempts):
             if self.portfolio.get(position.ticket) is None:
-                return  # closed meanwhile (SL/TP), booked by sync
+                return True  # closed meanwhile (SL/TP), booked by sync
             if not await self.port.positions_get(ticket=position.ticket):
                 # Closed on the terminal since the last refresh (its SL or TP was hit during
                 # the bar): book that close instead of sending one the server would refuse.
                 await self._book_close(position, "closed", correlation_id)
-                return
+                return True
             tick = await self.port.symbol_info_tick(position.symbol)
             order = self._new_order(position.symbol, side, position.volume, None)
             order.intent, order.position_to_close = "close", position.ticket
@@ -220,16 +233,33 @@ class Trader:
                 )
             except OrderError as exc:
                 self._reject_unsent(order, str(exc))
-                return
+                break
             if not await self._send(order, request, close_reason=reason):
-                return
+                break
             if attempt < self.send_attempts - 1:
                 await self.clock.sleep(self.backoff.delay(attempt, self.rng))
+        return self.portfolio.get(position.ticket) is None
 
     async def flatten(self, reason: str = "flatten on stop") -> None:
         """Close every position of ours."""
         for position in list(self.portfolio.positions.values()):
             await self.close(position, reason, "")
+
+    def _stale(self, signal: EntrySignalEvent, server_now: int) -> str:
+        """Why ``signal`` is too old to trade (``""`` when it is not): its bar closed more than
+        ``max_signal_age_bars`` bars before the terminal's latest tick (a bar replayed after an
+        outage: trading it hours late, or next to the trades of the bars after it, is wrong)."""
+        limit = self.max_signal_age_bars
+        seconds = fixed_seconds(signal.timeframe)
+        if limit is None or not signal.bar_time or seconds is None:
+            return ""
+        age = server_now - (signal.bar_time + seconds)
+        if age <= limit * seconds:
+            return ""
+        return (
+            f"{signal.symbol}: the signal's bar closed {age} s before the latest tick, more "
+            f"than {limit:g} bar(s) ago (a bar replayed after an outage); not traded"
+        )
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -254,6 +284,7 @@ class Trader:
         now = self.clock.time()
         order.transition(OrderState.SUBMITTED, updated_at=now)
         await self.journal.insert_order(order_row(order, now))  # committed, fsynced: then send
+        crash_point("journaled_before_send")
         try:
             result = await self.port.order_send(request)
         except TerminalConnectionError as exc:
@@ -263,6 +294,7 @@ class Trader:
             )
             self._save(order)
             raise
+        crash_point("sent_before_reply")
         self.stats.orders_sent += 1
         state = order.apply_send_result(
             result.raw, error_code=result.error[0], error_message=result.error[1]
@@ -278,6 +310,7 @@ class Trader:
             await self._resolve(order, close_reason)
             return False
         if order.filled_volume > 0:  # filled, in part or whole (a partial remainder is canceled)
+            crash_point("filled_before_booking")
             await self._book_fill(order, close_reason)
             return False
         self._save(order)
@@ -443,6 +476,7 @@ class Trader:
             reason = close_reason(booked.deal_reason, expert=reason)
         for deal in deals:
             self._record_deal(deal, position)
+        crash_point("mid_close")
         self._closed(
             position,
             booked.price or 0.0,
@@ -486,6 +520,13 @@ class Trader:
         correlation_id: str,
     ) -> None:
         now = self.clock.time()
+        row = self.journal.get_position(position.ticket)
+        if row is not None and row.state == "closed":
+            # Booked already (e.g. by the reconciliation of a reconnect inside close()): booking
+            # is idempotent, a position is closed, counted and announced once.
+            self.portfolio.remove(position.ticket)
+            logger.debug("position {} is booked closed already", position.ticket)
+            return
         self.portfolio.remove(position.ticket)
         self.journal.close_position(
             position.ticket,
@@ -580,6 +621,7 @@ class Trader:
             self.stats.resolved_unknown += 1
             if order.filled_volume > 0:
                 self._announce_resolved_fill(order, now)
+        crash_point("reconciling")
         for found in rec.adopted_positions:
             opener = self.journal.get_order(found.client_id) if found.client_id else None
             strategy = (opener.strategy or "") if opener is not None else "adopted"

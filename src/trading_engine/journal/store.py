@@ -699,6 +699,16 @@ def _prepare(conn: sqlite3.Connection, path: str) -> None:
         if mode.lower() != "wal":
             raise JournalError(f"{path}: cannot switch the journal to WAL mode (got {mode})")
     conn.execute("PRAGMA synchronous = NORMAL")
+    if version or tables:
+        try:
+            problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(5)").fetchall()]
+        except sqlite3.Error as exc:
+            problems = [str(exc)]
+        if problems != ["ok"]:
+            raise JournalError(
+                f"{path}: corrupt journal (PRAGMA quick_check: {'; '.join(problems)}); restore "
+                "a backup, or move the file aside to start a new journal (journal.path)"
+            )
     try:
         migrate(conn)
     except sqlite3.Error as exc:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
 
+from trading_engine.errors import ConfigError
 from trading_engine.events import new_correlation_id
 
 if TYPE_CHECKING:
@@ -252,20 +253,27 @@ def configure_logging(
     )
     if config.file_output:
         path = Path(config.log_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _handler_ids.append(
-            logger.add(
-                path,
-                level=floor,
-                format=formatter,
-                filter=accept,
-                rotation=config.rotation,
-                retention=config.retention,
-                encoding="utf-8",
-                backtrace=False,
-                diagnose=False,
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _handler_ids.append(
+                logger.add(
+                    path,
+                    level=floor,
+                    format=formatter,
+                    filter=accept,
+                    rotation=config.rotation,
+                    retention=config.retention,
+                    encoding="utf-8",
+                    backtrace=False,
+                    diagnose=False,
+                )
             )
-        )
+        except OSError as exc:
+            raise ConfigError(
+                f"{path}: cannot write the log file: {exc.strerror or exc}", key="logging.log_file"
+            ) from None
+        except ValueError as exc:  # loguru's rotation/retention parsers
+            raise ConfigError(str(exc), key="logging.rotation") from None
     _install_intercept(floor)
     logger.enable("trading_engine")
     return list(_handler_ids)

@@ -10,18 +10,33 @@ families when scraped, so the hot path pays nothing. ``serve_metrics()`` starts 
 - ``service_up{service}`` (1 when RUNNING), ``service_restarts_total{service}``;
 - ``channel_depth{channel}``, ``channel_peak_depth{channel}``, ``channel_sent_total{channel}``,
   ``channel_dropped_total{channel}``, ``channel_blocked_seconds_total{channel}``;
-- ``terminal_calls_total``, ``terminal_reconnects_total``.
+- ``terminal_calls_total``, ``terminal_reconnects_total``;
+- ``balance``, ``equity`` (read at each health check); ``risk_state{state}`` (1 for the current
+  one of ACTIVE / REDUCING / HALTED), ``risk_daily_loss``, ``risk_drawdown_pct``,
+  ``risk_peak_equity``.
+
+Only ``/metrics`` serves them; ``/healthz`` and ``/readyz`` (see ``observability.health``) answer
+JSON, any other path 404.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
-from wsgiref.simple_server import WSGIServer
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from http import HTTPStatus
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from trading_engine.observability.health import Probe
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse
 
 __all__ = ["EngineCollector", "serve_metrics"]
 
@@ -66,6 +81,29 @@ class EngineCollector(Collector):
         yield _counter(
             "terminal_reconnects", "reconnects to the terminal", terminal.get("reconnects", 0)
         )
+        yield from _account(metrics.get("account", {}), metrics.get("risk", {}))
+
+
+_RISK_STATES = ("ACTIVE", "REDUCING", "HALTED")
+
+
+def _account(account: Mapping[str, Any], risk: Mapping[str, Any]) -> Iterator[Metric]:
+    for key, text in (("balance", "account balance"), ("equity", "account equity")):
+        value = account.get(key)
+        if value is not None:
+            yield _gauge(key, text + ", account currency (at the last health check)", value)
+    if not risk:
+        return
+    state = GaugeMetricFamily(
+        _PREFIX + "risk_state", "1 for the current risk state", labels=["state"]
+    )
+    for name in _RISK_STATES:
+        state.add_metric([name], 1.0 if risk.get("state") == name else 0.0)
+    yield state
+    yield _gauge("risk_daily_loss", "loss of the server day, account currency", risk["daily_loss"])
+    yield _gauge("risk_drawdown_pct", "drawdown from the equity peak, %", risk["drawdown_pct"])
+    if risk.get("peak_equity") is not None:
+        yield _gauge("risk_peak_equity", "equity peak of the drawdown rule", risk["peak_equity"])
 
 
 def _services(supervisor: Mapping[str, Any]) -> Iterator[Metric]:
@@ -112,13 +150,48 @@ def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(_PREFIX + name, text, value=float(value))
 
 
-def serve_metrics(source: MetricsSource, port: int, addr: str = "127.0.0.1") -> WSGIServer:
-    """Serve ``source`` at ``http://addr:port/metrics`` from a daemon thread.
+def serve_metrics(
+    source: MetricsSource,
+    port: int,
+    addr: str = "127.0.0.1",
+    probes: Mapping[str, Probe] | None = None,
+) -> WSGIServer:
+    """Serve ``source`` at ``http://addr:port/metrics`` from a daemon thread, and each of
+    ``probes`` (path → probe, e.g. ``/healthz``) as JSON; any other path is 404.
 
     Returns the server: ``shutdown()`` then ``server_close()`` stop it. ``port=0`` takes a free
     port, given back as ``server.server_port``.
     """
     registry = CollectorRegistry()
     registry.register(EngineCollector(source))
-    server, _thread = start_http_server(port, addr=addr, registry=registry)
+    metrics_app = make_wsgi_app(registry)
+    routes = dict(probes or {})
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+        probe = routes.get(path)
+        if probe is None:
+            status, body = 404, {"error": f"no such path: {path}", "paths": ["/metrics", *routes]}
+        else:
+            status, body = probe()
+        data = json.dumps(body).encode()
+        start_response(
+            f"{status} {HTTPStatus(status).phrase}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
+
+    server = make_server(addr, port, app, _ThreadingServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log on stderr."""

@@ -20,6 +20,13 @@ class SupervisorConfig(Section):
     backoff_base: float = Field(0.5, gt=0, description="first backoff ceiling, seconds")
     backoff_cap: float = Field(30.0, gt=0, description="largest backoff, seconds")
     stable_window: float = Field(60.0, gt=0, description="seconds up before backoff resets")
+    max_stalled_crashes: int = Field(
+        10,
+        ge=1,
+        le=100_000,
+        description="crashes in a row of a service that made no progress in between "
+        "(at most the message it crashed on) before the engine gives up",
+    )
 
     @model_validator(mode="after")
     def _cap_above_base(self) -> SupervisorConfig:

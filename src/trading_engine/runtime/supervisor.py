@@ -5,8 +5,9 @@ fully started before the next, and stops them in reverse order. When a child's `
 
 - returned normally: a ``permanent`` child is restarted (this counts in the budget); a
   ``transient`` or ``temporary`` one has ended for good.
-- raised ``FatalError``: no restart. Every child is stopped (reverse order) and the supervisor
-  fails with that error, so ``wait()`` re-raises it to the owner (a parent does the same).
+- raised ``FatalError`` (or another of the ``fatal`` types): no restart. Every child is stopped
+  (reverse order) and the supervisor fails with that error, so ``wait()`` re-raises it to the
+  owner (a parent does the same).
 - raised ``TransientError``: a transient failure escaped the service's own retries. The child is
   restarted (unless ``temporary``) after its backoff *without* using the restart budget, since it
   is not a crash; the growing backoff still bounds the rate.
@@ -68,6 +69,10 @@ class ChildSpec:
     factory: Callable[[], Service]
     restart: RestartPolicy = "permanent"
     shutdown_timeout: float | None = 5.0
+    progress: Callable[[], int] | None = None
+    """Units of work the child has done so far (e.g. messages taken from its input), kept outside
+    the instances. A crash after at most one unit since the child (re)started made no progress:
+    it crashed on the unit it took (see ``Supervisor``'s ``max_stalled_crashes``)."""
 
     def __post_init__(self) -> None:
         if self.restart not in _POLICIES:
@@ -85,8 +90,10 @@ class _Child:
         "instance",
         "last_error",
         "last_error_at",
+        "progress_at_start",
         "restarts",
         "spec",
+        "stalled",
         "started_at",
         "tracker",
         "waiting",
@@ -103,6 +110,8 @@ class _Child:
         self.started_at = 0.0  # the supervisor's clock.monotonic() when the instance was ready
         self.last_error: BaseException | None = None
         self.last_error_at: float | None = None
+        self.progress_at_start = 0
+        self.stalled = 0  # crashes in a row without progress
 
     def live(self) -> bool:
         return self.instance is not None and not self.instance.done()
@@ -143,10 +152,14 @@ class Supervisor(Service):
         period: float = 60.0,
         backoff: Backoff = Backoff(0.5, 30.0),  # noqa: B008  (frozen, so sharing it is safe)
         stable_window: float = 60.0,
+        max_stalled_crashes: int | None = None,
+        fatal: tuple[type[BaseException], ...] = (FatalError,),
         clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(name, clock=clock)
+        self.max_stalled_crashes = max_stalled_crashes
+        self.fatal = fatal
         if strategy not in _STRATEGIES:
             raise ValueError(f"supervisor {name!r}: unknown strategy {strategy!r}")
         names = [spec.name for spec in children]
@@ -268,6 +281,8 @@ class Supervisor(Service):
         child.waiting = False
         instance = child.spec.factory()
         child.instance = instance
+        if child.spec.progress is not None:
+            child.progress_at_start = child.spec.progress()
         await instance.start()
         child.started_at = self.clock.monotonic()
         instance.add_done_callback(lambda service: self._on_exit(child, service))
@@ -299,6 +314,7 @@ class Supervisor(Service):
         counted = not isinstance(error, TransientError)
         if counted:
             self._charge_budget(child, error, now)
+            self._check_progress(child, error)
         delay = child.tracker.failed(uptime, self._rng)
         group = self._restart_group(child)
         for sibling in reversed(group):
@@ -325,7 +341,7 @@ class Supervisor(Service):
         name = child.spec.name
         child.last_error = error
         child.last_error_at = self.clock.time()
-        if isinstance(error, FatalError):
+        if isinstance(error, self.fatal):
             logger.error(
                 "supervisor {!r}: child {!r} hit a fatal error: {!r}", self.name, name, error
             )
@@ -351,6 +367,27 @@ class Supervisor(Service):
             self._budget.intensity,
             self._budget.period,
             child.spec.name,
+            error,
+        )
+        raise SupervisorGaveUp(self.name, error) from error
+
+    def _check_progress(self, child: _Child, error: BaseException | None) -> None:
+        """Give up after ``max_stalled_crashes`` crashes in a row of a child that made no progress
+        in between: a service that crashes on every message never exhausts a budget per period
+        when messages come slower than the budget's rate (one bar a minute, 5 per 60 s)."""
+        progress = child.spec.progress
+        if progress is None or self.max_stalled_crashes is None:
+            return
+        done = progress() - child.progress_at_start
+        child.stalled = child.stalled + 1 if done <= 1 else 0
+        if child.stalled <= self.max_stalled_crashes:
+            return
+        logger.error(
+            "supervisor {!r}: child {!r} crashed {} times in a row without progress (last: {!r});"
+            " giving up",
+            self.name,
+            child.spec.name,
+            child.stalled,
             error,
         )
         raise SupervisorGaveUp(self.name, error) from error

@@ -201,6 +201,7 @@ class StrategyEvaluationService(Service):
                         signal.tp,
                         signal.volume,
                         signal.reason,
+                        bar_time=candle.time,
                     )
                 )
             else:

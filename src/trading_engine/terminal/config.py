@@ -31,6 +31,12 @@ class PortSettings(BaseModel):
 
     call_timeout: float = Field(10.0, gt=0, description="wall seconds one threaded call may take")
     reconnect_attempts: int = Field(5, ge=1, description="re-initialize attempts before giving up")
+    unreachable_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="seconds (engine clock) the terminal may stay unreachable; once a reconnect "
+        "cycle fails after that, the port gives up for good (TerminalUnreachable)",
+    )
     backoff_base: float = Field(0.5, ge=0, description="seconds; ceiling of the first retry delay")
     backoff_cap: float = Field(30.0, ge=0, description="seconds; largest retry delay")
     read_attempts: int = Field(3, ge=1, description="tries of a read-only call (retry, reconnect)")
@@ -129,6 +135,15 @@ class SimTerminalConfig(Section):
     server_utc_offset_hours: float | None = Field(
         None, ge=-12, le=14, description="fixed server offset; null = EET/EEST (UTC+2/+3)"
     )
+    persist: bool = Field(
+        True, description="keep the account in a file, so that the next run resumes it"
+    )
+    account_path: Path | None = Field(
+        None, description="the account file; null = next to the journal (<journal>.account.db)"
+    )
+    resume: bool = Field(
+        True, description="resume the stored account; false = start a new one (the file is reset)"
+    )
 
 
 class Mt5LinuxConfig(Section):
@@ -160,4 +175,10 @@ class TerminalConfig(Section):
     timeout_ms: int = Field(60_000, ge=1, le=600_000, description="initialize() timeout, ms")
     call_timeout: float = Field(10.0, gt=0, le=600, description="timeout of one call, seconds")
     reconnect_attempts: int = Field(5, ge=0, le=1000, description="reconnects before giving up")
+    unreachable_timeout: float = Field(
+        600.0,
+        gt=0,
+        le=7 * 86_400,
+        description="seconds the terminal may stay unreachable before the run ends (exit 5)",
+    )
     sim: SimTerminalConfig = Field(default_factory=SimTerminalConfig)

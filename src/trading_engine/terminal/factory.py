@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,28 +28,70 @@ if TYPE_CHECKING:
 
     from trading_engine import mt5sim
     from trading_engine.mt5sim.market.servertime import ServerTime
+    from trading_engine.mt5sim.store import AccountStore
 
 __all__ = [
     "HistorySpan",
+    "account_path",
     "build_sim_terminal",
     "fit_terminal_to_history",
     "history_files",
     "modelling",
+    "open_account",
     "open_bridge",
     "open_terminal",
     "port_settings",
     "read_spans",
+    "resumed_start",
     "server_time_of",
     "sim_config_of",
 ]
 
 
-def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> tuple[Any, bool]:
+def account_path(terminal: TerminalConfig, journal_path: str | Path) -> Path | None:
+    """The simulated account's file (None: a terminal that is not simulated, or not persisted).
+
+    ``terminal.sim.account_path``, else the journal's path with ``.account.db`` for its suffix.
+    """
+    sim = terminal.sim
+    journal = str(journal_path)
+    if terminal.kind != "sim" or not sim.persist or journal == ":memory:":
+        return None
+    if sim.account_path is not None:
+        return sim.account_path
+    return Path(journal).with_suffix(".account.db")
+
+
+def resumed_start(
+    terminal: TerminalConfig, journal_path: str | Path, *, follow_wall_clock: bool
+) -> float | None:
+    """Where a resumed simulated account's clock stopped (UTC epoch seconds), plus the wall time
+    since then when ``follow_wall_clock`` (paper trading at ``--speed 1``: the simulated server
+    ran on meanwhile); None when a new account starts."""
+    from trading_engine.mt5sim.store import AccountMismatch, saved_clock
+
+    path = account_path(terminal, journal_path)
+    if path is None or not terminal.sim.resume:
+        return None
+    try:
+        saved = saved_clock(path)
+    except AccountMismatch as exc:
+        raise ConfigError(f"{exc}; run --fresh to start anew", key=_ACCOUNT_KEY) from None
+    if saved is None:
+        return None
+    utc, wall = saved
+    return utc + max(0.0, time.time() - wall) if follow_wall_clock else utc
+
+
+def open_terminal(
+    config: TerminalConfig, clock: Clock, symbols: list[str], account: Path | None = None
+) -> tuple[Any, bool]:
     """The terminal API object and whether it runs in process (no worker thread needed).
 
     ``kind: sim`` builds an isolated ``mt5sim.Terminal`` driven by ``clock`` (its latency fault
-    advances a ``SimClock`` instead of blocking); ``kind: metatrader5`` imports the MetaTrader5
-    package (Windows, next to a running terminal).
+    advances a ``SimClock`` instead of blocking), keeping its account in the file ``account``
+    when given (resumed unless ``terminal.sim.resume`` is false); ``kind: metatrader5`` imports
+    the MetaTrader5 package (Windows, next to a running terminal).
     """
     if config.kind == "metatrader5":
         try:
@@ -62,7 +105,8 @@ def open_terminal(config: TerminalConfig, clock: Clock, symbols: list[str]) -> t
     if config.kind == "mt5linux":
         return open_bridge(config, clock)
     sleep = clock.advance if isinstance(clock, SimClock) else None
-    return build_sim_terminal(config.sim, symbols, clock.time, sleep), True
+    store = open_account(config.sim, account, clock.time()) if account is not None else None
+    return build_sim_terminal(config.sim, symbols, clock.time, sleep, store=store), True
 
 
 def open_bridge(config: TerminalConfig, clock: Clock) -> tuple[Any, bool]:
@@ -88,16 +132,40 @@ def open_bridge(config: TerminalConfig, clock: Clock) -> tuple[Any, bool]:
     return terminal, bridge.sim_clock
 
 
+def open_account(sim: SimTerminalConfig, account: Path, now: float) -> AccountStore:
+    """The account file for a terminal whose clock starts at ``now`` (resumed unless
+    ``terminal.sim.resume`` is false); one ``ConfigError`` line naming the file when it cannot
+    be used."""
+    from trading_engine.mt5sim.store import AccountMismatch, AccountStore, saved_clock
+
+    try:
+        saved = saved_clock(account) if sim.resume else None
+        if saved is not None and now < saved[0] - 1.0:
+            raise AccountMismatch(
+                f"{account}: the simulated account stopped at "
+                f"{datetime.fromtimestamp(saved[0], tz=UTC):%Y-%m-%d %H:%M:%S} UTC and the "
+                f"engine's clock starts before it, at "
+                f"{datetime.fromtimestamp(now, tz=UTC):%Y-%m-%d %H:%M:%S} UTC; "
+                "start the clock at the account's time, or start a fresh account (run --fresh)"
+            )
+        return AccountStore(account, resume=sim.resume)
+    except (AccountMismatch, OSError) as exc:
+        raise ConfigError(str(exc), key=_ACCOUNT_KEY) from None
+
+
 def build_sim_terminal(
     sim: SimTerminalConfig,
     symbols: list[str],
     clock: Callable[[], float],
     sleep: Callable[[float], None] | None,
     start: datetime | None = None,
+    store: AccountStore | None = None,
 ) -> mt5sim.Terminal:
-    """An ``mt5sim.Terminal`` for ``terminal.sim`` on ``clock`` (``start`` replaces its start)."""
+    """An ``mt5sim.Terminal`` for ``terminal.sim`` on ``clock`` (``start`` replaces its start),
+    keeping its account in ``store`` when given."""
     from trading_engine import mt5sim
     from trading_engine.mt5sim.spec.symbols import DEFAULT_SYMBOLS
+    from trading_engine.mt5sim.store import AccountMismatch
 
     unknown = [symbol for symbol in symbols if symbol not in DEFAULT_SYMBOLS]
     if unknown:
@@ -109,7 +177,9 @@ def build_sim_terminal(
     if start is not None:
         sim = sim.model_copy(update={"start": start})
     try:
-        return mt5sim.Terminal(sim_config_of(sim, symbols), clock=clock, sleep=sleep)
+        return mt5sim.Terminal(sim_config_of(sim, symbols), clock=clock, sleep=sleep, store=store)
+    except AccountMismatch as exc:
+        raise ConfigError(str(exc), key=_ACCOUNT_KEY) from None
     except (OSError, ValueError) as exc:
         if not _files(sim, symbols):
             raise
@@ -117,6 +187,7 @@ def build_sim_terminal(
 
 
 _HISTORY_KEY = "terminal.sim.history_files"
+_ACCOUNT_KEY = "terminal.sim.account_path"
 
 
 def _files(sim: SimTerminalConfig, symbols: list[str]) -> dict[str, Path]:
@@ -274,6 +345,9 @@ def port_settings(config: TerminalConfig, backoff_base: float, backoff_cap: floa
     shared["reconnect_attempts"] = max(1, config.reconnect_attempts)
     return PortSettings(**shared, backoff_base=backoff_base, backoff_cap=backoff_cap)
 
+
+# terminal.sim keys of the account file (read by account_path / open_terminal, not SimConfig).
+_SIM_ACCOUNT_KEYS = frozenset({"persist", "account_path", "resume"})
 
 # SimConfig fields that take a terminal.sim key of the same name and type unchanged.
 _SIM_CONVERTED = frozenset(

@@ -51,7 +51,7 @@ import anyio.to_thread
 from loguru import logger
 
 from trading_engine.clock import Clock
-from trading_engine.errors import TerminalConnectionError, TerminalError
+from trading_engine.errors import TerminalConnectionError, TerminalError, TerminalUnreachable
 from trading_engine.model.mt5 import (
     RES_E_INVALID_PARAMS,
     RES_S_OK,
@@ -265,6 +265,8 @@ class TerminalPort:
         self._callbacks: list[ReconnectCallback] = []
         self._rules: dict[str, SymbolRules] = {}
         self._metrics = PortMetrics()
+        self._unreachable_since: float | None = None  # engine clock, while disconnected
+        self._gave_up: TerminalUnreachable | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -660,6 +662,7 @@ class TerminalPort:
         """Mark the connection lost, unless a reconnect already replaced the one that failed."""
         if generation == self._generation and self._state is PortState.CONNECTED:
             self._state = PortState.DISCONNECTED
+            self._unreachable_since = self._clock.time()
             logger.warning("terminal connection lost: {}", self._metrics.last_error)
 
     async def _ensure_connected(self) -> None:
@@ -670,12 +673,20 @@ class TerminalPort:
             raise TerminalError("the terminal port is closed")
         if state is PortState.NEW:
             raise TerminalError("the terminal port is not connected: call connect() first")
+        if self._gave_up is not None:
+            raise self._gave_up
         async with self._reconnect_lock:
             if self._state is PortState.CONNECTED:
                 return  # another task reconnected while this one waited
             if self._state is PortState.CLOSED:
                 raise TerminalError("the terminal port is closed")
-            await self._establish(first_immediate=False)
+            if self._gave_up is not None:
+                raise self._gave_up
+            try:
+                await self._establish(first_immediate=False)
+            except TerminalConnectionError as exc:
+                self._give_up_if_too_long(exc)
+                raise
             self._metrics.reconnects += 1
             self._rules.clear()
         for callback in list(self._callbacks):
@@ -685,9 +696,31 @@ class TerminalPort:
                 self._metrics.callback_errors += 1
                 logger.opt(exception=True).error("on_reconnect callback {!r} failed", callback)
 
+    def _give_up_if_too_long(self, error: TerminalConnectionError) -> None:
+        """After a failed reconnect cycle: give up for good once the terminal has been
+        unreachable for ``unreachable_timeout`` seconds; every later call raises the same
+        ``TerminalUnreachable``."""
+        since = self._unreachable_since
+        limit = self._settings.unreachable_timeout
+        if since is None or self._clock.time() - since < limit:
+            return
+        self._gave_up = TerminalUnreachable(
+            f"the terminal stayed unreachable for {self._clock.time() - since:.0f} s "
+            f"(terminal.unreachable_timeout {limit:g} s): {error}"
+        )
+        logger.error("{}", self._gave_up)
+        raise self._gave_up from error
+
+    @property
+    def gave_up(self) -> TerminalUnreachable | None:
+        """The error the port gave up with (None while it still tries)."""
+        return self._gave_up
+
     async def _establish(self, *, first_immediate: bool) -> None:
         """Initialize (+ log in) with backoff; raise ``TerminalConnectionError`` when it fails."""
         self._state = PortState.RECONNECTING
+        if self._unreachable_since is None:
+            self._unreachable_since = self._clock.time()
         attempts = self._settings.reconnect_attempts
         last = "no attempt made"
         for attempt in range(attempts):
@@ -700,6 +733,7 @@ class TerminalPort:
             if problem is None:
                 self._generation += 1
                 self._state = PortState.CONNECTED
+                self._unreachable_since = None
                 logger.info("terminal connected (attempt {} of {})", attempt + 1, attempts)
                 return
             last = problem

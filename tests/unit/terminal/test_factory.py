@@ -7,14 +7,19 @@ from datetime import UTC, datetime
 
 from trading_engine import mt5sim
 from trading_engine.terminal.config import PortSettings, SimTerminalConfig, TerminalConfig
-from trading_engine.terminal.factory import _SIM_CONVERTED, port_settings, sim_config_of
+from trading_engine.terminal.factory import (
+    _SIM_ACCOUNT_KEYS,
+    _SIM_CONVERTED,
+    port_settings,
+    sim_config_of,
+)
 
 
 def test_every_sim_key_is_passed_through_or_converted() -> None:
     sim_fields = {f.name for f in dataclasses.fields(mt5sim.SimConfig)}
 
     for name in SimTerminalConfig.model_fields:
-        assert name in sim_fields or name in _SIM_CONVERTED, name
+        assert name in sim_fields or name in _SIM_CONVERTED | _SIM_ACCOUNT_KEYS, name
 
 
 def test_sim_config_carries_the_section_values() -> None:

@@ -30,6 +30,7 @@ from trading_engine.mt5sim.spec.structs import (
     TerminalInfo,
 )
 from trading_engine.mt5sim.spec.symbols import SymbolSpec
+from trading_engine.mt5sim.store import AccountStore
 
 __all__ = ["CALL_FAILED", "NO_IPC", "SYMBOL_FIELDS", "TerminalCore", "int_arg"]
 
@@ -64,6 +65,7 @@ class TerminalCore:
         *,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        store: AccountStore | None = None,
     ) -> None:
         cfg = config if config is not None else SimConfig()
         self.config = cfg
@@ -110,6 +112,14 @@ class TerminalCore:
         self._request_id = 0
         self._account_static: tuple[SimConfig, tuple[Any, ...], tuple[Any, ...]] | None = None
         self._cursors: dict[str, FeedCursor] = {}
+        self._store = store
+        if store is not None:
+            store.attach(self)
+
+    @property
+    def store(self) -> AccountStore | None:
+        """The file that keeps the account (None: the account lives in memory only)."""
+        return self._store
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -136,6 +146,8 @@ class TerminalCore:
                 self._catchup.advance(nw.now_msc)
                 if nw.now_utc != now:
                     nw.at_utc(now)
+            if self._store is not None:
+                self._store.changed(self, now)
         return True
 
     def _restart(self) -> None:
@@ -201,6 +213,8 @@ class TerminalCore:
             self._initialized = True
             self._now.at_utc(now)
             self._catchup.advance(self._now.now_msc)
+            if self._store is not None:
+                self._store.changed(self, now)
             self._error.ok()
             return True
 

@@ -130,6 +130,8 @@ class TradingApi(TerminalCore):
                 return None
             self._request_id += 1
             out = self._send(req)
+            if self._store is not None:  # on file before the reply leaves, as on a server
+                self._store.changed(self, self._now.now_utc)
             if out.retcode in (
                 c.TRADE_RETCODE_DONE,
                 c.TRADE_RETCODE_DONE_PARTIAL,

@@ -100,6 +100,16 @@ class Catchup:
         self.quiet_spans = True
         """Use quiet spans (``horizon.py``); False searches on every call (the reference)."""
 
+    def resync(self, synced_msc: int, rolled_msc: int) -> None:
+        """Continue from ``synced_msc`` (an account restored from its file): nothing before it
+        is processed again, everything after it on the next ``advance``."""
+        self.synced_msc = synced_msc
+        self.rolled_msc = rolled_msc
+        self._rescan_from = synced_msc
+        self._quiet_until = synced_msc
+        self._quiet_key = None
+        self._look = LOOK_MIN_MS
+
     def advance(self, target_msc: int) -> None:
         """Process everything in ``(synced_msc, target_msc]``."""
         if target_msc <= self.synced_msc:
