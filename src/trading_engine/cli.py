@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,7 +44,7 @@ from trading_engine.journal.store import Journal
 from trading_engine.observability.logging import configure_logging
 from trading_engine.orchestrator import RunSummary, TradingOrchestrator
 from trading_engine.strategy.service import bind_strategies
-from trading_engine.terminal.factory import account_path, resumed_start
+from trading_engine.terminal.factory import account_path, resumed_start, server_time_of
 
 __all__ = [
     "EXIT_CODES",
@@ -588,13 +588,19 @@ ObjectiveOption = Annotated[
         "several: multi-objective (nsga2).",
     ),
 ]
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 FromOption = Annotated[
-    datetime | None, typer.Option("--from", formats=DATE_FORMATS, help="First bar (UTC).")
+    str | None,
+    typer.Option(
+        "--from", metavar="DATE[ HH:MM]", help="First bar: a server date, or date and time."
+    ),
 ]
 ToOption = Annotated[
-    datetime | None,
-    typer.Option("--to", formats=DATE_FORMATS, help="End of the bars, exclusive (UTC)."),
+    str | None,
+    typer.Option(
+        "--to",
+        metavar="DATE[ HH:MM]",
+        help="End of the bars: a server date (inclusive), or date and time (exclusive).",
+    ),
 ]
 
 
@@ -612,8 +618,23 @@ def _progress_printer(prefix: str = "") -> Callable[[Any], None]:
     return show
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=moment.tzinfo or UTC)
+def _server_moment(
+    value: str | None, key: str, cfg: SystemConfig, *, end: bool = False
+) -> datetime | None:
+    """A ``--from``/``--to`` of the search commands, read as ``backtest`` reads them (server
+    time; a ``--to`` date alone includes its day), as a UTC instant."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(
+            f"expected YYYY-MM-DD or YYYY-MM-DD HH:MM, got {value!r}", key=key
+        ) from None
+    if end and len(value.strip()) == len("YYYY-MM-DD"):
+        moment += timedelta(days=1)
+    server = moment.replace(tzinfo=UTC).timestamp()
+    return datetime.fromtimestamp(server_time_of(cfg.terminal).to_utc(server), UTC)
 
 
 @app.command("optimize")
@@ -664,8 +685,8 @@ def optimize_command(
             out,
             history=history,
             bars=bars,
-            start=_utc(from_),
-            end=_utc(to),
+            start=_server_moment(from_, "--from", cfg),
+            end=_server_moment(to, "--to", cfg, end=True),
             params=param or [],
             constraints=constraint or [],
             objectives=objective or [],
@@ -758,8 +779,8 @@ def walk_forward_command(
             out,
             history=history,
             bars=10**9,
-            start=_utc(from_),
-            end=_utc(to),
+            start=_server_moment(from_, "--from", cfg),
+            end=_server_moment(to, "--to", cfg, end=True),
             params=param or [],
             constraints=constraint or [],
             objectives=objective or [],

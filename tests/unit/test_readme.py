@@ -44,4 +44,6 @@ def test_quick_start_lines_run_in_order_and_again(tmp_path: Path) -> None:
     assert ran == 3
     assert (tmp_path / "report.html").stat().st_size > 1_000_000
     assert (tmp_path / "trades.csv").read_text().startswith("symbol,strategy,side")
-    assert (tmp_path / "journal" / "trading.db.prev").exists()
+    # The second run resumed the first one's paper account: one account file, one journal.
+    assert (tmp_path / "journal" / "trading.db").exists()
+    assert (tmp_path / "journal" / "trading.account.db").exists()

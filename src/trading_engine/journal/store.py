@@ -25,7 +25,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,17 +317,21 @@ class Journal:
         """
         values = [_value(c, getattr(row, c)) for c in _ORDER_COLUMNS]
         with self._lock:
+            self._check_open()
             durable = self._durable_orders and not self._in_transaction()
             if durable:
                 self._pragma("synchronous = FULL")
             try:
-                with self._tx(f"insert order {row.client_id}"):
-                    try:
-                        self._conn.execute(_insert_sql("orders", _ORDER_COLUMNS), values)
-                    except sqlite3.IntegrityError as exc:
-                        raise JournalError(
-                            f"{self._path}: order {row.client_id!r} is already journaled"
-                        ) from exc
+                try:
+                    self._conn.execute(_insert_sql("orders", _ORDER_COLUMNS), values)
+                except sqlite3.IntegrityError as exc:
+                    raise JournalError(
+                        f"{self._path}: order {row.client_id!r} is already journaled"
+                    ) from exc
+                except sqlite3.Error as exc:
+                    raise JournalError(
+                        f"{self._path}: insert order {row.client_id} failed: {exc}"
+                    ) from exc
             finally:
                 if durable:
                     self._pragma("synchronous = NORMAL")
@@ -379,8 +383,7 @@ class Journal:
         values = [_value(c, getattr(row, c)) for c in _POSITION_COLUMNS]
         updates = ", ".join(f"{c} = excluded.{c}" for c in _POSITION_COLUMNS if c != "ticket")
         sql = f"{_insert_sql('positions', _POSITION_COLUMNS)} ON CONFLICT(ticket) DO UPDATE SET "
-        with self._tx(f"upsert position {row.ticket}"):
-            self._conn.execute(sql + updates, values)
+        self._write(f"upsert position {row.ticket}", sql + updates, values)
 
     def close_position(
         self,
@@ -394,13 +397,13 @@ class Journal:
         reason: str | None = None,
     ) -> bool:
         """Mark a position closed with its outcome; False when the ticket is not journaled."""
-        with self._tx(f"close position {ticket}"):
-            cursor = self._conn.execute(
-                "UPDATE positions SET state = 'closed', closed_at = ?, price_close = ?, "
-                "profit = ?, swap = ?, fees = ?, close_reason = ? WHERE ticket = ?",
-                (closed_at, price_close, profit, swap, fees, reason, ticket),
-            )
-            return cursor.rowcount == 1
+        cursor = self._write(
+            f"close position {ticket}",
+            "UPDATE positions SET state = 'closed', closed_at = ?, price_close = ?, "
+            "profit = ?, swap = ?, fees = ?, close_reason = ? WHERE ticket = ?",
+            (closed_at, price_close, profit, swap, fees, reason, ticket),
+        )
+        return cursor.rowcount == 1
 
     def rekey_position(self, old_ticket: int, new_ticket: int) -> bool:
         """Follow MT5 re-issuing a position under a new ticket; False for an unknown old ticket.
@@ -446,11 +449,12 @@ class Journal:
     def record_deal(self, row: DealRow) -> bool:
         """Journal a deal once: True when it was new, False when the ticket was already there."""
         values = [_value(c, getattr(row, c)) for c in _DEAL_COLUMNS]
-        with self._tx(f"record deal {row.ticket}"):
-            cursor = self._conn.execute(
-                _insert_sql("deals", _DEAL_COLUMNS, "INSERT OR IGNORE"), values
-            )
-            return cursor.rowcount == 1
+        cursor = self._write(
+            f"record deal {row.ticket}",
+            _insert_sql("deals", _DEAL_COLUMNS, "INSERT OR IGNORE"),
+            values,
+        )
+        return cursor.rowcount == 1
 
     def deals_for(
         self,
@@ -505,12 +509,12 @@ class Journal:
     ) -> int:
         """``record_event`` with the payload already encoded (``encode_payload``)."""
         with self._lock:
-            with self._tx(f"record event {type}"):
-                cursor = self._conn.execute(
-                    "INSERT INTO events (time, type, correlation_id, payload) VALUES (?, ?, ?, ?)",
-                    (time, str(type), correlation_id, payload),
-                )
-                event_id = int(cursor.lastrowid or 0)
+            cursor = self._write(
+                f"record event {type}",
+                "INSERT INTO events (time, type, correlation_id, payload) VALUES (?, ?, ?, ?)",
+                (time, str(type), correlation_id, payload),
+            )
+            event_id = int(cursor.lastrowid or 0)
             self._event_count += 1
             limit = self._max_events
             if limit is not None and self._event_count > limit + max(1, limit // 10):
@@ -628,6 +632,16 @@ class Journal:
             self._check_open()
             try:
                 yield
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self._path}: {what} failed: {exc}") from exc
+
+    def _write(self, what: str, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        """One write statement, atomic on its own: SQLite's autocommit (no BEGIN/COMMIT round
+        trips) outside a transaction, part of the open one inside it."""
+        with self._lock:
+            self._check_open()
+            try:
+                return self._conn.execute(sql, params)
             except sqlite3.Error as exc:
                 raise JournalError(f"{self._path}: {what} failed: {exc}") from exc
 

@@ -77,3 +77,14 @@ def test_day_of_week_uses_mql5_numbering() -> None:
     assert day_of_week(_utc(2024, 1, 7)) == 0  # Sunday
     assert day_of_week(_utc(2024, 1, 8, 23, 59)) == 1
     assert day_of_week(_utc(2024, 1, 13)) == 6
+
+
+def test_offset_span_remembers_its_last_span_without_changing_answers() -> None:
+    st = ServerTime.eet()
+    edge = _utc(2024, 3, 31, 1)  # EU summer time starts at 01:00 UTC
+    instants = [edge - 1, edge, edge - 0.001, edge + 1, _utc(2024, 1, 8), edge, _utc(2024, 11, 1)]
+    expected = [ServerTime.eet().offset_span(t) for t in instants]  # each from a fresh instance
+    assert [st.offset_span(t) for t in instants] == expected
+    assert [st.offset_at(t) for t in instants] == [e[0] for e in expected]
+    assert expected[0] == (7200, expected[0][1], float(edge))
+    assert expected[1][:2] == (10800, float(edge))

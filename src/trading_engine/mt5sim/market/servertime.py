@@ -80,11 +80,14 @@ class ServerTime:
     dst_shift: int = 3600
     _transitions: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
     _transition_list: list[int] = field(init=False, repr=False, compare=False)
+    _last_span: list[tuple[int, float, float]] = field(init=False, repr=False, compare=False)
+    """One entry: the span found last (consecutive calls nearly always fall in it)."""
 
     def __post_init__(self) -> None:
         trans = _shared_transitions() if self.dst_shift else np.empty(0, dtype=np.int64)
         object.__setattr__(self, "_transitions", trans)
         object.__setattr__(self, "_transition_list", trans.tolist())
+        object.__setattr__(self, "_last_span", [(self.base_offset, math.inf, -math.inf)])
 
     @classmethod
     def eet(cls) -> ServerTime:
@@ -100,18 +103,22 @@ class ServerTime:
         """Offset (seconds) of server time from UTC at the UTC instant ``utc_seconds``."""
         if not self.dst_shift:
             return self.base_offset
-        idx = bisect.bisect_right(self._transition_list, utc_seconds)
-        return self.base_offset + (self.dst_shift if idx % 2 == 1 else 0)
+        return self.offset_span(utc_seconds)[0]
 
     def offset_span(self, utc_seconds: float) -> tuple[int, float, float]:
         """(offset, lo, hi): ``offset_at`` is ``offset`` for every UTC instant in ``[lo, hi)``."""
         if not self.dst_shift:
             return self.base_offset, -math.inf, math.inf
+        last = self._last_span[0]
+        if last[1] <= utc_seconds < last[2]:
+            return last
         trans = self._transition_list
         idx = bisect.bisect_right(trans, utc_seconds)
         lo = float(trans[idx - 1]) if idx > 0 else -math.inf
         hi = float(trans[idx]) if idx < len(trans) else math.inf
-        return self.base_offset + (self.dst_shift if idx % 2 == 1 else 0), lo, hi
+        span = (self.base_offset + (self.dst_shift if idx % 2 == 1 else 0), lo, hi)
+        self._last_span[0] = span
+        return span
 
     def to_server(self, utc_seconds: float) -> float:
         """Server wall-clock epoch seconds for a UTC epoch second."""
