@@ -199,13 +199,13 @@ def init_config(
         typer.echo(f"wrote {written}")
 
 
-@app.command("run")
 def say_if_compiling() -> None:
     """Say so when numba has yet to compile the kernels (a minute or two of silence otherwise)."""
     if not kernels_cached():
         typer.echo("compiling indicator kernels (first run only)", err=True)
 
 
+@app.command("run")
 def run(
     config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
     speed: Annotated[
