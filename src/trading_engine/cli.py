@@ -25,6 +25,7 @@ import typer
 import yaml
 
 from trading_engine import __version__
+from trading_engine.backtest.console import kernels_cached
 from trading_engine.clock import Clock, LiveClock, ScaledClock, SimClock
 from trading_engine.config import ConfigLoader, SystemConfig, fit_start_to_history
 from trading_engine.errors import (
@@ -198,6 +199,12 @@ def init_config(
         typer.echo(f"wrote {written}")
 
 
+def say_if_compiling() -> None:
+    """Say so when numba has yet to compile the kernels (a minute or two of silence otherwise)."""
+    if not kernels_cached():
+        typer.echo("compiling indicator kernels (first run only)", err=True)
+
+
 @app.command("run")
 def run(
     config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
@@ -248,6 +255,7 @@ def run(
         if fresh:
             _start_afresh(cfg)
         setup_logging(cfg)
+        say_if_compiling()
         try:
             summary = asyncio.run(_run(cfg, config.parent, speed, max_bars, duration, metrics_port))
         except asyncio.CancelledError:  # a second Ctrl-C / SIGTERM cut the stop short

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trading_engine import __version__
-from trading_engine.cli import EXIT_CODES, app, exit_code_for
+from trading_engine.cli import EXIT_CODES, app, exit_code_for, say_if_compiling
 from trading_engine.errors import (
     ConfigError,
     DataIntegrityError,
@@ -248,3 +248,13 @@ def test_set_values_are_read_as_yaml(runner: CliRunner) -> None:
     assert effective["logging"]["levels"] == {"data_fetching": "DEBUG"}
     assert effective["orchestrator"]["enable_auto_restart"] is False
     assert effective["trading"]["timeframes"] == ["M1", "H1"]
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_run_says_when_it_compiles_the_kernels(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cached: bool
+) -> None:
+    monkeypatch.setattr("trading_engine.cli.kernels_cached", lambda: cached)
+    say_if_compiling()
+    said = capsys.readouterr().err == "compiling indicator kernels (first run only)\n"
+    assert said is not cached

@@ -90,6 +90,13 @@ def plan_period(
         start_utc = None if start_srv is None else utc(start_srv)
         budget = bars if bars is not None or end_srv is not None else DEFAULT_GENERATED_BARS
         return Period(start_utc, utc(end_srv) if end_srv is not None else None, budget)
+    for span in spans:
+        if span.times.size < 2:
+            n = int(span.times.size)
+            raise ConfigError(
+                f"{span.path}:{n + 1}: only {n} bar{'' if n == 1 else 's'}: a backtest needs "
+                "at least 2 (the first warms the indicators up)"
+            )
     warm = config.services.indicator_calculation.warmup_bars
     earliest = max(
         int(s.times[min(warm, s.times.size - 2)]) + _step(s) for s in spans if s.times.size > 1
@@ -120,7 +127,11 @@ def plan_period(
         else:
             last = end_srv
     budget = bars
-    held = sum(_bars_after(s, config.trading.timeframes, first, last) for s in spans)
+    each = [_bars_after(s, config.trading.timeframes, first, last) for s in spans]
+    # MT5 closes a bar with the next one's first tick: the file's last bar never closes.
+    if all(n <= (1 if last == data_end else 0) for n in each):
+        raise _nothing_to_trade(spans[0], warm, clamped=start_srv is None or first != start_srv)
+    held = sum(each)
     if bars is not None and bars > held:
         warnings.append(
             f"--bars {bars}: the history holds {held} bars from {_stamp(first)}; "
@@ -131,6 +142,17 @@ def plan_period(
         return Period(utc(first), utc(last), None, warnings, held)
     end_utc = utc(last) if end_srv is not None else None
     return Period(utc(first), end_utc, budget, warnings, held)
+
+
+def _nothing_to_trade(span: HistorySpan, warm: int, *, clamped: bool) -> ConfigError:
+    if not clamped:
+        return ConfigError("no bar of the history closes between --from and --to", key="--from")
+    n = int(span.times.size)
+    return ConfigError(
+        f"{span.path}:{n + 1}: {n} bars leave none to trade after the warm-up "
+        f"(services.indicator_calculation.warmup_bars: {warm}; the last bar, with no tick "
+        "after it, never closes)"
+    )
 
 
 def _server_midnight(day: date) -> int:

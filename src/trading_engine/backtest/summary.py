@@ -54,7 +54,8 @@ class RunProbe:
     def rejected(self, event: OrderRejectedEvent) -> None:
         when = _stamp(self.server_time(event.timestamp))
         code = f" (retcode {event.retcode})" if event.retcode else ""
-        _log.warning("order rejected at {}: {}{}: {}", when, event.symbol, code, event.reason)
+        reason = event.reason.removeprefix(f"{event.symbol}: ")  # the normaliser names it too
+        _log.warning("order rejected at {}: {}{}: {}", when, event.symbol, code, reason)
 
 
 _log = logger.bind(service="backtest")

@@ -106,7 +106,7 @@ def test_h1_only_history_with_an_sma_cross_over_a_period(tmp_path: Path, open_re
     assert charts[0]["points"] >= 2 * len(result.trades)  # entries and exits on the chart
 
 
-def test_a_two_row_file_and_a_file_shorter_than_bars_end_at_the_end_of_the_data(
+def test_a_file_shorter_than_bars_ends_at_the_end_of_the_data_a_two_row_file_is_an_error(
     tmp_path: Path,
 ) -> None:
     bars = h1_export(tmp_path / "EURUSD_H1.csv", count=120)
@@ -125,8 +125,9 @@ def test_a_two_row_file_and_a_file_shorter_than_bars_end_at_the_end_of_the_data(
     text = (tmp_path / "EURUSD_H1.csv").read_bytes().decode("utf-16").splitlines()[:3]
     two.write_text("\n".join(text) + "\n")
     result = runner.invoke(app, [*cli, str(two), *sets])
-    assert result.exit_code == 0, result.output
-    assert re.search(r"# Trades\s+0", result.output)
+    assert result.exit_code == 2, result.output  # nothing to trade: an error, not an empty run
+    assert result.output.strip().count("\n") == 0
+    assert f"{two}:3: 2 bars leave none to trade" in result.output
     assert bars.size == 120
 
 

@@ -83,10 +83,16 @@ def test_a_two_row_file(tmp_path: Path) -> None:
     two = tmp_path / "two.csv"
     lines = h1_file(tmp_path / "h1.csv", days=1).read_text().splitlines()[:3]
     two.write_text("\n".join(lines) + "\n")
-    cfg = config(two)
-    period = plan_period(cfg)
-    assert server(period.start) == datetime(2024, 1, 1, 1, tzinfo=UTC)  # after the first bar
-    assert server(period.end) == datetime(2024, 1, 1, 2, tzinfo=UTC)
+    with pytest.raises(ConfigError, match=r"two\.csv:3: 2 bars leave none to trade"):
+        plan_period(config(two))
+
+
+def test_a_file_shorter_than_the_warm_up_is_an_error_not_an_empty_run(tmp_path: Path) -> None:
+    short = h1_file(tmp_path / "h1.csv", days=1)  # 24 bars: the last never closes
+    with pytest.raises(ConfigError, match=r"h1\.csv:25: 24 bars leave none to trade"):
+        plan_period(config(short, warmup=30))
+    period = plan_period(config(short, warmup=21))  # bars 23 and 24 close after the start
+    assert server(period.start) == datetime(2024, 1, 1, 22, tzinfo=UTC)
 
 
 def test_from_after_the_data_is_an_error(tmp_path: Path) -> None:
@@ -104,3 +110,11 @@ def test_generated_prices_take_the_period_as_asked() -> None:
     assert period.bars is None
     assert server(period.start) == datetime(2024, 2, 1, tzinfo=UTC)
     assert server(period.end) == datetime(2024, 2, 3, tzinfo=UTC)
+
+
+def test_a_one_bar_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    one = tmp_path / "one.csv"
+    lines = h1_file(tmp_path / "h1.csv", days=1).read_text().splitlines()[:2]
+    one.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"one\.csv:2: only 1 bar"):
+        plan_period(config(one))

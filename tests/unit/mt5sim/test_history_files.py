@@ -189,3 +189,27 @@ def test_sunday_evening_bars_mean_the_market_was_open(tmp_path: Path) -> None:
     assert md.is_trading_time("EURUSD", epoch("2024.01.07 23:30"))  # Sunday: in the data
     assert not md.is_trading_time("EURUSD", epoch("2024.01.06 12:00"))  # Saturday: no data
     assert md.is_trading_time("EURUSD", epoch("2024.01.05 23:59"))
+
+
+def test_invalid_utf8_names_the_line_and_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    good = H1_ROWS[0].encode()
+    bad = H1_ROWS[1].replace("1.09480", "1.0\xff48").encode("latin-1")
+    path.write_bytes(b"\n".join([HEADER.encode(), good, bad]) + b"\n")
+    with pytest.raises(HistoryFileError) as info:
+        load_history(path)
+    assert str(info.value) == f"{path}:3: column 4 <HIGH>: not UTF-8 or UTF-16 text"
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [([], ":1: empty file"), ([HEADER], ":2: no data rows after the header")],
+)
+def test_an_empty_or_header_only_file_is_one_error_line(
+    tmp_path: Path, lines: list[str], expected: str
+) -> None:
+    path = tmp_path / "short.csv"
+    path.write_bytes(("\r\n".join(lines) + ("\r\n" if lines else "")).encode("utf-16"))
+    with pytest.raises(HistoryFileError) as info:
+        load_history(path)
+    assert str(info.value) == f"{path}{expected}"

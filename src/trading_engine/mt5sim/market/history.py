@@ -109,8 +109,22 @@ def _text(path: Path) -> str:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
-            raise HistoryFileError(path, "not UTF-8 or UTF-16 text", line=line) from None
+            column = _byte_column(raw, exc.start)
+            raise HistoryFileError(
+                path, "not UTF-8 or UTF-16 text", line=line, column=column
+            ) from None
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").rstrip("\n") + "\n"
+
+
+def _byte_column(raw: bytes, at: int) -> str:
+    """The column label (number and header name) of the field holding byte ``at``."""
+    line_start = raw.rfind(b"\n", 0, at) + 1
+    first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r\ufeff")
+    sep = max(("\t", ",", ";"), key=first.count)
+    index = raw[line_start:at].count(sep.encode())
+    names = first.split(sep)
+    name = names[index].strip().upper() if index < len(names) else ""
+    return f"{index + 1} {name}".rstrip()
 
 
 def _frame_of(path: Path, text: str) -> pl.DataFrame:
@@ -257,7 +271,12 @@ def _parse_ticks(path: Path, df: pl.DataFrame) -> npt.NDArray[np.void]:
 
 def _read_csv(path: Path) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.void]]:
     text = _text(path)
-    header = text.split("\n", 1)[0].upper()
+    if not text.strip():
+        raise HistoryFileError(path, "empty file", line=1)
+    header, _, rows = text.partition("\n")
+    if not rows.strip():
+        raise HistoryFileError(path, "no data rows after the header", line=2)
+    header = header.upper()
     if "<BID>" in header:
         return "ticks", _parse_ticks(path, _frame_of(path, text))
     if "<OPEN>" in header:
