@@ -31,7 +31,7 @@ import types
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from trading_engine.errors import ConfigError
 from trading_engine.terminal.config import SimTerminalConfig, TerminalConfig
@@ -49,44 +49,6 @@ __all__ = [
     "open_served_terminal",
     "served_module",
 ]
-
-API_FUNCTIONS: Final = (
-    "initialize",
-    "login",
-    "shutdown",
-    "version",
-    "last_error",
-    "account_info",
-    "terminal_info",
-    "symbols_total",
-    "symbols_get",
-    "symbol_info",
-    "symbol_info_tick",
-    "symbol_select",
-    "market_book_add",
-    "market_book_get",
-    "market_book_release",
-    "copy_rates_from",
-    "copy_rates_from_pos",
-    "copy_rates_range",
-    "copy_ticks_from",
-    "copy_ticks_range",
-    "orders_total",
-    "orders_get",
-    "order_calc_margin",
-    "order_calc_profit",
-    "order_check",
-    "order_send",
-    "positions_total",
-    "positions_get",
-    "history_orders_total",
-    "history_orders_get",
-    "history_deals_total",
-    "history_deals_get",
-    "Buy",
-    "Sell",
-    "Close",
-)
 
 
 class ServerClock:
@@ -188,10 +150,10 @@ def served_module(terminal: Any, clock: ServerClock) -> types.ModuleType:
         value = getattr(mt5sim, name)
         if isinstance(value, (int, float, str, type)):
             setattr(module, name, value)
+        elif hasattr(terminal, name):  # an API function: the served terminal's own
+            setattr(module, name, getattr(terminal, name))
     module.__version__ = mt5sim.__version__  # type: ignore[attr-defined]
     module.__author__ = mt5sim.__author__  # type: ignore[attr-defined]
-    for name in API_FUNCTIONS:
-        setattr(module, name, getattr(terminal, name))
     module.sim_set_time = clock.set_time  # type: ignore[attr-defined]
     module.sim_time = clock.time  # type: ignore[attr-defined]
     return module
