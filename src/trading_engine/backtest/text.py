@@ -1,14 +1,10 @@
-"""A backtest result as text lines and as a CSV of trades (the command line's minimal report)."""
+"""A backtest result as text lines (the command line's summary before the statistics)."""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import fields
-from pathlib import Path
+from trading_engine.backtest.result import BacktestResult
 
-from trading_engine.backtest.result import BacktestResult, ClosedTrade
-
-__all__ = ["result_lines", "write_trades_csv"]
+__all__ = ["result_lines"]
 
 
 def result_lines(result: BacktestResult) -> list[str]:
@@ -33,13 +29,3 @@ def result_lines(result: BacktestResult) -> list[str]:
         f"fingerprint: {result.fingerprint}",
     ]
     return lines
-
-
-def write_trades_csv(result: BacktestResult, path: Path) -> None:
-    """One row per closed trade, ``ClosedTrade``'s fields as columns."""
-    names = [f.name for f in fields(ClosedTrade)]
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(names)
-        for trade in result.trades:
-            writer.writerow([getattr(trade, name) for name in names])
