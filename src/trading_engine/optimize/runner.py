@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -270,15 +269,3 @@ def best_trials_exist(study: optuna.study.Study) -> bool:
     from optuna.trial import TrialState
 
     return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-
-
-def study_summary(outcome: OptimizeOutcome) -> Mapping[str, Any]:
-    """Counts of the study's trials by state."""
-    counts: dict[str, int] = {}
-    for t in outcome.study.get_trials(deepcopy=False):
-        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
-    return counts
-
-
-def finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None

@@ -138,11 +138,6 @@ def _trial_sharpes(study: optuna.study.Study) -> list[float]:
     return [float(s) for s in sharpes if s is not None]
 
 
-def _stats_of(trial: optuna.trial.FrozenTrial) -> dict[str, float]:
-    stats = trial.user_attrs.get("stats", {})
-    return {k: (float(v) if v is not None else math.nan) for k, v in stats.items()}
-
-
 def _run(backend: Backend, params: dict[str, Any], window: Window) -> TrialOutcome:
     result = backend.submit(params, window).result()
     if isinstance(result, TrialFailure):
