@@ -190,7 +190,7 @@ class BacktestEngine:
                 start=clock.time(),
                 delay=float(services.data_fetching.close_delay),
                 interval=float(services.data_fetching.fetch_interval),
-                server_msc=_server_msc(terminal.market.server_time),
+                server_time=terminal.market.server_time,
                 budget=self.bars,
             )
             gc.freeze()  # the objects built so far live for the whole run: keep them out of GC
