@@ -247,12 +247,8 @@ class BacktestEngine:
             grown = horizon * 2
             horizon = grown
         extremes: dict[str, M1Extremes] = {}
-        sim = self.config.terminal.sim
-        from_m1 = sim.history_file is not None or sim.market_mode == "m1"
         for symbol in sorted({s.symbol for s in streams}):
-            extremes[symbol] = load_m1_extremes(
-                market, symbol, start_srv - 120, end_srv + 3 * _DAY, from_m1=from_m1
-            )
+            extremes[symbol] = load_m1_extremes(market, symbol, start_srv - 120, end_srv + 3 * _DAY)
         for s in streams:
             validator = engine.data_state.validator((s.symbol, s.timeframe))
             before = validator.last_time

@@ -1,7 +1,7 @@
 """Skipping what cannot change anything: may a stop, a target or a stop-out have fired?
 
 For each symbol the engine keeps, per M1 bar, the bid and ask extremes of the bar's ticks and the
-bar's first tick (``load_m1_extremes``, one vector pass over the ticks, a month at a time).
+bar's first tick (``load_m1_extremes``: the simulator records them while it builds the M1 bars).
 ``quiet_until`` scans forward from the last refresh of the positions to the first M1 bar where
 any position's SL or TP could be reached (bid for longs, ask for shorts, as the simulator
 triggers them) or where a bound on the equity could fall to the stop-out level, at most to the
@@ -23,7 +23,6 @@ import numpy.typing as npt
 
 __all__ = ["M1Extremes", "load_m1_extremes", "quiet_until"]
 
-_CHUNK_DAYS = 20
 _DAY = 86_400
 
 
@@ -39,60 +38,12 @@ class M1Extremes:
     ask_hi: npt.NDArray[np.float64]
 
 
-def load_m1_extremes(
-    market: Any, symbol: str, from_srv: float, to_srv: float, *, from_m1: bool = False
-) -> M1Extremes:
-    """The extremes of every M1 bar with ticks in ``[from_srv, to_srv]`` (server seconds).
-
-    ``from_m1``: the feed's ticks are synthesised from its M1 bars (``market_mode: m1``, bar
-    history files; ``mt5sim``'s "1 minute OHLC" rule: the first tick at the bar's open, or 59 s
-    in when the bar has one tick; bids within the bar's low and high; ask = bid + the bar's
-    spread): read from the bars, without building the ticks.
-    """
-    if from_m1:
-        return _from_bars(market, symbol, from_srv, to_srv)
-    parts: list[tuple[npt.NDArray[Any], ...]] = []
-    lo = int(from_srv) // 60 * 60
-    end = int(to_srv)
-    while lo <= end:
-        hi = min(lo + _CHUNK_DAYS * _DAY, end + 1)
-        ticks = market.ticks_between(symbol, lo * 1000 - 1, hi * 1000 - 1)
-        if len(ticks):
-            msc = np.ascontiguousarray(ticks["time_msc"], dtype=np.int64)
-            minute = msc // 60_000
-            starts = np.flatnonzero(np.diff(minute, prepend=minute[0] - 1))
-            bid = np.ascontiguousarray(ticks["bid"], dtype=np.float64)
-            ask = np.ascontiguousarray(ticks["ask"], dtype=np.float64)
-            parts.append(
-                (
-                    minute[starts] * 60,
-                    msc[starts],
-                    np.minimum.reduceat(bid, starts),
-                    np.maximum.reduceat(bid, starts),
-                    np.minimum.reduceat(ask, starts),
-                    np.maximum.reduceat(ask, starts),
-                )
-            )
-        lo = hi
-    if not parts:
-        empty_i = np.empty(0, np.int64)
-        empty_f = np.empty(0, np.float64)
-        return M1Extremes(empty_i, empty_i, empty_f, empty_f, empty_f, empty_f)
-    cols = [np.concatenate([p[k] for p in parts]) for k in range(6)]
-    return M1Extremes(cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
-
-
-def _from_bars(market: Any, symbol: str, from_srv: float, to_srv: float) -> M1Extremes:
-    now_utc = market.server_time.to_utc(to_srv) + 60
-    m1 = market.copy_rates_range(symbol, 1, int(from_srv) // 60 * 60, int(to_srv), now_utc)
-    point = float(market.specs[symbol].point)
-    times = np.ascontiguousarray(m1["time"], dtype=np.int64)
-    low = np.ascontiguousarray(m1["low"], dtype=np.float64)
-    high = np.ascontiguousarray(m1["high"], dtype=np.float64)
-    spread = m1["spread"].astype(np.float64) * point
-    first = times * 1000 + np.where(m1["tick_volume"] <= 1, 59_000, 0)
-    # half a point of margin on the asks: they are rounded to the point grid
-    return M1Extremes(times, first, low, high, low + spread - point / 2, high + spread + point / 2)
+def load_m1_extremes(market: Any, symbol: str, from_srv: float, to_srv: float) -> M1Extremes:
+    """The extremes of every M1 bar whose minute overlaps ``[from_srv, to_srv]`` (server
+    seconds): the simulator's ``minute_quotes``, recorded while it built the bars from ticks (or
+    derived from bars replayed as "1 minute OHLC"), so no tick is generated again."""
+    q = market.minute_quotes(symbol, from_srv, to_srv)
+    return M1Extremes(q.time, q.first_msc, q.bid_low, q.bid_high, q.ask_low, q.ask_high)
 
 
 @nb.njit(cache=True)

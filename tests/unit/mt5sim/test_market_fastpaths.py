@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trading_engine.mt5sim.market.data import MarketData
+from trading_engine.mt5sim.market.data import MarketData, MinuteQuotes
+from trading_engine.mt5sim.market.history import write_bars_csv
 from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.mt5sim.spec import constants as c
 from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE
@@ -162,3 +167,55 @@ def test_terminal_poll_fast_path_answers_as_the_general_path(
         assert general is not None
         assert _same(fast, general)
         assert fast_error == term.last_error() == (1, "Success")
+
+
+def _quotes_of_ticks(md: MarketData, symbol: str, lo: float, hi: float) -> dict[str, list[Any]]:
+    """The minute quotes computed the long way: every tick of the range, reduced per minute."""
+    last_minute = math.floor(hi / 60) * 60
+    ticks = md.ticks_between(symbol, math.floor(lo / 60) * 60_000 - 1, last_minute * 1000 + 59_999)
+    msc = ticks["time_msc"]
+    minute = msc // 60_000
+    starts = np.flatnonzero(np.diff(minute, prepend=minute[0] - 1))
+    return {
+        "time": (minute[starts] * 60).tolist(),
+        "first_msc": msc[starts].tolist(),
+        "bid_low": np.minimum.reduceat(ticks["bid"], starts).tolist(),
+        "bid_high": np.maximum.reduceat(ticks["bid"], starts).tolist(),
+        "ask_low": np.minimum.reduceat(ticks["ask"], starts).tolist(),
+        "ask_high": np.maximum.reduceat(ticks["ask"], starts).tolist(),
+    }
+
+
+def _fields(q: MinuteQuotes) -> dict[str, list[Any]]:
+    return {name: getattr(q, name).tolist() for name in MinuteQuotes.__slots__}
+
+
+@pytest.mark.parametrize("mode", ["ticks", "m1"])
+def test_minute_quotes_are_the_extremes_and_first_time_of_each_minutes_ticks(mode: str) -> None:
+    md = MarketData.generated(
+        SPECS, seed=3, start_utc=START, history_days=2, server_time=ST, mode=mode
+    )  # fmt: skip
+    lo, hi = ST.to_server(START) - 86_400 + 17.5, ST.to_server(START) + 4 * 86_400 + 59
+    quotes = md.minute_quotes("EURUSD", lo, hi)
+    assert len(quotes.time) > 2000  # Friday and Monday, across the weekend and the DST switch
+    assert _fields(quotes) == _quotes_of_ticks(md, "EURUSD", lo, hi)
+
+
+def test_minute_quotes_of_replayed_bars_follow_the_one_minute_ohlc_ticks(tmp_path: Path) -> None:
+    # thin and full bars, rising and falling: 1, 2, 3 and 4+ ticks of "1 minute OHLC"
+    bars = np.zeros(6, dtype=RATES_DTYPE)
+    bars["time"] = 1_704_700_800 + 60 * np.arange(6)
+    bars["open"] = [1.1, 1.1, 1.1, 1.1, 1.1, 1.1]
+    bars["high"] = [1.1, 1.1003, 1.1004, 1.1005, 1.1002, 1.1006]
+    bars["low"] = [1.1, 1.0999, 1.0996, 1.0995, 1.0998, 1.0991]
+    bars["close"] = [1.1, 1.1002, 1.0999, 1.1003, 1.0999, 1.0993]
+    bars["tick_volume"] = [1, 2, 3, 3, 4, 9]
+    bars["spread"] = [3, 5, 2, 7, 1, 4]
+    path = tmp_path / "bars.csv"
+    write_bars_csv(path, bars)
+    md = MarketData.from_history(SPECS, {"EURUSD": path}, server_time=ST)
+    lo, hi = float(bars["time"][0]), float(bars["time"][-1])
+    quotes = md.minute_quotes("EURUSD", lo, hi)
+    assert _fields(quotes) == _quotes_of_ticks(md, "EURUSD", lo, hi)
+    # the 2- and 3-tick bars never saw their low: their ticks are open, (high,) close
+    assert quotes.bid_low.tolist()[1:3] == [1.1, 1.0999]

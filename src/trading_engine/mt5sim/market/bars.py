@@ -35,10 +35,12 @@ __all__ = [
     "check_timeframe",
     "m1_from_bars",
     "m1_from_ticks",
+    "m1_quotes_from_ticks",
     "merge_bars",
     "minute_bar",
     "period_seconds",
     "price_scale",
+    "quotes_from_m1",
     "ticks_from_m1",
 ]
 
@@ -139,6 +141,74 @@ def m1_from_ticks(ticks: npt.NDArray[np.void], point: float) -> npt.NDArray[np.v
     out = np.empty(n, dtype=RATES_DTYPE)
     _m1_kernel(ticks["time_msc"], ticks["bid"], ticks["ask"], price_scale(point), out)
     return out
+
+
+@nb.njit(cache=True)
+def _m1_quotes_kernel(tm, bid, ask, inv_point, out, first, ask_lo, ask_hi):  # type: ignore[no-untyped-def]
+    """``_m1_kernel``, recording each minute's first tick and ask extremes on the way."""
+    n = tm.size
+    j = -1
+    cur = np.int64(-1)
+    for i in range(n):
+        minute = tm[i] // 60_000
+        sp = np.int32(np.rint((ask[i] - bid[i]) * inv_point))
+        b = bid[i]
+        a = ask[i]
+        if minute != cur:
+            j += 1
+            cur = minute
+            out[j].time = minute * 60
+            out[j].open = b
+            out[j].high = b
+            out[j].low = b
+            out[j].close = b
+            out[j].tick_volume = 1
+            out[j].spread = sp
+            out[j].real_volume = 0
+            first[j] = tm[i]
+            ask_lo[j] = a
+            ask_hi[j] = a
+        else:
+            if b > out[j].high:
+                out[j].high = b
+            if b < out[j].low:
+                out[j].low = b
+            out[j].close = b
+            out[j].tick_volume += 1
+            if sp < out[j].spread:
+                out[j].spread = sp
+            if a < ask_lo[j]:
+                ask_lo[j] = a
+            if a > ask_hi[j]:
+                ask_hi[j] = a
+    return j + 1
+
+
+MinuteQuoteColumns = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+"""Per M1 bar: the first tick's ``time_msc`` and the lowest and highest ask of the minute."""
+
+
+def m1_quotes_from_ticks(
+    ticks: npt.NDArray[np.void], point: float
+) -> tuple[npt.NDArray[np.void], MinuteQuoteColumns]:
+    """:func:`m1_from_ticks` and, per bar, its first tick's time and ask extremes (one pass)."""
+    if ticks.size == 0:
+        return np.empty(0, dtype=RATES_DTYPE), (
+            np.empty(0, np.int64),
+            np.empty(0, np.float64),
+            np.empty(0, np.float64),
+        )
+    minutes = ticks["time_msc"] // 60_000
+    n = 1 + int(np.count_nonzero(minutes[1:] != minutes[:-1]))
+    out = np.empty(n, dtype=RATES_DTYPE)
+    first = np.empty(n, dtype=np.int64)
+    ask_lo = np.empty(n, dtype=np.float64)
+    ask_hi = np.empty(n, dtype=np.float64)
+    _m1_quotes_kernel(
+        ticks["time_msc"], ticks["bid"], ticks["ask"], price_scale(point), out, first, ask_lo,
+        ask_hi,
+    )  # fmt: skip
+    return out, (first, ask_lo, ask_hi)
 
 
 def minute_bar(ticks: npt.NDArray[np.void], point: float) -> npt.NDArray[np.void]:
@@ -255,6 +325,34 @@ def ticks_from_m1(m1: npt.NDArray[np.void], point: float) -> npt.NDArray[np.void
     out = np.empty(int(counts.sum()), dtype=TICKS_DTYPE)
     _ohlc_ticks_kernel(m1, starts, price_scale(point), out)
     return out
+
+
+def quotes_from_m1(
+    m1: npt.NDArray[np.void], point: float
+) -> tuple[MinuteQuoteColumns, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """What :func:`ticks_from_m1` makes of each bar, without making the ticks: ((first tick's
+    ``time_msc``, lowest ask, highest ask), lowest bid, highest bid), exactly."""
+    o = m1["open"].astype(np.float64)
+    h = m1["high"].astype(np.float64)
+    lo = m1["low"].astype(np.float64)
+    cl = m1["close"].astype(np.float64)
+    tv = m1["tick_volume"].astype(np.int64)
+    # the bids of the bar's ticks: the close; the open from 2 ticks; the extreme away from the
+    # close from 3; both extremes from 4 (the module rules)
+    ext = np.where(cl >= o, lo, h)
+    bid_lo = np.where(tv <= 1, cl, np.minimum(o, cl))
+    bid_hi = np.where(tv <= 1, cl, np.maximum(o, cl))
+    bid_lo = np.where(tv == 3, np.minimum(bid_lo, ext), bid_lo)
+    bid_hi = np.where(tv == 3, np.maximum(bid_hi, ext), bid_hi)
+    both = np.minimum(lo, h), np.maximum(lo, h)
+    bid_lo = np.where(tv >= 4, np.minimum(bid_lo, both[0]), bid_lo)
+    bid_hi = np.where(tv >= 4, np.maximum(bid_hi, both[1]), bid_hi)
+    inv_point = price_scale(point)
+    sp = m1["spread"].astype(np.float64)
+    ask_lo = (np.rint(bid_lo * inv_point) + sp) / inv_point  # the ask rises with the bid
+    ask_hi = (np.rint(bid_hi * inv_point) + sp) / inv_point
+    first = m1["time"].astype(np.int64) * 1000 + np.where(tv <= 1, 59_000, 0)
+    return (first, ask_lo, ask_hi), bid_lo, bid_hi
 
 
 def m1_from_bars(bars: npt.NDArray[np.void], timeframe: int) -> npt.NDArray[np.void]:

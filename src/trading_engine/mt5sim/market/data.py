@@ -31,7 +31,13 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from trading_engine.mt5sim.market.bars import bar_open_time, check_timeframe, merge_bars, minute_bar
+from trading_engine.mt5sim.market.bars import (
+    bar_open_time,
+    check_timeframe,
+    merge_bars,
+    minute_bar,
+    quotes_from_m1,
+)
 from trading_engine.mt5sim.market.cursor import FeedCursor, TickRow
 from trading_engine.mt5sim.market.feed import Feed, GeneratedFeed, HistoryFeed
 from trading_engine.mt5sim.market.servertime import DAY, ServerTime
@@ -45,7 +51,7 @@ from trading_engine.mt5sim.spec.dtypes import (
 )
 from trading_engine.mt5sim.spec.symbols import SymbolSpec
 
-__all__ = ["DayStats", "MarketData", "generate_m1_bars"]
+__all__ = ["DayStats", "MarketData", "MinuteQuotes", "generate_m1_bars"]
 
 _Series = tuple[npt.NDArray[np.void], npt.NDArray[np.int64], npt.NDArray[np.void]]
 _INFO_MASK = c.TICK_FLAG_BID | c.TICK_FLAG_ASK
@@ -64,6 +70,19 @@ class DayStats:
     """Bid of the day's first tick."""
     session_close: float
     """Previous trading day's last bid (0.0 when unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteQuotes:
+    """Per M1 bar (fresh contiguous arrays): open time (server s), the first tick's time (server
+    ms), and the lowest and highest bid and ask of the bar's ticks."""
+
+    time: npt.NDArray[np.int64]
+    first_msc: npt.NDArray[np.int64]
+    bid_low: npt.NDArray[np.float64]
+    bid_high: npt.NDArray[np.float64]
+    ask_low: npt.NDArray[np.float64]
+    ask_high: npt.NDArray[np.float64]
 
 
 def _filter_flags(ticks: npt.NDArray[np.void], flags: int) -> npt.NDArray[np.void]:
@@ -263,6 +282,29 @@ class MarketData:
         _, now_msc = self._now(feed, now_utc)
         ticks = self._ticks_window(feed, from_msc, min(to_msc, now_msc))
         return copy_records(_filter_flags(ticks, flags))
+
+    def minute_quotes(self, symbol: str, from_srv: float, to_srv: float) -> MinuteQuotes:
+        """The quotes of every M1 bar whose minute overlaps ``[from_srv, to_srv]`` (server
+        seconds), as its ticks make them, without reading a tick: recorded while the bars were
+        built from ticks, or (bars replayed in the "1 minute OHLC" manner) derived from each
+        bar as :func:`~trading_engine.mt5sim.market.bars.ticks_from_m1` makes its ticks.
+
+        Not an MT5 call: an introspection for a backtest that must know ahead where stops can
+        trigger; it ignores the current time, like :meth:`ticks_between`.
+        """
+        feed = self._feed(symbol)
+        feed.ensure(to_srv)
+        times = feed.m1.times
+        lo = int(times.searchsorted(math.floor(from_srv / 60.0) * 60, side="left"))
+        hi = int(times.searchsorted(to_srv, side="right"))
+        bars = feed.m1.bars[lo:hi]
+        if feed.quotes is not None:
+            first, ask_low, ask_high = feed.quotes.window(lo, hi)
+            bid_low = np.ascontiguousarray(bars["low"], dtype=np.float64)
+            bid_high = np.ascontiguousarray(bars["high"], dtype=np.float64)
+        else:
+            (first, ask_low, ask_high), bid_low, bid_high = quotes_from_m1(bars, feed.spec.point)
+        return MinuteQuotes(times[lo:hi].copy(), first, bid_low, bid_high, ask_low, ask_high)
 
     # -- bars -----------------------------------------------------------------------------
     def _series(self, symbol: str, timeframe: int, now_utc: float) -> _Series:

@@ -3,7 +3,10 @@
 A feed holds the symbol's M1 bars (complete server days, appended as the simulated time advances)
 with a contiguous copy of their open times for binary search, the derived bars of each timeframe
 (rebuilt incrementally from M1), and gives the ticks of any server day (generated, loaded or
-synthesised from M1, with a small LRU cache). Arrays handed out are read-only.
+synthesised from M1, with a small LRU cache). Arrays handed out are read-only. A feed whose M1
+bars are built from ticks also keeps, per M1 bar, the first tick's time and the ask extremes
+(``quotes``), recorded in the same pass, so that nobody has to generate the ticks again to know
+them.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from trading_engine.mt5sim.market.bars import (
+    MinuteQuoteColumns,
     aggregate,
     m1_from_bars,
-    m1_from_ticks,
+    m1_quotes_from_ticks,
     period_seconds,
     ticks_from_m1,
 )
@@ -29,7 +33,7 @@ from trading_engine.mt5sim.spec import constants as c
 from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE, TICKS_DTYPE, put_records
 from trading_engine.mt5sim.spec.symbols import SymbolSpec
 
-__all__ = ["DayTicks", "Feed", "GeneratedFeed", "GrowingBars", "HistoryFeed"]
+__all__ = ["DayTicks", "Feed", "GeneratedFeed", "GrowingBars", "GrowingQuotes", "HistoryFeed"]
 
 DayTicks = tuple[npt.NDArray[np.void], npt.NDArray[np.int64]]
 """The ticks of one server day and their ``time_msc`` as a contiguous array."""
@@ -98,6 +102,39 @@ class GrowingBars:
         return self._times_view
 
 
+class GrowingQuotes:
+    """Per stored M1 bar (same index): the first tick's ``time_msc`` and the ask extremes;
+    append-only, amortised O(1), read-only views."""
+
+    __slots__ = ("_cols", "_n")
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._cols = (
+            np.empty(capacity, dtype=np.int64),
+            np.empty(capacity, dtype=np.float64),
+            np.empty(capacity, dtype=np.float64),
+        )
+        self._n = 0
+
+    def append(self, quotes: MinuteQuoteColumns) -> None:
+        """Append the quotes of the bars just appended to the M1 store."""
+        need = self._n + quotes[0].size
+        if need > self._cols[0].size:
+            cap = max(need, 2 * self._cols[0].size)
+            first, ask_lo, ask_hi = (np.empty(cap, dtype=np.int64), np.empty(cap), np.empty(cap))
+            for new, old in zip((first, ask_lo, ask_hi), self._cols, strict=True):
+                new[: self._n] = old[: self._n]
+            self._cols = (first, ask_lo, ask_hi)
+        for col, part in zip(self._cols, quotes, strict=True):
+            col[self._n : need] = part
+        self._n = need
+
+    def window(self, lo: int, hi: int) -> MinuteQuoteColumns:
+        """Copies of the quotes of bars ``lo`` to ``hi`` (exclusive)."""
+        first, ask_lo, ask_hi = self._cols
+        return first[lo:hi].copy(), ask_lo[lo:hi].copy(), ask_hi[lo:hi].copy()
+
+
 class Feed(ABC):
     """Base feed: M1 store, derived timeframes, day-tick cache. Subclasses supply the data."""
 
@@ -105,6 +142,8 @@ class Feed(ABC):
         self.spec = spec
         self.server_time = server_time
         self.m1 = GrowingBars()
+        self.quotes: GrowingQuotes | None = None
+        """First tick and ask extremes per M1 bar, when the bars are built from ticks."""
         self._derived: dict[int, tuple[GrowingBars, int]] = {}
         self._cache: OrderedDict[int, DayTicks] = OrderedDict()
         self._cache_days = max(1, tick_cache_days)
@@ -197,6 +236,8 @@ class GeneratedFeed(Feed):
         self.plan.index(first_day)
         self._first = first_day
         self._next = first_day
+        if mode == "ticks":
+            self.quotes = GrowingQuotes()
 
     def first_day(self) -> int:
         return self._first
@@ -210,7 +251,10 @@ class GeneratedFeed(Feed):
             day = self._next
             if self.mode == "ticks":
                 ticks = day_ticks(self.spec, self.plan, self.seed, day, self.server_time)
-                self.m1.append(m1_from_ticks(ticks, self.spec.point))
+                bars, quotes = m1_quotes_from_ticks(ticks, self.spec.point)
+                self.m1.append(bars)
+                if self.quotes is not None:
+                    self.quotes.append(quotes)
                 self._next = day + 1
                 if ticks.size and day >= target - 1:
                     self._remember(day, _readonly_day(ticks))
@@ -267,7 +311,10 @@ class HistoryFeed(Feed):
                 raise ValueError(f"{spec.name}: ticks are not in time order")
             self._tick_times = np.ascontiguousarray(ticks["time_msc"])
             ticks.setflags(write=False)
-            self.m1.append(m1_from_ticks(ticks, spec.point))
+            bars, quotes = m1_quotes_from_ticks(ticks, spec.point)
+            self.m1.append(bars)
+            self.quotes = GrowingQuotes(max(1, bars.size))
+            self.quotes.append(quotes)
         elif m1 is not None:
             _check_order(spec.name, m1)
             self.m1.append(m1_from_bars(m1, timeframe))
