@@ -237,7 +237,7 @@ class BacktestEngine:
                 seconds = fixed_seconds(tf) or 0
                 last = engine.data_state.validator(stream).last_time or 0
                 raw = market.copy_rates_range(symbol, tf, last + 1, end_srv, end_utc + 1)
-                raw = raw[raw["time"] + seconds <= end_srv]
+                raw = raw[: int(raw["time"].searchsorted(end_srv - seconds, side="right"))]
                 streams.append(_Stream(symbol, tf, seconds, raw))
             total = sum(len(s.bars) for s in streams)
             if self.end is not None or self.bars is None or total >= self.bars * 1.02 + 10:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from trading_engine.data.schedule import HOUR, boundary_step
 from trading_engine.mt5sim.market.servertime import DAY, ServerTime
 
-__all__ = ["StreamBars", "detection_plan"]
+__all__ = ["Plan", "StreamBars", "detection_plan", "plan_arrays"]
 
 _NEVER = np.iinfo(np.int64).max
 
@@ -178,6 +178,24 @@ def _plan_kernel(  # type: ignore[no-untyped-def]
     return n_out
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every emitted bar, in emission order: the UTC instant, the stream index, the bar index
+    (12 + 8 bytes a bar, against about 120 for a list of tuples)."""
+
+    at: npt.NDArray[np.float64]
+    stream: npt.NDArray[np.int32]
+    bar: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.at.size)
+
+    def tuples(self) -> list[tuple[float, int, int]]:
+        """``(utc instant, stream index, bar index)`` per emitted bar (Python objects)."""
+        at: Any = self.at.tolist()
+        return list(zip(at, self.stream.tolist(), self.bar.tolist(), strict=True))
+
+
 def detection_plan(
     streams: Sequence[StreamBars],
     *,
@@ -188,6 +206,22 @@ def detection_plan(
     budget: int | None,
 ) -> list[tuple[float, int, int]]:
     """``(utc instant, stream index, bar index)`` of every emitted bar, in emission order."""
+    return plan_arrays(
+        streams, start=start, delay=delay, interval=interval, server_time=server_time,
+        budget=budget,
+    ).tuples()  # fmt: skip
+
+
+def plan_arrays(
+    streams: Sequence[StreamBars],
+    *,
+    start: float,
+    delay: float,
+    interval: float,
+    server_time: ServerTime,
+    budget: int | None,
+) -> Plan:
+    """:func:`detection_plan` as arrays."""
     step = boundary_step(s.timeframe_seconds for s in streams)
     sizes = np.array([len(s.available_msc) for s in streams], dtype=np.int64)
     first = np.zeros(len(streams), dtype=np.int64)
@@ -216,5 +250,4 @@ def detection_plan(
         avail, first, sizes, tfs, float(start), float(delay), float(interval), step,
         max(left, 0), ends, offsets, out_at, out_k, out_j, _NEVER,
     )  # fmt: skip
-    at: Any = out_at[:n].tolist()
-    return list(zip(at, out_k[:n].tolist(), out_j[:n].tolist(), strict=True))
+    return Plan(out_at[:n].copy(), out_k[:n].astype(np.int32), out_j[:n].copy())

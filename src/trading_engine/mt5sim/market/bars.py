@@ -327,32 +327,47 @@ def ticks_from_m1(m1: npt.NDArray[np.void], point: float) -> npt.NDArray[np.void
     return out
 
 
+@nb.njit(cache=True)
+def _ohlc_quotes_kernel(m1, inv_point, first, bid_lo, bid_hi, ask_lo, ask_hi):  # type: ignore[no-untyped-def]
+    for i in range(m1.size):
+        o = m1[i].open
+        h = m1[i].high
+        lo = m1[i].low
+        cl = m1[i].close
+        tv = m1[i].tick_volume
+        # the bids of the bar's ticks (``_ohlc_ticks_kernel``): the close; the open from 2
+        # ticks; the extreme away from the close from 3; both extremes from 4
+        first[i] = m1[i].time * 1000 + (59_000 if tv <= 1 else 0)
+        low = cl
+        high = cl
+        if tv >= 2:
+            low = min(low, o)
+            high = max(high, o)
+        if tv == 3:
+            ext = lo if cl >= o else h
+            low = min(low, ext)
+            high = max(high, ext)
+        elif tv >= 4:
+            low = min(low, lo, h)
+            high = max(high, lo, h)
+        bid_lo[i] = low
+        bid_hi[i] = high
+        # the ask rises with the bid: the extremes' asks are the ask extremes
+        ask_lo[i] = (np.rint(low * inv_point) + m1[i].spread) / inv_point
+        ask_hi[i] = (np.rint(high * inv_point) + m1[i].spread) / inv_point
+
+
 def quotes_from_m1(
     m1: npt.NDArray[np.void], point: float
 ) -> tuple[MinuteQuoteColumns, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """What :func:`ticks_from_m1` makes of each bar, without making the ticks: ((first tick's
     ``time_msc``, lowest ask, highest ask), lowest bid, highest bid), exactly."""
-    o = m1["open"].astype(np.float64)
-    h = m1["high"].astype(np.float64)
-    lo = m1["low"].astype(np.float64)
-    cl = m1["close"].astype(np.float64)
-    tv = m1["tick_volume"].astype(np.int64)
-    # the bids of the bar's ticks: the close; the open from 2 ticks; the extreme away from the
-    # close from 3; both extremes from 4 (the module rules)
-    ext = np.where(cl >= o, lo, h)
-    bid_lo = np.where(tv <= 1, cl, np.minimum(o, cl))
-    bid_hi = np.where(tv <= 1, cl, np.maximum(o, cl))
-    bid_lo = np.where(tv == 3, np.minimum(bid_lo, ext), bid_lo)
-    bid_hi = np.where(tv == 3, np.maximum(bid_hi, ext), bid_hi)
-    both = np.minimum(lo, h), np.maximum(lo, h)
-    bid_lo = np.where(tv >= 4, np.minimum(bid_lo, both[0]), bid_lo)
-    bid_hi = np.where(tv >= 4, np.maximum(bid_hi, both[1]), bid_hi)
-    inv_point = price_scale(point)
-    sp = m1["spread"].astype(np.float64)
-    ask_lo = (np.rint(bid_lo * inv_point) + sp) / inv_point  # the ask rises with the bid
-    ask_hi = (np.rint(bid_hi * inv_point) + sp) / inv_point
-    first = m1["time"].astype(np.int64) * 1000 + np.where(tv <= 1, 59_000, 0)
-    return (first, ask_lo, ask_hi), bid_lo, bid_hi
+    n = m1.size
+    first = np.empty(n, dtype=np.int64)
+    cols = [np.empty(n, dtype=np.float64) for _ in range(4)]
+    if n:
+        _ohlc_quotes_kernel(np.ascontiguousarray(m1), price_scale(point), first, *cols)
+    return (first, cols[2], cols[3]), cols[0], cols[1]
 
 
 def m1_from_bars(bars: npt.NDArray[np.void], timeframe: int) -> npt.NDArray[np.void]:

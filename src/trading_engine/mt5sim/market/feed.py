@@ -28,7 +28,7 @@ from trading_engine.mt5sim.market.bars import (
     ticks_from_m1,
 )
 from trading_engine.mt5sim.market.servertime import DAY, ServerTime
-from trading_engine.mt5sim.market.ticks import DayPlan, day_m1, day_ticks, make_plan
+from trading_engine.mt5sim.market.ticks import DayPlan, day_m1, day_ticks, is_trading_day, make_plan
 from trading_engine.mt5sim.spec import constants as c
 from trading_engine.mt5sim.spec.dtypes import RATES_DTYPE, TICKS_DTYPE, put_records
 from trading_engine.mt5sim.spec.symbols import SymbolSpec
@@ -38,6 +38,7 @@ __all__ = ["DayTicks", "Feed", "GeneratedFeed", "GrowingBars", "GrowingQuotes", 
 DayTicks = tuple[npt.NDArray[np.void], npt.NDArray[np.int64]]
 """The ticks of one server day and their ``time_msc`` as a contiguous array."""
 
+_MINUTES: Final = 1440  # at most one M1 bar per minute of a trading day
 _EMPTY_TICKS: Final = np.empty(0, dtype=TICKS_DTYPE)
 _EMPTY_TIMES: Final = np.empty(0, dtype=np.int64)
 _EMPTY_TICKS.setflags(write=False)
@@ -71,9 +72,10 @@ class GrowingBars:
     def __len__(self) -> int:
         return self._n
 
-    def append(self, bars: npt.NDArray[np.void]) -> None:
-        """Append time-ordered bars that start after the last stored one."""
-        need = self._n + bars.size
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more bars at once (a bulk generation: one allocation and no
+        copy of a half-full buffer on the way; the room not yet written costs no memory)."""
+        need = self._n + extra
         if need > self._bars.size:
             cap = max(need, 2 * self._bars.size)
             grown = np.empty(cap, dtype=RATES_DTYPE)
@@ -81,6 +83,11 @@ class GrowingBars:
             times = np.empty(cap, dtype=np.int64)
             times[: self._n] = self._times[: self._n]
             self._bars, self._times = grown, times
+
+    def append(self, bars: npt.NDArray[np.void]) -> None:
+        """Append time-ordered bars that start after the last stored one."""
+        need = self._n + bars.size
+        self.reserve(bars.size)
         put_records(self._bars, self._n, bars)
         self._times[self._n : need] = bars["time"]
         self._n = need
@@ -116,15 +123,20 @@ class GrowingQuotes:
         )
         self._n = 0
 
-    def append(self, quotes: MinuteQuoteColumns) -> None:
-        """Append the quotes of the bars just appended to the M1 store."""
-        need = self._n + quotes[0].size
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more bars at once (as ``GrowingBars.reserve``)."""
+        need = self._n + extra
         if need > self._cols[0].size:
             cap = max(need, 2 * self._cols[0].size)
             first, ask_lo, ask_hi = (np.empty(cap, dtype=np.int64), np.empty(cap), np.empty(cap))
             for new, old in zip((first, ask_lo, ask_hi), self._cols, strict=True):
                 new[: self._n] = old[: self._n]
             self._cols = (first, ask_lo, ask_hi)
+
+    def append(self, quotes: MinuteQuoteColumns) -> None:
+        """Append the quotes of the bars just appended to the M1 store."""
+        need = self._n + quotes[0].size
+        self.reserve(quotes[0].size)
         for col, part in zip(self._cols, quotes, strict=True):
             col[self._n : need] = part
         self._n = need
@@ -247,6 +259,11 @@ class GeneratedFeed(Feed):
 
     def ensure(self, server_seconds: float) -> None:
         target = math.floor(server_seconds / DAY)
+        if target - self._next >= 7:  # a stretch at once: room for every minute of it
+            room = _MINUTES * sum(is_trading_day(d) for d in range(self._next, target + 1))
+            self.m1.reserve(room)
+            if self.quotes is not None:
+                self.quotes.reserve(room)
         while self._next <= target:
             day = self._next
             if self.mode == "ticks":

@@ -54,6 +54,7 @@ __all__ = [
     "day_seed",
     "day_ticks",
     "hour_activity",
+    "is_trading_day",
     "make_plan",
 ]
 
@@ -277,7 +278,8 @@ def _day_inputs(spec: SymbolSpec, plan: DayPlan, day: int, server_time: ServerTi
     )
 
 
-def _is_trading_day(day: int) -> bool:
+def is_trading_day(day: int) -> bool:
+    """Monday to Friday in server time: the days the generator makes prices for."""
     return 1 <= (day + 4) % 7 <= 5
 
 
@@ -285,7 +287,7 @@ def day_ticks(
     spec: SymbolSpec, plan: DayPlan, seed: int, day: int, server_time: ServerTime
 ) -> npt.NDArray[np.void]:
     """Ticks (TICKS_DTYPE) of server day ``day``; empty on Saturday and Sunday."""
-    if not _is_trading_day(day):
+    if not is_trading_day(day):
         return np.empty(0, dtype=TICKS_DTYPE)
     d = _day_inputs(spec, plan, day, server_time)
     per_day = spec.ticks_per_minute * _MINUTES_PER_DAY
@@ -366,7 +368,7 @@ def day_m1(
     spec: SymbolSpec, plan: DayPlan, seed: int, day: int, server_time: ServerTime
 ) -> npt.NDArray[np.void]:
     """M1 bars (RATES_DTYPE) of server day ``day`` drawn directly (no ticks); empty on weekends."""
-    if not _is_trading_day(day):
+    if not is_trading_day(day):
         return np.empty(0, dtype=RATES_DTYPE)
     d = _day_inputs(spec, plan, day, server_time)
     cnt = np.empty(_MINUTES_PER_DAY, dtype=np.int64)
