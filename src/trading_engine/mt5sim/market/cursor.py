@@ -112,7 +112,7 @@ class FeedCursor:
         self._bids: list[float] | None = None
         self._asks: list[float] = []
         self._tick_list: list[int] = []
-        self._run = np.empty(0, dtype=_V)
+        self._run: npt.NDArray[np.void] | None = None
         self._day_m1: list[int] = []
         self._day_m1_start = 0
         self._minute = _NEVER
@@ -140,13 +140,19 @@ class FeedCursor:
         self._bids = None
         self._asks = []
         self._tick_list = times.tolist()
-        self._run = running_bars(ticks, feed.spec.point).view(_V)
+        self._run = None  # the day's running bars, made by the first M1 read that needs them
         m1_times = feed.m1.times
         lo = int(m1_times.searchsorted(day * DAY, side="left"))
         hi = int(m1_times.searchsorted((day + 1) * DAY, side="left"))
         self._day_m1_start = lo
         self._day_m1 = m1_times[lo:hi].tolist()
         self._minute = _NEVER
+
+    def _running(self) -> npt.NDArray[np.void]:
+        """The current day's running bars (``running_bars``), made once per day on first use."""
+        if self._run is None:
+            self._run = running_bars(self._ticks, self._feed.spec.point).view(_V)
+        return self._run
 
     def last_tick(self, now_utc: float) -> TickRow | None:
         """The fields of ``MarketData.last_tick(symbol, now_utc)`` (None: no tick)."""
@@ -219,10 +225,10 @@ class FeedCursor:
             out = m1v[begin:end].copy()
         elif end <= m1v.size:
             out = m1v[begin:end].copy()
-            out[-1] = self._run[b - 1]
+            out[-1] = self._running()[b - 1]
         else:
             out = np.empty(end - begin, dtype=_V)
             out[: ncl - begin] = m1v[begin:ncl]
-            out[-1] = self._run[b - 1]
+            out[-1] = self._running()[b - 1]
         # opaque records copied as memory, then typed (``ndarray.view`` costs ~0.3 us more)
         return np.ndarray(end - begin, RATES_DTYPE, out)
