@@ -259,8 +259,12 @@ class GeneratedFeed(Feed):
 
     def ensure(self, server_seconds: float) -> None:
         target = math.floor(server_seconds / DAY)
-        if target - self._next >= 7:  # a stretch at once: room for every minute of it
-            room = _MINUTES * sum(is_trading_day(d) for d in range(self._next, target + 1))
+        if target - self._next >= 7:
+            # a stretch at once: room for every minute of it and of a week after it (a caller
+            # that asks a little further next must not make the store copy itself: views of
+            # the old buffer, held by a cursor or a memo, would keep it alive)
+            days = range(self._next, target + 8)
+            room = _MINUTES * sum(is_trading_day(d) for d in days)
             self.m1.reserve(room)
             if self.quotes is not None:
                 self.quotes.reserve(room)
