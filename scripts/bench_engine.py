@@ -13,8 +13,9 @@ Checked before timing counts: the pipeline and backtesting.py make the same numb
 each, the ratios (median over rounds), candle → order-sent latency p50/p99 of the pipeline (wall
 clock, from the candle's publication to the order's), its resident memory every 10 % of the run;
 then an H1 ``ema_cross`` with ATR stops and targets on the same number of M1 bars (fast engine,
-M1 bars covered per second), and the fast engine's peak resident memory on that run over 100k
-and over ``--bars`` M1 bars (each in a fresh process).
+M1 bars covered per second, and the set-up's share: everything before the first bar is traded),
+and the fast engine's peak resident memory on that run over 100k, 300k and ``--bars`` M1 bars
+(each in a fresh process) with its growth per 100k bars.
 
     python scripts/bench_engine.py --bars 1000000 --rounds 3
 """
@@ -196,6 +197,7 @@ def run_h1(m1_bars: int) -> dict[str, Any]:
         "reasons": sorted({t.close_reason for t in result.trades}),
         "refreshes": engine.refreshes,
         "skipped": engine.refreshes_skipped,
+        "setup": engine.setup_seconds,
     }
 
 
@@ -356,21 +358,30 @@ def main() -> None:
     print(f"ratio fast / backtesting.py (median of rounds): {statistics.median(fast_ratios):.2f}x")
     run_h1(60 * 300)  # warm-up
     h1_rates = []
+    h1_setups = []
     for r in range(args.rounds):
         h1 = run_h1(args.bars)
         h1_rates.append(h1["m1_bars"] / h1["seconds"])
+        h1_setups.append(h1["setup"])
         print(
-            f"H1 round {r}: {h1['m1_bars']:,} M1 bars in {h1['seconds']:.2f} s, "
-            f"{h1['trades']} trades {h1['reasons']}, refreshes {h1['refreshes']} "
-            f"(skipped {h1['skipped']})"
+            f"H1 round {r}: {h1['m1_bars']:,} M1 bars in {h1['seconds']:.2f} s "
+            f"(set-up {h1['setup']:.2f} s), {h1['trades']} trades {h1['reasons']}, "
+            f"refreshes {h1['refreshes']} (skipped {h1['skipped']})"
         )
     print(f"{'fast engine, H1 with SL/TP':28} {_fmt(h1_rates)} M1 bars/s")
-    small = _peak_rss_of_fast_run(100_000)
-    large = _peak_rss_of_fast_run(args.bars)
     print(
-        f"fast engine peak resident memory: {small:.0f} MB at 100,000 bars, "
-        f"{large:.0f} MB at {args.bars:,} bars"
+        f"{'  of which set-up (s)':28} {min(h1_setups):>10.2f} "
+        f"{statistics.median(h1_setups):>10.2f} {max(h1_setups):>10.2f}"
     )
+    sizes = sorted({100_000, min(300_000, args.bars), args.bars})
+    peaks = [_peak_rss_of_fast_run(n) for n in sizes]
+    print(
+        "fast engine peak resident memory: "
+        + ", ".join(f"{mb:.0f} MB at {n:,} bars" for n, mb in zip(sizes, peaks, strict=True))
+    )
+    if len(sizes) > 1 and sizes[-1] > sizes[0]:
+        per = (peaks[-1] - peaks[0]) / (sizes[-1] - sizes[0]) * 100_000
+        print(f"  growth from {sizes[0]:,} to {sizes[-1]:,} bars: {per:.1f} MB per 100,000 M1 bars")
 
 
 if __name__ == "__main__":

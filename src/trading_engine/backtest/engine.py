@@ -115,6 +115,8 @@ class BacktestEngine:
         self.skip_refresh = skip_refresh
         self.refreshes = 0
         self.refreshes_skipped = 0
+        self.setup_seconds = 0.0
+        """Wall time of the last run's set-up: everything before the first bar is traded."""
         self._last_refresh_msc = 0
         self._quiet: int | None = None  # no stop can fire before this server ms (None: unknown)
 
@@ -193,6 +195,7 @@ class BacktestEngine:
                 server_time=terminal.market.server_time,
                 budget=self.bars,
             )
+            self.setup_seconds = _time.perf_counter() - started
             gc.freeze()  # the objects built so far live for the whole run: keep them out of GC
             try:
                 self._loop(
