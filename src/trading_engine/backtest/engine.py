@@ -32,7 +32,8 @@ import gc
 import math
 import random
 import time as _time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ __all__ = ["BacktestEngine"]
 
 _NEVER = np.iinfo(np.int64).max
 _DAY = 86_400
+_CHUNK = 4096  # bars converted to Python objects at a time
 
 
 @dataclass(slots=True)
@@ -292,10 +294,15 @@ class BacktestEngine:
         min_rows = engine.config.services.strategy_evaluation.min_rows_required
         hub = engine.hub
         data = engine.data_state
-        calculate = indicators.calculate
+        calculated = indicators.calculated
         evaluate = strategies.evaluate
         publish = hub.publish
-        rows = [s.bars.tolist() for s in streams]
+        emitted = Counter(k for _, k, _ in plan)
+        feeds = [
+            _feed(s.bars[: emitted[k]], indicators, (s.symbol, s.timeframe), run_ind)
+            for k, s in enumerate(streams)
+        ]
+        validators = [data.validator((s.symbol, s.timeframe)) for s in streams]
         server_msc = _server_msc(engine.terminal.market.server_time)
         self._last_refresh_msc = server_msc(clock.time())
         n = len(plan)
@@ -308,19 +315,19 @@ class BacktestEngine:
                 clock.advance_to(at)
             messages: list[Any] = []
             while i < n and plan[i][0] == at:
-                _, k, j = plan[i]
+                k = plan[i][1]
                 i += 1
                 s = streams[k]
-                tm, o, h, lo, c, tv, sp, rv = rows[k][j]
+                (tm, o, h, lo, c, tv, sp, rv), row = next(feeds[k])
                 candle = NewCandleEvent(
                     new_correlation_id(), at, s.symbol, s.timeframe, tm, o, h, lo, c, tv, sp, rv
                 )
                 publish(candle)
                 data.emitted += 1
-                data.validator((s.symbol, s.timeframe)).last_time = tm
-                if not run_ind:
+                validators[k].last_time = tm
+                if row is None:
                     continue
-                event = calculate(candle)
+                event = calculated(candle, row)
                 if event is None or not run_strat:
                     continue
                 if event.ready and event.bars >= min_rows:
@@ -364,6 +371,24 @@ class BacktestEngine:
         else:
             self.refreshes_skipped += 1
         drive(execution.handle(message, refresh=refresh))
+
+
+def _feed(
+    bars: npt.NDArray[np.void],
+    indicators: IndicatorCalculationService,
+    stream: tuple[str, int],
+    calculate: bool,
+) -> Iterator[tuple[Any, list[float] | None]]:
+    """Each bar of a stream as a tuple, with its indicator row (``indicators.advance``, the
+    whole stream in one call; None when indicators are off), converted a chunk at a time."""
+    rows = indicators.advance(stream, bars) if calculate else None
+    for lo in range(0, len(bars), _CHUNK):
+        chunk = bars[lo : lo + _CHUNK].tolist()
+        if rows is None:
+            for bar in chunk:
+                yield bar, None
+        else:
+            yield from zip(chunk, rows[lo : lo + _CHUNK].tolist(), strict=True)
 
 
 def _no_progress(done: int, total: int, now_utc: float) -> None:
