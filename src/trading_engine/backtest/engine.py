@@ -299,7 +299,7 @@ class BacktestEngine:
         publish = hub.publish
         emitted = Counter(k for _, k, _ in plan)
         feeds = [
-            _feed(s.bars[: emitted[k]], indicators, (s.symbol, s.timeframe), run_ind)
+            _Feed(s.bars, indicators if run_ind else None, (s.symbol, s.timeframe), emitted[k])
             for k, s in enumerate(streams)
         ]
         validators = [data.validator((s.symbol, s.timeframe)) for s in streams]
@@ -313,6 +313,7 @@ class BacktestEngine:
             progress(i, n, at)  # the listener throttles (the progress bar: 10 redraws a second)
             if at > clock.time():
                 clock.advance_to(at)
+            now = clock.time()
             messages: list[Any] = []
             while i < n and plan[i][0] == at:
                 k = plan[i][1]
@@ -320,7 +321,7 @@ class BacktestEngine:
                 s = streams[k]
                 (tm, o, h, lo, c, tv, sp, rv), row = next(feeds[k])
                 candle = NewCandleEvent(
-                    new_correlation_id(), at, s.symbol, s.timeframe, tm, o, h, lo, c, tv, sp, rv
+                    new_correlation_id(), now, s.symbol, s.timeframe, tm, o, h, lo, c, tv, sp, rv
                 )
                 publish(candle)
                 data.emitted += 1
@@ -373,22 +374,45 @@ class BacktestEngine:
         drive(execution.handle(message, refresh=refresh))
 
 
-def _feed(
-    bars: npt.NDArray[np.void],
-    indicators: IndicatorCalculationService,
-    stream: tuple[str, int],
-    calculate: bool,
-) -> Iterator[tuple[Any, list[float] | None]]:
-    """Each bar of a stream as a tuple, with its indicator row (``indicators.advance``, the
-    whole stream in one call; None when indicators are off), converted a chunk at a time."""
-    rows = indicators.advance(stream, bars) if calculate else None
-    for lo in range(0, len(bars), _CHUNK):
-        chunk = bars[lo : lo + _CHUNK].tolist()
-        if rows is None:
-            for bar in chunk:
-                yield bar, None
-        else:
-            yield from zip(chunk, rows[lo : lo + _CHUNK].tolist(), strict=True)
+class _Feed:
+    """A stream's bars as tuples, each with its indicator row, a chunk at a time: the stream's
+    indicator set is advanced (``indicators.advance``, one numba call a chunk) over the chunk
+    when its first bar is handed out, never past ``limit`` (the bars the plan emits)."""
+
+    __slots__ = ("_indicators", "_pending", "_stream", "bars", "handed", "limit")
+
+    def __init__(
+        self,
+        bars: npt.NDArray[np.void],
+        indicators: IndicatorCalculationService | None,
+        stream: tuple[str, int],
+        limit: int,
+    ) -> None:
+        self.bars = bars
+        self._indicators = indicators
+        self._stream = stream
+        self.limit = limit
+        self.handed = 0
+        self._pending: Iterator[tuple[Any, list[float] | None]] = iter(())
+
+    def __next__(self) -> tuple[Any, list[float] | None]:
+        item = next(self._pending, None)
+        if item is None:
+            self._pending = self._chunk()
+            item = next(self._pending)
+        self.handed += 1
+        return item
+
+    def _chunk(self) -> Iterator[tuple[Any, list[float] | None]]:
+        lo = self.handed
+        chunk = self.bars[lo : min(lo + _CHUNK, self.limit)]
+        if len(chunk) == 0:
+            raise RuntimeError(f"{self._stream}: the plan emits more bars than it counted")
+        if self._indicators is None:
+            return ((bar, None) for bar in chunk.tolist())
+        rows = self._indicators.advance(self._stream, chunk)
+        assert rows is not None
+        return zip(chunk.tolist(), rows.tolist(), strict=True)
 
 
 def _no_progress(done: int, total: int, now_utc: float) -> None:
