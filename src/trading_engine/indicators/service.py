@@ -191,7 +191,8 @@ class IndicatorCalculationService(Service):
         ready: bool,
         bars: int,
     ) -> IndicatorsCalculatedEvent:
-        """The event of an updated bar, and the regime change it makes (if any)."""
+        """The event of an updated bar, and the regime change it makes (if any). ``values``
+        starts with the set's values in ``names`` order (``advance``'s rows go on after them)."""
         ind = self._ind
         stream = (candle.symbol, candle.timeframe)
         regime = _REGIME_NAMES[regime_code]
@@ -200,7 +201,7 @@ class IndicatorCalculationService(Service):
             candle.correlation_id,
             now,
             candle,
-            dict(zip(ind.sets[stream].names, values, strict=True)),
+            dict(zip(ind.sets[stream].names, values)),  # noqa: B905 - see the docstring
             regime,
             ready,
             bars,
