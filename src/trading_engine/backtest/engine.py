@@ -262,8 +262,11 @@ class BacktestEngine:
             ext = extremes[s.symbol]
             close = s.bars["time"].astype(np.int64) + s.seconds
             j = np.searchsorted(ext.times, close, side="left")
-            first = np.append(ext.first_msc, _NEVER)
-            s.available = first[np.minimum(j, len(ext.first_msc))]
+            if len(ext.first_msc):
+                first = ext.first_msc[np.minimum(j, len(ext.first_msc) - 1)]
+                s.available = np.where(j < len(ext.first_msc), first, _NEVER)
+            else:
+                s.available = np.full(len(s.bars), _NEVER, dtype=np.int64)
         return streams, extremes
 
     def _horizon_days(self, engine: TradingOrchestrator) -> float:
