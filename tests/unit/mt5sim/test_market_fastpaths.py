@@ -219,3 +219,23 @@ def test_minute_quotes_of_replayed_bars_follow_the_one_minute_ohlc_ticks(tmp_pat
     assert _fields(quotes) == _quotes_of_ticks(md, "EURUSD", lo, hi)
     # the 2- and 3-tick bars never saw their low: their ticks are open, (high,) close
     assert quotes.bid_low.tolist()[1:3] == [1.1, 1.0999]
+
+
+@pytest.mark.parametrize("mode", ["ticks", "m1"])
+def test_quote_reads_answer_alike_before_and_after_the_day_is_listed(mode: str) -> None:
+    # a backtest reads a few quotes a day (the day searched as an array), a polling loop many
+    # (the day listed after a few dozen reads): the answers are the general path's either way
+    md = MarketData.generated(
+        SPECS, seed=4, start_utc=START, history_days=2, server_time=ST, mode=mode
+    )  # fmt: skip
+    cursor = md.cursor("EURUSD")
+    now = START - 6 * 3600.0
+    for _ in range(150):  # all on one server day, past the listing threshold
+        now += 97.3
+        t = md.last_tick("EURUSD", now)
+        assert t is not None
+        assert cursor.last_tick(now) == t.item()
+        quote = cursor.last_quote(now)
+        assert quote == (float(t["bid"]), float(t["ask"]))
+        assert quote is not None
+        assert [type(v) for v in quote] == [float, float]

@@ -6,7 +6,9 @@ whole M1 store and the day's ticks and rebuild the forming bar on every call; ``
 answers the same queries from a cursor on the current server day and minute:
 
 - the day's M1 open times and tick times as Python lists (``bisect`` is several times cheaper
-  than ``ndarray.searchsorted`` for one scalar);
+  than ``ndarray.searchsorted`` for one scalar), the tick times only once the day is read
+  often (by M1 reads, or after a few dozen quote reads: a backtest reads the quote of a day a
+  few times, and listing 35,000 ticks costs a millisecond);
 - the day's *running bars* (``running_bars``): for each tick, the bar of its minute up to and
   including it, computed exactly as ``bars.minute_bar`` would; the forming bar is then one record.
 
@@ -34,6 +36,7 @@ __all__ = ["FeedCursor", "TickRow", "running_bars"]
 _V: Final = np.dtype(f"V{RATES_DTYPE.itemsize}")
 _EMPTY: Final = np.empty(0, dtype=RATES_DTYPE)
 _NEVER: Final = -(1 << 62)
+_LIST_AFTER: Final = 64  # quote reads of a day after which its tick times become a list
 
 TickRow = tuple[int, float, float, float, int, int, int, float]
 """A tick's fields as Python scalars, in ``TICKS_DTYPE`` (and ``Tick``) order."""
@@ -89,16 +92,19 @@ class FeedCursor:
         "_feed",
         "_hi",
         "_i_closed",
+        "_listed",
         "_m1v",
         "_minute",
         "_off",
         "_off_hi",
         "_off_lo",
         "_prev",
+        "_reads",
         "_run",
         "_span",
         "_tick_list",
         "_ticks",
+        "_times",
     )
 
     def __init__(self, feed: Feed, server_time: ServerTime) -> None:
@@ -111,7 +117,10 @@ class FeedCursor:
         self._ticks = np.empty(0, dtype=TICKS_DTYPE)
         self._bids: list[float] | None = None
         self._asks: list[float] = []
+        self._times = np.empty(0, dtype=np.int64)
         self._tick_list: list[int] = []
+        self._listed = True  # ``_tick_list`` holds the day's tick times
+        self._reads = 0  # quote reads of the day while it is not listed
         self._run: npt.NDArray[np.void] | None = None
         self._day_m1: list[int] = []
         self._day_m1_start = 0
@@ -139,7 +148,10 @@ class FeedCursor:
         self._ticks = ticks
         self._bids = None
         self._asks = []
-        self._tick_list = times.tolist()
+        self._times = times
+        self._tick_list = []
+        self._listed = False  # listed by the first M1 read or after _LIST_AFTER quote reads
+        self._reads = 0
         self._run = None  # the day's running bars, made by the first M1 read that needs them
         m1_times = feed.m1.times
         lo = int(m1_times.searchsorted(day * DAY, side="left"))
@@ -147,6 +159,20 @@ class FeedCursor:
         self._day_m1_start = lo
         self._day_m1 = m1_times[lo:hi].tolist()
         self._minute = _NEVER
+
+    def _list_day(self) -> None:
+        self._tick_list = self._times.tolist()
+        self._listed = True
+
+    def _right(self, msc: int) -> int:
+        """The number of the day's ticks at or before ``msc``. A day read a few times (quotes for
+        a few orders) is searched as an array; one read often (a polling loop) as a list."""
+        if not self._listed:
+            self._reads += 1
+            if self._reads <= _LIST_AFTER:
+                return int(self._times.searchsorted(msc, side="right"))
+            self._list_day()
+        return bisect_right(self._tick_list, msc)
 
     def _running(self) -> npt.NDArray[np.void]:
         """The current day's running bars (``running_bars``), made once per day on first use."""
@@ -160,7 +186,7 @@ class FeedCursor:
         day = math.floor(s / DAY)
         if day != self._day:
             self._enter_day(day)
-        k = bisect_right(self._tick_list, math.floor(s * 1000.0)) - 1
+        k = self._right(math.floor(s * 1000.0)) - 1
         if k < 0:
             return self._before_day()
         row: TickRow = self._ticks[k : k + 1].tolist()[0]
@@ -172,12 +198,15 @@ class FeedCursor:
         day = math.floor(s / DAY)
         if day != self._day:
             self._enter_day(day)
-        k = bisect_right(self._tick_list, math.floor(s * 1000.0)) - 1
+        k = self._right(math.floor(s * 1000.0)) - 1
         if k < 0:
             row = self._before_day()
             return None if row is None else (row[1], row[2])
-        if self._bids is None:  # the day's quotes as Python floats, on first use
-            self._bids = self._ticks["bid"].tolist()
+        if self._bids is None:
+            if not self._listed:
+                tick = self._ticks[k]
+                return float(tick["bid"]), float(tick["ask"])
+            self._bids = self._ticks["bid"].tolist()  # the day's quotes as Python floats
             self._asks = self._ticks["ask"].tolist()
         return self._bids[k], self._asks[k]
 
@@ -212,6 +241,8 @@ class FeedCursor:
                 self._enter_day(day)
             self._minute = minute
             self._i_closed = self._day_m1_start + bisect_left(self._day_m1, minute)
+            if not self._listed:
+                self._list_day()
             self._a = bisect_left(self._tick_list, minute * 1000)
         a = self._a
         b = bisect_right(self._tick_list, now_msc, a)
