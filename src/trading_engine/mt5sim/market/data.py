@@ -124,18 +124,17 @@ class MarketData:
         mode: Literal["ticks", "m1"] = "ticks",
         tick_cache_days: int = 8,
     ) -> MarketData:
-        """Synthetic data from the server day of ``start_utc - history_days`` on, generated a
-        day at a time up to the instant a query asks about (a symbol nobody asks about costs
-        nothing). Same seed → same data."""
+        """Synthetic data from the server day of ``start_utc - history_days`` on, prepared up to
+        ``start_utc`` and extended lazily as ``now_utc`` advances. Same seed → same data."""
         st = server_time if server_time is not None else ServerTime.eet()
         first_day = math.floor(st.to_server(start_utc - history_days * DAY) / DAY)
-        start_day = math.floor(st.to_server(start_utc) / DAY)
+        start_server = st.to_server(start_utc)
         feeds: dict[str, Feed] = {}
         for name, spec in specs.items():
             feed = GeneratedFeed(
                 spec, st, seed=seed, first_day=first_day, mode=mode, tick_cache_days=tick_cache_days
             )
-            feed.plan.index(start_day)  # ValueError outside the generator's years, up front
+            feed.ensure(start_server)
             feeds[name] = feed
         return cls(specs, feeds, st)
 
