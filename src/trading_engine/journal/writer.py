@@ -184,7 +184,7 @@ class JournalWriter:
             self.drain()
             current = self.journal.current_sequence(name)
         self._sequences[name] = current + 1
-        self._submit(functools.partial(self.journal.next_sequence, name))
+        self._submit(functools.partial(self.journal.advance_sequence, name, current + 1))
         return current + 1
 
     # -- reads (after the queue) -------------------------------------------------------------
@@ -313,15 +313,22 @@ class JournalWriter:
 
     def _apply(self, batch: list[_Op]) -> None:
         durable = any(op.durable for op in batch)
-        results = []
-        with self.journal.batch(durable=durable):
-            for op in batch:
-                results.append(op.call())
+        journal = self.journal
+        if len(batch) == 1 and not (durable and journal.durable_orders):
+            # One write: each of the journal's writes is atomic on its own (one statement in
+            # autocommit, or its own transaction), so it needs no BEGIN/COMMIT around it.
+            results = [batch[0].call()]
+        else:
+            results = []
+            with journal.batch(durable=durable):
+                for op in batch:
+                    results.append(op.call())
         stats = self.stats
         stats.writes += len(batch)
         stats.commits += 1
         stats.durable_commits += durable
-        stats.largest_batch = max(stats.largest_batch, len(batch))
+        if len(batch) > stats.largest_batch:
+            stats.largest_batch = len(batch)
         with self._cond:
             self._applied += len(batch)
             self._cond.notify_all()
