@@ -9,8 +9,9 @@ planner, risk, order states, journal writes, hub events, the terminal port and `
 
 ``--peer SRC`` runs the same measurement, round-robin in the same run, on another checkout's
 ``src`` directory (say ``main``'s, from ``git archive main src | tar -x -C /tmp/main``) and
-prints the ratio. Each measurement runs in a fresh process (``sys.path`` picks the code); before
-timing, both must give the same fingerprint and the same number of orders.
+prints the ratio. Each measurement runs in a fresh process (``sys.path`` picks the code) and
+times the process's CPU time (less sensitive to other load on a shared machine than wall time);
+before timing, both must give the same fingerprint and the same number of orders.
 
     python scripts/bench_orders.py --bars 50000 --rounds 7 --peer /tmp/main/src
 """
@@ -61,9 +62,9 @@ strategy = StrategyConfig(
 cfg = cfg.model_copy(update={"strategies": [strategy]})
 BacktestEngine(cfg, bars=2000).run()  # warm-up: imports, numba caches
 gc.collect()
-started = time.perf_counter()
+started = time.process_time()  # CPU time: less sensitive to the other load on the machine
 result = BacktestEngine(cfg, bars=bars).run()
-seconds = time.perf_counter() - started
+seconds = time.process_time() - started
 print(json.dumps({
     "seconds": seconds,
     "bars": result.bars,

@@ -172,6 +172,7 @@ class TradingOrchestrator:
         rng: random.Random | None = None,
         config_dir: Path | None = None,
         journal_thread: bool = True,
+        journal_events: bool = True,
     ) -> None:
         if clock is None:
             config = fit_start_to_history(config)
@@ -210,6 +211,7 @@ class TradingOrchestrator:
         self.journal: Journal | None = None
         self.journal_writer: JournalWriter | None = None
         self._journal_thread = journal_thread
+        self._journal_events = journal_events
         self.portfolio = Portfolio()
         self.risk = RiskRules(RiskLimits.model_validate(config.risk, from_attributes=True))
         self.account: dict[str, float] = {}
@@ -384,8 +386,9 @@ class TradingOrchestrator:
 
     def open_journal(self) -> Journal:
         """Open the journal and its writer (a thread unless ``journal_thread=False``) and
-        subscribe it to the trading events (part of ``start()``; the synchronous backtest calls
-        it directly, with ``journal_thread=False``)."""
+        subscribe it to the trading events (unless ``journal_events=False``: a journal nobody
+        reads events from) (part of ``start()``; the synchronous backtest calls it directly,
+        with ``journal_thread=False``)."""
         journal = self.config.journal
         self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
         if load_risk(self.journal, self.risk):
@@ -396,8 +399,9 @@ class TradingOrchestrator:
             hold=self.clock.hold if isinstance(self.clock, SimClock) else None,
             thread=self._journal_thread,
         )
-        for kind in JOURNALED_EVENTS:
-            self.hub.subscribe(self._journal_event, kind)
+        if self._journal_events:
+            for kind in JOURNALED_EVENTS:
+                self.hub.subscribe(self._journal_event, kind)
         return self.journal
 
     def _journal_event(self, event: Any) -> None:

@@ -734,15 +734,27 @@ class Journal:
         params: tuple[Any, ...],
         order: str | None = None,
     ) -> list[_Row]:
-        columns = _columns(cls)
-        sql = f"SELECT {', '.join(columns)} FROM {table}"
-        if where:
-            sql += f" WHERE {where}"
-        if order:
-            sql += f" ORDER BY {order}"
-        with self._guard(f"read {table}"):
-            rows = self._conn.execute(sql, params).fetchall()
+        key = (cls, table, where, order)
+        sql = _SELECT_SQL.get(key)
+        if sql is None:
+            sql = f"SELECT {', '.join(_columns(cls))} FROM {table}"
+            if where:
+                sql += f" WHERE {where}"
+            if order:
+                sql += f" ORDER BY {order}"
+            _SELECT_SQL[key] = sql
+        with self._lock:
+            if self._closed:
+                raise JournalError(f"{self._path}: the journal is closed")
+            try:
+                rows = self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self._path}: read {table} failed: {exc}") from exc
         return [cls(*row) for row in rows]
+
+
+_SELECT_SQL: dict[tuple[Any, ...], str] = {}
+"""The SQL of each ``Journal._select`` shape, built once."""
 
 
 def _prepare(conn: sqlite3.Connection, path: str) -> None:

@@ -270,17 +270,23 @@ class JournalWriter:
             raise self._error
         if self._closing:
             raise JournalError(f"{self.journal.path}: the journal writer is closed")
-        op = _Op(call, durable, future)
         self._submitted += 1
         if self._thread is None:  # inline: apply it now, on the caller's thread
             try:
-                self._apply([op])
+                if durable and self.journal.durable_orders:
+                    self._apply([_Op(call, durable, future)])
+                else:  # one write, atomic on its own (see ``_apply``): the short path
+                    result = call()
+                    self._applied_one(durable)
+                    if future is not None:
+                        future.set_result(result)
             except BaseException as exc:
-                self._failed([op], exc)
+                self._failed([_Op(call, durable, future)], exc)
                 raise self._error or exc from None
             finally:
                 self.stats.caller_seconds += time.perf_counter() - started
             return
+        op = _Op(call, durable, future)
         self._queue.put(op)
         if self._error is not None:  # failed meanwhile: the thread may have drained already
             self._fail_queued()
@@ -335,6 +341,16 @@ class JournalWriter:
         for op, result in zip(batch, results, strict=True):
             if op.future is not None:
                 op.future.set_result(result)
+
+    def _applied_one(self, durable: bool) -> None:
+        """Count one write applied inline (no other thread waits on ``_cond``: no lock)."""
+        stats = self.stats
+        stats.writes += 1
+        stats.commits += 1
+        stats.durable_commits += durable
+        if stats.largest_batch < 1:
+            stats.largest_batch = 1
+        self._applied += 1
 
     def _failed(self, batch: list[_Op], exc: BaseException) -> None:
         error = (
