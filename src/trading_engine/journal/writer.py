@@ -126,6 +126,9 @@ class JournalWriter:
 
     async def insert_order(self, row: OrderRow) -> None:
         """Journal a new order; returns once it is committed (fsynced with ``durable_orders``)."""
+        if self._thread is None:  # inline: committed (and fsynced) before ``_submit`` returns
+            self._submit(functools.partial(self.journal.insert_order, row), True)
+            return
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._submit(functools.partial(self.journal.insert_order, row), True, future)
         if future.done():  # inline: already committed (no event loop needed, e.g. ``drive``)
