@@ -60,7 +60,20 @@ strategy = StrategyConfig(
     params={"regime_filter": False, "sl_atr": 0, "tp_atr": 0, "volume": 0.1},
 )
 cfg = cfg.model_copy(update={"strategies": [strategy]})
+# CPU time inside the execution core's handling of signals (``TradeExecutionService._execute``:
+# risk, planner, journal, hub, port, mt5sim), measured around each call.
+from trading_engine.execution.service import TradeExecutionService
+inner = TradeExecutionService._execute
+core = [0.0]
+async def timed(self):
+    started = time.thread_time()
+    try:
+        await inner(self)
+    finally:
+        core[0] += time.thread_time() - started
+TradeExecutionService._execute = timed
 BacktestEngine(cfg, bars=2000).run()  # warm-up: imports, numba caches
+core[0] = 0.0
 gc.collect()
 started = time.process_time()  # CPU time: less sensitive to the other load on the machine
 result = BacktestEngine(cfg, bars=bars).run()
@@ -69,6 +82,7 @@ print(json.dumps({
     "seconds": seconds,
     "bars": result.bars,
     "orders": result.counts.get("orders", 0),
+    "core_seconds": core[0],
     "fingerprint": result.fingerprint,
 }))
 """
@@ -88,13 +102,15 @@ def measure(src: str, bars: int, execute: bool) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def per_order_us(src: str, bars: int) -> tuple[float, float, dict[str, Any]]:
-    """(µs per order, bars/s with orders, the run with orders) for the code under ``src``."""
+def per_order_us(src: str, bars: int) -> tuple[float, float, float, dict[str, Any]]:
+    """(µs per order of the whole engine, µs per order inside the execution core, bars/s with
+    orders, the run with orders) for the code under ``src``."""
     with_orders = measure(src, bars, True)
     without = measure(src, bars, False)
     orders = max(1, int(with_orders["orders"]))
     cost = (with_orders["seconds"] - without["seconds"]) / orders * 1e6
-    return cost, with_orders["bars"] / with_orders["seconds"], with_orders
+    core = with_orders["core_seconds"] / orders * 1e6
+    return cost, core, with_orders["bars"] / with_orders["seconds"], with_orders
 
 
 def main() -> None:
@@ -113,25 +129,31 @@ def main() -> None:
     if len({(r["fingerprint"], r["orders"]) for r in first.values()}) != 1:
         raise SystemExit("bench_orders: the sides disagree (fingerprint or orders); not timed")
     costs: dict[str, list[float]] = {name: [] for name in sides}
+    cores: dict[str, list[float]] = {name: [] for name in sides}
     speeds: dict[str, list[float]] = {name: [] for name in sides}
     ratios: list[float] = []
+    core_ratios: list[float] = []
     for k in range(args.rounds):
         for name, src in sides.items():
-            cost, speed, _ = per_order_us(src, args.bars)
+            cost, core, speed, _ = per_order_us(src, args.bars)
             costs[name].append(cost)
+            cores[name].append(core)
             speeds[name].append(speed)
         line = ", ".join(
-            f"{n} {costs[n][-1]:.0f} µs/order {speeds[n][-1]:,.0f} bars/s" for n in sides
+            f"{n} {costs[n][-1]:.0f} µs/order (core {cores[n][-1]:.0f}) {speeds[n][-1]:,.0f} bars/s"
+            for n in sides
         )
         if "peer" in sides:
             ratios.append(costs["peer"][-1] / costs["this"][-1])
-            line += f", peer/this {ratios[-1]:.2f}x"
+            core_ratios.append(cores["peer"][-1] / cores["this"][-1])
+            line += f", peer/this {ratios[-1]:.2f}x (core {core_ratios[-1]:.2f}x)"
         print(f"round {k + 1}: {line}")
     for name in sides:
-        c, s = costs[name], speeds[name]
+        c, e, s = costs[name], cores[name], speeds[name]
         print(
             f"{name}: per order min/median/max {min(c):.0f}/{statistics.median(c):.0f}/"
-            f"{max(c):.0f} µs; bars/s median {statistics.median(s):,.0f}"
+            f"{max(c):.0f} µs, in the execution core {statistics.median(e):.0f} µs; "
+            f"bars/s (CPU) median {statistics.median(s):,.0f}"
         )
     print(
         f"machine: {os.cpu_count()} cpus, {platform.processor() or platform.machine()}, "
@@ -140,7 +162,8 @@ def main() -> None:
     if ratios:
         print(
             f"per-order cost, peer / this (median of {len(ratios)} rounds): "
-            f"{statistics.median(ratios):.2f}x"
+            f"{statistics.median(ratios):.2f}x whole engine, "
+            f"{statistics.median(core_ratios):.2f}x execution core"
         )
 
 
