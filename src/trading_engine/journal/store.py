@@ -382,7 +382,7 @@ class Journal:
         values += (updated_at, client_id)
         # One statement on a primary key: atomic on its own (autocommit, or part of the open
         # transaction); when it matches no row nothing was written.
-        if self._write_fast(sql, values, "update order", client_id).rowcount != 1:
+        if self._write(sql, values, "update order", client_id).rowcount != 1:
             raise JournalError(f"{self._path}: no journaled order {client_id!r}")
 
     def get_order(self, client_id: str) -> OrderRow | None:
@@ -411,7 +411,7 @@ class Journal:
 
     def upsert_position(self, row: PositionRow) -> None:
         """Insert the position, or replace every field of the one with the same ticket."""
-        self._write_fast(_UPSERT_POSITION, _POSITION_VALUES(row), "upsert position", row.ticket)
+        self._write(_UPSERT_POSITION, _POSITION_VALUES(row), "upsert position", row.ticket)
 
     def close_position(
         self,
@@ -425,7 +425,7 @@ class Journal:
         reason: str | None = None,
     ) -> bool:
         """Mark a position closed with its outcome; False when the ticket is not journaled."""
-        cursor = self._write_fast(
+        cursor = self._write(
             "UPDATE positions SET state = 'closed', closed_at = ?, price_close = ?, "
             "profit = ?, swap = ?, fees = ?, close_reason = ? WHERE ticket = ?",
             (closed_at, price_close, profit, swap, fees, reason, ticket),
@@ -477,7 +477,7 @@ class Journal:
 
     def record_deal(self, row: DealRow) -> bool:
         """Journal a deal once: True when it was new, False when the ticket was already there."""
-        cursor = self._write_fast(_RECORD_DEAL, _DEAL_VALUES(row), "record deal", row.ticket)
+        cursor = self._write(_RECORD_DEAL, _DEAL_VALUES(row), "record deal", row.ticket)
         return cursor.rowcount == 1
 
     def deals_for(
@@ -533,7 +533,7 @@ class Journal:
     ) -> int:
         """``record_event`` with the payload already encoded (``encode_payload``)."""
         with self._lock:
-            cursor = self._write_fast(
+            cursor = self._write(
                 "INSERT INTO events (time, type, correlation_id, payload) VALUES (?, ?, ?, ?)",
                 (time, str(type), correlation_id, payload),
                 "record event",
@@ -597,7 +597,7 @@ class Journal:
 
     def put_state(self, key: str, value: bytes, *, updated_at: float | None = None) -> None:
         """Store a blob under ``key`` (indicator snapshots, risk state, last processed bar)."""
-        self._write_fast(  # one statement: atomic on its own
+        self._write(  # one statement: atomic on its own
             "INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (key, bytes(value), updated_at),
@@ -642,7 +642,7 @@ class Journal:
         """Move a counter on to ``value``, a value ``next_sequence`` would give next (as the
         journal writer counts it); never back. One statement where ``next_sequence`` needs a
         read-back."""
-        self._write_fast(
+        self._write(
             "INSERT INTO sequences (name, value) VALUES (?, ?) "
             "ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
             (name, value),
@@ -673,21 +673,12 @@ class Journal:
             except sqlite3.Error as exc:
                 raise JournalError(f"{self._path}: {what} failed: {exc}") from exc
 
-    def _write(self, what: str, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
-        """One write statement, atomic on its own: SQLite's autocommit (no BEGIN/COMMIT round
-        trips) outside a transaction, part of the open one inside it."""
-        with self._lock:
-            self._check_open()
-            try:
-                return self._conn.execute(sql, params)
-            except sqlite3.Error as exc:
-                raise JournalError(f"{self._path}: {what} failed: {exc}") from exc
-
-    def _write_fast(
+    def _write(
         self, sql: str, params: Sequence[Any], what: str = "write", subject: Any = ""
     ) -> sqlite3.Cursor:
-        """``_write`` for the hot paths: the error's wording (``what subject``) is built only on
-        failure."""
+        """One write statement, atomic on its own: SQLite's autocommit (no BEGIN/COMMIT round
+        trips) outside a transaction, part of the open one inside it. The error names
+        ``what subject`` (built only on failure: this is the writes' hot path)."""
         with self._lock:
             if self._closed:
                 raise JournalError(f"{self._path}: the journal is closed")

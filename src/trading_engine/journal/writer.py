@@ -20,8 +20,13 @@ millisecond or more with an ``fsync``) stalls every stage. The writer takes the 
 - **A failure halts, never vanishes.** A write that fails rolls its batch back; the error
   (a ``JournalError``) is raised to a caller awaiting that batch, to every later call of the
   writer, and handed to ``on_error`` on the event loop (the engine stops: exit 6).
-- **Sequences** (``next_sequence``) are counted here and their increments queued, so a new client
-  id costs no round trip: the durable order row that follows commits the increment with it.
+- **Sequences** (``next_sequence``) are counted here and their new values queued (one statement,
+  ``Journal.advance_sequence``, no read-back), so a new client id costs no round trip: the durable
+  order row that follows commits the increment with it.
+- **One write needs no transaction of its own**: each of the journal's writes is atomic by itself
+  (one statement in autocommit, or its own transaction), so a batch of one write, and every write
+  of ``thread=False``, is applied without a BEGIN/COMMIT around it; an order row with
+  ``durable_orders`` is still committed with ``synchronous=FULL``.
 
 Under a ``SimClock`` a task waiting on a thread looks idle to the driver, which would move time
 meanwhile: ``hold`` (``SimClock.hold``) keeps time still while a task awaits the writer.
