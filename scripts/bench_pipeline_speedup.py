@@ -3,7 +3,8 @@
 Each round runs, in fresh processes and alternating, the pipeline backtest of the shipped
 configuration (``configs/eurusd.yaml``: fetch_interval 5, EMA cross with ATR stops) over
 ``--bars`` bars on a ``SimClock``, once with this tree's sources and once with ``--baseline``'s
-(a source tree of the earlier revision, e.g. ``git archive <rev> | tar -x -C DIR``). The same
+(a source tree of the earlier revision, e.g. ``git archive <rev> | tar -x -C DIR``), each with
+its own tree's shipped configuration (an older tree refuses keys added since). The same
 orchestrator calls run in both; the runs must make the same number of candles. Printed: bars per
 second of each, and the median ratio.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = r"""
-import asyncio, json, sys, tempfile, time
+import asyncio, inspect, json, sys, tempfile, time
 from pathlib import Path
 from trading_engine.clock import SimClock
 from trading_engine.config import ConfigLoader
@@ -31,11 +32,20 @@ from trading_engine.orchestrator import TradingOrchestrator
 
 async def main(bars: int, config: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = ConfigLoader.load(config, overrides={
+        overrides = {
             "journal.path": str(Path(tmp) / "j.db"), "journal.durable_orders": False,
-            "logging.level": "ERROR", "orchestrator.health_check_interval": 3600})
+            "logging.level": "ERROR", "orchestrator.health_check_interval": 3600}
+        options = {}
+        # As ``run_pipeline`` (``backtest --engine pipeline``) runs it, where the tree has them:
+        # no paper account file, the journal written in the loop (no writer thread).
+        if "journal_thread" in inspect.signature(TradingOrchestrator).parameters:
+            options["journal_thread"] = False
+        try:
+            cfg = ConfigLoader.load(config, overrides={**overrides, "terminal.sim.persist": False})
+        except Exception:  # a tree before the paper account file
+            cfg = ConfigLoader.load(config, overrides=overrides)
         clock = SimClock(cfg.terminal.sim.start.timestamp())
-        engine = TradingOrchestrator.from_config(cfg, clock=clock, max_bars=bars)
+        engine = TradingOrchestrator.from_config(cfg, clock=clock, max_bars=bars, **options)
         async with engine:
             started = time.perf_counter()
             summary = await engine.run()
@@ -49,7 +59,7 @@ asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
 def run(src: Path, bars: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(src / "src")}
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(bars), str(ROOT / "configs" / "eurusd.yaml")],
+        [sys.executable, "-c", CHILD, str(bars), str(src / "configs" / "eurusd.yaml")],
         capture_output=True,
         text=True,
         check=True,
