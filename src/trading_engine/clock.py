@@ -114,10 +114,11 @@ class SimClock:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._seq), future))
-        for waiter in self._sleeper_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._sleeper_waiters.clear()
+        if self._sleeper_waiters:
+            for waiter in self._sleeper_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._sleeper_waiters.clear()
         await future
 
     async def sleeper_added(self) -> None:
