@@ -533,6 +533,7 @@ class TradingOrchestrator:
                     logger.info("status: {}", self.status_line())
                 if max_iterations is not None and iterations >= max_iterations:
                     break
+            await self._flush_journal()
             self.last_summary = await self.summary()
         finally:
             for waiter in (pipeline, stop):
@@ -541,6 +542,15 @@ class TradingOrchestrator:
         if self.error is not None and self.status is OrchestratorStatus.ERROR:
             raise self.error
         return self.last_summary
+
+    async def _flush_journal(self) -> None:
+        """Wait until the writer's thread has committed what the run queued: whoever reads the
+        journal once ``run()`` returns (a backtest's result: the last position stopped out, its
+        strategy and stops) reads it all. A failed journal has stopped the run already."""
+        writer = self.journal_writer
+        if writer is not None and not writer.closed and writer.error is None:
+            with contextlib.suppress(JournalError):
+                await writer.flush()
 
     def request_stop(self) -> None:
         """Ask ``run()`` to return (thread-unsafe; call from the loop, e.g. a signal handler)."""
