@@ -115,6 +115,9 @@ JOURNALED_EVENTS = (
 )
 """Events written to the journal's ``events`` table (the rare, trading ones; not every bar)."""
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+"""The field names of each journaled event class, as the events table stores them."""
+
 _ACCOUNT_STATE_KEY = "sim_account"
 """Journal state key holding the id of the simulated account the journal trades on."""
 
@@ -402,9 +405,12 @@ class TradingOrchestrator:
         """Write a trading event to the journal's events table (bounded by the journal)."""
         writer = self.journal_writer
         if writer is not None and not writer.closed and writer.error is None:
-            payload = {f.name: getattr(event, f.name) for f in fields(event)}
-            kind = type(event).__name__
-            writer.record_event(kind, event.correlation_id, payload, event.timestamp)
+            kind = type(event)
+            names = _FIELD_NAMES.get(kind)
+            if names is None:  # ``fields()`` filters the class's fields on every call
+                names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(event))
+            payload = {name: getattr(event, name) for name in names}
+            writer.record_event(kind.__name__, event.correlation_id, payload, event.timestamp)
 
     def _journal_failed(self, error: JournalError) -> None:
         """A journal write failed (in the writer's thread): the engine halts with that error."""
