@@ -10,12 +10,18 @@ terminal calls (its polls), so a fault counted in calls, or the latency fault (w
 simulated time per call), falls elsewhere in the two runs; and the fast engine refreshes the
 positions (and so ``PositionView.profit``) only when a stop, target or stop-out may have fired,
 while the pipeline refreshes them on every bar: a strategy that reads ``position.profit`` sees
-the value of the last refresh in the fast engine. The last test bounds the skipping itself: with
-and without it the fast engine makes the same run.
+the value of the last refresh in the fast engine. The skipping itself is bounded by a test: with
+and without it the fast engine makes the same run. And a lost connection: the fast engine reads
+the history without polling, so an outage holds back only the calls that meet it, while the
+pipeline's polls fail and retry with backoff and the outage's bars arrive late, at the
+reconnection, where a signal can be refused as stale: the last test shows the two runs differ
+only around the outage.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +195,30 @@ def test_a_weekend_and_a_quiet_market_give_the_same_fingerprint(tmp_path: Path) 
     opened = {t.open_time // 86_400 % 7 for t in fast.trades}  # 1 = Friday, 4 = Monday
     assert {1, 4} <= opened
     _assert_same(fast, pipeline)
+
+
+def test_a_lost_connection_changes_only_the_trades_around_the_outage(tmp_path: Path) -> None:
+    params = {"regime_filter": False, "sl_atr": 1.5, "tp_atr": 1.5, "volume": 0.5}
+    start, end = "2024-01-10T03:00:00+00:00", "2024-01-10T03:07:00+00:00"
+    outage = {"kind": "disconnect", "start": start, "end": end}
+    cfg = _cfg(tmp_path, [{**EMA, "params": params}], **{"terminal.sim.faults": [outage]})
+    fast, pipeline = _both(cfg, 600)
+    eet = 2 * 3600  # the server's offset in January
+    begins = datetime.fromisoformat(start).timestamp() + eet
+    settled = datetime.fromisoformat(end).timestamp() + eet + 3600
+
+    def trades(result: BacktestResult, keep: Any) -> list[Any]:
+        # tickets apart: one more or one fewer trade around the outage shifts every later one
+        return [dataclasses.replace(t, position=0) for t in result.trades if keep(t)]
+
+    assert trades(fast, lambda t: t.close_time < begins) == trades(
+        pipeline, lambda t: t.close_time < begins
+    )
+    after = trades(fast, lambda t: t.open_time >= settled)
+    assert len(after) >= 5
+    assert after == trades(pipeline, lambda t: t.open_time >= settled)
+    # around the outage: the pipeline saw the outage's bars late and refused a stale signal,
+    # which the fast engine traded as the connection came back
+    assert pipeline.risk_refusals == {"stale_signal": 1}
+    assert fast.risk_refusals == {}
+    assert len(fast.trades) == len(pipeline.trades) + 1

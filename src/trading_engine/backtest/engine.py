@@ -32,7 +32,8 @@ import gc
 import math
 import random
 import time as _time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ __all__ = ["BacktestEngine"]
 
 _NEVER = np.iinfo(np.int64).max
 _DAY = 86_400
+_CHUNK = 4096  # bars converted to Python objects at a time
 
 
 @dataclass(slots=True)
@@ -292,10 +294,15 @@ class BacktestEngine:
         min_rows = engine.config.services.strategy_evaluation.min_rows_required
         hub = engine.hub
         data = engine.data_state
-        calculate = indicators.calculate
+        calculated = indicators.calculated
         evaluate = strategies.evaluate
         publish = hub.publish
-        rows = [s.bars.tolist() for s in streams]
+        emitted = Counter(k for _, k, _ in plan)
+        feeds = [
+            _Feed(s.bars, indicators if run_ind else None, (s.symbol, s.timeframe), emitted[k])
+            for k, s in enumerate(streams)
+        ]
+        validators = [data.validator((s.symbol, s.timeframe)) for s in streams]
         server_msc = _server_msc(engine.terminal.market.server_time)
         self._last_refresh_msc = server_msc(clock.time())
         n = len(plan)
@@ -306,21 +313,22 @@ class BacktestEngine:
             progress(i, n, at)  # the listener throttles (the progress bar: 10 redraws a second)
             if at > clock.time():
                 clock.advance_to(at)
+            now = clock.time()
             messages: list[Any] = []
             while i < n and plan[i][0] == at:
-                _, k, j = plan[i]
+                k = plan[i][1]
                 i += 1
                 s = streams[k]
-                tm, o, h, lo, c, tv, sp, rv = rows[k][j]
+                (tm, o, h, lo, c, tv, sp, rv), row = next(feeds[k])
                 candle = NewCandleEvent(
-                    new_correlation_id(), at, s.symbol, s.timeframe, tm, o, h, lo, c, tv, sp, rv
+                    new_correlation_id(), now, s.symbol, s.timeframe, tm, o, h, lo, c, tv, sp, rv
                 )
                 publish(candle)
                 data.emitted += 1
-                data.validator((s.symbol, s.timeframe)).last_time = tm
-                if not run_ind:
+                validators[k].last_time = tm
+                if row is None:
                     continue
-                event = calculate(candle)
+                event = calculated(candle, row)
                 if event is None or not run_strat:
                     continue
                 if event.ready and event.bars >= min_rows:
@@ -364,6 +372,47 @@ class BacktestEngine:
         else:
             self.refreshes_skipped += 1
         drive(execution.handle(message, refresh=refresh))
+
+
+class _Feed:
+    """A stream's bars as tuples, each with its indicator row, a chunk at a time: the stream's
+    indicator set is advanced (``indicators.advance``, one numba call a chunk) over the chunk
+    when its first bar is handed out, never past ``limit`` (the bars the plan emits)."""
+
+    __slots__ = ("_indicators", "_pending", "_stream", "bars", "handed", "limit")
+
+    def __init__(
+        self,
+        bars: npt.NDArray[np.void],
+        indicators: IndicatorCalculationService | None,
+        stream: tuple[str, int],
+        limit: int,
+    ) -> None:
+        self.bars = bars
+        self._indicators = indicators
+        self._stream = stream
+        self.limit = limit
+        self.handed = 0
+        self._pending: Iterator[tuple[Any, list[float] | None]] = iter(())
+
+    def __next__(self) -> tuple[Any, list[float] | None]:
+        item = next(self._pending, None)
+        if item is None:
+            self._pending = self._chunk()
+            item = next(self._pending)
+        self.handed += 1
+        return item
+
+    def _chunk(self) -> Iterator[tuple[Any, list[float] | None]]:
+        lo = self.handed
+        chunk = self.bars[lo : min(lo + _CHUNK, self.limit)]
+        if len(chunk) == 0:
+            raise RuntimeError(f"{self._stream}: the plan emits more bars than it counted")
+        if self._indicators is None:
+            return ((bar, None) for bar in chunk.tolist())
+        rows = self._indicators.advance(self._stream, chunk)
+        assert rows is not None
+        return zip(chunk.tolist(), rows.tolist(), strict=True)
 
 
 def _no_progress(done: int, total: int, now_utc: float) -> None:

@@ -33,6 +33,7 @@ import numpy as np
 from trading_engine.clock import Clock
 from trading_engine.events import IndicatorsCalculatedEvent, NewCandleEvent, RegimeChangedEvent
 from trading_engine.indicators.config import IndicatorCalculationConfig, IndicatorSetConfig
+from trading_engine.indicators.regime import REGIME_CODES
 from trading_engine.indicators.streaming import IndicatorSet
 from trading_engine.indicators.warmup import warm_up
 from trading_engine.runtime.channel import Consumer, Sender
@@ -43,6 +44,7 @@ from trading_engine.runtime.service import Service
 __all__ = ["IndicatorCalculationService", "IndicatorState"]
 
 Stream = tuple[str, int]
+_REGIME_NAMES = tuple(str(regime) for regime in REGIME_CODES)
 
 
 @dataclass
@@ -128,6 +130,48 @@ class IndicatorCalculationService(Service):
 
     def calculate(self, candle: NewCandleEvent) -> IndicatorsCalculatedEvent | None:
         """Update the candle's stream; None for a duplicate or an unknown stream."""
+        iset = self._accepting(candle)
+        if iset is None:
+            return None
+        values = iset.update(candle.high, candle.low, candle.close)  # the one lasting change
+        self._ind.last_time[(candle.symbol, candle.timeframe)] = candle.time
+        return self._emit(candle, values.tolist(), iset.regime_code, iset.ready, iset.bars)
+
+    def advance(self, stream: Stream, bars: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+        """The batch form of ``calculate``'s update, for a backtest that knows the bars ahead.
+
+        Moves the stream's set past ``bars`` (closed bars newer than its last, in order) in one
+        call and returns ``IndicatorSet.advance``'s rows; ``calculated(candle, row)`` then emits
+        each bar's event as ``calculate`` would have. None for an unknown stream.
+        """
+        iset = self._ind.sets.get(stream)
+        if iset is None:
+            return None
+        times = bars["time"].astype(np.int64)
+        last = self._ind.last_time.get(stream)
+        if len(times) and (
+            (last is not None and times[0] <= last) or bool(np.any(np.diff(times) <= 0))
+        ):
+            raise ValueError(f"{stream}: bars to advance over must be new and in order")
+        return iset.advance(
+            np.ascontiguousarray(bars["high"], dtype=np.float64),
+            np.ascontiguousarray(bars["low"], dtype=np.float64),
+            np.ascontiguousarray(bars["close"], dtype=np.float64),
+        )
+
+    def calculated(
+        self, candle: NewCandleEvent, row: Sequence[float]
+    ) -> IndicatorsCalculatedEvent | None:
+        """``calculate`` of a candle whose update ``advance`` made: ``row`` is its row."""
+        iset = self._accepting(candle)
+        if iset is None:
+            return None
+        self._ind.last_time[(candle.symbol, candle.timeframe)] = candle.time
+        width = len(row) - 3
+        return self._emit(candle, row[:width], int(row[-1]), row[-2] > iset.lookback, int(row[-3]))
+
+    def _accepting(self, candle: NewCandleEvent) -> IndicatorSet | None:
+        """The candle's set, or None (counted) for a duplicate or an unknown stream."""
         ind = self._ind
         stream = (candle.symbol, candle.timeframe)
         iset = ind.sets.get(stream)
@@ -137,18 +181,30 @@ class IndicatorCalculationService(Service):
         if last is not None and candle.time <= last:
             ind.duplicates += 1
             return None
-        values = iset.update(candle.high, candle.low, candle.close)  # the one lasting change
-        ind.last_time[stream] = candle.time
-        regime = str(iset.regime)
+        return iset
+
+    def _emit(
+        self,
+        candle: NewCandleEvent,
+        values: Sequence[float],
+        regime_code: int,
+        ready: bool,
+        bars: int,
+    ) -> IndicatorsCalculatedEvent:
+        """The event of an updated bar, and the regime change it makes (if any). ``values``
+        starts with the set's values in ``names`` order (``advance``'s rows go on after them)."""
+        ind = self._ind
+        stream = (candle.symbol, candle.timeframe)
+        regime = _REGIME_NAMES[regime_code]
         now = self.clock.time()
         event = IndicatorsCalculatedEvent(
             candle.correlation_id,
             now,
             candle,
-            dict(zip(iset.names, values.tolist(), strict=True)),
+            dict(zip(ind.sets[stream].names, values)),  # noqa: B905 - see the docstring
             regime,
-            iset.ready,
-            iset.bars,
+            ready,
+            bars,
         )
         previous = ind.regimes[stream]
         if regime != previous:

@@ -930,6 +930,23 @@ class IndicatorSet:
         h, lo, c = _arr3(high, low, close)
         _run(self._st, h, lo, c)
 
+    def advance(self, high: Array, low: Array, close: Array) -> Array:
+        """``update`` for every bar of the arrays in one call, keeping what each update saw.
+
+        Row ``i`` of the result holds, after bar ``i``: the values in ``names`` order, then
+        ``bars``, the bars since the first valid one (``ready`` once it exceeds ``lookback``) and
+        the regime code. Bit-identical to calling ``update`` bar by bar: the same ``_step``.
+        """
+        h, lo, c = _arr3(high, low, close)
+        width = len(self._names)
+        slots = [*range(self._out0, self._out0 + width), H_BARS, H_VALID]
+        slots.append(self._regime_slot if self._regime_slot >= 0 else H_UNITS)
+        out = np.empty((len(slots), h.size), dtype=np.float64)
+        _run_collect(self._st, h, lo, c, np.asarray(slots, dtype=np.int64), out)
+        if self._regime_slot < 0:
+            out[-1] = 0.0
+        return out.T
+
     def compute(self, high: Array, low: Array, close: Array) -> dict[str, Array]:
         """Batch form: run a fresh copy of this set over the arrays in one fused call.
 

@@ -356,3 +356,36 @@ def test_multi_output_value_names_follow_the_spec_name() -> None:
         "kc_middle",
         "kc_lower",
     )
+
+
+@pytest.mark.parametrize("cut", [0, 30, 200])
+def test_advance_is_update_bar_by_bar_bit_for_bit(cut: int, ohlc: Any) -> None:
+    h, lo, c = ohlc(600, 1.1, seed=41)
+    config = IndicatorSetConfig(indicators=ALL_SPECS, regime=RegimeConfig())
+    streamed, batched = IndicatorSet(config), IndicatorSet(config)
+    for iset in (streamed, batched):
+        iset.warm_up(h[:cut], lo[:cut], c[:cut])
+    expected = []
+    for a, b, d in zip(h[cut:], lo[cut:], c[cut:], strict=True):
+        values = streamed.update(float(a), float(b), float(d)).copy()
+        expected.append((values, streamed.bars, streamed.ready, streamed.regime_code))
+    rows = batched.advance(h[cut:], lo[cut:], c[cut:])
+    width = len(batched.names)
+    assert rows.shape == (len(h) - cut, width + 3)
+    for row, (values, bars, ready, regime) in zip(rows, expected, strict=True):
+        np.testing.assert_array_equal(row[:width], values)
+        assert (row[width], row[width + 1] > batched.lookback, row[width + 2]) == (
+            bars,
+            ready,
+            regime,
+        )
+    assert batched.snapshot() == streamed.snapshot()  # the set is left where updates leave it
+    assert any(r != 0 for *_, r in expected)  # the regime did change on this series
+
+
+def test_advance_without_a_regime_reports_unknown(ohlc: Any) -> None:
+    h, lo, c = ohlc(100, 1.1, seed=42)
+    iset = IndicatorSet(IndicatorSetConfig(indicators=ALL_SPECS[:2], regime=None))
+    rows = iset.advance(h, lo, c)
+    assert not rows[:, -1].any()
+    assert iset.bars == 100
