@@ -13,7 +13,7 @@ Checked before timing counts: the pipeline and backtesting.py make the same numb
 each, the ratios (median over rounds), candle → order-sent latency p50/p99 of the pipeline (wall
 clock, from the candle's publication to the order's; split at the bar's first signal into the
 stages before it and the execution stage with the order path), its resident memory every 10 % of
-the run. The pipeline runs as ``backtest --engine pipeline`` runs it (journal without a thread);
+the run (the pipeline runs as ``backtest --engine pipeline`` runs it: journal without a thread);
 then an H1 ``ema_cross`` with ATR stops and targets on the same number of M1 bars (fast engine,
 M1 bars covered per second), and the fast engine's peak resident memory on that run over 100k
 and over ``--bars`` M1 bars (each in a fresh process).
