@@ -600,9 +600,8 @@ class TradingOrchestrator:
     # -- observation ----------------------------------------------------------------------------
 
     def _check_health(self) -> None:
-        for name, info in self.supervisor.health().get("children", {}).items():
-            if info.get("state") not in ("running", "stopped"):
-                logger.warning("service {} is not healthy: {}", name, info)
+        for name, info in self.supervisor.unhealthy().items():
+            logger.warning("service {} is not healthy: {}", name, info)
 
     async def _read_account(self) -> None:
         """Remember balance and equity for the metrics (a failed read keeps the last ones)."""
