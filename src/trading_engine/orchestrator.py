@@ -515,41 +515,69 @@ class TradingOrchestrator:
         called again."""
         if self.status is not OrchestratorStatus.RUNNING:
             raise ServiceStateError(f"the orchestrator is not running ({self.status.value})")
-        orchestrator = self.config.orchestrator
+        loop = asyncio.get_running_loop()
         # ``wait()`` only observes: cancelling it when run() returns leaves the pipeline running.
         pipeline = asyncio.ensure_future(self.supervisor.wait())
         stop = asyncio.ensure_future(self._stop_requested.wait())
-        iterations = 0
+        done: asyncio.Future[None] = loop.create_future()
+
+        def finish(_: object = None) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        pipeline.add_done_callback(finish)
+        stop.add_done_callback(finish)
+        # One task for every health check (not a timer task and an ``asyncio.wait`` per check:
+        # with a check a simulated minute, that cost as much as the pipeline's own bar).
+        ticker = asyncio.ensure_future(self._health_checks(max_iterations, done))
+        ticker.add_done_callback(finish)
         try:
-            while True:
-                tick = asyncio.ensure_future(self.clock.sleep(orchestrator.health_check_interval))
-                await asyncio.wait((pipeline, stop, tick), return_when=asyncio.FIRST_COMPLETED)
-                tick.cancel()
-                await asyncio.gather(tick, return_exceptions=True)
-                if pipeline.done():
-                    error = self.supervisor.error
-                    if error is not None:
-                        self.status = OrchestratorStatus.ERROR
-                        self.error = error
-                    break
-                if stop.done():
-                    break
-                iterations += 1
-                self._iterations += 1
-                self._check_health()
-                await self._read_account()
-                if self._iterations % orchestrator.status_log_interval == 0:
-                    logger.info("status: {}", self.status_line())
-                if max_iterations is not None and iterations >= max_iterations:
-                    break
-            self.last_summary = await self.summary()
-        finally:
-            for waiter in (pipeline, stop):
+            await done
+            ended = pipeline.done()
+        finally:  # no health check moves past the end of the run (nor the clock, to its wake)
+            for waiter in (pipeline, stop, ticker):
                 waiter.cancel()
-            await asyncio.gather(pipeline, stop, return_exceptions=True)
+            await asyncio.gather(pipeline, stop, ticker, return_exceptions=True)
+        if ended:
+            error = self.supervisor.error
+            if error is not None:
+                self.status = OrchestratorStatus.ERROR
+                self.error = error
+        elif ticker.done() and not ticker.cancelled():
+            ticker.result()  # a health check that raised: raised here
+        await self._flush_journal()
+        self.last_summary = await self.summary()
         if self.error is not None and self.status is OrchestratorStatus.ERROR:
             raise self.error
         return self.last_summary
+
+    async def _health_checks(self, limit: int | None, done: asyncio.Future[None]) -> None:
+        """Every ``health_check_interval`` seconds of the engine's clock: check the services,
+        read the account, log the status line every ``status_log_interval`` checks; return
+        after ``limit`` checks, or once ``done`` (the run is over)."""
+        orchestrator = self.config.orchestrator
+        iterations = 0
+        while True:
+            await self.clock.sleep(orchestrator.health_check_interval)
+            if done.done():
+                return
+            iterations += 1
+            self._iterations += 1
+            self._check_health()
+            await self._read_account()
+            if self._iterations % orchestrator.status_log_interval == 0:
+                logger.info("status: {}", self.status_line())
+            if limit is not None and iterations >= limit:
+                return
+
+    async def _flush_journal(self) -> None:
+        """Wait until the writer's thread has committed what the run queued: whoever reads the
+        journal once ``run()`` returns (a backtest's result: the last position stopped out, its
+        strategy and stops) reads it all. A failed journal has stopped the run already."""
+        writer = self.journal_writer
+        if writer is not None and not writer.closed and writer.error is None:
+            with contextlib.suppress(JournalError):
+                await writer.flush()
 
     def request_stop(self) -> None:
         """Ask ``run()`` to return (thread-unsafe; call from the loop, e.g. a signal handler)."""
@@ -572,9 +600,8 @@ class TradingOrchestrator:
     # -- observation ----------------------------------------------------------------------------
 
     def _check_health(self) -> None:
-        for name, info in self.supervisor.health().get("children", {}).items():
-            if info.get("state") not in ("running", "stopped"):
-                logger.warning("service {} is not healthy: {}", name, info)
+        for name, info in self.supervisor.unhealthy().items():
+            logger.warning("service {} is not healthy: {}", name, info)
 
     async def _read_account(self) -> None:
         """Remember balance and equity for the metrics (a failed read keeps the last ones)."""
