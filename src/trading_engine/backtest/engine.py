@@ -7,7 +7,7 @@ cores directly:
 
 1. the data service's start-up (``on_start``) fixes each stream's last closed bar, then the
    stream's history is read once and validated by the same ``BarValidator``;
-2. ``schedule_sim.detection_plan`` computes the instant the pipeline's bar-timed polls would emit
+2. ``schedule_sim.plan_arrays`` computes the instant the pipeline's bar-timed polls would emit
    each bar (``data/schedule.py``), from the first tick after each bar's close;
 3. per instant, for each bar emitted then (in the data service's order): the indicator service's
    ``calculate``, the strategy service's ``evaluate`` (same ``Snapshot``, same error isolation),
@@ -32,7 +32,6 @@ import gc
 import math
 import random
 import time as _time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ import numpy.typing as npt
 from trading_engine.backtest.drive import InstantClock, drive
 from trading_engine.backtest.result import BacktestResult
 from trading_engine.backtest.scan import M1Extremes, load_m1_extremes, quiet_until
-from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
+from trading_engine.backtest.schedule_sim import Plan, StreamBars, plan_arrays
 from trading_engine.backtest.summary import build_result, collect
 from trading_engine.config import SystemConfig, fit_start_to_history
 from trading_engine.data.history import ClosedHistory
@@ -195,7 +194,7 @@ class BacktestEngine:
                 drive(execution.on_start())
             first_times = {s: engine.data_state.validator(s).last_time for s in engine.streams}
             streams, extremes = self._history(terminal, engine, clock.time())
-            plan = detection_plan(
+            plan = plan_arrays(
                 [StreamBars(s.seconds, s.available) for s in streams],
                 start=clock.time(),
                 delay=float(services.data_fetching.close_delay),
@@ -291,7 +290,7 @@ class BacktestEngine:
 
     def _loop(
         self,
-        plan: list[tuple[float, int, int]],
+        plan: Plan,
         streams: list[_Stream],
         extremes: dict[str, M1Extremes],
         engine: TradingOrchestrator,
@@ -310,7 +309,7 @@ class BacktestEngine:
         calculated = indicators.calculated
         evaluate = strategies.evaluate
         publish = hub.publish
-        emitted = Counter(k for _, k, _ in plan)
+        emitted = np.bincount(plan.stream, minlength=len(streams)).tolist()
         feeds = [
             _Feed(s.bars, indicators if run_ind else None, (s.symbol, s.timeframe), emitted[k])
             for k, s in enumerate(streams)
@@ -319,40 +318,53 @@ class BacktestEngine:
         server_msc = _server_msc(engine.terminal.market.server_time)
         self._last_refresh_msc = server_msc(clock.time())
         n = len(plan)
-        i = 0
         progress = self.progress or _no_progress
-        while i < n:
-            at = plan[i][0]
-            progress(i, n, at)  # the listener throttles (the progress bar: 10 redraws a second)
-            if at > clock.time():
-                clock.advance_to(at)
-            now = clock.time()
-            messages: list[Any] = []
-            while i < n and plan[i][0] == at:
-                k = plan[i][1]
-                i += 1
-                s = streams[k]
-                (tm, o, h, lo, c, tv, sp, rv), row = next(feeds[k])
-                candle = NewCandleEvent(
-                    new_correlation_id(), now, s.symbol, s.timeframe, tm, o, h, lo, c, tv, sp, rv
-                )
-                publish(candle)
-                data.emitted += 1
-                validators[k].last_time = tm
-                if row is None:
-                    continue
-                event = calculated(candle, row)
-                if event is None or not run_strat:
-                    continue
-                if event.ready and event.bars >= min_rows:
-                    signals = evaluate(event)
-                    for signal in signals:
-                        publish(signal)
-                    messages.extend(signals)
-                messages.append(candle)
-            if run_exec:
-                for message in messages:
-                    self._execute(message, engine, execution, extremes, clock, server_msc)
+        for offset, instants, keys in _plan_chunks(plan):
+            size = len(instants)
+            i = 0
+            while i < size:
+                at = instants[i]
+                progress(offset + i, n, at)  # the listener throttles (10 redraws a second)
+                if at > clock.time():
+                    clock.advance_to(at)
+                now = clock.time()
+                messages: list[Any] = []
+                while i < size and instants[i] == at:
+                    k = keys[i]
+                    i += 1
+                    s = streams[k]
+                    (tm, o, h, lo, c, tv, sp, rv), row = next(feeds[k])
+                    candle = NewCandleEvent(
+                        new_correlation_id(),
+                        now,
+                        s.symbol,
+                        s.timeframe,
+                        tm,
+                        o,
+                        h,
+                        lo,
+                        c,
+                        tv,
+                        sp,
+                        rv,
+                    )
+                    publish(candle)
+                    data.emitted += 1
+                    validators[k].last_time = tm
+                    if row is None:
+                        continue
+                    event = calculated(candle, row)
+                    if event is None or not run_strat:
+                        continue
+                    if event.ready and event.bars >= min_rows:
+                        signals = evaluate(event)
+                        for signal in signals:
+                            publish(signal)
+                        messages.extend(signals)
+                    messages.append(candle)
+                if run_exec:
+                    for message in messages:
+                        self._execute(message, engine, execution, extremes, clock, server_msc)
         progress(n, n, clock.time())
         if self.bars is not None and data.emitted >= self.bars:
             data.exhausted.set()
@@ -385,6 +397,19 @@ class BacktestEngine:
         else:
             self.refreshes_skipped += 1
         drive(execution.handle(message, refresh=refresh))
+
+
+def _plan_chunks(plan: Plan) -> Iterator[tuple[int, list[float], list[int]]]:
+    """The plan a chunk at a time as Python lists (its offset, instants, stream indexes); a
+    chunk ends between two instants, so that the bars of one instant stay together."""
+    n = len(plan)
+    lo = 0
+    while lo < n:
+        hi = min(n, lo + _CHUNK)
+        while hi < n and plan.at[hi] == plan.at[hi - 1]:
+            hi += 1
+        yield lo, plan.at[lo:hi].tolist(), plan.stream[lo:hi].tolist()
+        lo = hi
 
 
 class _Feed:
