@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trading_engine import __version__
-from trading_engine.cli import EXIT_CODES, app, exit_code_for, say_if_compiling
+from trading_engine.cli import EXIT_CODES, app, exit_code_for, main, say_if_compiling
 from trading_engine.errors import (
     ConfigError,
     DataIntegrityError,
@@ -258,3 +258,43 @@ def test_run_says_when_it_compiles_the_kernels(
     say_if_compiling()
     said = capsys.readouterr().err == "compiling indicator kernels (first run only)\n"
     assert said is not cached
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["backtest", "--config", str(EURUSD), "--bars", "-5"], "--bars"),
+        (["backtest", "--config", str(EURUSD), "--bars", "abc"], "--bars"),
+        (["backtest", "--config", str(EURUSD), "--no-such-option"], "--no-such-option"),
+        (["frobnicate"], "frobnicate"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_option_and_exit_2(
+    argv: list[str], named: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["trading-engine", *argv])
+
+    with pytest.raises(SystemExit) as exited:
+        main()
+
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.count("\n") == 1, err
+    assert err.startswith("trading-engine: error: ")
+    assert named in err
+
+
+def test_main_exits_with_the_command_s_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["trading-engine", "--version"])
+    with pytest.raises(SystemExit) as ok:
+        main()
+    assert ok.value.code in (0, None)
+    assert __version__ in capsys.readouterr().out
+
+    monkeypatch.setattr(sys, "argv", ["trading-engine", "check-config", str(tmp_path / "x.yaml")])
+    with pytest.raises(SystemExit) as missing:
+        main()
+    assert missing.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
