@@ -126,6 +126,12 @@ def plan_period(
             )
         else:
             last = end_srv
+    if end_srv is not None and last <= first:
+        raise ConfigError(
+            f"--to {end} is before the first bar the run can trade (the {warm}-bar warm-up "
+            f"ends at {_stamp(first)})",
+            key="--to",
+        )
     budget = bars
     each = [_bars_after(s, config.trading.timeframes, first, last) for s in spans]
     # MT5 closes a bar with the next one's first tick: the file's last bar never closes.
@@ -133,8 +139,14 @@ def plan_period(
         raise _nothing_to_trade(spans[0], warm, clamped=start_srv is None or first != start_srv)
     held = sum(each)
     if bars is not None and bars > held:
+        closing = sum(
+            _bars_after(s, config.trading.timeframes, first, last - 1)
+            if last == data_end and int(s.times[-1]) + _step(s) == data_end
+            else n
+            for s, n in zip(spans, each, strict=True)
+        )  # a stream's last bar, closing at the end of its data, never closes
         warnings.append(
-            f"--bars {bars}: the history holds {held} bars from {_stamp(first)}; "
+            f"--bars {bars}: the history holds {closing} bars from {_stamp(first)}; "
             "the run ends at the end of the data"
         )
         budget = None

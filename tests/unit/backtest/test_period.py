@@ -75,7 +75,7 @@ def test_a_file_shorter_than_bars_ends_at_the_end_of_the_data(tmp_path: Path) ->
     assert period.bars is None
     assert server(period.end) == datetime(2024, 1, 4, tzinfo=UTC)
     assert len(period.warnings) == 1
-    assert "holds 47 bars" in period.warnings[0]  # 72 bars; the start is the 25th's close
+    assert "holds 46 bars" in period.warnings[0]  # 72 bars; start: the 25th's close; 72nd: open
     assert plan_period(cfg, bars=10).bars == 10
 
 
@@ -118,3 +118,19 @@ def test_a_one_bar_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
     one.write_text("\n".join(lines) + "\n")
     with pytest.raises(ConfigError, match=r"one\.csv:2: only 1 bar"):
         plan_period(config(one))
+
+
+def test_bars_beyond_the_data_warns_with_the_bars_the_run_trades(tmp_path: Path) -> None:
+    # 72 bars; the start is the 25th's close; bars 26 … 71 close in the run, the 72nd never does
+    cfg = config(h1_file(tmp_path / "h1.csv", days=3))
+    period = plan_period(cfg, bars=10_000)
+    assert "holds 46 bars" in period.warnings[0]
+    assert period.held == 47  # the pipeline's budget still counts the last one
+
+
+def test_to_before_the_first_tradable_bar_names_to_not_the_warm_up(tmp_path: Path) -> None:
+    cfg = config(h1_file(tmp_path / "h1.csv"), warmup=30)  # bars from 2024-01-01 00:00
+    for before in (date(2023, 6, 1), date(2024, 1, 1)):  # before the data, inside the warm-up
+        with pytest.raises(ConfigError, match=r"^--to: --to .* before the first bar") as info:
+            plan_period(cfg, end=before)
+        assert "2024-01-02 07:00" in str(info.value)  # the 31st bar's close: the first start
