@@ -207,3 +207,16 @@ def test_two_symbols_from_two_files_with_a_progress_bar_on_a_tty(tmp_path: Path)
     assert {t.symbol for t in result.trades} == {"EURUSD", "GBPUSD"}
     assert "GBPUSD: open prices only (H1" in result.modelling
     assert pl.read_parquet(tmp_path / "t.parquet").height == len(result.trades)
+
+
+@pytest.mark.parametrize("option", ["--trades-csv", "--trades-parquet", "--report"])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2_before_the_run(
+    tmp_path: Path, option: str
+) -> None:
+    result = runner.invoke(
+        app, ["backtest", "--config", str(CONFIG), "--bars", "50", option, str(tmp_path), "--quiet"]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"{option}: {tmp_path} is a directory" in result.output
+    assert "Traceback" not in result.output
+    assert "backtest:" not in result.output  # refused before the run, not after it
