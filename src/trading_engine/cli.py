@@ -367,7 +367,10 @@ def risk_status(config: ConfigOption, set_: SetOption = None) -> None:
         cfg = load_config(config, set_)
         with _open_journal(cfg) as journal:
             rules = _risk_rules(cfg, journal)
-        stats = rules.stats()
+        stats = {  # money and percentages: 6 decimals say it all, without float noise
+            key: round(value, 6) if isinstance(value, float) else value
+            for key, value in rules.stats().items()
+        }
         stats["halt_reason"] = rules.halt_reason
         typer.echo(json.dumps(stats, indent=2))
 

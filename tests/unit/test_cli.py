@@ -298,3 +298,25 @@ def test_main_exits_with_the_command_s_code(
         main()
     assert missing.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_risk_status_prints_figures_without_float_noise(runner: CliRunner, tmp_path: Path) -> None:
+    from trading_engine.execution.risk import RiskLimits, RiskRules
+    from trading_engine.execution.risk_store import save_risk
+    from trading_engine.journal.store import Journal
+
+    journal = tmp_path / "j.db"
+    rules = RiskRules(RiskLimits(daily_loss_limit=100_000.0))
+    rules.on_account(10_000.0, 10_000.0, 1_704_844_800.0)
+    rules.on_account(9_650.0, 9_650.0, 1_704_844_860.0)  # 1 - 9650/10000: 3.5000000000000004 %
+    with Journal.open(journal) as j:
+        save_risk(j, rules, 1_704_844_860.0)
+    config = write(
+        tmp_path, f"trading: {{symbol: EURUSD, timeframes: [M1]}}\njournal: {{path: {journal}}}\n"
+    )
+
+    status = runner.invoke(app, ["risk", "status", "--config", str(config)])
+
+    assert status.exit_code == 0, status.output
+    assert '"drawdown_pct": 3.5,' in status.output
+    assert json.loads(status.output)["equity"] == 9_650.0
