@@ -125,7 +125,7 @@ def test_bars_beyond_the_data_warns_with_the_bars_the_run_trades(tmp_path: Path)
     cfg = config(h1_file(tmp_path / "h1.csv", days=3))
     period = plan_period(cfg, bars=10_000)
     assert "holds 46 bars" in period.warnings[0]
-    assert period.held == 47  # the pipeline's budget still counts the last one
+    assert period.held == 46  # the pipeline's budget: it waits for every bar it counts
 
 
 def test_to_before_the_first_tradable_bar_names_to_not_the_warm_up(tmp_path: Path) -> None:
