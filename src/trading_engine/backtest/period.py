@@ -138,11 +138,11 @@ def plan_period(
     # MT5 closes a bar with the next one's first tick: the file's last bar never closes.
     if all(n <= (1 if last == data_end else 0) for n in each):
         raise _nothing_to_trade(spans[0], warm, clamped=start_srv is None or first != start_srv)
-    # The bars that close in the run: a stream's last bar, closing at the end of its data,
+    # The bars that close in the run: a bars file's last bar, closing at the end of its data,
     # never does (the pipeline counts bars: counting that one, it would wait for ever).
     held = sum(
         _bars_after(s, config.trading.timeframes, first, last - 1)
-        if last == data_end and int(s.times[-1]) + _step(s) == data_end
+        if s.kind == "bars" and last == data_end and int(s.times[-1]) + _step(s) == data_end
         else n
         for s, n in zip(spans, each, strict=True)
     )

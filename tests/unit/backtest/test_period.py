@@ -134,3 +134,22 @@ def test_to_before_the_first_tradable_bar_names_to_not_the_warm_up(tmp_path: Pat
         with pytest.raises(ConfigError, match=r"^--to: --to .* before the first bar") as info:
             plan_period(cfg, end=before)
         assert "2024-01-02 07:00" in str(info.value)  # the 31st bar's close: the first start
+
+
+def test_a_ticks_file_s_last_bar_closes_and_counts(tmp_path: Path) -> None:
+    """Ticks inside each minute: the last minute's bar closes (both engines trade 119 bars)."""
+    from trading_engine.mt5sim.market.history import write_ticks_csv
+    from trading_engine.mt5sim.spec.dtypes import TICKS_DTYPE
+
+    times = JAN_1 + np.sort(np.r_[60 * np.arange(180) + 7, 60 * np.arange(180) + 37])
+    ticks = np.zeros(times.size, dtype=TICKS_DTYPE)
+    ticks["time"] = times
+    ticks["time_msc"] = times * 1000
+    ticks["bid"], ticks["ask"] = 1.1, 1.1002
+    write_ticks_csv(tmp_path / "ticks.csv", ticks)
+    overrides: dict[str, object] = {
+        "services.indicator_calculation.warmup_bars": 60,
+        "terminal.sim.history_file": str(tmp_path / "ticks.csv"),
+    }
+    cfg = ConfigLoader.load(CONFIG, overrides=overrides)
+    assert plan_period(cfg).held == 180 - 61  # bars 62 … 180: the start is the 61st's close
