@@ -11,7 +11,9 @@ engine's own kernels so both see the same crosses).
 Checked before timing counts: the pipeline and backtesting.py make the same number of entries
 (± 2 at the run's edges), the fast engine exactly the pipeline's. Printed: bars per second of
 each, the ratios (median over rounds), candle → order-sent latency p50/p99 of the pipeline (wall
-clock, from the candle's publication to the order's), its resident memory every 10 % of the run;
+clock, from the candle's publication to the order's; split at the bar's first signal into the
+stages before it and the execution stage with the order path), its resident memory every 10 % of
+the run (the pipeline runs as ``backtest --engine pipeline`` runs it: journal without a thread);
 then an H1 ``ema_cross`` with ATR stops and targets on the same number of M1 bars (fast engine,
 M1 bars covered per second), and the fast engine's peak resident memory on that run over 100k
 and over ``--bars`` M1 bars (each in a fresh process).
@@ -47,7 +49,12 @@ from trading_engine import mt5sim
 from trading_engine.backtest.engine import BacktestEngine
 from trading_engine.clock import SimClock
 from trading_engine.config import ConfigLoader, StrategyConfig, SystemConfig
-from trading_engine.events import NewCandleEvent, OrderPlacedEvent
+from trading_engine.events import (
+    EntrySignalEvent,
+    ExitSignalEvent,
+    NewCandleEvent,
+    OrderPlacedEvent,
+)
 from trading_engine.indicators import kernels
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.terminal.factory import open_terminal
@@ -85,27 +92,41 @@ def engine_config(journal: Path) -> SystemConfig:
 
 
 class Probe:
-    """Wall-clock latency candle → order placed, and resident memory every 10 % of the bars."""
+    """Wall-clock latency candle → order placed, split at the bar's first signal (candle →
+    signal: the data, indicator and strategy stages and their hops; signal → order placed: the
+    execution stage and the order path), and resident memory every 10 % of the bars."""
 
     def __init__(self, bars: int) -> None:
         self.every = max(1, bars // 10)
         self.seen = 0
         self.candle_at: dict[str, float] = {}
+        self.signal_at: dict[str, float] = {}
         self.latency = array("d")
+        self.to_signal = array("d")
+        self.to_order = array("d")
         self.rss_mb: list[float] = []
 
     def candle(self, event: NewCandleEvent) -> None:
         self.seen += 1
         if len(self.candle_at) > 4096:
             self.candle_at.clear()
+            self.signal_at.clear()
         self.candle_at[event.correlation_id] = time.perf_counter()
         if self.seen % self.every == 0:
             self.rss_mb.append(_rss_mb())
 
+    def signal(self, event: EntrySignalEvent | ExitSignalEvent) -> None:
+        self.signal_at.setdefault(event.correlation_id, time.perf_counter())
+
     def order(self, event: OrderPlacedEvent) -> None:
+        now = time.perf_counter()
         started = self.candle_at.get(event.correlation_id)
+        signalled = self.signal_at.get(event.correlation_id)
         if started is not None:
-            self.latency.append(time.perf_counter() - started)
+            self.latency.append(now - started)
+            if signalled is not None:
+                self.to_signal.append(signalled - started)
+                self.to_order.append(now - signalled)
 
 
 async def run_engine(bars: int) -> dict[str, Any]:
@@ -118,11 +139,19 @@ async def run_engine(bars: int) -> dict[str, Any]:
         terminal = mt5sim.Terminal(sim, clock=clock.time, sleep=clock.advance)
         terminal.initialize()
         history = terminal.copy_rates_from_pos("EURUSD", mt5sim.TIMEFRAME_M1, 1, WARMUP)
+        # As ``backtest --engine pipeline`` runs it: the journal written in the loop, no thread.
         engine = TradingOrchestrator.from_config(
-            cfg, clock=clock, terminal=terminal, in_process=True, max_bars=bars
+            cfg,
+            clock=clock,
+            terminal=terminal,
+            in_process=True,
+            max_bars=bars,
+            journal_thread=False,
         )
         probe = Probe(bars)
         engine.subscribe(NewCandleEvent, probe.candle)
+        engine.subscribe(EntrySignalEvent, probe.signal)
+        engine.subscribe(ExitSignalEvent, probe.signal)
         engine.subscribe(OrderPlacedEvent, probe.order)
         async with engine:
             gc.freeze()
@@ -139,6 +168,8 @@ async def run_engine(bars: int) -> dict[str, Any]:
             "entries": _filled_entries(Path(tmp) / "bench.db"),
             "series": np.concatenate((history, run_bars)),
             "latency": np.frombuffer(probe.latency, dtype=np.float64).copy(),
+            "to_signal": np.frombuffer(probe.to_signal, dtype=np.float64).copy(),
+            "to_order": np.frombuffer(probe.to_order, dtype=np.float64).copy(),
             "rss_mb": probe.rss_mb,
         }
 
@@ -341,6 +372,11 @@ def main() -> None:
     if len(latency):
         p50, p99 = np.percentile(latency, [50, 99])
         print(f"candle -> order sent: p50 {p50:,.0f} us, p99 {p99:,.0f} us ({len(latency)} orders)")
+        for label, key in (("candle -> signal", "to_signal"), ("signal -> order sent", "to_order")):
+            part = last[key] * 1e6
+            if len(part):
+                q50, q99 = np.percentile(part, [50, 99])
+                print(f"  of which {label}: p50 {q50:,.0f} us, p99 {q99:,.0f} us")
     print(
         "resident memory every 10% of the bars (MB): "
         + " ".join(f"{m:.0f}" for m in last["rss_mb"])

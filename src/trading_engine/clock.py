@@ -86,6 +86,7 @@ class SimClock:
         self._seq = itertools.count()
         self._sleeper_waiters: list[asyncio.Future[None]] = []
         self._holds = 0
+        self._release_waiters: list[asyncio.Future[None]] = []
 
     def time(self) -> float:
         return self._now
@@ -99,11 +100,26 @@ class SimClock:
             yield
         finally:
             self._holds -= 1
+            if not self._holds and self._release_waiters:
+                waiters, self._release_waiters = self._release_waiters, []
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
 
     @property
     def held(self) -> bool:
         """True while somebody is inside ``hold()``: time must not jump."""
         return self._holds > 0
+
+    def released(self) -> asyncio.Future[None]:
+        """A future done once nobody is inside ``hold()`` (at once when nobody is): a driver
+        waits on it rather than spinning the loop, so the thread it waits for gets the GIL."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._holds:
+            self._release_waiters.append(future)
+        else:
+            future.set_result(None)
+        return future
 
     def monotonic(self) -> float:
         return self._now
@@ -114,10 +130,11 @@ class SimClock:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._seq), future))
-        for waiter in self._sleeper_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._sleeper_waiters.clear()
+        if self._sleeper_waiters:
+            for waiter in self._sleeper_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._sleeper_waiters.clear()
         await future
 
     async def sleeper_added(self) -> None:

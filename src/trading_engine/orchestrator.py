@@ -117,6 +117,8 @@ JOURNALED_EVENTS = (
 
 _ACCOUNT_STATE_KEY = "sim_account"
 """Journal state key holding the id of the simulated account the journal trades on."""
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+"""The field names of each journaled event type (``dataclasses.fields`` is slow per call)."""
 
 SERVICE_ORDER = ("data_fetching", "indicator_calculation", "strategy_evaluation", "trade_execution")
 
@@ -170,6 +172,7 @@ class TradingOrchestrator:
         rng: random.Random | None = None,
         config_dir: Path | None = None,
         journal_thread: bool = True,
+        journal_events: bool = True,
     ) -> None:
         if clock is None:
             config = fit_start_to_history(config)
@@ -208,6 +211,7 @@ class TradingOrchestrator:
         self.journal: Journal | None = None
         self.journal_writer: JournalWriter | None = None
         self._journal_thread = journal_thread
+        self._journal_events = journal_events
         self.portfolio = Portfolio()
         self.risk = RiskRules(RiskLimits.model_validate(config.risk, from_attributes=True))
         self.account: dict[str, float] = {}
@@ -382,8 +386,9 @@ class TradingOrchestrator:
 
     def open_journal(self) -> Journal:
         """Open the journal and its writer (a thread unless ``journal_thread=False``) and
-        subscribe it to the trading events (part of ``start()``; the synchronous backtest calls
-        it directly, with ``journal_thread=False``)."""
+        subscribe it to the trading events (unless ``journal_events=False``: a journal nobody
+        reads events from) (part of ``start()``; the synchronous backtest calls it directly,
+        with ``journal_thread=False``)."""
         journal = self.config.journal
         self.journal = Journal.open(journal.path, durable_orders=journal.durable_orders)
         if load_risk(self.journal, self.risk):
@@ -394,17 +399,21 @@ class TradingOrchestrator:
             hold=self.clock.hold if isinstance(self.clock, SimClock) else None,
             thread=self._journal_thread,
         )
-        for kind in JOURNALED_EVENTS:
-            self.hub.subscribe(self._journal_event, kind)
+        if self._journal_events:
+            for kind in JOURNALED_EVENTS:
+                self.hub.subscribe(self._journal_event, kind)
         return self.journal
 
     def _journal_event(self, event: Any) -> None:
         """Write a trading event to the journal's events table (bounded by the journal)."""
         writer = self.journal_writer
         if writer is not None and not writer.closed and writer.error is None:
-            payload = {f.name: getattr(event, f.name) for f in fields(event)}
-            kind = type(event).__name__
-            writer.record_event(kind, event.correlation_id, payload, event.timestamp)
+            kind = type(event)
+            names = _FIELD_NAMES.get(kind)
+            if names is None:
+                names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(event))
+            payload = {name: getattr(event, name) for name in names}
+            writer.record_event(kind.__name__, event.correlation_id, payload, event.timestamp)
 
     def _journal_failed(self, error: JournalError) -> None:
         """A journal write failed (in the writer's thread): the engine halts with that error."""
@@ -506,41 +515,69 @@ class TradingOrchestrator:
         called again."""
         if self.status is not OrchestratorStatus.RUNNING:
             raise ServiceStateError(f"the orchestrator is not running ({self.status.value})")
-        orchestrator = self.config.orchestrator
+        loop = asyncio.get_running_loop()
         # ``wait()`` only observes: cancelling it when run() returns leaves the pipeline running.
         pipeline = asyncio.ensure_future(self.supervisor.wait())
         stop = asyncio.ensure_future(self._stop_requested.wait())
-        iterations = 0
+        done: asyncio.Future[None] = loop.create_future()
+
+        def finish(_: object = None) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        pipeline.add_done_callback(finish)
+        stop.add_done_callback(finish)
+        # One task for every health check (not a timer task and an ``asyncio.wait`` per check:
+        # with a check a simulated minute, that cost as much as the pipeline's own bar).
+        ticker = asyncio.ensure_future(self._health_checks(max_iterations, done))
+        ticker.add_done_callback(finish)
         try:
-            while True:
-                tick = asyncio.ensure_future(self.clock.sleep(orchestrator.health_check_interval))
-                await asyncio.wait((pipeline, stop, tick), return_when=asyncio.FIRST_COMPLETED)
-                tick.cancel()
-                await asyncio.gather(tick, return_exceptions=True)
-                if pipeline.done():
-                    error = self.supervisor.error
-                    if error is not None:
-                        self.status = OrchestratorStatus.ERROR
-                        self.error = error
-                    break
-                if stop.done():
-                    break
-                iterations += 1
-                self._iterations += 1
-                self._check_health()
-                await self._read_account()
-                if self._iterations % orchestrator.status_log_interval == 0:
-                    logger.info("status: {}", self.status_line())
-                if max_iterations is not None and iterations >= max_iterations:
-                    break
-            self.last_summary = await self.summary()
-        finally:
-            for waiter in (pipeline, stop):
+            await done
+            ended = pipeline.done()
+        finally:  # no health check moves past the end of the run (nor the clock, to its wake)
+            for waiter in (pipeline, stop, ticker):
                 waiter.cancel()
-            await asyncio.gather(pipeline, stop, return_exceptions=True)
+            await asyncio.gather(pipeline, stop, ticker, return_exceptions=True)
+        if ended:
+            error = self.supervisor.error
+            if error is not None:
+                self.status = OrchestratorStatus.ERROR
+                self.error = error
+        elif ticker.done() and not ticker.cancelled():
+            ticker.result()  # a health check that raised: raised here
+        await self._flush_journal()
+        self.last_summary = await self.summary()
         if self.error is not None and self.status is OrchestratorStatus.ERROR:
             raise self.error
         return self.last_summary
+
+    async def _health_checks(self, limit: int | None, done: asyncio.Future[None]) -> None:
+        """Every ``health_check_interval`` seconds of the engine's clock: check the services,
+        read the account, log the status line every ``status_log_interval`` checks; return
+        after ``limit`` checks, or once ``done`` (the run is over)."""
+        orchestrator = self.config.orchestrator
+        iterations = 0
+        while True:
+            await self.clock.sleep(orchestrator.health_check_interval)
+            if done.done():
+                return
+            iterations += 1
+            self._iterations += 1
+            self._check_health()
+            await self._read_account()
+            if self._iterations % orchestrator.status_log_interval == 0:
+                logger.info("status: {}", self.status_line())
+            if limit is not None and iterations >= limit:
+                return
+
+    async def _flush_journal(self) -> None:
+        """Wait until the writer's thread has committed what the run queued: whoever reads the
+        journal once ``run()`` returns (a backtest's result: the last position stopped out, its
+        strategy and stops) reads it all. A failed journal has stopped the run already."""
+        writer = self.journal_writer
+        if writer is not None and not writer.closed and writer.error is None:
+            with contextlib.suppress(JournalError):
+                await writer.flush()
 
     def request_stop(self) -> None:
         """Ask ``run()`` to return (thread-unsafe; call from the loop, e.g. a signal handler)."""
@@ -563,9 +600,8 @@ class TradingOrchestrator:
     # -- observation ----------------------------------------------------------------------------
 
     def _check_health(self) -> None:
-        for name, info in self.supervisor.health().get("children", {}).items():
-            if info.get("state") not in ("running", "stopped"):
-                logger.warning("service {} is not healthy: {}", name, info)
+        for name, info in self.supervisor.unhealthy().items():
+            logger.warning("service {} is not healthy: {}", name, info)
 
     async def _read_account(self) -> None:
         """Remember balance and equity for the metrics (a failed read keeps the last ones)."""

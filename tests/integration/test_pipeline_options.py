@@ -3,7 +3,11 @@ batch execution, several streams, auto-restart off, flatten on stop."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ from trading_engine.events import (
     EntrySignalEvent,
     ExitSignalEvent,
     IndicatorsCalculatedEvent,
+    NewCandleEvent,
     OrderFilledEvent,
     OrderPlacedEvent,
     OrderRejectedEvent,
@@ -373,3 +378,42 @@ async def test_exit_of_a_position_its_stop_closed_during_the_bar_is_booked_not_r
     with Journal.open(journal) as j:
         assert [o.intent for o in j.orders()] == ["open"]  # no close order was sent
     check_books(journal, eng.terminal)
+
+
+async def test_run_returns_once_the_journal_thread_has_committed_what_the_run_queued(
+    tmp_path: Path,
+) -> None:
+    # The last bar queues a write that the writer's thread is slow to start on (it has not taken
+    # the journal's lock yet); whoever reads the journal once run() returns (a backtest's
+    # result: a position stopped out at the end, its strategy and stops) must find it.
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[3], exit_at=[5])])
+    eng = engine(cfg, max_bars=8)
+    candles = collect(eng, NewCandleEvent)
+    slow = threading.Event()
+
+    async with eng:
+        assert eng.journal is not None
+        batch = eng.journal.batch
+
+        @contextlib.contextmanager
+        def slow_batch(*, durable: bool) -> Iterator[None]:
+            if slow.is_set():
+                time.sleep(0.3)  # in the writer's thread, before the lock
+            with batch(durable=durable):
+                yield
+
+        eng.journal.batch = slow_batch  # type: ignore[method-assign]
+
+        def last_bar(event: NewCandleEvent) -> None:
+            if len(candles) == 8:
+                assert eng.journal_writer is not None
+                slow.set()
+                eng.journal_writer.put_state("last_bar", str(event.time).encode())
+
+        eng.subscribe(NewCandleEvent, last_bar)
+        await eng.run()
+        stored = eng.journal.get_state("last_bar")
+
+    assert len(candles) == 8
+    assert stored == str(candles[-1].time).encode()

@@ -34,6 +34,7 @@ import random
 import time as _time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,8 @@ class BacktestEngine:
             }
         )
         self.config = fit_start_to_history(config.model_copy(update={"journal": jcfg}))
+        self.journal = journal
+        """The journal file kept after the run (None: an in-memory journal)."""
         self.bars = bars
         self.progress = progress
         """Called as ``progress(done, total, now_utc)`` at each planned instant and at the end."""
@@ -135,6 +138,9 @@ class BacktestEngine:
             rng=random.Random(cfg.trading.magic),
             config_dir=self.config_dir,
             journal_thread=False,  # no event loop here: each write is applied at once
+            # an in-memory journal ends with the run and nobody reads its events meanwhile:
+            # they are journaled only into a journal that is kept
+            journal_events=self.journal is not None,
         )
         probe = collect(engine)
         services = cfg.services
@@ -196,10 +202,15 @@ class BacktestEngine:
                 budget=self.bars,
             )
             gc.freeze()  # the objects built so far live for the whole run: keep them out of GC
+            # An in-memory journal has no other reader and ends with the run: one transaction
+            # for the whole loop instead of a commit per write (a kept journal commits each).
+            journal = engine.journal
+            group = journal.transaction() if self.journal is None and journal else nullcontext()
             try:
-                self._loop(
-                    plan, streams, extremes, engine, clock, indicators, strategies, execution
-                )
+                with group:
+                    self._loop(
+                        plan, streams, extremes, engine, clock, indicators, strategies, execution
+                    )
             finally:
                 gc.unfreeze()
             elapsed = _time.perf_counter() - started

@@ -19,6 +19,9 @@ __all__ = ["RISK_STATE_KEY", "load_risk", "save_risk", "stored_risk"]
 
 RISK_STATE_KEY = "risk"
 
+_ENCODER = json.JSONEncoder(sort_keys=True)
+"""``json.dumps(..., sort_keys=True)`` without building an encoder per call (one per entry)."""
+
 
 class StateWriter(Protocol):
     """What ``save_risk`` needs: the journal, or its writer thread (``JournalWriter``)."""
@@ -28,7 +31,7 @@ class StateWriter(Protocol):
 
 def save_risk(journal: StateWriter, rules: RiskRules, now: float) -> None:
     """Write ``rules``' state to ``journal`` (one committed row)."""
-    payload = json.dumps(rules.snapshot(), sort_keys=True).encode()
+    payload = _ENCODER.encode(rules.snapshot()).encode()
     journal.put_state(RISK_STATE_KEY, payload, updated_at=now)
 
 

@@ -141,6 +141,9 @@ class Trader:
         self.verify_delay = verify_delay
         self.backoff = backoff or Backoff(0.5, 5.0)
         self.rng = rng or random.Random(trading.magic)
+        self._deals_journaled: set[int] = set()
+        """Deal tickets this trader journaled whose position is still open (the opening deal
+        is not written again with the close: the journal keeps a deal once anyway)."""
 
     # -- entries --------------------------------------------------------------------------------
 
@@ -476,6 +479,7 @@ class Trader:
             reason = close_reason(booked.deal_reason, expert=reason)
         for deal in deals:
             self._record_deal(deal, position)
+        self._deals_journaled.difference_update(int(deal.ticket) for deal in deals)
         crash_point("mid_close")
         self._closed(
             position,
@@ -488,9 +492,12 @@ class Trader:
         )
 
     def _record_deal(self, deal: Any, position: OpenPosition) -> None:
+        ticket = int(deal.ticket)
+        if ticket in self._deals_journaled:
+            return  # written by this trader already (``record_deal`` would ignore it)
         self.journal.record_deal(
             DealRow(
-                ticket=int(deal.ticket),
+                ticket=ticket,
                 symbol=str(deal.symbol),
                 entry=int(deal.entry),
                 volume=float(deal.volume),
@@ -508,6 +515,7 @@ class Trader:
                 reason=int(deal.reason),
             )
         )
+        self._deals_journaled.add(ticket)
 
     def _closed(
         self,
@@ -678,9 +686,11 @@ class Trader:
         if row is None:
             self.journal.upsert_position(position_row(position, self.trading.magic))
         # its deals go to the journal, as for a close seen while running (``_book_close``)
-        for deal in await self.port.history_deals_get(position=gone.identifier or gone.ticket):
+        deals = await self.port.history_deals_get(position=gone.identifier or gone.ticket)
+        for deal in deals:
             if int(deal.type) in (0, 1):  # buy/sell deals (not balance, commission ...)
                 self._record_deal(deal, position)
+        self._deals_journaled.difference_update(int(deal.ticket) for deal in deals)
         self._closed(
             position,
             gone.price_close or 0.0,

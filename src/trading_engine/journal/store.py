@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,16 +155,38 @@ _ORDER_UPDATABLE: Final = frozenset(_ORDER_COLUMNS) - {"client_id", "created_at"
 _TEXT_FIELDS: Final = frozenset({"side", "state", "symbol", "intent"})
 
 
-def _value(name: str, value: Any) -> Any:
-    """Plain SQLite values: StrEnum members become their str value."""
-    if name in _TEXT_FIELDS and value is not None:
-        return str(value)
-    return value
+def _row_values(columns: tuple[str, ...]) -> Callable[[Any], list[Any]]:
+    """A function giving a row's values in ``columns`` order as plain SQLite values (StrEnum
+    members become their str value): one ``attrgetter`` call and a ``str`` of the text fields."""
+    get = operator.attrgetter(*columns)
+    text = [i for i, c in enumerate(columns) if c in _TEXT_FIELDS]
+
+    def values(row: Any) -> list[Any]:
+        out = list(get(row))
+        for i in text:
+            if out[i] is not None:
+                out[i] = str(out[i])
+        return out
+
+    return values
 
 
 def _insert_sql(table: str, columns: tuple[str, ...], verb: str = "INSERT") -> str:
     marks = ", ".join("?" for _ in columns)
     return f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+_PAYLOAD_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), default=str)
+"""``json.dumps(..., separators=(",", ":"), default=str)`` without building an encoder a call."""
+_ORDER_VALUES: Final = _row_values(_ORDER_COLUMNS)
+_DEAL_VALUES: Final = _row_values(_DEAL_COLUMNS)
+_POSITION_VALUES: Final = _row_values(_POSITION_COLUMNS)
+_INSERT_ORDER: Final = _insert_sql("orders", _ORDER_COLUMNS)
+_RECORD_DEAL: Final = _insert_sql("deals", _DEAL_COLUMNS, "INSERT OR IGNORE")
+_UPSERT_POSITION: Final = (
+    f"{_insert_sql('positions', _POSITION_COLUMNS)} ON CONFLICT(ticket) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _POSITION_COLUMNS if c != "ticket")
+)
 
 
 class Journal:
@@ -184,6 +207,7 @@ class Journal:
         self._lock = threading.RLock()
         self._closed = False
         self._event_count = int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+        self._update_sql: dict[tuple[str, ...], str] = {}
 
     # -- opening and closing -----------------------------------------------------------------
 
@@ -257,6 +281,11 @@ class Journal:
         return self._path
 
     @property
+    def durable_orders(self) -> bool:
+        """True when an order row's commit is fsynced (``synchronous=FULL``)."""
+        return self._durable_orders
+
+    @property
     def closed(self) -> bool:
         """True after ``close()``."""
         return self._closed
@@ -315,7 +344,7 @@ class Journal:
 
         Raises ``JournalError`` when the client id is already journaled.
         """
-        values = [_value(c, getattr(row, c)) for c in _ORDER_COLUMNS]
+        values = _ORDER_VALUES(row)
         with self._lock:
             self._check_open()
             durable = self._durable_orders and not self._in_transaction()
@@ -323,7 +352,7 @@ class Journal:
                 self._pragma("synchronous = FULL")
             try:
                 try:
-                    self._conn.execute(_insert_sql("orders", _ORDER_COLUMNS), values)
+                    self._conn.execute(_INSERT_ORDER, values)
                 except sqlite3.IntegrityError as exc:
                     raise JournalError(
                         f"{self._path}: order {row.client_id!r} is already journaled"
@@ -341,18 +370,20 @@ class Journal:
 
         Raises ``JournalError`` for an unknown client id or an unknown field.
         """
-        unknown = set(fields) - _ORDER_UPDATABLE
-        if unknown:
-            raise JournalError(f"cannot update order fields {sorted(unknown)}")
-        names = [*fields, "updated_at"]
-        values = [_value(k, v) for k, v in fields.items()] + [updated_at, client_id]
-        assignments = ", ".join(f"{name} = ?" for name in names)
-        with self._tx(f"update order {client_id}"):
-            cursor = self._conn.execute(
-                f"UPDATE orders SET {assignments} WHERE client_id = ?", values
-            )
-            if cursor.rowcount != 1:
-                raise JournalError(f"{self._path}: no journaled order {client_id!r}")
+        names = tuple(fields)
+        sql = self._update_sql.get(names)
+        if sql is None:
+            unknown = set(fields) - _ORDER_UPDATABLE
+            if unknown:
+                raise JournalError(f"cannot update order fields {sorted(unknown)}")
+            assignments = ", ".join(f"{name} = ?" for name in (*names, "updated_at"))
+            sql = self._update_sql[names] = f"UPDATE orders SET {assignments} WHERE client_id = ?"
+        values = [str(v) if v is not None and k in _TEXT_FIELDS else v for k, v in fields.items()]
+        values += (updated_at, client_id)
+        # One statement on a primary key: atomic on its own (autocommit, or part of the open
+        # transaction); when it matches no row nothing was written.
+        if self._write(sql, values, "update order", client_id).rowcount != 1:
+            raise JournalError(f"{self._path}: no journaled order {client_id!r}")
 
     def get_order(self, client_id: str) -> OrderRow | None:
         """The order with this client id, or None."""
@@ -380,10 +411,7 @@ class Journal:
 
     def upsert_position(self, row: PositionRow) -> None:
         """Insert the position, or replace every field of the one with the same ticket."""
-        values = [_value(c, getattr(row, c)) for c in _POSITION_COLUMNS]
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _POSITION_COLUMNS if c != "ticket")
-        sql = f"{_insert_sql('positions', _POSITION_COLUMNS)} ON CONFLICT(ticket) DO UPDATE SET "
-        self._write(f"upsert position {row.ticket}", sql + updates, values)
+        self._write(_UPSERT_POSITION, _POSITION_VALUES(row), "upsert position", row.ticket)
 
     def close_position(
         self,
@@ -398,10 +426,11 @@ class Journal:
     ) -> bool:
         """Mark a position closed with its outcome; False when the ticket is not journaled."""
         cursor = self._write(
-            f"close position {ticket}",
             "UPDATE positions SET state = 'closed', closed_at = ?, price_close = ?, "
             "profit = ?, swap = ?, fees = ?, close_reason = ? WHERE ticket = ?",
             (closed_at, price_close, profit, swap, fees, reason, ticket),
+            "close position",
+            ticket,
         )
         return cursor.rowcount == 1
 
@@ -448,12 +477,7 @@ class Journal:
 
     def record_deal(self, row: DealRow) -> bool:
         """Journal a deal once: True when it was new, False when the ticket was already there."""
-        values = [_value(c, getattr(row, c)) for c in _DEAL_COLUMNS]
-        cursor = self._write(
-            f"record deal {row.ticket}",
-            _insert_sql("deals", _DEAL_COLUMNS, "INSERT OR IGNORE"),
-            values,
-        )
+        cursor = self._write(_RECORD_DEAL, _DEAL_VALUES(row), "record deal", row.ticket)
         return cursor.rowcount == 1
 
     def deals_for(
@@ -500,7 +524,7 @@ class Journal:
     def encode_payload(type: str, payload: Mapping[str, Any] | None) -> str:
         """An event's payload as the JSON text stored; ``JournalError`` when it is not JSON."""
         try:
-            return json.dumps(dict(payload or {}), separators=(",", ":"), default=str)
+            return _PAYLOAD_ENCODER.encode(dict(payload or {}))
         except (TypeError, ValueError) as exc:
             raise JournalError(f"event {type!r}: payload is not JSON-serialisable: {exc}") from exc
 
@@ -510,9 +534,10 @@ class Journal:
         """``record_event`` with the payload already encoded (``encode_payload``)."""
         with self._lock:
             cursor = self._write(
-                f"record event {type}",
                 "INSERT INTO events (time, type, correlation_id, payload) VALUES (?, ?, ?, ?)",
                 (time, str(type), correlation_id, payload),
+                "record event",
+                type,
             )
             event_id = int(cursor.lastrowid or 0)
             self._event_count += 1
@@ -572,12 +597,13 @@ class Journal:
 
     def put_state(self, key: str, value: bytes, *, updated_at: float | None = None) -> None:
         """Store a blob under ``key`` (indicator snapshots, risk state, last processed bar)."""
-        with self._tx(f"put state {key}"):
-            self._conn.execute(
-                "INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
-                "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (key, bytes(value), updated_at),
-            )
+        self._write(  # one statement: atomic on its own
+            "INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (key, bytes(value), updated_at),
+            "put state",
+            key,
+        )
 
     def get_state(self, key: str) -> bytes | None:
         """The blob stored under ``key``, or None."""
@@ -612,6 +638,18 @@ class Journal:
             ).fetchone()
             return int(row[0])
 
+    def advance_sequence(self, name: str, value: int) -> None:
+        """Move a counter on to ``value``, a value ``next_sequence`` would give next (as the
+        journal writer counts it); never back. One statement where ``next_sequence`` needs a
+        read-back."""
+        self._write(
+            "INSERT INTO sequences (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
+            (name, value),
+            "advance sequence",
+            name,
+        )
+
     def current_sequence(self, name: str) -> int:
         """The last value ``next_sequence(name)`` gave (0 before the first)."""
         row = self._query_one("SELECT value FROM sequences WHERE name = ?", (name,))
@@ -635,15 +673,19 @@ class Journal:
             except sqlite3.Error as exc:
                 raise JournalError(f"{self._path}: {what} failed: {exc}") from exc
 
-    def _write(self, what: str, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+    def _write(
+        self, sql: str, params: Sequence[Any], what: str = "write", subject: Any = ""
+    ) -> sqlite3.Cursor:
         """One write statement, atomic on its own: SQLite's autocommit (no BEGIN/COMMIT round
-        trips) outside a transaction, part of the open one inside it."""
+        trips) outside a transaction, part of the open one inside it. The error names
+        ``what subject`` (built only on failure: this is the writes' hot path)."""
         with self._lock:
-            self._check_open()
+            if self._closed:
+                raise JournalError(f"{self._path}: the journal is closed")
             try:
                 return self._conn.execute(sql, params)
             except sqlite3.Error as exc:
-                raise JournalError(f"{self._path}: {what} failed: {exc}") from exc
+                raise JournalError(f"{self._path}: {what} {subject} failed: {exc}") from exc
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[None]:
@@ -683,15 +725,27 @@ class Journal:
         params: tuple[Any, ...],
         order: str | None = None,
     ) -> list[_Row]:
-        columns = _columns(cls)
-        sql = f"SELECT {', '.join(columns)} FROM {table}"
-        if where:
-            sql += f" WHERE {where}"
-        if order:
-            sql += f" ORDER BY {order}"
-        with self._guard(f"read {table}"):
-            rows = self._conn.execute(sql, params).fetchall()
+        key = (cls, table, where, order)
+        sql = _SELECT_SQL.get(key)
+        if sql is None:
+            sql = f"SELECT {', '.join(_columns(cls))} FROM {table}"
+            if where:
+                sql += f" WHERE {where}"
+            if order:
+                sql += f" ORDER BY {order}"
+            _SELECT_SQL[key] = sql
+        with self._lock:
+            if self._closed:
+                raise JournalError(f"{self._path}: the journal is closed")
+            try:
+                rows = self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self._path}: read {table} failed: {exc}") from exc
         return [cls(*row) for row in rows]
+
+
+_SELECT_SQL: dict[tuple[Any, ...], str] = {}
+"""The SQL of each ``Journal._select`` shape, built once."""
 
 
 def _prepare(conn: sqlite3.Connection, path: str) -> None:

@@ -20,8 +20,13 @@ millisecond or more with an ``fsync``) stalls every stage. The writer takes the 
 - **A failure halts, never vanishes.** A write that fails rolls its batch back; the error
   (a ``JournalError``) is raised to a caller awaiting that batch, to every later call of the
   writer, and handed to ``on_error`` on the event loop (the engine stops: exit 6).
-- **Sequences** (``next_sequence``) are counted here and their increments queued, so a new client
-  id costs no round trip: the durable order row that follows commits the increment with it.
+- **Sequences** (``next_sequence``) are counted here and their new values queued (one statement,
+  ``Journal.advance_sequence``, no read-back), so a new client id costs no round trip: the durable
+  order row that follows commits the increment with it.
+- **One write needs no transaction of its own**: each of the journal's writes is atomic by itself
+  (one statement in autocommit, or its own transaction), so a batch of one write, and every write
+  of ``thread=False``, is applied without a BEGIN/COMMIT around it; an order row with
+  ``durable_orders`` is still committed with ``synchronous=FULL``.
 
 Under a ``SimClock`` a task waiting on a thread looks idle to the driver, which would move time
 meanwhile: ``hold`` (``SimClock.hold``) keeps time still while a task awaits the writer.
@@ -126,6 +131,9 @@ class JournalWriter:
 
     async def insert_order(self, row: OrderRow) -> None:
         """Journal a new order; returns once it is committed (fsynced with ``durable_orders``)."""
+        if self._thread is None:  # inline: committed (and fsynced) before ``_submit`` returns
+            self._submit(functools.partial(self.journal.insert_order, row), True)
+            return
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._submit(functools.partial(self.journal.insert_order, row), True, future)
         if future.done():  # inline: already committed (no event loop needed, e.g. ``drive``)
@@ -184,7 +192,7 @@ class JournalWriter:
             self.drain()
             current = self.journal.current_sequence(name)
         self._sequences[name] = current + 1
-        self._submit(functools.partial(self.journal.next_sequence, name))
+        self._submit(functools.partial(self.journal.advance_sequence, name, current + 1))
         return current + 1
 
     # -- reads (after the queue) -------------------------------------------------------------
@@ -270,17 +278,23 @@ class JournalWriter:
             raise self._error
         if self._closing:
             raise JournalError(f"{self.journal.path}: the journal writer is closed")
-        op = _Op(call, durable, future)
         self._submitted += 1
         if self._thread is None:  # inline: apply it now, on the caller's thread
             try:
-                self._apply([op])
+                if durable and self.journal.durable_orders:
+                    self._apply([_Op(call, durable, future)])
+                else:  # one write, atomic on its own (see ``_apply``): the short path
+                    result = call()
+                    self._applied_one(durable)
+                    if future is not None:
+                        future.set_result(result)
             except BaseException as exc:
-                self._failed([op], exc)
+                self._failed([_Op(call, durable, future)], exc)
                 raise self._error or exc from None
             finally:
                 self.stats.caller_seconds += time.perf_counter() - started
             return
+        op = _Op(call, durable, future)
         self._queue.put(op)
         if self._error is not None:  # failed meanwhile: the thread may have drained already
             self._fail_queued()
@@ -313,21 +327,38 @@ class JournalWriter:
 
     def _apply(self, batch: list[_Op]) -> None:
         durable = any(op.durable for op in batch)
-        results = []
-        with self.journal.batch(durable=durable):
-            for op in batch:
-                results.append(op.call())
+        journal = self.journal
+        if len(batch) == 1 and not (durable and journal.durable_orders):
+            # One write: each of the journal's writes is atomic on its own (one statement in
+            # autocommit, or its own transaction), so it needs no BEGIN/COMMIT around it.
+            results = [batch[0].call()]
+        else:
+            results = []
+            with journal.batch(durable=durable):
+                for op in batch:
+                    results.append(op.call())
         stats = self.stats
         stats.writes += len(batch)
         stats.commits += 1
         stats.durable_commits += durable
-        stats.largest_batch = max(stats.largest_batch, len(batch))
+        if len(batch) > stats.largest_batch:
+            stats.largest_batch = len(batch)
         with self._cond:
             self._applied += len(batch)
             self._cond.notify_all()
         for op, result in zip(batch, results, strict=True):
             if op.future is not None:
                 op.future.set_result(result)
+
+    def _applied_one(self, durable: bool) -> None:
+        """Count one write applied inline (no other thread waits on ``_cond``: no lock)."""
+        stats = self.stats
+        stats.writes += 1
+        stats.commits += 1
+        stats.durable_commits += durable
+        if stats.largest_batch < 1:
+            stats.largest_batch = 1
+        self._applied += 1
 
     def _failed(self, batch: list[_Op], exc: BaseException) -> None:
         error = (

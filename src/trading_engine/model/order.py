@@ -94,8 +94,10 @@ class Order:
             raise OrderError(f"order {self.client_id}: intent must be 'open' or 'close'")
         if self.intent == "close" and self.position_to_close is None:
             raise OrderError(f"order {self.client_id}: a close order needs position_to_close")
-        self.side = Side(self.side)
-        self.state = OrderState(self.state)  # rows read back from the journal carry strings
+        if type(self.side) is not Side:
+            self.side = Side(self.side)
+        if type(self.state) is not OrderState:  # rows read back from the journal carry strings
+            self.state = OrderState(self.state)
 
     @property
     def is_final(self) -> bool:
@@ -118,13 +120,14 @@ class Order:
         decreases or exceeds the order's volume. ``FILLED`` without ``filled_volume`` means the
         whole volume.
         """
-        new_state = OrderState(new_state)
+        if type(new_state) is not OrderState:
+            new_state = OrderState(new_state)
         if new_state not in TRANSITIONS[self.state]:
             raise OrderError(
                 f"order {self.client_id}: illegal transition {self.state} -> {new_state}"
             )
-        unknown = set(fields) - _UPDATABLE
-        if unknown:
+        if not _UPDATABLE.issuperset(fields):
+            unknown = set(fields) - _UPDATABLE
             raise OrderError(f"order {self.client_id}: cannot set {sorted(unknown)}")
         filled = fields.get("filled_volume")
         if filled is None and new_state is _S.FILLED:

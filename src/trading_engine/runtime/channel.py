@@ -309,23 +309,26 @@ class Channel(Generic[T]):
 
     async def _receive_empty(self) -> T:
         items = self._items
-        loop = asyncio.get_running_loop()
         while not items:
             if self._closed:
                 raise ChannelClosed(self._name)
-            getter: asyncio.Future[None] = loop.create_future()
-            self._getters.append(getter)
-            try:
-                await getter
-            except BaseException:
-                getter.cancel()
-                with contextlib.suppress(ValueError):  # already woken and popped
-                    self._getters.remove(getter)
-                # A wake-up meant for us passes to the next waiting receiver.
-                if items and not getter.cancelled():
-                    _wake_one(self._getters)
-                raise
+            await self._wait_item()
         return self.receive_nowait()
+
+    async def _wait_item(self) -> None:
+        """Wait once for a send or ``close()`` (the caller checks which, and loops)."""
+        getter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._getters.append(getter)
+        try:
+            await getter
+        except BaseException:
+            getter.cancel()
+            with contextlib.suppress(ValueError):  # already woken and popped
+                self._getters.remove(getter)
+            # A wake-up meant for us passes to the next waiting receiver.
+            if self._items and not getter.cancelled():
+                _wake_one(self._getters)
+            raise
 
     def __aiter__(self) -> Channel[T]:
         return self
@@ -542,16 +545,28 @@ class Consumer(_End[T]):
     async def receive(self) -> Delivery[T]:
         """The next delivery: a message handed back by a retired consumer first, then the
         channel's own; waits while there is none. ``ChannelClosed`` at the end, or if retired."""
+        delivery = self._take()
+        while delivery is None:
+            await self._channel._wait_item()
+            delivery = self._take()
+        return delivery
+
+    def _take(self) -> Delivery[T] | None:
+        """The next delivery, now in flight; None when the consumer must wait for one.
+        ``ChannelClosed`` at the end, or if retired."""
         channel = self._channel
         if self._retired:
+            if channel._items:  # a wake-up meant for us passes to the consumer that replaced us
+                _wake_one(channel._getters)
             raise ChannelClosed(channel.name)
         if channel._redeliver:
             delivery = channel._redeliver.popleft()
+        elif channel._items:
+            delivery = Delivery(channel.receive_nowait())
+        elif channel._closed:
+            raise ChannelClosed(channel.name)
         else:
-            delivery = Delivery(await channel.receive())
-            if self._retired:  # replaced while waiting: the message goes to the new consumer
-                channel._redeliver.append(delivery)
-                raise ChannelClosed(channel.name)
+            return None
         channel._in_flight.append(delivery)
         return delivery
 
@@ -582,14 +597,13 @@ class Consumer(_End[T]):
                 in_flight.pop()  # the usual case, without a search
             else:
                 self.ack(previous)
-        if channel._items and not channel._redeliver and not self._retired:
-            delivery = Delivery(channel.receive_nowait())  # fast path: no wait, no coroutine
-            in_flight.append(delivery)
-        else:
-            try:
-                delivery = await self.receive()
-            except ChannelClosed:
-                raise StopAsyncIteration from None
+        try:
+            delivery = self._take()
+            while delivery is None:  # as ``receive()``, inline: one coroutine frame fewer
+                await channel._wait_item()
+                delivery = self._take()
+        except ChannelClosed:
+            raise StopAsyncIteration from None
         self._iterated = delivery
         return delivery
 

@@ -76,7 +76,7 @@ class EventHub:
         for observer in tuple(observers):
             try:
                 result = observer(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     task = asyncio.ensure_future(result)
                     self._tasks.add(task)
                     task.add_done_callback(self._observer_task_done)

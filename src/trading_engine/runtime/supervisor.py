@@ -134,6 +134,10 @@ class _Child:
         return entry
 
 
+_WELL = (ServiceState.RUNNING, ServiceState.STOPPED)
+"""Child states a health check does not warn about."""
+
+
 class Supervisor(Service):
     """Starts, watches and restarts child services; see the module docstring for the rules.
 
@@ -219,6 +223,17 @@ class Supervisor(Service):
             children={child.spec.name: child.report() for child in self._children},
         )
         return report
+
+    def unhealthy(self) -> dict[str, dict[str, Any]]:
+        """The report (as in ``health()``) of each child neither running nor stopped; cheap when
+        every child is well (a health check's usual case: no report is built)."""
+        out: dict[str, dict[str, Any]] = {}
+        for child in self._children:
+            instance = child.instance
+            if not child.waiting and instance is not None and instance.state in _WELL:
+                continue
+            out[child.spec.name] = child.report()
+        return out
 
     def metrics(self) -> dict[str, Any]:
         """Restart counters, and each child's state, restarts, backoff and own metrics."""

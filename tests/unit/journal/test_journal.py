@@ -386,6 +386,31 @@ def test_sequence_counts_up_and_survives_reopen(path: Path) -> None:
         assert j.next_sequence("other") == 2
 
 
+def test_advance_sequence_moves_a_counter_on_and_never_back(path: Path) -> None:
+    with Journal.open(path) as j:
+        j.advance_sequence("client_id", 1)  # a counter that did not exist yet
+        assert j.current_sequence("client_id") == 1
+        j.advance_sequence("client_id", 5)
+        j.advance_sequence("client_id", 3)  # an older value does not move it back
+        assert j.current_sequence("client_id") == 5
+    with Journal.open(path) as j:
+        assert j.next_sequence("client_id") == 6
+
+
+def test_update_order_refuses_an_unknown_field_after_a_known_set_was_used(
+    journal: Journal,
+) -> None:
+    journal.insert_order(order())
+    journal.update_order("te-1", updated_at=101.0, state="submitted", retcode=10009)
+    with pytest.raises(JournalError, match="cannot update order fields"):
+        journal.update_order("te-1", updated_at=102.0, state="filled", nonsense=1)
+    with pytest.raises(JournalError, match="no journaled order"):
+        journal.update_order("te-2", updated_at=102.0, state="submitted", retcode=10009)
+    row = journal.get_order("te-1")
+    assert row is not None
+    assert (row.state, row.retcode, row.updated_at) == ("submitted", 10009, 101.0)
+
+
 def test_flush_folds_the_wal_into_the_main_file(path: Path, journal: Journal) -> None:
     journal.insert_order(order())
     wal = path.with_name(path.name + "-wal")

@@ -148,6 +148,31 @@ async def test_the_inline_writer_commits_each_write_at_once(journal: Journal) ->
     writer.close()
 
 
+async def test_the_inline_writer_applies_a_failing_write_once_and_halts(journal: Journal) -> None:
+    writer = JournalWriter(journal, thread=False)
+    writer.insert_order_nowait(order("te-1"))
+    with pytest.raises(JournalError, match="already journaled"):
+        await writer.insert_order(order("te-1"))
+    assert writer.error is not None
+    with pytest.raises(JournalError):
+        writer.update_order("te-1", updated_at=2.0, state="filled")
+    assert committed_orders(journal) == ["te-1"]
+
+
+def test_the_inline_writer_without_durable_orders_halts_on_a_failing_write() -> None:
+    with Journal.open(":memory:", durable_orders=False) as j:
+        writer = JournalWriter(j, thread=False)
+        writer.insert_order_nowait(order("te-1"))
+        with pytest.raises(JournalError, match="already journaled"):
+            writer.insert_order_nowait(order("te-1"))
+        assert writer.error is not None
+        with pytest.raises(JournalError):
+            writer.upsert_position(position(1))
+        assert [r.client_id for r in j.orders()] == ["te-1"]
+        assert j.get_position(1) is None
+        assert (writer.stats.writes, writer.stats.commits) == (1, 1)
+
+
 async def test_close_commits_what_is_queued_and_refuses_later_writes(journal: Journal) -> None:
     writer = JournalWriter(journal)
     with journal._lock:

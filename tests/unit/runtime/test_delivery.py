@@ -136,3 +136,19 @@ def test_a_delivery_shows_its_message_and_progress() -> None:
     delivery = Delivery("x")
     delivery.sent = 1
     assert repr(delivery) == "<Delivery attempt=1 sent=1 'x'>"
+
+
+async def test_a_consumer_replaced_while_waiting_leaves_the_next_message_to_the_new_one() -> None:
+    channel = Channel[str]("c", 4)
+    old = channel.consumer()
+    old_wait = asyncio.ensure_future(old.receive())
+    await asyncio.sleep(0)  # the old consumer waits first in line
+    new = channel.consumer()
+    new_wait = asyncio.ensure_future(new.__anext__())
+    await asyncio.sleep(0)
+    await channel.send("a")  # wakes the first waiter, the retired one: it passes the wake on
+    delivery = await asyncio.wait_for(new_wait, 1.0)
+    assert (delivery.message, delivery.attempt) == ("a", 1)
+    with pytest.raises(ChannelClosed):
+        await old_wait
+    assert channel.stats().in_flight == 1

@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 from trading_engine.clock import SimClock
 from trading_engine.runtime.driver import SimClockDriver
@@ -60,3 +61,46 @@ async def test_a_cancelled_driver_leaves_another_one_able_to_advance() -> None:
     assert first.time() == 0.0
     driver.cancel()
     await asyncio.gather(driver, return_exceptions=True)
+
+
+async def test_driver_keeps_time_still_while_held_and_waits_without_spinning() -> None:
+    clock = SimClock(start=0.0)
+    loop = asyncio.get_running_loop()
+    iterations = 0
+    run_once = loop._run_once  # type: ignore[attr-defined]
+
+    def counted() -> None:
+        nonlocal iterations
+        iterations += 1
+        run_once()
+
+    loop._run_once = counted  # type: ignore[attr-defined]
+    seen: list[float] = []
+
+    async def writer() -> None:  # waits on a thread, as the journal writer's awaited commits
+        with clock.hold():
+            before = iterations
+            await asyncio.to_thread(time.sleep, 0.1)
+            seen.append(iterations - before)
+            seen.append(clock.time())
+
+    try:
+        sleeper = asyncio.ensure_future(clock.sleep(60))
+        await asyncio.sleep(0)
+        await asyncio.gather(writer(), SimClockDriver(clock, until=60.0).run(), sleeper)
+    finally:
+        del loop._run_once  # type: ignore[attr-defined]
+    spun, at_release = seen
+    assert at_release == 0.0  # time stood still while held
+    assert clock.time() == 60.0  # and moved once released
+    assert spun < 20  # the loop slept in its selector: no busy loop for 100 ms
+
+
+async def test_released_is_done_once_nobody_holds() -> None:
+    clock = SimClock()
+    assert clock.released().done()
+    with clock.hold():
+        with clock.hold():
+            waiter = clock.released()
+        assert not waiter.done()
+    assert waiter.done()

@@ -423,6 +423,24 @@ async def test_stopping_during_a_backoff_leaves_no_task(
     assert asyncio.all_tasks() == tasks_before
 
 
+async def test_unhealthy_reports_only_the_children_neither_running_nor_stopped(
+    script: Script, settle: Settle
+) -> None:
+    sup = make(
+        script,
+        script.spec("a"),
+        script.spec("b", ("crash", 0.0)),
+        strategy="one_for_one",
+        backoff=Backoff(100.0, 100.0),
+    )
+    await sup.start()
+    await settle()
+    health = sup.health()["children"]
+    assert [health[n]["state"] for n in "ab"] == ["running", "restarting"]
+    assert sup.unhealthy() == {"b": health["b"]}  # the same report as health()'s
+    await sup.stop()
+
+
 async def test_health_and_metrics_report_each_child(script: Script) -> None:
     sup = make(script, script.spec("a"), strategy="rest_for_one")
     async with sup:
