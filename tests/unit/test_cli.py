@@ -159,6 +159,8 @@ def test_init_config_writes_a_commented_config_that_check_config_accepts(
     assert written.exit_code == 0, written.output
     assert path.read_text(encoding="utf-8").startswith("# trading-engine configuration")
     assert checked.exit_code == 0, checked.output
+    assert "note:" not in checked.output  # no key the engine ignores is written as set
+    assert "# mode: synchronous" in path.read_text(encoding="utf-8")  # shown, commented out
 
 
 def test_init_config_refuses_to_overwrite_without_force(runner: CliRunner, tmp_path: Path) -> None:
