@@ -30,11 +30,9 @@ import gc
 import os
 import platform
 import resource
-import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from array import array
 from pathlib import Path
@@ -56,6 +54,7 @@ from trading_engine.events import (
     OrderPlacedEvent,
 )
 from trading_engine.indicators import kernels
+from trading_engine.journal.store import MEMORY
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.terminal.factory import open_terminal
 
@@ -130,48 +129,48 @@ class Probe:
 
 
 async def run_engine(bars: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = engine_config(Path(tmp) / "bench.db")
-        clock = SimClock(cfg.terminal.sim.start.timestamp())
-        built, _ = open_terminal(cfg.terminal, clock, cfg.trading.symbols)
-        # The whole run must stay readable afterwards for the peer: no "max bars in chart" cap.
-        sim = dataclasses.replace(built.config, maxbars=bars + 10 * WARMUP)
-        terminal = mt5sim.Terminal(sim, clock=clock.time, sleep=clock.advance)
-        terminal.initialize()
-        history = terminal.copy_rates_from_pos("EURUSD", mt5sim.TIMEFRAME_M1, 1, WARMUP)
-        # As ``backtest --engine pipeline`` runs it: the journal written in the loop, no thread.
-        engine = TradingOrchestrator.from_config(
-            cfg,
-            clock=clock,
-            terminal=terminal,
-            in_process=True,
-            max_bars=bars,
-            journal_thread=False,
-        )
-        probe = Probe(bars)
-        engine.subscribe(NewCandleEvent, probe.candle)
-        engine.subscribe(EntrySignalEvent, probe.signal)
-        engine.subscribe(ExitSignalEvent, probe.signal)
-        engine.subscribe(OrderPlacedEvent, probe.order)
-        async with engine:
-            gc.freeze()
-            started = time.perf_counter()
-            summary = await engine.run()
-            elapsed = time.perf_counter() - started
-            last = engine.data_state.validators[("EURUSD", mt5sim.TIMEFRAME_M1)].last_time
-            first = int(history["time"][-1]) + 1
-            run_bars = _bars_between(terminal, first, last)
-        gc.unfreeze()
-        return {
-            "bars": summary.bars,
-            "seconds": elapsed,
-            "entries": _filled_entries(Path(tmp) / "bench.db"),
-            "series": np.concatenate((history, run_bars)),
-            "latency": np.frombuffer(probe.latency, dtype=np.float64).copy(),
-            "to_signal": np.frombuffer(probe.to_signal, dtype=np.float64).copy(),
-            "to_order": np.frombuffer(probe.to_order, dtype=np.float64).copy(),
-            "rss_mb": probe.rss_mb,
-        }
+    cfg = engine_config(Path(MEMORY))
+    clock = SimClock(cfg.terminal.sim.start.timestamp())
+    built, _ = open_terminal(cfg.terminal, clock, cfg.trading.symbols)
+    # The whole run must stay readable afterwards for the peer: no "max bars in chart" cap.
+    sim = dataclasses.replace(built.config, maxbars=bars + 10 * WARMUP)
+    terminal = mt5sim.Terminal(sim, clock=clock.time, sleep=clock.advance)
+    terminal.initialize()
+    history = terminal.copy_rates_from_pos("EURUSD", mt5sim.TIMEFRAME_M1, 1, WARMUP)
+    # As ``backtest --engine pipeline`` runs it: the journal in memory, written in the loop.
+    engine = TradingOrchestrator.from_config(
+        cfg,
+        clock=clock,
+        terminal=terminal,
+        in_process=True,
+        max_bars=bars,
+        journal_thread=False,
+    )
+    probe = Probe(bars)
+    engine.subscribe(NewCandleEvent, probe.candle)
+    engine.subscribe(EntrySignalEvent, probe.signal)
+    engine.subscribe(ExitSignalEvent, probe.signal)
+    engine.subscribe(OrderPlacedEvent, probe.order)
+    async with engine:
+        gc.freeze()
+        started = time.perf_counter()
+        summary = await engine.run()
+        elapsed = time.perf_counter() - started
+        last = engine.data_state.validators[("EURUSD", mt5sim.TIMEFRAME_M1)].last_time
+        first = int(history["time"][-1]) + 1
+        run_bars = _bars_between(terminal, first, last)
+        entries = _filled_entries(engine.journal)
+    gc.unfreeze()
+    return {
+        "bars": summary.bars,
+        "seconds": elapsed,
+        "entries": entries,
+        "series": np.concatenate((history, run_bars)),
+        "latency": np.frombuffer(probe.latency, dtype=np.float64).copy(),
+        "to_signal": np.frombuffer(probe.to_signal, dtype=np.float64).copy(),
+        "to_order": np.frombuffer(probe.to_order, dtype=np.float64).copy(),
+        "rss_mb": probe.rss_mb,
+    }
 
 
 def run_fast(bars: int) -> dict[str, Any]:
@@ -258,12 +257,8 @@ def _bars_between(terminal: Any, first: int, last: int) -> np.ndarray[Any, Any]:
     return np.concatenate(chunks)
 
 
-def _filled_entries(journal: Path) -> int:
-    with sqlite3.connect(journal) as conn:
-        row = conn.execute(
-            "SELECT COUNT(*) FROM orders WHERE intent = 'open' AND filled_volume > 0"
-        ).fetchone()
-    return int(row[0])
+def _filled_entries(journal: Any) -> int:
+    return sum(1 for o in journal.orders() if o.intent == "open" and (o.filled_volume or 0) > 0)
 
 
 class EmaCross(Strategy):  # type: ignore[misc]  # backtesting.py is untyped

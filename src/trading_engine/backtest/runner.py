@@ -14,7 +14,6 @@ together, as the data service counts them) or until ``end``; the pipeline needs 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -27,6 +26,7 @@ from trading_engine.backtest.summary import build_result, collect
 from trading_engine.clock import SimClock
 from trading_engine.config import SystemConfig, fit_start_to_history
 from trading_engine.errors import ConfigError
+from trading_engine.journal.store import MEMORY
 from trading_engine.orchestrator import TradingOrchestrator
 
 __all__ = ["run_backtest", "run_pipeline"]
@@ -98,36 +98,34 @@ async def run_pipeline(
     **engine_options: Any,
 ) -> BacktestResult:
     """The pipeline backtest inside the running event loop."""
-    with tempfile.TemporaryDirectory(prefix="trading-engine-") as tmp:
-        path = journal if journal is not None else Path(tmp) / "backtest.db"
-        jcfg = config.journal.model_copy(update={"path": path, "durable_orders": False})
-        sim = config.terminal.sim.model_copy(update={"persist": False})  # ends with the backtest
-        terminal = config.terminal.model_copy(update={"sim": sim})
-        cfg = fit_start_to_history(
-            config.model_copy(update={"journal": jcfg, "terminal": terminal})
+    # nobody reads a journal that is not kept: in memory (no file, no WAL checkpoints)
+    path = journal if journal is not None else Path(MEMORY)
+    jcfg = config.journal.model_copy(update={"path": path, "durable_orders": False})
+    sim = config.terminal.sim.model_copy(update={"persist": False})  # ends with the backtest
+    terminal = config.terminal.model_copy(update={"sim": sim})
+    cfg = fit_start_to_history(config.model_copy(update={"journal": jcfg, "terminal": terminal}))
+    clock = SimClock(cfg.terminal.sim.start.timestamp())
+    engine = TradingOrchestrator.from_config(
+        cfg,
+        clock=clock,
+        max_bars=bars,
+        config_dir=config_dir,
+        # On the simulated clock the loop has nothing else to do while a row is written,
+        # and time must not move meanwhile: the journal writes at once, as the fast engine's.
+        journal_thread=False,
+        **engine_options,
+    )
+    probe = collect(engine)
+    started = time.perf_counter()
+    async with engine:
+        first_times = {s: engine.data_state.validator(s).last_time for s in engine.streams}
+        await engine.run()
+        elapsed = time.perf_counter() - started
+        return build_result(
+            engine,
+            engine.terminal,
+            probe,
+            engine_name="pipeline",
+            elapsed=elapsed,
+            first_times=first_times,
         )
-        clock = SimClock(cfg.terminal.sim.start.timestamp())
-        engine = TradingOrchestrator.from_config(
-            cfg,
-            clock=clock,
-            max_bars=bars,
-            config_dir=config_dir,
-            # On the simulated clock the loop has nothing else to do while a row is written,
-            # and time must not move meanwhile: the journal writes at once, as the fast engine's.
-            journal_thread=False,
-            **engine_options,
-        )
-        probe = collect(engine)
-        started = time.perf_counter()
-        async with engine:
-            first_times = {s: engine.data_state.validator(s).last_time for s in engine.streams}
-            await engine.run()
-            elapsed = time.perf_counter() - started
-            return build_result(
-                engine,
-                engine.terminal,
-                probe,
-                engine_name="pipeline",
-                elapsed=elapsed,
-                first_times=first_times,
-            )
