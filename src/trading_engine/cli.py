@@ -367,7 +367,10 @@ def risk_status(config: ConfigOption, set_: SetOption = None) -> None:
         cfg = load_config(config, set_)
         with _open_journal(cfg) as journal:
             rules = _risk_rules(cfg, journal)
-        stats = rules.stats()
+        stats = {  # money and percentages: 6 decimals say it all, without float noise
+            key: round(value, 6) if isinstance(value, float) else value
+            for key, value in rules.stats().items()
+        }
         stats["halt_reason"] = rules.halt_reason
         typer.echo(json.dumps(stats, indent=2))
 
@@ -827,5 +830,26 @@ def walk_forward_command(
 
 
 def main() -> None:
-    """Console entry point (``trading-engine`` and ``python -m trading_engine``)."""
-    app(prog_name=PROG)
+    """Console entry point (``trading-engine`` and ``python -m trading_engine``).
+
+    A usage error (an unknown option or command, a value of the wrong type or out of range) is
+    one line on stderr naming the option, exit 2, like every other error: not a boxed message.
+    """
+    try:
+        code = app(prog_name=PROG, standalone_mode=False)
+    except typer.Abort:
+        typer.echo(f"{PROG}: error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # click's exceptions (typer vendors click from 0.24 on: matched by what they offer)
+        message = getattr(exc, "format_message", None)
+        if message is None:
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the bare command: its help
+            exc.show()  # type: ignore[attr-defined]
+        else:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (try '{ctx.command_path} -h')" if ctx is not None else ""
+            typer.echo(f"{PROG}: error: {message()}{hint}", err=True)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    sys.exit(code if isinstance(code, int) else 0)

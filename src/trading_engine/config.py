@@ -440,11 +440,46 @@ class _Layers:
         self.default_source = default_source
 
     def add(self, layer: Mapping[str, Any], source: str, key: str | None = None) -> None:
-        """Merge ``layer`` over what is there; ``key`` names a variable that set it."""
+        """Merge ``layer`` over what is there; ``key`` names a variable that set it.
+
+        A number in a path indexes a list set below (``strategies.0.params.fast``).
+        """
         for path, value in _leaves(layer):
-            _set_path(self.data, path, value)
+            self._set(path, value, source, key)
             self.origin = {p: o for p, o in self.origin.items() if p[: len(path)] != path}
             self.origin[path] = (source, key)
+
+    def _set(self, path: tuple[str, ...], value: Any, source: str, key: str | None) -> None:
+        node: Any = self.data
+        for depth, part in enumerate(path[:-1]):
+            if isinstance(node, list) and part.isdigit():
+                if int(part) >= len(node):
+                    raise ConfigError(
+                        f"no entry {part} ({'.'.join(path[:depth])} has {len(node)})",
+                        key=key or ".".join(path[: depth + 1]),
+                        source=source,
+                    )
+                if not isinstance(node[int(part)], dict):
+                    node[int(part)] = {}
+                node = node[int(part)]
+                continue
+            child = node.get(part)
+            if not isinstance(child, dict | list) or (
+                isinstance(child, list) and not path[depth + 1].isdigit()
+            ):
+                child = {}
+                node[part] = child
+            node = child
+        if isinstance(node, list) and path[-1].isdigit() and int(path[-1]) < len(node):
+            node[int(path[-1])] = value
+        elif isinstance(node, list):
+            raise ConfigError(
+                f"no entry {path[-1]} ({'.'.join(path[:-1])} has {len(node)})",
+                key=key or ".".join(path),
+                source=source,
+            )
+        else:
+            node[path[-1]] = value
 
     def locate(self, loc: tuple[str | int, ...]) -> tuple[str, str | None]:
         """(source, key) for an error at ``loc``: the layer that set the longest prefix."""

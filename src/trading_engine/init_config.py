@@ -90,8 +90,20 @@ def _render_field(
 def _render_model(model: BaseModel, data: Mapping[str, Any], indent: int) -> list[str]:
     lines: list[str] = []
     for name, info in type(model).model_fields.items():
-        lines.extend(_render_field(name, info, getattr(model, name), data[name], indent, True))
+        field = _render_field(name, info, getattr(model, name), data[name], indent, True)
+        if _ignored(model, name):  # shown, but not set: check-config would note it as ignored
+            pad = "  " * indent
+            field = [f"{pad}# {line.removeprefix(pad)}" for line in field]
+        lines.extend(field)
     return lines
+
+
+def _ignored(model: BaseModel, name: str) -> bool:
+    """``name`` is a key ``model``'s section accepts and ignores (its ``ignored()`` says so)."""
+    if not callable(getattr(model, "ignored", None)):
+        return False
+    alone = type(model).model_validate({name: getattr(model, name)})
+    return bool(alone.ignored())  # type: ignore[attr-defined]
 
 
 _STRATEGIES_DOC = "Strategies, one entry per instance; ema_cross is built in."

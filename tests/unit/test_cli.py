@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trading_engine import __version__
-from trading_engine.cli import EXIT_CODES, app, exit_code_for, say_if_compiling
+from trading_engine.cli import EXIT_CODES, app, exit_code_for, main, say_if_compiling
 from trading_engine.errors import (
     ConfigError,
     DataIntegrityError,
@@ -159,6 +159,8 @@ def test_init_config_writes_a_commented_config_that_check_config_accepts(
     assert written.exit_code == 0, written.output
     assert path.read_text(encoding="utf-8").startswith("# trading-engine configuration")
     assert checked.exit_code == 0, checked.output
+    assert "note:" not in checked.output  # no key the engine ignores is written as set
+    assert "# mode: synchronous" in path.read_text(encoding="utf-8")  # shown, commented out
 
 
 def test_init_config_refuses_to_overwrite_without_force(runner: CliRunner, tmp_path: Path) -> None:
@@ -258,3 +260,65 @@ def test_run_says_when_it_compiles_the_kernels(
     say_if_compiling()
     said = capsys.readouterr().err == "compiling indicator kernels (first run only)\n"
     assert said is not cached
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["backtest", "--config", str(EURUSD), "--bars", "-5"], "--bars"),
+        (["backtest", "--config", str(EURUSD), "--bars", "abc"], "--bars"),
+        (["backtest", "--config", str(EURUSD), "--no-such-option"], "--no-such-option"),
+        (["frobnicate"], "frobnicate"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_option_and_exit_2(
+    argv: list[str], named: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["trading-engine", *argv])
+
+    with pytest.raises(SystemExit) as exited:
+        main()
+
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.count("\n") == 1, err
+    assert err.startswith("trading-engine: error: ")
+    assert named in err
+
+
+def test_main_exits_with_the_command_s_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["trading-engine", "--version"])
+    with pytest.raises(SystemExit) as ok:
+        main()
+    assert ok.value.code in (0, None)
+    assert __version__ in capsys.readouterr().out
+
+    monkeypatch.setattr(sys, "argv", ["trading-engine", "check-config", str(tmp_path / "x.yaml")])
+    with pytest.raises(SystemExit) as missing:
+        main()
+    assert missing.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_risk_status_prints_figures_without_float_noise(runner: CliRunner, tmp_path: Path) -> None:
+    from trading_engine.execution.risk import RiskLimits, RiskRules
+    from trading_engine.execution.risk_store import save_risk
+    from trading_engine.journal.store import Journal
+
+    journal = tmp_path / "j.db"
+    rules = RiskRules(RiskLimits(daily_loss_limit=100_000.0))
+    rules.on_account(10_000.0, 10_000.0, 1_704_844_800.0)
+    rules.on_account(9_650.0, 9_650.0, 1_704_844_860.0)  # 1 - 9650/10000: 3.5000000000000004 %
+    with Journal.open(journal) as j:
+        save_risk(j, rules, 1_704_844_860.0)
+    config = write(
+        tmp_path, f"trading: {{symbol: EURUSD, timeframes: [M1]}}\njournal: {{path: {journal}}}\n"
+    )
+
+    status = runner.invoke(app, ["risk", "status", "--config", str(config)])
+
+    assert status.exit_code == 0, status.output
+    assert '"drawdown_pct": 3.5,' in status.output
+    assert json.loads(status.output)["equity"] == 9_650.0

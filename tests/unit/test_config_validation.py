@@ -242,3 +242,23 @@ def test_a_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
     assert path.stat().st_size < 2_000
     with pytest.raises(ConfigError, match="more than 200,000 values"):
         ConfigLoader.load(path, environ={})
+
+
+EURUSD_YAML = Path(__file__).parents[2] / "configs" / "eurusd.yaml"
+
+
+def test_an_override_reaches_into_a_list_entry_by_its_index() -> None:
+    loaded = ConfigLoader.load(
+        EURUSD_YAML, overrides={"strategies.0.params.sl_atr": 3.5}, environ={}
+    )
+    (strategy,) = loaded.strategies
+    assert strategy.name == "ema_cross"  # the rest of the entry is the file's
+    assert strategy.params == {"sl_atr": 3.5}
+
+
+def test_an_error_under_an_overridden_list_entry_names_the_override_not_the_file() -> None:
+    with pytest.raises(ConfigError) as bad:
+        ConfigLoader.load(EURUSD_YAML, overrides={"strategies.0.enabled": "perhaps"}, environ={})
+    assert str(bad.value).startswith("overrides: strategies[0].enabled: ")
+    with pytest.raises(ConfigError, match=r"^overrides: strategies\.3: no entry 3 \(strategies "):
+        ConfigLoader.load(EURUSD_YAML, overrides={"strategies.3.enabled": False}, environ={})

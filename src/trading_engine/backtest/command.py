@@ -11,7 +11,8 @@ was disabled for raising — after the report, which says which and when.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -98,14 +99,38 @@ def _check_outputs(options: BacktestOptions) -> None:
         ("--trades-csv", options.trades_csv),
         ("--trades-parquet", options.trades_parquet),
     ):
-        if path is not None and not path.parent.is_dir():
-            raise ConfigError(f"no such directory: {path.parent}", key=key)
+        if path is not None:
+            _check_writable(key, path)
     if options.journal is not None and options.journal.exists():
         raise ConfigError("journal exists; a backtest starts from an empty one", key="--journal")
     if options.report is not None:
         from trading_engine.backtest.report_html import require_plotly
 
         require_plotly()
+
+
+def _check_writable(key: str, path: Path) -> None:
+    """Refuse, before the run, an output the run could not write at its end."""
+    if not path.parent.is_dir():
+        raise ConfigError(f"no such directory: {path.parent}", key=key)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory", key=key)
+    existed = path.exists()
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}", key=key) from None
+    if not existed:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _writing(key: str, path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}", key=key) from None
 
 
 def prepare(config: SystemConfig, options: BacktestOptions, *, tty: bool) -> SystemConfig:
@@ -178,13 +203,18 @@ def run_command(
     lines += [f"  {line}" if line else "" for line in stats.lines()]
     out.write("\n".join(lines) + "\n")
     if options.report is not None:
-        write_report(config, result, stats, options.report)
+        with _writing("--report", options.report):
+            write_report(config, result, stats, options.report)
         out.write(f"report written: {options.report}\n")
-    for path in (options.trades_csv, options.trades_parquet):
+    for key, path in (
+        ("--trades-csv", options.trades_csv),
+        ("--trades-parquet", options.trades_parquet),
+    ):
         if path is not None:
             from trading_engine.backtest.trades_export import write_trades
 
-            write_trades(result, path, st.to_utc)
+            with _writing(key, path):
+                write_trades(result, path, st.to_utc)
             out.write(f"trades written: {path}\n")
     out.flush()
     names = [s.name for s in config.strategies if s.enabled]

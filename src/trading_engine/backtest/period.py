@@ -40,7 +40,8 @@ class Period:
     bars: int | None
     warnings: list[str] = field(default_factory=list)
     held: int | None = None
-    """Bars of every stream from start to end (history only): the pipeline's budget."""
+    """Bars of every stream that close from start to end (history only): the pipeline's
+    budget."""
 
 
 def _stamp(server_seconds: int) -> str:
@@ -126,12 +127,25 @@ def plan_period(
             )
         else:
             last = end_srv
+    if end_srv is not None and last <= first:
+        raise ConfigError(
+            f"--to {end} is before the first bar the run can trade (the {warm}-bar warm-up "
+            f"ends at {_stamp(first)})",
+            key="--to",
+        )
     budget = bars
     each = [_bars_after(s, config.trading.timeframes, first, last) for s in spans]
     # MT5 closes a bar with the next one's first tick: the file's last bar never closes.
     if all(n <= (1 if last == data_end else 0) for n in each):
         raise _nothing_to_trade(spans[0], warm, clamped=start_srv is None or first != start_srv)
-    held = sum(each)
+    # The bars that close in the run: a bars file's last bar, closing at the end of its data,
+    # never does (the pipeline counts bars: counting that one, it would wait for ever).
+    held = sum(
+        _bars_after(s, config.trading.timeframes, first, last - 1)
+        if s.kind == "bars" and last == data_end and int(s.times[-1]) + _step(s) == data_end
+        else n
+        for s, n in zip(spans, each, strict=True)
+    )
     if bars is not None and bars > held:
         warnings.append(
             f"--bars {bars}: the history holds {held} bars from {_stamp(first)}; "

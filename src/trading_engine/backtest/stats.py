@@ -28,7 +28,8 @@ Definitions (backtesting.py's; times are server wall-clock, as naive datetimes):
   move ``±(close / open - 1)`` scaled by ``net / profit`` (costs in proportion to the position's
   value; no costs when the price did not move). Best/Worst/Avg. Trade (geometric mean),
   Expectancy (arithmetic mean) and Profit Factor (sum of positive over sum of negative returns)
-  use these returns; Win Rate, SQN and Kelly use the P&L.
+  use these returns (in the per-symbol and per-strategy tables too); Win Rate, SQN and Kelly
+  use the P&L.
 - A trade is held from the first row at or after it opened to the first row at or after it
   closed (``Exposure Time`` counts rows holding any trade); trade durations are close - open time.
   Durations are rounded up to the resolution of the bar spacing (hours for H1, days for D1).
@@ -384,8 +385,7 @@ def _table(result: BacktestResult, key: str, resolution: int) -> list[dict[str, 
         row["Net P&L"] = float(pnl.sum())
         row["Win Rate [%]"] = values["Win Rate [%]"]
         row["Avg. Trade [%]"] = values["Avg. Trade [%]"]
-        gains, losses = float(pnl[pnl > 0].sum()), -float(pnl[pnl < 0].sum())
-        row["Profit Factor"] = gains / losses if losses else _NAN
+        row["Profit Factor"] = values["Profit Factor"]  # the headline's definition (returns)
         row["Commissions"] = float(sum(t.commission for t in trades))
         row["Swaps"] = float(sum(t.swap for t in trades))
         if key == "symbol":

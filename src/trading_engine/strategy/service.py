@@ -76,24 +76,32 @@ def bind_strategies(
     specs: Sequence[StrategyConfig], values: Sequence[str], *, base_dir: Path | None = None
 ) -> list[StrategyBinding]:
     """Load the enabled strategies of ``specs`` and check that ``values`` (the indicator set's
-    value names) hold everything each one reads; ``StrategyError`` names what is wrong."""
-    bindings = [
-        StrategyBinding(
-            load_strategy(spec.class_path, spec.params, name=spec.name, base_dir=base_dir),
-            frozenset(spec.symbols) if spec.symbols is not None else None,
-            frozenset(spec.timeframes) if spec.timeframes is not None else None,
-        )
-        for spec in specs
-        if spec.enabled
-    ]
+    value names) hold everything each one reads; ``StrategyError`` names what is wrong, and
+    the entry of ``strategies`` it is (``strategies[1] ('breakout'): ...``)."""
     available = set(values)
-    for binding in bindings:
-        missing = binding.strategy.missing_values(available)
-        if missing:
-            raise StrategyError(
-                f"strategy {binding.strategy.name!r} reads {missing}, which the indicator "
-                f"set does not compute (it has {sorted(available)})"
+    bindings: list[StrategyBinding] = []
+    for index, spec in enumerate(specs):
+        if not spec.enabled:
+            continue
+        try:
+            strategy = load_strategy(
+                spec.class_path, spec.params, name=spec.name, base_dir=base_dir
             )
+            missing = strategy.missing_values(available)
+            if missing:
+                raise StrategyError(
+                    f"strategy {strategy.name!r} reads {missing}, which the indicator "
+                    f"set does not compute (it has {sorted(available)})"
+                )
+        except StrategyError as exc:
+            raise StrategyError(f"strategies[{index}] ({spec.name!r}): {exc}") from exc
+        bindings.append(
+            StrategyBinding(
+                strategy,
+                frozenset(spec.symbols) if spec.symbols is not None else None,
+                frozenset(spec.timeframes) if spec.timeframes is not None else None,
+            )
+        )
     return bindings
 
 

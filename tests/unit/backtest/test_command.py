@@ -207,3 +207,36 @@ def test_two_symbols_from_two_files_with_a_progress_bar_on_a_tty(tmp_path: Path)
     assert {t.symbol for t in result.trades} == {"EURUSD", "GBPUSD"}
     assert "GBPUSD: open prices only (H1" in result.modelling
     assert pl.read_parquet(tmp_path / "t.parquet").height == len(result.trades)
+
+
+@pytest.mark.parametrize("option", ["--trades-csv", "--trades-parquet", "--report"])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2_before_the_run(
+    tmp_path: Path, option: str
+) -> None:
+    result = runner.invoke(
+        app, ["backtest", "--config", str(CONFIG), "--bars", "50", option, str(tmp_path), "--quiet"]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"{option}: {tmp_path} is a directory" in result.output
+    assert "Traceback" not in result.output
+    assert "backtest:" not in result.output  # refused before the run, not after it
+
+
+@pytest.mark.timeout(120)
+def test_the_pipeline_ends_at_the_end_of_a_history_file_as_the_fast_engine_does(
+    tmp_path: Path,
+) -> None:
+    """Without --bars/--to the pipeline counts the bars that close (the file's last never does):
+    counting the last one too, it waited for ever."""
+    h1_export(tmp_path / "EURUSD_H1.csv", count=90)
+    runs = {}
+    for engine in ("fast", "pipeline"):
+        options = BacktestOptions(
+            config_dir=CONFIG.parent,
+            history=[f"EURUSD={tmp_path / 'EURUSD_H1.csv'}"],
+            engine=engine,
+            quiet=True,
+        )
+        runs[engine], _ = run_command(sma_config(), options, out=io.StringIO(), err=io.StringIO())
+    assert runs["pipeline"].bars == runs["fast"].bars == 48  # bars 42 … 89; the 90th never closes
+    assert runs["pipeline"].fingerprint == runs["fast"].fingerprint

@@ -75,7 +75,7 @@ def test_a_file_shorter_than_bars_ends_at_the_end_of_the_data(tmp_path: Path) ->
     assert period.bars is None
     assert server(period.end) == datetime(2024, 1, 4, tzinfo=UTC)
     assert len(period.warnings) == 1
-    assert "holds 47 bars" in period.warnings[0]  # 72 bars; the start is the 25th's close
+    assert "holds 46 bars" in period.warnings[0]  # 72 bars; start: the 25th's close; 72nd: open
     assert plan_period(cfg, bars=10).bars == 10
 
 
@@ -118,3 +118,38 @@ def test_a_one_bar_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
     one.write_text("\n".join(lines) + "\n")
     with pytest.raises(ConfigError, match=r"one\.csv:2: only 1 bar"):
         plan_period(config(one))
+
+
+def test_bars_beyond_the_data_warns_with_the_bars_the_run_trades(tmp_path: Path) -> None:
+    # 72 bars; the start is the 25th's close; bars 26 … 71 close in the run, the 72nd never does
+    cfg = config(h1_file(tmp_path / "h1.csv", days=3))
+    period = plan_period(cfg, bars=10_000)
+    assert "holds 46 bars" in period.warnings[0]
+    assert period.held == 46  # the pipeline's budget: it waits for every bar it counts
+
+
+def test_to_before_the_first_tradable_bar_names_to_not_the_warm_up(tmp_path: Path) -> None:
+    cfg = config(h1_file(tmp_path / "h1.csv"), warmup=30)  # bars from 2024-01-01 00:00
+    for before in (date(2023, 6, 1), date(2024, 1, 1)):  # before the data, inside the warm-up
+        with pytest.raises(ConfigError, match=r"^--to: --to .* before the first bar") as info:
+            plan_period(cfg, end=before)
+        assert "2024-01-02 07:00" in str(info.value)  # the 31st bar's close: the first start
+
+
+def test_a_ticks_file_s_last_bar_closes_and_counts(tmp_path: Path) -> None:
+    """Ticks inside each minute: the last minute's bar closes (both engines trade 119 bars)."""
+    from trading_engine.mt5sim.market.history import write_ticks_csv
+    from trading_engine.mt5sim.spec.dtypes import TICKS_DTYPE
+
+    times = JAN_1 + np.sort(np.r_[60 * np.arange(180) + 7, 60 * np.arange(180) + 37])
+    ticks = np.zeros(times.size, dtype=TICKS_DTYPE)
+    ticks["time"] = times
+    ticks["time_msc"] = times * 1000
+    ticks["bid"], ticks["ask"] = 1.1, 1.1002
+    write_ticks_csv(tmp_path / "ticks.csv", ticks)
+    overrides: dict[str, object] = {
+        "services.indicator_calculation.warmup_bars": 60,
+        "terminal.sim.history_file": str(tmp_path / "ticks.csv"),
+    }
+    cfg = ConfigLoader.load(CONFIG, overrides=overrides)
+    assert plan_period(cfg).held == 180 - 61  # bars 62 … 180: the start is the 61st's close

@@ -108,3 +108,12 @@ def test_tables_and_costs(make_result: Any) -> None:
     assert "TRADE_RETCODE_NO_MONEY: 1" in text
     assert "max_positions: 4" in text
     assert "per strategy:" in text
+
+
+def test_the_tables_profit_factor_is_the_statistics_one(make_result: Any) -> None:
+    """One symbol: its row's Profit Factor is the headline's, not a second definition."""
+    result = make_result(seed=7)
+    stats = compute_stats(result)
+    (row,) = stats.by_symbol
+    assert row["Profit Factor"] == pytest.approx(stats["Profit Factor"])
+    assert row["Avg. Trade [%]"] == pytest.approx(stats["Avg. Trade [%]"])

@@ -127,3 +127,25 @@ def test_invalid_params_of_a_loaded_strategy_name_the_field() -> None:
         load_strategy("ema_cross", {"sl_atr": -1})
     with pytest.raises(StrategyError, match="colour: Extra inputs are not permitted"):
         load_strategy("rsi_reversion", {"colour": "red"})
+
+
+def test_binding_errors_name_the_entry_of_strategies() -> None:
+    from trading_engine.config import StrategyConfig
+    from trading_engine.strategy.service import bind_strategies
+
+    good = StrategyConfig(name="a", class_path="ema_cross")
+    values = ["ema_fast", "ema_slow", "atr", "adx", "plus_di", "minus_di"]
+    cases = [
+        (StrategyConfig(name="b", class_path="nope"), r"^strategies\[1\] \('b'\): cannot load"),
+        (
+            StrategyConfig(name="b", class_path="ema_cross", params={"bogus": 1}),
+            r"^strategies\[1\] \('b'\): invalid parameters .* bogus",
+        ),
+        (
+            StrategyConfig(name="b", class_path="ema_cross", params={"fast_value": "x"}),
+            r"^strategies\[1\] \('b'\): strategy 'b' reads \['x'\]",
+        ),
+    ]
+    for bad, message in cases:
+        with pytest.raises(StrategyError, match=message):
+            bind_strategies([good, bad], values)
