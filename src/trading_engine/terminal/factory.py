@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
+
 from trading_engine.clock import Clock, SimClock
 from trading_engine.errors import ConfigError
 from trading_engine.terminal.config import (
@@ -177,13 +179,26 @@ def build_sim_terminal(
     if start is not None:
         sim = sim.model_copy(update={"start": start})
     try:
-        return mt5sim.Terminal(sim_config_of(sim, symbols), clock=clock, sleep=sleep, store=store)
+        terminal = mt5sim.Terminal(
+            sim_config_of(sim, symbols), clock=clock, sleep=sleep, store=store
+        )
     except AccountMismatch as exc:
         raise ConfigError(str(exc), key=_ACCOUNT_KEY) from None
     except (OSError, ValueError) as exc:
         if not _files(sim, symbols):
             raise
         raise ConfigError(f"cannot read the history file: {exc}") from None
+    files = _files(sim, symbols)
+    for symbol, rows in terminal.market.rejected_rows.items():
+        shown = "; ".join(rows[:5]) + ("; …" if len(rows) > 5 else "")
+        logger.warning(
+            "{}: {} bad {} rejected, never traded on: {}",
+            files.get(symbol, symbol),
+            len(rows),
+            "row" if len(rows) == 1 else "rows",
+            shown,
+        )
+    return terminal
 
 
 _HISTORY_KEY = "terminal.sim.history_files"

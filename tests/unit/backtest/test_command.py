@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from loguru import logger
 from typer.testing import CliRunner
 
 from trading_engine.backtest.command import BacktestOptions, run_command
@@ -240,3 +241,44 @@ def test_the_pipeline_ends_at_the_end_of_a_history_file_as_the_fast_engine_does(
         runs[engine], _ = run_command(sma_config(), options, out=io.StringIO(), err=io.StringIO())
     assert runs["pipeline"].bars == runs["fast"].bars == 48  # bars 42 … 89; the 90th never closes
     assert runs["pipeline"].fingerprint == runs["fast"].fingerprint
+
+
+def test_a_bad_bar_in_the_file_is_logged_and_left_out_by_both_engines(tmp_path: Path) -> None:
+    """A NaN close (line 62 of the file) is rejected with its line, never traded on: the run
+    equals the run of the file without that row, and the pipeline ends (its bar budget counts
+    the bars the terminal has, not the file's rows)."""
+    h1_export(tmp_path / "clean.csv", count=90)
+    lines = (tmp_path / "clean.csv").read_bytes().decode("utf-16").split("\r\n")
+    fields = lines[61].split("\t")
+    fields[5] = "nan"
+    dirty = [*lines[:61], "\t".join(fields), *lines[62:]]
+    (tmp_path / "dirty.csv").write_bytes("\r\n".join(dirty).encode("utf-16"))
+    (tmp_path / "cut.csv").write_bytes("\r\n".join([*lines[:61], *lines[62:]]).encode("utf-16"))
+    runs = {}
+    logs: dict[tuple[str, str], list[str]] = {}
+    logger.enable("trading_engine")
+    try:
+        for name, engine in (("dirty", "fast"), ("dirty", "pipeline"), ("cut", "fast")):
+            options = BacktestOptions(
+                config_dir=CONFIG.parent,
+                history=[f"EURUSD={tmp_path / f'{name}.csv'}"],
+                engine=engine,
+                quiet=True,
+            )
+            lines = logs[name, engine] = []
+            sink = logger.add(lines.append, level="WARNING", format="{message}")
+            try:
+                runs[name, engine], _ = run_command(
+                    sma_config(), options, out=io.StringIO(), err=io.StringIO()
+                )
+            finally:
+                logger.remove(sink)
+    finally:
+        logger.disable("trading_engine")
+    rejected = "dirty.csv: 1 bad row rejected, never traded on: line 62: price not a positive"
+    for key in (("dirty", "fast"), ("dirty", "pipeline")):
+        assert any(rejected in line for line in logs[key])
+    assert not any("bad row" in line for line in logs["cut", "fast"])
+    assert runs["dirty", "fast"].bars == runs["cut", "fast"].bars == 47
+    fingerprints = {run.fingerprint for run in runs.values()}
+    assert len(fingerprints) == 1

@@ -213,3 +213,44 @@ def test_an_empty_or_header_only_file_is_one_error_line(
     with pytest.raises(HistoryFileError) as info:
         load_history(path)
     assert str(info.value) == f"{path}{expected}"
+
+
+def test_rows_that_cannot_be_a_market_are_left_out_and_listed(tmp_path: Path) -> None:
+    rows = [
+        "2024.01.08\t00:00\t1.09440\t1.09600\t1.09420\t1.09580\t1400\t0\t2",
+        "2024.01.08\t01:00\t1.09580\t1.09600\t1.09500\tnan\t900\t0\t2",  # NaN close
+        "2024.01.08\t02:00\t1.09580\t1.09500\t1.09600\t1.09550\t900\t0\t2",  # high < low
+        "2024.01.08\t03:00\t1.09700\t1.09600\t1.09500\t1.09550\t900\t0\t2",  # open > high
+        "2024.01.08\t04:00\t0\t1.09600\t1.09500\t1.09550\t900\t0\t2",  # a zero price
+        "2024.01.08\t05:00\t1.09550\t1.09600\t1.09500\t1.09400\t900\t0\t2",  # close < low
+        "2024.01.08\t06:00\t1.09550\t1.09600\t1.09500\t1.09580\t900\t0\t2",
+    ]
+    path = write(tmp_path / "dirty.csv", [HEADER, *rows], "utf-16", "\r\n")
+    history = load_history(path)
+    assert list(history.data["time"]) == [epoch("2024.01.08 00:00"), epoch("2024.01.08 06:00")]
+    assert history.rejected == (
+        "line 3: price not a positive number",
+        "line 4: high below low",
+        "line 5: open outside low..high",
+        "line 6: price not a positive number",
+        "line 7: close outside low..high",
+    )
+    kind, data = read_history(path)  # the plain reader leaves them out as well
+    assert kind == "bars" and len(data) == 2
+    market = MarketData.from_history(
+        {"EURUSD": DEFAULT_SYMBOLS["EURUSD"]}, {"EURUSD": path}, server_time=ServerTime.eet()
+    )
+    assert market.rejected_rows == {"EURUSD": history.rejected}
+
+
+def test_ticks_with_no_price_or_an_ask_below_the_bid_are_left_out(tmp_path: Path) -> None:
+    lines = [
+        "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>",
+        "2024.01.08\t00:00:00.120\t1.09400\t1.09410\t\t\t6",
+        "2024.01.08\t00:00:00.480\t1.09420\t1.09415\t\t\t6",  # ask below bid
+        "2024.01.08\t00:00:01\t-1\t1.09420\t\t\t6",
+        "2024.01.08\t00:00:02\t1.09402\t1.09412\t\t\t6",
+    ]
+    history = load_history(write(tmp_path / "ticks.csv", lines, "utf-8", "\n"))
+    assert list(history.data["bid"]) == [1.094, 1.09402]
+    assert history.rejected == ("line 3: ask below bid", "line 4: price not a positive number")

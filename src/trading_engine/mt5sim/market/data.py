@@ -108,6 +108,8 @@ class MarketData:
         self._server_time = server_time
         self._last_series: dict[tuple[str, int], tuple[float, _Series]] = {}
         self._cursors: dict[str, FeedCursor] = {}
+        self.rejected_rows: dict[str, tuple[str, ...]] = {}
+        """Per symbol, the rows of its history file left out (``History.rejected``)."""
         self.tick_reads = 0
         """``ticks_between`` calls so far: the trade server's tick-by-tick walks."""
 
@@ -157,12 +159,15 @@ class MarketData:
 
         st = server_time if server_time is not None else ServerTime.eet()
         feeds: dict[str, Feed] = {}
+        rejected: dict[str, tuple[str, ...]] = {}
         for name, spec in specs.items():
             path = files.get(name)
             if path is None:
                 feeds[name] = HistoryFeed(spec, st, m1=np.empty(0, dtype=RATES_DTYPE))
                 continue
             history = load_history(path)
+            if history.rejected:
+                rejected[name] = history.rejected
             if history.kind == "ticks":
                 feeds[name] = HistoryFeed(spec, st, ticks=history.data)
             else:
@@ -171,7 +176,9 @@ class MarketData:
         unknown = set(files) - set(specs)
         if unknown:
             raise KeyError(f"history files for symbols without a spec: {sorted(unknown)}")
-        return cls(specs, feeds, st)
+        market = cls(specs, feeds, st)
+        market.rejected_rows = rejected
+        return market
 
     # -- properties -----------------------------------------------------------------------
     @property

@@ -16,6 +16,10 @@ Encodings: UTF-16 with a byte-order mark (what MT5 writes), UTF-8 with or withou
 CRLF line ends; tab, comma or semicolon separators (the header's). A value that cannot be read
 raises :class:`HistoryFileError`, whose text is one line naming the file, line and column
 (``EURUSD_H1.csv:17: column 3 <OPEN>: not a number: 'abc'``). Bar times must increase strictly.
+A row that reads but cannot be a market (a price NaN, infinite, zero or negative; a bar whose
+high is below its low or whose open or close lies outside them; a tick whose ask is below its
+bid) is left out: :func:`load_history` lists each one (``History.rejected``, ``line 17: high
+below low``) for the terminal's owner to log and count; it is never traded on.
 
 The timeframe of a bars file is inferred from its times (:func:`infer_timeframe`): the longest
 MT5 timeframe on whose bar boundaries every time lies and that is no longer than the shortest
@@ -93,6 +97,7 @@ class History:
     kind: Literal["bars", "ticks"]
     data: npt.NDArray[np.void]
     timeframe: int | None  # the bars' MT5 timeframe; None for ticks or a single bar
+    rejected: tuple[str, ...] = ()  # the rows left out, "line 17: high below low"
 
 
 # -- reading text -------------------------------------------------------------------------------
@@ -344,8 +349,15 @@ def read_parquet(path: Path) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.v
 
 
 def read_history(path: Path) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.void]]:
-    """Read any supported history file, telling bars from ticks by suffix and header."""
-    path = Path(path)
+    """Read any supported history file, telling bars from ticks by suffix and header; the rows
+    that cannot be a market are left out (:func:`load_history` says which)."""
+    kind, data, _ = _read_sound(Path(path))
+    return kind, data
+
+
+def _read_sound(
+    path: Path,
+) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.void], tuple[str, ...]]:
     if not path.is_file():
         raise HistoryFileError(path, "no such file")
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -353,8 +365,41 @@ def read_history(path: Path) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.v
         if kind == "bars" and data.size > 1 and not bool(np.all(np.diff(data["time"]) > 0)):
             row = int(np.flatnonzero(np.diff(data["time"]) <= 0)[0]) + 1
             raise HistoryFileError(path, f"row {row}: time not after the previous row's")
-        return kind, data
-    return _read_csv(path)
+        where, first = "row", 1
+    else:
+        kind, data = _read_csv(path)
+        where, first = "line", 2  # the header is line 1
+    bad = _unsound(kind, data)
+    if not bad:
+        return kind, data, ()
+    keep = np.ones(data.size, dtype=bool)
+    keep[list(bad)] = False
+    rejected = tuple(f"{where} {row + first}: {why}" for row, why in sorted(bad.items()))
+    return kind, data[keep], rejected
+
+
+def _unsound(kind: str, data: npt.NDArray[np.void]) -> dict[int, str]:
+    """The rows that cannot be a market, with the reason (the first that applies)."""
+    names = ("open", "high", "low", "close") if kind == "bars" else ("bid", "ask")
+    prices = np.stack([np.asarray(data[n], dtype=np.float64) for n in names])
+    with np.errstate(invalid="ignore"):
+        checks = [
+            (~(np.isfinite(prices) & (prices > 0)).all(axis=0), "price not a positive number")
+        ]
+        if kind == "bars":
+            o, h, lo, c = prices
+            checks += [
+                (h < lo, "high below low"),
+                ((o < lo) | (o > h), "open outside low..high"),
+                ((c < lo) | (c > h), "close outside low..high"),
+            ]
+        else:
+            checks.append((prices[1] < prices[0], "ask below bid"))
+    bad: dict[int, str] = {}
+    for mask, why in checks:
+        for row in np.flatnonzero(mask).tolist():
+            bad.setdefault(row, why)
+    return bad
 
 
 def infer_timeframe(times: npt.NDArray[np.int64]) -> int | None:
@@ -382,16 +427,17 @@ def infer_timeframe(times: npt.NDArray[np.int64]) -> int | None:
 
 
 def load_history(path: Path) -> History:
-    """Read ``path`` (any supported format) and infer the timeframe of its bars."""
+    """Read ``path`` (any supported format), infer the timeframe of its bars, and list the
+    rows left out (``History.rejected``)."""
     path = Path(path)
-    kind, data = read_history(path)
+    kind, data, rejected = _read_sound(path)
     if kind == "ticks":
-        return History(path, kind, data, None)
+        return History(path, kind, data, None, rejected)
     try:
         timeframe = infer_timeframe(data["time"])
     except ValueError as exc:
         raise HistoryFileError(path, str(exc)) from None
-    return History(path, kind, data, timeframe)
+    return History(path, kind, data, timeframe, rejected)
 
 
 # -- writing ------------------------------------------------------------------------------------
