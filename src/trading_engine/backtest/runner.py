@@ -28,6 +28,7 @@ from trading_engine.config import SystemConfig, fit_start_to_history
 from trading_engine.errors import ConfigError
 from trading_engine.journal.store import MEMORY
 from trading_engine.orchestrator import TradingOrchestrator
+from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["run_backtest", "run_pipeline"]
 
@@ -86,18 +87,24 @@ def run_backtest(
         raise ConfigError(f"unknown engine {engine!r} (fast or pipeline)", key="engine")
     if bars is None:
         raise ConfigError("the pipeline engine needs a bar budget", key="bars")
-    return asyncio.run(run_pipeline(cfg, bars=bars, journal=journal, config_dir=config_dir))
+    last = end.timestamp() if end is not None else None
+    return asyncio.run(
+        run_pipeline(cfg, bars=bars, end=last, journal=journal, config_dir=config_dir)
+    )
 
 
 async def run_pipeline(
     config: SystemConfig,
     *,
     bars: int,
+    end: float | None = None,
     journal: Path | None = None,
     config_dir: Path | None = None,
     **engine_options: Any,
 ) -> BacktestResult:
-    """The pipeline backtest inside the running event loop."""
+    """The pipeline backtest inside the running event loop. ``end`` (UTC): the data ends
+    there; the data service stops once its polls past it have seen every bar that closes, even
+    when fewer bars than ``bars`` do (a bar closes only with the next one's first tick)."""
     # nobody reads a journal that is not kept: in memory (no file, no WAL checkpoints)
     path = journal if journal is not None else Path(MEMORY)
     jcfg = config.journal.model_copy(update={"path": path, "durable_orders": False})
@@ -119,7 +126,12 @@ async def run_pipeline(
     started = time.perf_counter()
     async with engine:
         first_times = {s: engine.data_state.validator(s).last_time for s in engine.streams}
-        await engine.run()
+        watch = None if end is None else asyncio.create_task(_end_of_data(engine, clock, end))
+        try:
+            await engine.run()
+        finally:
+            if watch is not None:
+                watch.cancel()
         elapsed = time.perf_counter() - started
         return build_result(
             engine,
@@ -129,3 +141,13 @@ async def run_pipeline(
             elapsed=elapsed,
             first_times=first_times,
         )
+
+
+async def _end_of_data(engine: TradingOrchestrator, clock: SimClock, end: float) -> None:
+    """Stop the data service once its polls have passed ``end`` by a bar and a retry."""
+    fetch = engine.config.services.data_fetching
+    step = max((fixed_seconds(tf) or 86_400) for _, tf in engine.streams)
+    await clock.sleep(
+        max(0.0, end + step + fetch.close_delay + 2 * fetch.fetch_interval - clock.time())
+    )
+    engine.data_state.exhausted.set()
