@@ -73,7 +73,7 @@ from trading_engine.events import (
     TradingBlockedEvent,
 )
 from trading_engine.execution.risk import RiskLimits, RiskRules, RiskState
-from trading_engine.execution.risk_store import load_risk
+from trading_engine.execution.risk_store import load_risk, save_risk
 from trading_engine.execution.service import TradeExecutionService
 from trading_engine.execution.trader import ExecutionStats, Trader
 from trading_engine.indicators.config import IndicatorSetConfig
@@ -473,9 +473,25 @@ class TradingOrchestrator:
             except Exception as exc:
                 logger.error("flatten on stop failed: {!r}", exc)
         await self.supervisor.stop()
+        await self._save_final_risk()
         await self._release()
         self.status = OrchestratorStatus.ERROR if failed else OrchestratorStatus.STOPPED
         logger.info("engine stopped ({})", self.status.value)
+
+    async def _save_final_risk(self) -> None:
+        """Record the account as the run leaves it in the risk state (``risk status`` shows
+        it; the rules would see it at the next start's first entry anyway)."""
+        if self.journal is None or self.journal.closed:
+            return
+        try:
+            account = await self.port.account_info()
+            tick = await self.port.symbol_info_tick(self.config.trading.symbols[0])
+            if tick is None or not tick.time:
+                return
+            self.risk.on_account(float(account.equity), float(account.balance), float(tick.time))
+            save_risk(self.journal_writer or self.journal, self.risk, self.clock.time())
+        except Exception as exc:  # the terminal may be gone: the last saved state stays
+            logger.debug("final risk state not saved: {!r}", exc)
 
     async def _release(self) -> None:
         await self.hub.close()

@@ -91,3 +91,20 @@ def test_a_corrupt_stored_risk_state_is_a_journal_error(tmp_path: Path) -> None:
         journal.put_state("risk", json.dumps({"version": 1}).encode())
         with pytest.raises(JournalError, match="state 'risk'"):
             load_risk(journal, RiskRules(RiskLimits()))
+
+
+async def test_the_account_at_stop_is_in_the_stored_risk_state(tmp_path: Path) -> None:
+    """A position left open at stop: the stored state shows the account as the run left it,
+    not as the last entry saw it."""
+    journal = tmp_path / "j.db"
+    cfg = make_config(journal, [strategy("script", "Scripted", enter_at=[3])])
+    async with engine(cfg, max_bars=40) as eng:
+        await eng.run()
+        at_entry = eng.risk.stats()["equity"]
+    assert eng.terminal.initialize()  # the engine shut it down: the clock has not moved since
+    account = eng.terminal.account_info()
+    assert eng.terminal.positions_total() == 1
+    with Journal.open(journal) as j:
+        rules = RiskRules(RiskLimits())
+        assert load_risk(j, rules)
+    assert rules.stats()["equity"] == float(account.equity) != at_entry

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from loguru import logger
 
 from trading_engine.backtest.drive import InstantClock, drive
 from trading_engine.backtest.result import BacktestResult
@@ -58,7 +59,7 @@ from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.strategy.service import StrategyEvaluationService
 from trading_engine.terminal.factory import history_files, open_terminal
-from trading_engine.timeframes import fixed_seconds
+from trading_engine.timeframes import fixed_seconds, timeframe_name
 
 __all__ = ["BacktestEngine"]
 
@@ -267,7 +268,16 @@ class BacktestEngine:
         for s in streams:
             validator = engine.data_state.validator((s.symbol, s.timeframe))
             before = validator.last_time
-            s.bars = validator.process_closed(s.bars).accepted
+            batch = validator.process_closed(s.bars)
+            for time, reason in batch.rejected:  # as the data service logs them
+                logger.warning(
+                    "rejected bar {} {} at {}: {}",
+                    s.symbol,
+                    timeframe_name(s.timeframe),
+                    time,
+                    reason,
+                )
+            s.bars = batch.accepted
             validator.last_time = before  # the loop moves it on bar by bar
             ext = extremes[s.symbol]
             close = s.bars["time"].astype(np.int64) + s.seconds

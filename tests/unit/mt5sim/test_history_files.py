@@ -215,7 +215,8 @@ def test_an_empty_or_header_only_file_is_one_error_line(
     assert str(info.value) == f"{path}{expected}"
 
 
-def test_rows_that_cannot_be_a_market_are_left_out_and_listed(tmp_path: Path) -> None:
+def test_h1_rows_that_cannot_be_a_market_are_left_out_and_listed(tmp_path: Path) -> None:
+    """H1 bars are spread over M1 bars to be replayed: a bad one cannot be served as it is."""
     rows = [
         "2024.01.08\t00:00\t1.09440\t1.09600\t1.09420\t1.09580\t1400\t0\t2",
         "2024.01.08\t01:00\t1.09580\t1.09600\t1.09500\tnan\t900\t0\t2",  # NaN close
@@ -235,8 +236,9 @@ def test_rows_that_cannot_be_a_market_are_left_out_and_listed(tmp_path: Path) ->
         "line 6: price not a positive number",
         "line 7: close outside low..high",
     )
-    kind, data = read_history(path)  # the plain reader leaves them out as well
-    assert kind == "bars" and len(data) == 2
+    kind, data = read_history(path)  # the plain reader keeps every row
+    assert kind == "bars"
+    assert len(data) == 7
     market = MarketData.from_history(
         {"EURUSD": DEFAULT_SYMBOLS["EURUSD"]}, {"EURUSD": path}, server_time=ServerTime.eet()
     )
@@ -254,3 +256,16 @@ def test_ticks_with_no_price_or_an_ask_below_the_bid_are_left_out(tmp_path: Path
     history = load_history(write(tmp_path / "ticks.csv", lines, "utf-8", "\n"))
     assert list(history.data["bid"]) == [1.094, 1.09402]
     assert history.rejected == ("line 3: ask below bid", "line 4: price not a positive number")
+
+
+def test_bad_m1_bars_are_served_as_the_file_has_them(tmp_path: Path) -> None:
+    """M1 bars reach the engine as they are: its bar validation rejects and counts them."""
+    rows = [
+        "2024.01.08\t00:00\t1.09440\t1.09600\t1.09420\t1.09580\t14\t0\t2",
+        "2024.01.08\t00:01\t1.09580\t1.09500\t1.09600\t1.09550\t9\t0\t2",  # high < low
+        "2024.01.08\t00:02\t1.09550\t1.09600\t1.09500\t1.09580\t9\t0\t2",
+    ]
+    history = load_history(write(tmp_path / "m1.csv", [HEADER, *rows], "utf-8", "\n"))
+    assert history.timeframe == c.TIMEFRAME_M1
+    assert len(history.data) == 3
+    assert history.rejected == ()

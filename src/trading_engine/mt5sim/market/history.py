@@ -18,8 +18,9 @@ raises :class:`HistoryFileError`, whose text is one line naming the file, line a
 (``EURUSD_H1.csv:17: column 3 <OPEN>: not a number: 'abc'``). Bar times must increase strictly.
 A row that reads but cannot be a market (a price NaN, infinite, zero or negative; a bar whose
 high is below its low or whose open or close lies outside them; a tick whose ask is below its
-bid) is left out: :func:`load_history` lists each one (``History.rejected``, ``line 17: high
-below low``) for the terminal's owner to log and count; it is never traded on.
+bid) is served as it is in an M1 bars file (the engine's bar validation rejects it); in a ticks
+file or a file of higher-timeframe bars :func:`load_history` leaves it out and lists it
+(``History.rejected``, ``line 17: high below low``) for the terminal's owner to log and count.
 
 The timeframe of a bars file is inferred from its times (:func:`infer_timeframe`): the longest
 MT5 timeframe on whose bar boundaries every time lies and that is no longer than the shortest
@@ -349,15 +350,14 @@ def read_parquet(path: Path) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.v
 
 
 def read_history(path: Path) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.void]]:
-    """Read any supported history file, telling bars from ticks by suffix and header; the rows
-    that cannot be a market are left out (:func:`load_history` says which)."""
-    kind, data, _ = _read_sound(Path(path))
+    """Read any supported history file, telling bars from ticks by suffix and header."""
+    kind, data, _ = _read(Path(path))
     return kind, data
 
 
-def _read_sound(
-    path: Path,
-) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.void], tuple[str, ...]]:
+def _read(path: Path) -> tuple[Literal["bars", "ticks"], npt.NDArray[np.void], tuple[str, int]]:
+    """The file's kind and records, and how its rows are named (``("line", 2)``: row 0 is
+    line 2)."""
     if not path.is_file():
         raise HistoryFileError(path, "no such file")
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -365,17 +365,22 @@ def _read_sound(
         if kind == "bars" and data.size > 1 and not bool(np.all(np.diff(data["time"]) > 0)):
             row = int(np.flatnonzero(np.diff(data["time"]) <= 0)[0]) + 1
             raise HistoryFileError(path, f"row {row}: time not after the previous row's")
-        where, first = "row", 1
-    else:
-        kind, data = _read_csv(path)
-        where, first = "line", 2  # the header is line 1
+        return kind, data, ("row", 1)
+    kind, data = _read_csv(path)
+    return kind, data, ("line", 2)  # the header is line 1
+
+
+def _sound(
+    kind: str, data: npt.NDArray[np.void], naming: tuple[str, int]
+) -> tuple[npt.NDArray[np.void], tuple[str, ...]]:
+    """``data`` without the rows that cannot be a market, and those rows named with why."""
     bad = _unsound(kind, data)
     if not bad:
-        return kind, data, ()
+        return data, ()
     keep = np.ones(data.size, dtype=bool)
     keep[list(bad)] = False
-    rejected = tuple(f"{where} {row + first}: {why}" for row, why in sorted(bad.items()))
-    return kind, data[keep], rejected
+    where, first = naming
+    return data[keep], tuple(f"{where} {row + first}: {why}" for row, why in sorted(bad.items()))
 
 
 def _unsound(kind: str, data: npt.NDArray[np.void]) -> dict[int, str]:
@@ -427,16 +432,25 @@ def infer_timeframe(times: npt.NDArray[np.int64]) -> int | None:
 
 
 def load_history(path: Path) -> History:
-    """Read ``path`` (any supported format), infer the timeframe of its bars, and list the
-    rows left out (``History.rejected``)."""
+    """Read ``path`` (any supported format) and infer the timeframe of its bars.
+
+    M1 bars are served as the file has them, as a broker's terminal serves what it has: the
+    engine's bar validation rejects, counts and logs a bad one. Ticks, and bars of a higher
+    timeframe (spread over M1 bars to be replayed), cannot carry a bad row through: such rows
+    are left out here and listed in ``History.rejected``.
+    """
     path = Path(path)
-    kind, data, rejected = _read_sound(path)
+    kind, data, naming = _read(path)
     if kind == "ticks":
-        return History(path, kind, data, None, rejected)
+        data, bad = _sound(kind, data, naming)
+        return History(path, kind, data, None, bad)
     try:
         timeframe = infer_timeframe(data["time"])
     except ValueError as exc:
         raise HistoryFileError(path, str(exc)) from None
+    rejected: tuple[str, ...] = ()
+    if timeframe not in (None, c.TIMEFRAME_M1):
+        data, rejected = _sound(kind, data, naming)
     return History(path, kind, data, timeframe, rejected)
 
 
