@@ -100,52 +100,15 @@ def bar_open_times(timeframe: int, server_seconds: npt.ArrayLike) -> npt.NDArray
     return t // period * period
 
 
-@nb.njit(cache=True)
-def _m1_kernel(tm, bid, ask, inv_point, out):  # type: ignore[no-untyped-def]
-    n = tm.size
-    j = -1
-    cur = np.int64(-1)
-    for i in range(n):
-        minute = tm[i] // 60_000
-        sp = np.int32(np.rint((ask[i] - bid[i]) * inv_point))
-        b = bid[i]
-        if minute != cur:
-            j += 1
-            cur = minute
-            out[j].time = minute * 60
-            out[j].open = b
-            out[j].high = b
-            out[j].low = b
-            out[j].close = b
-            out[j].tick_volume = 1
-            out[j].spread = sp
-            out[j].real_volume = 0
-        else:
-            if b > out[j].high:
-                out[j].high = b
-            if b < out[j].low:
-                out[j].low = b
-            out[j].close = b
-            out[j].tick_volume += 1
-            if sp < out[j].spread:
-                out[j].spread = sp
-    return j + 1
-
-
 def m1_from_ticks(ticks: npt.NDArray[np.void], point: float) -> npt.NDArray[np.void]:
     """M1 bars (RATES_DTYPE) of time-ordered ticks (TICKS_DTYPE); see the module rules."""
-    if ticks.size == 0:
-        return np.empty(0, dtype=RATES_DTYPE)
-    minutes = ticks["time_msc"] // 60_000
-    n = 1 + int(np.count_nonzero(minutes[1:] != minutes[:-1]))
-    out = np.empty(n, dtype=RATES_DTYPE)
-    _m1_kernel(ticks["time_msc"], ticks["bid"], ticks["ask"], price_scale(point), out)
-    return out
+    return m1_quotes_from_ticks(ticks, point)[0]
 
 
 @nb.njit(cache=True)
 def _m1_quotes_kernel(tm, bid, ask, inv_point, out, first, ask_lo, ask_hi):  # type: ignore[no-untyped-def]
-    """``_m1_kernel``, recording each minute's first tick and ask extremes on the way."""
+    """M1 bars of ticks into ``out`` (their count returned), recording each minute's first
+    tick and ask extremes on the way."""
     n = tm.size
     j = -1
     cur = np.int64(-1)
@@ -213,10 +176,7 @@ def m1_quotes_from_ticks(
 
 def minute_bar(ticks: npt.NDArray[np.void], point: float) -> npt.NDArray[np.void]:
     """The M1 bar (0- or 1-element array) of ticks that all lie in one minute."""
-    out = np.empty(1 if ticks.size else 0, dtype=RATES_DTYPE)
-    if ticks.size:
-        _m1_kernel(ticks["time_msc"], ticks["bid"], ticks["ask"], price_scale(point), out)
-    return out
+    return m1_from_ticks(ticks, point)
 
 
 @nb.njit(cache=True)
