@@ -391,10 +391,13 @@ class BacktestEngine:
         """Hand one candle or signal to the execution core. A candle refreshes the positions only
         once the numba scan says a stop, a target or a stop-out can be in range."""
         portfolio = engine.portfolio
-        if type(message) is not NewCandleEvent or not portfolio.positions:
+        if type(message) is not NewCandleEvent:
             drive(execution.handle(message))
-            if type(message) is not NewCandleEvent:
-                self._quiet = None  # a signal may have opened or closed positions
+            self._quiet = None  # a signal may have opened or closed positions
+            return
+        if not portfolio.positions:
+            if not execution.quiet_candle(refresh=True):
+                drive(execution.handle(message))
             return
         if self._quiet is None:  # the positions changed: scan forward from the last refresh
             self._quiet = quiet_until(engine.terminal, portfolio, extremes, self._last_refresh_msc)
@@ -406,7 +409,8 @@ class BacktestEngine:
             self._quiet = None
         else:
             self.refreshes_skipped += 1
-        drive(execution.handle(message, refresh=refresh))
+        if not execution.quiet_candle(refresh=refresh):
+            drive(execution.handle(message, refresh=refresh))
 
 
 def _plan_chunks(plan: Plan) -> Iterator[tuple[int, list[float], list[int]]]:

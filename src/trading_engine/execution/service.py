@@ -124,9 +124,7 @@ class TradeExecutionService(Service):
                 await self._execute()
             if refresh and self.trader.portfolio.positions:
                 await self._sync()
-            if not self._pending and not self._unreachable:
-                self.set_healthy()
-            self._unreachable = False
+            self._candle_done()
             if delivery is not None:
                 self._signals.ack(delivery)
         else:
@@ -136,6 +134,19 @@ class TradeExecutionService(Service):
                 or len(self._pending) >= self._config.batch_size
             ):
                 await self._execute()
+
+    def quiet_candle(self, *, refresh: bool) -> bool:
+        """``handle`` of a candle that has nothing to await (no pending signal, no refresh of
+        open positions), done synchronously: True; False when ``handle`` must run."""
+        if self._pending or (refresh and self.trader.portfolio.positions):
+            return False
+        self._candle_done()
+        return True
+
+    def _candle_done(self) -> None:
+        if not self._pending and not self._unreachable:
+            self.set_healthy()
+        self._unreachable = False
 
     async def _execute(self) -> None:
         """Execute the pending signals, exits first (they free risk), entries after; each is
