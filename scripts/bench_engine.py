@@ -81,6 +81,9 @@ def engine_config(journal: Path) -> SystemConfig:
             "terminal.sim.balance": 1e9,
             "risk.daily_loss_limit": 1e12,
             "risk.max_drawdown_pct": 100,
+            # backtesting.py trades every signal: no bar detected late (a gap in the generated
+            # ticks) may have its signal refused as stale (9 in 1M bars with the default 1 bar)
+            "services.trade_execution.max_signal_age_bars": 10_000,
         },
     )
     strategy = StrategyConfig(
@@ -234,10 +237,13 @@ def run_h1(m1_bars: int) -> dict[str, Any]:
 def _peak_rss_of_fast_run(bars: int) -> float:
     """Peak resident memory (MB) of a fresh process that runs the fast engine's H1 run over
     ``bars`` M1 bars."""
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent (this process,
+    # big after the pipeline's run), VmHWM belongs to the new program's own memory
     code = (
-        "import resource, sys; sys.path.insert(0, sys.argv[2]);"
+        "import sys; sys.path.insert(0, sys.argv[2]);"
         "from bench_engine import run_h1; run_h1(int(sys.argv[1]));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0];"
+        "print(int(hwm.split()[1]) / 1024)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(bars), str(Path(__file__).parent)],
