@@ -657,6 +657,34 @@ def _server_moment(
     return datetime.fromtimestamp(server_time_of(cfg.terminal).to_utc(server), UTC)
 
 
+def _search_request(
+    cfg: SystemConfig,
+    config: Path,
+    out: Path,
+    *,
+    history: Path | None,
+    bars: int,
+    from_: str | None,
+    to: str | None,
+    **search: Any,
+) -> Any:
+    """The ``OptimizeRequest`` of both search commands (``search``: its other fields)."""
+    from trading_engine.optimize.runner import OptimizeRequest
+
+    if history is not None and not history.is_file():
+        raise ConfigError("no such file", key=f"--history {history}")
+    return OptimizeRequest(
+        cfg,
+        config.parent,
+        out,
+        history=history,
+        bars=bars,
+        start=_server_moment(from_, "--from", cfg),
+        end=_server_moment(to, "--to", cfg, end=True),
+        **search,
+    )
+
+
 @app.command("optimize")
 def optimize_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
@@ -694,19 +722,17 @@ def optimize_command(
     """Search strategy and indicator parameters with Optuna; the study is saved and resumable."""
     with cli_errors():
         from trading_engine.optimize.results import best_dsr, best_table
-        from trading_engine.optimize.runner import OptimizeRequest, optimize
+        from trading_engine.optimize.runner import optimize
 
         cfg = load_config(config, set_)
-        if history is not None and not history.is_file():
-            raise ConfigError("no such file", key=f"--history {history}")
-        request = OptimizeRequest(
+        request = _search_request(
             cfg,
-            config.parent,
+            config,
             out,
             history=history,
             bars=bars,
-            start=_server_moment(from_, "--from", cfg),
-            end=_server_moment(to, "--to", cfg, end=True),
+            from_=from_,
+            to=to,
             params=param or [],
             constraints=constraint or [],
             objectives=objective or [],
@@ -772,7 +798,6 @@ def walk_forward_command(
 ) -> None:
     """Walk-forward analysis: optimise in-sample, trade the best out-of-sample, fold by fold."""
     with cli_errors():
-        from trading_engine.optimize.runner import OptimizeRequest
         from trading_engine.optimize.walkforward import walk_forward
         from trading_engine.optimize.wf_report import (
             report_json,
@@ -781,8 +806,6 @@ def walk_forward_command(
         )
 
         cfg = load_config(config, set_)
-        if not history.is_file():
-            raise ConfigError("no such file", key=f"--history {history}")
         given = {
             "in_sample": in_sample,
             "out_of_sample": out_of_sample,
@@ -793,14 +816,14 @@ def walk_forward_command(
         wf = cfg.optimize.walk_forward.model_copy(
             update={k: v for k, v in given.items() if v is not None}
         )
-        request = OptimizeRequest(
+        request = _search_request(
             cfg,
-            config.parent,
+            config,
             out,
             history=history,
             bars=10**9,
-            start=_server_moment(from_, "--from", cfg),
-            end=_server_moment(to, "--to", cfg, end=True),
+            from_=from_,
+            to=to,
             params=param or [],
             constraints=constraint or [],
             objectives=objective or [],

@@ -115,41 +115,35 @@ def read_books(path: str | Path) -> StoredBooks:
         raise AccountMismatch(f"{path}: unreadable account file: {exc}") from None
 
 
-def saved_clock(path: str | Path) -> tuple[float, float] | None:
-    """``(simulated UTC time, wall time)`` of the account file's last write, or None when there
-    is no such file (or it holds no account yet). Read without taking the file over."""
+def _saved_meta(path: str | Path, key: str) -> Any:
+    """The JSON value of ``key`` in the account file's ``meta`` table, or None when there is no
+    such file or value. Read without taking the file over."""
     p = Path(path)
     if not p.exists():
         return None
     try:
         conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
         try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:
         raise AccountMismatch(f"{p}: not a simulated account file: {exc}") from None
-    if row is None:
-        return None
-    value = json.loads(row[0])
-    return float(value["utc"]), float(value["wall"])
+    return None if row is None else json.loads(row[0])
+
+
+def saved_clock(path: str | Path) -> tuple[float, float] | None:
+    """``(simulated UTC time, wall time)`` of the account file's last write, or None when there
+    is no such file (or it holds no account yet)."""
+    value = _saved_meta(path, "clock")
+    return None if value is None else (float(value["utc"]), float(value["wall"]))
 
 
 def saved_start(path: str | Path) -> float | None:
     """The market start (UTC epoch seconds) the account file's account was made with, or None
     when there is no such file, no account in it yet, or it was made without a start."""
-    p = Path(path)
-    if not p.exists():
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise AccountMismatch(f"{p}: not a simulated account file: {exc}") from None
-    start = None if row is None else json.loads(row[0]).get("start")
+    identity = _saved_meta(path, "identity")
+    start = None if identity is None else identity.get("start")
     return None if start is None else float(start)
 
 

@@ -6,7 +6,6 @@ as the history's bar times). Everything else in ``optimize`` sees only ``TrialOu
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,19 +64,7 @@ def run_window(
     The fast engine (``trading_engine.backtest.run_backtest``), no journal; the statistics of its
     equity curve (one row per base bar) and trades.
     """
-    from trading_engine.backtest import run_backtest
-
-    start = None
-    if window is not None:
-        start = datetime.fromtimestamp(_server_to_utc(config, window.start), tz=UTC)
-        bars = window.bars
-    result = run_backtest(
-        config,
-        history={config.trading.symbols[0]: history} if history is not None else None,
-        start=start,
-        bars=bars,
-        config_dir=config_dir,
-    )
+    result = _backtest(config, history, window, bars, config_dir)
     times = np.asarray(result.equity["time"], dtype=np.int64)
     equity = np.asarray(result.equity["equity"], dtype=np.float64)
     pnl = [t.net for t in result.trades]
@@ -86,25 +73,39 @@ def run_window(
     return TrialOutcome(stats, times, equity, pnl, result.elapsed)
 
 
-def _report_module(name: str) -> Any | None:
-    """``trading_engine.backtest.<name>`` of the report work (issue 12), when it is installed."""
-    try:
-        return importlib.import_module(f"trading_engine.backtest.{name}")
-    except ModuleNotFoundError:
-        return None
+def _backtest(
+    config: SystemConfig,
+    history: Path | None,
+    window: Window | None,
+    bars: int,
+    config_dir: Path | None,
+) -> Any:
+    """The fast engine's ``BacktestResult`` of ``config`` on ``window`` (or ``bars`` bars)."""
+    from trading_engine.backtest import run_backtest
+
+    start = None
+    if window is not None:
+        start = datetime.fromtimestamp(_server_to_utc(config, window.start), tz=UTC)
+        bars = window.bars
+    return run_backtest(
+        config,
+        history={config.trading.symbols[0]: history} if history is not None else None,
+        start=start,
+        bars=bars,
+        config_dir=config_dir,
+    )
 
 
 def report_stats(result: Any) -> dict[str, float]:
-    """The numeric statistics of ``compute_stats`` (the report's definitions, which then take
-    precedence over ``equity_stats``); empty while that module is not there."""
-    module = _report_module("stats")
-    if module is None:
-        return {}
-    out: dict[str, float] = {}
-    for key, value in module.compute_stats(result).items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[str(key)] = float(value)
-    return out
+    """The numeric statistics of the report's ``compute_stats`` (its definitions take
+    precedence over ``equity_stats``)."""
+    from trading_engine.backtest.stats import compute_stats
+
+    return {
+        str(key): float(value)
+        for key, value in compute_stats(result).items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 def write_best_report(
@@ -115,26 +116,11 @@ def write_best_report(
     bars: int,
     path: Path,
     config_dir: Path | None = None,
-) -> Path | None:
-    """Run ``config`` again and write the report's HTML page of it to ``path``; None while the
-    report module (issue 12) is not there."""
-    stats_module, html_module = _report_module("stats"), _report_module("report_html")
-    if stats_module is None or html_module is None:
-        return None
-    from trading_engine.backtest import run_backtest
+) -> Path:
+    """Run ``config`` again and write the report's HTML page of it to ``path``."""
+    from trading_engine.backtest.report_html import write_html_report
+    from trading_engine.backtest.stats import compute_stats
 
-    start = None
-    if window is not None:
-        start = datetime.fromtimestamp(_server_to_utc(config, window.start), tz=UTC)
-        bars = window.bars
-    result = run_backtest(
-        config,
-        history={config.trading.symbols[0]: history} if history is not None else None,
-        start=start,
-        bars=bars,
-        config_dir=config_dir,
-    )
-    html_module.write_html_report(
-        result, stats_module.compute_stats(result), path, title="Best trial"
-    )
+    result = _backtest(config, history, window, bars, config_dir)
+    write_html_report(result, compute_stats(result), path, title="Best trial")
     return path

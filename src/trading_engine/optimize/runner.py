@@ -252,7 +252,7 @@ def optimize(
         from trading_engine.optimize.engine import write_best_report
         from trading_engine.optimize.targets import apply_params
 
-        page = write_best_report(
+        files["report of the best"] = write_best_report(
             apply_params(job.config, job.targets, study.best_params),
             history=job.history,
             window=window,
@@ -260,8 +260,6 @@ def optimize(
             path=request.out / "best_report.html",
             config_dir=job.config_dir,
         )
-        if page is not None:
-            files["report of the best"] = page
     return OptimizeOutcome(study, progress, storage, files)
 
 
