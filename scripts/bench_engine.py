@@ -315,7 +315,7 @@ def run_backtesting_py(series: np.ndarray[Any, Any], warmup: int) -> dict[str, A
     elapsed = time.perf_counter() - started
     trades = stats["_trades"]
     entries = int((trades["EntryBar"] >= warmup).sum())
-    return {"bars": len(series) - warmup, "seconds": elapsed, "entries": entries}
+    return {"bars": len(series) - warmup, "seconds": elapsed, "entries": entries, "trades": trades}
 
 
 def _rss_mb() -> float:
