@@ -162,7 +162,13 @@ def run_command(
     config = prepare(config, options, tty=tty)
     if setup_logging is not None:
         setup_logging(config)
-    period = plan_period(config, start=options.start, end=options.end, bars=options.bars)
+    period = plan_period(
+        config,
+        start=options.start,
+        end=options.end,
+        bars=options.bars,
+        count=options.engine == "pipeline",
+    )
     for warning in period.warnings:
         logger.warning(warning)
     if not options.quiet and not kernels_cached():
@@ -179,7 +185,7 @@ def run_command(
         run = run_backtest
     budget = period.bars
     if budget is None and options.engine == "pipeline":
-        budget = period.held  # the pipeline counts bars; it has no end time
+        budget = period.held  # the pipeline counts bars; it has no end time: the exact count
     kwargs: dict[str, Any] = {
         "start": period.start,
         "end": period.end,

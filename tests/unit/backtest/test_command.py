@@ -282,32 +282,3 @@ def test_a_bad_bar_in_the_file_is_logged_and_left_out_by_both_engines(tmp_path: 
     assert runs["dirty", "fast"].bars == runs["cut", "fast"].bars == 47
     fingerprints = {run.fingerprint for run in runs.values()}
     assert len(fingerprints) == 1
-
-
-def test_the_pipeline_ends_with_the_data_when_fewer_bars_close_than_counted(
-    tmp_path: Path,
-) -> None:
-    """Ticks exactly on the minutes: the bar before the start closes at the start itself, so
-    one bar fewer is traded than the period counts; the pipeline ends with the data anyway."""
-    from trading_engine.mt5sim.market.history import write_ticks_csv
-    from trading_engine.mt5sim.spec.dtypes import TICKS_DTYPE
-
-    times = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()) + 60 * np.arange(180)
-    ticks = np.zeros(times.size, dtype=TICKS_DTYPE)
-    ticks["time"], ticks["time_msc"] = times, times * 1000
-    ticks["bid"], ticks["ask"] = 1.1, 1.1002
-    write_ticks_csv(tmp_path / "ticks.csv", ticks)
-    runs = {}
-    for engine in ("fast", "pipeline"):
-        options = BacktestOptions(
-            config_dir=CONFIG.parent,
-            history=[f"EURUSD={tmp_path / 'ticks.csv'}"],
-            engine=engine,
-            quiet=True,
-        )
-        config = sma_config(
-            **{"trading.timeframes": ["M1"], "services.indicator_calculation.warmup_bars": 60}
-        )
-        runs[engine], _ = run_command(config, options, out=io.StringIO(), err=io.StringIO())
-    assert runs["pipeline"].bars == runs["fast"].bars == 118
-    assert runs["pipeline"].fingerprint == runs["fast"].fingerprint
