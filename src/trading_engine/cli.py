@@ -537,7 +537,13 @@ def backtest(
         typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Errors only, no progress bar.")
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print the run's summary only (counts, P&L, fingerprint), no statistics; "
+            "no progress bar; errors only in the log.",
+        ),
     ] = False,
     log_level: Annotated[
         str | None,
