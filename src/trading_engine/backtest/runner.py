@@ -34,7 +34,8 @@ from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["run_backtest", "run_pipeline"]
 
-_LOOK_AHEAD = 4 * 86_400  # a weekend and a holiday: how far the guard looks for the next tick
+_LOOK_AHEAD = (4, 11, 32)  # days the guard looks ahead for the next tick: a weekend and a
+# holiday, then further for a history file's gaps
 
 
 def _configure(
@@ -172,7 +173,7 @@ async def _end_of_data(engine: TradingOrchestrator, clock: SimClock, end: float)
 
 def _first_tick_after(engine: TradingOrchestrator, end: float) -> float:
     """When the bars closing at ``end`` (UTC) close: the first tick at or after it of every
-    symbol of the simulated market, within a few days (``end`` itself when none comes)."""
+    symbol of the simulated market, within a month (``end`` itself when none comes)."""
     market = getattr(engine.terminal, "market", None)
     if market is None:  # not the simulator: no way to look ahead
         return end
@@ -180,8 +181,10 @@ def _first_tick_after(engine: TradingOrchestrator, end: float) -> float:
     end_srv = st.to_server(end)
     closes = end
     for symbol in sorted({symbol for symbol, _ in engine.streams}):
-        quotes = market.minute_quotes(symbol, end_srv, end_srv + _LOOK_AHEAD)
-        i = int(quotes.time.searchsorted(end_srv, side="left"))
-        if i < quotes.time.size:
-            closes = max(closes, st.to_utc(int(quotes.first_msc[i]) / 1000.0))
+        for days in _LOOK_AHEAD:
+            quotes = market.minute_quotes(symbol, end_srv, end_srv + days * 86_400)
+            i = int(quotes.time.searchsorted(end_srv, side="left"))
+            if i < quotes.time.size:
+                closes = max(closes, st.to_utc(int(quotes.first_msc[i]) / 1000.0))
+                break
     return closes
