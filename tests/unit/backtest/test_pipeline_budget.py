@@ -130,6 +130,12 @@ def both(
 
 Case = Callable[[Path], tuple[SystemConfig, Path, date | None]]
 CASES: dict[str, Case] = {
+    # the file's last bar never closes (no tick after it): the first hang
+    "the end of an H1 file": lambda d: (
+        config(["H1"], 24),
+        bars_file(d / "h1.csv", 3600, 150),
+        None,
+    ),
     # the bar before the start closes with a tick exactly at the start: closed before the run
     "ticks on the minute": lambda d: (
         config(["M1"], 60),
