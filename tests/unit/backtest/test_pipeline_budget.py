@@ -78,10 +78,22 @@ def ticks_file(path: Path, seconds: list[int], minutes: int = 180) -> Path:
     return path
 
 
-def bars_file(path: Path, step: int, n: int, *, tick_volume: int = 100, nan_at: int = -1) -> Path:
-    """``n`` bars of ``step`` seconds on weekdays from 2024-01-01 00:00, a random walk."""
-    times = JAN_1 + step * np.arange(2 * n, dtype=np.int64)
-    times = times[(times // 86_400 + 3) % 7 < 5][:n]
+def bars_file(
+    path: Path,
+    step: int,
+    n: int,
+    *,
+    tick_volume: int = 100,
+    nan_at: int = -1,
+    without: tuple[date, ...] = (),
+) -> Path:
+    """``n`` bars of ``step`` seconds on weekdays from 2024-01-01 00:00 (none on the days
+    ``without``), a random walk."""
+    times = JAN_1 + step * np.arange(3 * n, dtype=np.int64)
+    missing = [
+        int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()) // 86_400 for d in without
+    ]
+    times = times[((times // 86_400 + 3) % 7 < 5) & ~np.isin(times // 86_400, missing)][:n]
     close = walk(n)
     bars = np.zeros(n, dtype=RATES_DTYPE)
     bars["time"] = times
@@ -166,6 +178,13 @@ CASES: dict[str, Case] = {
         config(["H1"], 24),
         bars_file(d / "h1.csv", 3600, 400),
         date(2024, 1, 5),
+    ),
+    # --to before four days without data (a Friday and a Monday missing): its last bar closes
+    # with the next tick, on Tuesday
+    "--to before four days without data": lambda d: (
+        config(["H1"], 24),
+        bars_file(d / "h1.csv", 3600, 400, without=(date(2024, 1, 5), date(2024, 1, 8))),
+        date(2024, 1, 4),
     ),
 }
 
