@@ -201,6 +201,15 @@ def test_invalid_utf8_names_the_line_and_the_column(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}:3: column 4 <HIGH>: not UTF-8 or UTF-16 text"
 
 
+def test_a_binary_file_is_one_plain_line_without_its_bytes(tmp_path: Path) -> None:
+    """A binary file's first line is no header: its bytes are not echoed as a column name."""
+    path = tmp_path / "chart.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x1b[2J" + bytes(range(128, 256)))
+    with pytest.raises(HistoryFileError) as info:
+        load_history(path)
+    assert str(info.value) == f"{path}:1: column 1: not UTF-8 or UTF-16 text"
+
+
 @pytest.mark.parametrize(
     ("lines", "expected"),
     [([], ":1: empty file"), ([HEADER], ":2: no data rows after the header")],

@@ -124,13 +124,16 @@ def _text(path: Path) -> str:
 
 
 def _byte_column(raw: bytes, at: int) -> str:
-    """The column label (number and header name) of the field holding byte ``at``."""
+    """The column label (number and header name) of the field holding byte ``at``; the number
+    alone when the first line is no text header (a binary file: its bytes are not echoed)."""
     line_start = raw.rfind(b"\n", 0, at) + 1
     first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r\ufeff")
     sep = max(("\t", ",", ";"), key=first.count)
     index = raw[line_start:at].count(sep.encode())
     names = first.split(sep)
     name = names[index].strip().upper() if index < len(names) else ""
+    if "\ufffd" in first or not name.isprintable():
+        name = ""
     return f"{index + 1} {name}".rstrip()
 
 
