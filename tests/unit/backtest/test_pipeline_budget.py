@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from loguru import logger
+from tests.unit.backtest.conftest import sma_cross
 
 from trading_engine.backtest.command import BacktestOptions, run_command, with_history
 from trading_engine.backtest.period import plan_period
@@ -30,28 +31,7 @@ CONFIG = Path(__file__).parents[3] / "configs" / "eurusd.yaml"
 JAN_1 = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())  # a Monday, server time
 GUARD = "the data ended after"
 
-SMA_CROSS = {
-    "indicators": {
-        "indicators": [
-            {"kind": "sma", "params": {"timeperiod": 3}, "name": "sma_fast"},
-            {"kind": "sma", "params": {"timeperiod": 8}, "name": "sma_slow"},
-            {"kind": "atr", "params": {"timeperiod": 5}, "name": "atr"},
-        ],
-        "regime": None,
-    },
-    "strategies": [
-        {
-            "name": "sma_cross",
-            "class_path": "ema_cross",
-            "params": {
-                "fast_value": "sma_fast",
-                "slow_value": "sma_slow",
-                "regime_filter": False,
-            },
-        }
-    ],
-    "logging.level": "ERROR",
-}
+SMA_CROSS = sma_cross(3, 8, 5)
 
 
 def config(timeframes: list[str], warmup: int) -> SystemConfig:
