@@ -480,12 +480,18 @@ def sim_server(
 
 
 def _date(value: str | None, key: str) -> date | None:
+    """A ``backtest`` ``--from``/``--to``: a server date, or a date and time (a ``datetime``)."""
     if value is None:
         return None
+    text = value.strip()
     try:
-        return date.fromisoformat(value)
+        if len(text) == len("YYYY-MM-DD"):
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text).replace(tzinfo=None)
     except ValueError:
-        raise ConfigError(f"expected a date YYYY-MM-DD, got {value!r}", key=key) from None
+        raise ConfigError(
+            f"expected YYYY-MM-DD or YYYY-MM-DD HH:MM, got {value!r}", key=key
+        ) from None
 
 
 @app.command("backtest")
@@ -500,14 +506,8 @@ def backtest(
             "symbol (a bare FILE is the first symbol's).",
         ),
     ] = None,
-    from_: Annotated[
-        str | None,
-        typer.Option("--from", metavar="YYYY-MM-DD", help="First day (server time)."),
-    ] = None,
-    to: Annotated[
-        str | None,
-        typer.Option("--to", metavar="YYYY-MM-DD", help="Last day, inclusive (server time)."),
-    ] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     bars: Annotated[
         int | None,
         typer.Option(

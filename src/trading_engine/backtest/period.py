@@ -1,12 +1,14 @@
-"""The period a backtest runs over: ``--from``/``--to`` (server dates) or ``--bars``.
+"""The period a backtest runs over: ``--from``/``--to`` (server dates, or dates and times) or
+``--bars``.
 
 Rules, on history files (generated prices have no end: the period is taken as asked):
 
 - The indicators warm up on the bars before ``--from`` (``services.indicator_calculation.
   warmup_bars`` of them); a ``--from`` earlier than the data allows for that starts later, with
   one warning saying where. A ``--from`` at or after the end of the data is an error.
-- ``--to`` is inclusive (the run ends at the close of the last bar of that date); a ``--to``
-  beyond the data is trimmed to the data's end, with one warning.
+- ``--to`` a date is inclusive (the run ends at the close of the last bar of that date), a date
+  and time exclusive (``--from``/``--to`` ``2024-01-10 18:40``: a walk-forward fold's bounds); a
+  ``--to`` beyond the data is trimmed to the data's end, with one warning.
 - Without ``--to`` or ``--bars`` the run ends at the end of the data. ``--bars N`` asking for
   more bars than the data holds after the start ends at the end of the data, with one warning.
 
@@ -74,17 +76,18 @@ def plan_period(
     bars: int | None = None,
     count: bool = False,
 ) -> Period:
-    """The period of a backtest of ``config`` (module docstring); dates are server dates.
+    """The period of a backtest of ``config`` (module docstring); dates (and times: a
+    ``datetime``) are server time.
     ``count``: count ``held`` on generated prices too (the pipeline's budget for ``--to``)."""
-    if start is not None and end is not None and end < start:
-        raise ConfigError(f"--to {end} is before --from {start}", key="--to")
     st = server_time_of(config.terminal)
 
     def utc(server_seconds: int) -> datetime:
         return datetime.fromtimestamp(st.to_utc(server_seconds), tz=UTC)
 
-    start_srv = _server_midnight(start) if start is not None else None
-    end_srv = _server_midnight(end) + _DAY if end is not None else None
+    start_srv = _server_seconds(start) if start is not None else None
+    end_srv = _server_seconds(end, end=True) if end is not None else None
+    if start_srv is not None and end_srv is not None and end_srv <= start_srv:
+        raise ConfigError(f"--to {end} is not after --from {start}", key="--to")
     trading = config.trading
     spans = read_spans(config.terminal, trading.symbols, trading.timeframes)
     if not spans:
@@ -254,5 +257,10 @@ def _nothing_to_trade(span: HistorySpan, warm: int, *, clamped: bool) -> ConfigE
     )
 
 
-def _server_midnight(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+def _server_seconds(when: date, *, end: bool = False) -> int:
+    """Server epoch seconds of a ``--from``/``--to``: a date's midnight (a ``--to`` date
+    includes its day), or a date and time as given (a ``datetime``, naive server time)."""
+    if isinstance(when, datetime):
+        return int(when.replace(tzinfo=UTC).timestamp())
+    midnight = int(datetime(when.year, when.month, when.day, tzinfo=UTC).timestamp())
+    return midnight + _DAY if end else midnight

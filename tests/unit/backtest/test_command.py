@@ -113,6 +113,20 @@ def test_a_file_shorter_than_bars_ends_at_the_end_of_the_data_a_two_row_file_is_
     assert bars.size == 120
 
 
+def test_from_and_to_with_a_time_run_the_bars_between_the_instants(tmp_path: Path) -> None:
+    """A walk-forward fold's bounds, replayed with ``backtest``; a bad instant is one line."""
+    h1_export(tmp_path / "EURUSD_H1.csv", count=120)
+    cli = ["backtest", "--config", str(CONFIG), "--quiet", "--history"]
+    cli += [str(tmp_path / "EURUSD_H1.csv"), "--set", "trading.timeframes=[H1]"]
+    cli += ["--set", "services.indicator_calculation.warmup_bars=10"]
+    result = runner.invoke(app, [*cli, "--from", "2024-03-27 10:00", "--to", "2024-03-28 10:00"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"bars: 24\n", result.output)  # closing 11:00 ... 10:00 the next day
+    bad = runner.invoke(app, [*cli, "--from", "2024-03-27 25:00"])
+    assert bad.exit_code == 2
+    assert "--from: expected YYYY-MM-DD or YYYY-MM-DD HH:MM, got '2024-03-27 25:00'" in bad.output
+
+
 def test_a_bad_value_in_the_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     h1_export(tmp_path / "EURUSD_H1.csv", count=50)
     lines = (tmp_path / "EURUSD_H1.csv").read_bytes().decode("utf-16").splitlines()

@@ -56,6 +56,17 @@ def test_a_period_inside_the_data_warms_up_before_from(tmp_path: Path) -> None:
     assert period.bars is None
 
 
+def test_a_date_and_time_is_an_instant_and_a_to_with_a_time_is_exclusive(tmp_path: Path) -> None:
+    """A walk-forward fold's bounds (``2024-01-08 13:00``) replayed with ``backtest``."""
+    cfg = config(h1_file(tmp_path / "h1.csv"))
+    period = plan_period(cfg, start=datetime(2024, 1, 8, 13, 0), end=datetime(2024, 1, 10, 9, 0))
+    assert period.warnings == []
+    assert server(period.start) == datetime(2024, 1, 8, 13, tzinfo=UTC)
+    assert server(period.end) == datetime(2024, 1, 10, 9, tzinfo=UTC)
+    with pytest.raises(ConfigError, match="not after --from"):
+        plan_period(cfg, start=datetime(2024, 1, 8, 13, 0), end=datetime(2024, 1, 8, 13, 0))
+
+
 def test_from_before_the_warm_up_and_to_beyond_the_data_are_trimmed_with_one_warning_each(
     tmp_path: Path,
 ) -> None:
@@ -99,7 +110,7 @@ def test_from_after_the_data_is_an_error(tmp_path: Path) -> None:
     cfg = config(h1_file(tmp_path / "h1.csv"))
     with pytest.raises(ConfigError, match=r"--from: --from 2025-01-01 is after the end"):
         plan_period(cfg, start=date(2025, 1, 1))
-    with pytest.raises(ConfigError, match="before --from"):
+    with pytest.raises(ConfigError, match="not after --from"):
         plan_period(cfg, start=date(2024, 1, 9), end=date(2024, 1, 8))
 
 
