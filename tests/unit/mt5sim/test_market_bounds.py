@@ -1,5 +1,6 @@
-"""``DayBounds`` and ``MarketData.tick_bounds``: the quotes' bounds of a window hold every tick
-of it, and say None exactly when the window has no tick."""
+"""``DayBounds`` and ``MarketData.tick_bounds``: the quotes' bounds of a window are the extremes
+of the blocks it overlaps (so they hold every tick of it), and None exactly when the window has
+no tick."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_day_bounds_hold_every_tick_of_the_window(
         block = (times - start) // BLOCK_MS
         covered = ticks[(block >= ka) & (block <= kb)]
     assert inside.size <= covered.size
-    if covered.size == 0:
+    if inside.size == 0:
         assert got is None
         return
     assert got == (
@@ -69,14 +70,20 @@ def test_day_bounds_hold_every_tick_of_the_window(
         assert got[3] >= inside["ask"].max()
 
 
-def test_a_window_without_ticks_in_its_blocks_has_no_bounds() -> None:
+def test_a_window_without_ticks_has_no_bounds_even_beside_ticks() -> None:
     day = 20_000
     ticks = _ticks(day, [BLOCK_MS * 3 + 5, BLOCK_MS * 3 + 9], 1)
     bounds = DayBounds(day, ticks, ticks["time_msc"].copy())
     start = day * DAY_MS
-    assert bounds.within(start, start + 3 * BLOCK_MS - 1) is None
-    assert bounds.within(start + 4 * BLOCK_MS, start + DAY_MS - 1) is None
-    assert bounds.within(start + 3 * BLOCK_MS, start + 3 * BLOCK_MS) is not None
+    assert bounds.within(start, start + 3 * BLOCK_MS + 4) is None
+    assert bounds.within(start + 3 * BLOCK_MS + 6, start + 3 * BLOCK_MS + 8) is None
+    assert bounds.within(start + 3 * BLOCK_MS + 10, start + DAY_MS - 1) is None
+    assert bounds.within(start + 3 * BLOCK_MS + 9, start + 3 * BLOCK_MS + 9) == (
+        ticks["bid"].min(),
+        ticks["bid"].max(),
+        ticks["ask"].min(),
+        ticks["ask"].max(),
+    )
     empty = DayBounds(day, ticks[:0], ticks["time_msc"][:0].copy())
     assert empty.within(start, start + DAY_MS - 1) is None
 
@@ -92,10 +99,14 @@ def test_tick_bounds_of_generated_data_hold_ticks_between() -> None:
     for _ in range(300):
         a = base + int(rng.integers(-DAY_MS, 3 * DAY_MS))
         b = a + int(rng.choice([0, 1, 999, 60_000, 3_600_000, DAY_MS, 2 * DAY_MS]))
-        got = md.tick_bounds("EURUSD", a, b)
+        asks = 0
+        got = UNBOUNDED
+        while got is UNBOUNDED and asks < 12:  # each day is summarised at its third search
+            got = md.tick_bounds("EURUSD", a, b)
+            asks += 1
         ticks = md.ticks_between("EURUSD", a, b)
+        assert (got is None) == (ticks.size == 0)
         if got is None:
-            assert ticks.size == 0
             seen_none += 1
             continue
         assert got is not UNBOUNDED
@@ -107,4 +118,9 @@ def test_tick_bounds_of_generated_data_hold_ticks_between() -> None:
             assert got[3] >= ticks["ask"].max()
     assert seen_none
     assert seen_some
-    assert md.tick_bounds("EURUSD", base, base + 10 * DAY_MS) is UNBOUNDED
+    assert md.tick_bounds("EURUSD", base, base + 10 * DAY_MS) is UNBOUNDED  # too long a window
+    fresh = base + 20 * DAY_MS  # a day not searched yet: summarised at its third search
+    answers = [md.tick_bounds("EURUSD", fresh, fresh + 3_600_000) for _ in range(3)]
+    assert answers[0] is UNBOUNDED
+    assert answers[1] is UNBOUNDED
+    assert answers[2] is not UNBOUNDED

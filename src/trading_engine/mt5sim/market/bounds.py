@@ -4,9 +4,10 @@ The trade server's catch-up (``server/catchup.py``) searches the ticks since its
 events; most searches find none, and most can tell so from the range of the quotes alone: no
 pending order reaches its price, no stop its level, and equity stays above stop-out even at the
 worst quotes. ``DayBounds`` summarises one server day's ticks in fixed blocks of ``BLOCK_MS``
-(the lowest and highest bid and ask of each block, and the number of ticks before each block),
-made once per day from the day's ticks; a window's bounds are then the extremes of the blocks it
-overlaps: a superset of the window's quote range, exact about whether the window has any tick.
+(the lowest and highest bid and ask of each block), made once per day from the day's ticks; a
+window's bounds are then the extremes of the blocks it overlaps: a superset of the window's
+quote range. Whether the window has a tick at all is answered exactly (two binary searches of
+the day's tick times, as the window's read would do).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
+import numba as nb
 import numpy as np
 import numpy.typing as npt
 
@@ -29,42 +31,51 @@ Bounds = tuple[float, float, float, float]
 UNBOUNDED: Final[Bounds] = (-math.inf, math.inf, -math.inf, math.inf)
 
 
-class DayBounds:
-    """Per block of one server day: the ticks before it and the extremes of its quotes."""
+@nb.njit(cache=True)
+def _blocks_kernel(times, bid, ask, start, bid_lo, bid_hi, ask_lo, ask_hi):  # type: ignore[no-untyped-def]
+    nb_blocks = bid_lo.size
+    for i in range(times.size):
+        k = (times[i] - start) // BLOCK_MS
+        k = min(max(k, 0), nb_blocks - 1)  # a tick stamped outside the day: first/last block
+        b = bid[i]
+        a = ask[i]
+        if b < bid_lo[k]:
+            bid_lo[k] = b
+        if b > bid_hi[k]:
+            bid_hi[k] = b
+        if a < ask_lo[k]:
+            ask_lo[k] = a
+        if a > ask_hi[k]:
+            ask_hi[k] = a
 
-    __slots__ = ("_ask_hi", "_ask_lo", "_before", "_bid_hi", "_bid_lo", "_start")
+
+class DayBounds:
+    """One server day's tick times and, per block, the extremes of its quotes."""
+
+    __slots__ = ("_ask_hi", "_ask_lo", "_bid_hi", "_bid_lo", "_start", "_times")
 
     def __init__(self, day: int, ticks: npt.NDArray[np.void], times: npt.NDArray[np.int64]) -> None:
         start = day * _DAY_MS
         self._start = start
-        edges = times.searchsorted(start + BLOCK_MS * np.arange(_BLOCKS + 1), side="left")
-        edges[0] = 0  # a tick stamped outside the day counts in the first or last block
-        edges[-1] = times.size
-        self._before: list[int] = edges.tolist()
-        full = edges[:-1] < edges[1:]
-        starts = edges[:-1][full]
-        cols: list[list[float]] = []
-        for field, fill, reduce in (
-            ("bid", math.inf, np.minimum),
-            ("bid", -math.inf, np.maximum),
-            ("ask", math.inf, np.minimum),
-            ("ask", -math.inf, np.maximum),
-        ):
-            col = np.full(_BLOCKS, fill)
-            if starts.size:
-                col[full] = reduce.reduceat(ticks[field], starts)
-            cols.append(col.tolist())
-        self._bid_lo, self._bid_hi, self._ask_lo, self._ask_hi = cols
+        self._times = times
+        cols = (
+            np.full(_BLOCKS, math.inf),
+            np.full(_BLOCKS, -math.inf),
+            np.full(_BLOCKS, math.inf),
+            np.full(_BLOCKS, -math.inf),
+        )
+        if times.size:
+            _blocks_kernel(times, ticks["bid"], ticks["ask"], start, *cols)
+        self._bid_lo, self._bid_hi, self._ask_lo, self._ask_hi = (c.tolist() for c in cols)
 
     def within(self, lo_msc: int, hi_msc: int) -> Bounds | None:
-        """Bounds of the ticks with ``lo_msc <= time_msc <= hi_msc`` (times within this day),
-        or None when there is none."""
-        a = (lo_msc - self._start) // BLOCK_MS
-        b = (hi_msc - self._start) // BLOCK_MS + 1
-        a = min(max(a, 0), _BLOCKS)
-        b = min(max(b, a), _BLOCKS)
-        if self._before[b] == self._before[a]:
+        """Bounds of the day's ticks with ``lo_msc <= time_msc <= hi_msc``, None when there is
+        none."""
+        times = self._times
+        if times.searchsorted(lo_msc, side="left") == times.searchsorted(hi_msc, side="right"):
             return None
+        a = min(max((lo_msc - self._start) // BLOCK_MS, 0), _BLOCKS - 1)
+        b = min(max((hi_msc - self._start) // BLOCK_MS, a), _BLOCKS - 1) + 1
         return (
             min(self._bid_lo[a:b]),
             max(self._bid_hi[a:b]),

@@ -58,7 +58,8 @@ _Series = tuple[npt.NDArray[np.void], npt.NDArray[np.int64], npt.NDArray[np.void
 _INFO_MASK = c.TICK_FLAG_BID | c.TICK_FLAG_ASK
 _TRADE_MASK = c.TICK_FLAG_LAST | c.TICK_FLAG_VOLUME
 _BOUND_DAYS = 3  # windows spanning more days are not summarised (``tick_bounds``)
-_BOUND_CACHE = 64  # day summaries kept (all dropped at once when full)
+_BOUND_CACHE = 16  # day summaries kept (all dropped at once when full)
+_SUMMARISE_AFTER = 3  # a day's bounds are made at its third tick_bounds call
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class MarketData:
         self.tick_reads = 0
         """``ticks_between`` calls so far: the trade server's tick-by-tick walks."""
         self._bounds: dict[tuple[str, int], DayBounds] = {}
+        self._bound_asks: dict[tuple[str, int], int] = {}  # tick_bounds calls per unsummarised day
         self._hours: dict[str, Callable[[float], bool]] = {}  # is_trading_time per symbol
 
     # -- constructors -------------------------------------------------------------------------
@@ -263,8 +265,9 @@ class MarketData:
 
     def tick_bounds(self, symbol: str, after_msc: int, upto_msc: int) -> Bounds | None:
         """Bounds of the quotes of the ticks ``ticks_between`` returns (``bounds.py``): every
-        one of them lies within; None when there is none. A window over more than a few days is
-        not summarised (``UNBOUNDED``)."""
+        one of them lies within; None exactly when there is none. ``UNBOUNDED`` (the caller
+        reads the ticks) for a window over more than a few days, or over a day not searched
+        often enough yet to be worth summarising (a summary costs a few window reads)."""
         feed = self._feed(symbol)
         feed.ensure(upto_msc / 1000.0)
         lo_msc = after_msc + 1
@@ -276,12 +279,20 @@ class MarketData:
             return UNBOUNDED
         out: Bounds | None = None
         for day in range(d0, d1 + 1):
-            summary = self._bounds.get((symbol, day))
+            key = (symbol, day)
+            summary = self._bounds.get(key)
             if summary is None:
+                # a day is summarised once it is searched often; until then, no bounds
+                asked = self._bound_asks.get(key, 0) + 1
+                if asked < _SUMMARISE_AFTER:
+                    if len(self._bound_asks) >= _BOUND_CACHE:
+                        self._bound_asks.clear()
+                    self._bound_asks[key] = asked
+                    return UNBOUNDED
                 ticks, times = feed.day_ticks(day)
                 if len(self._bounds) >= _BOUND_CACHE:
                     self._bounds.clear()
-                summary = self._bounds[symbol, day] = DayBounds(day, ticks, times)
+                summary = self._bounds[key] = DayBounds(day, ticks, times)
             b = summary.within(lo_msc, upto_msc)
             if b is None:
                 continue

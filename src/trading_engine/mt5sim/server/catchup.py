@@ -65,6 +65,8 @@ from trading_engine.mt5sim.spec.structs import TradeRequest
 __all__ = ["Catchup"]
 
 _DAY_MS: Final = 86_400_000
+_TRIAL: Final = 64  # searches between reviews of the bounds' use (``_bounds_useful``)
+_PAUSE: Final = 512  # searches without the bounds after a review where they rarely helped
 TicksBetween = Callable[[str, int, int], npt.NDArray[np.void]]
 TickBounds = Callable[[str, int, int], Bounds | None]
 
@@ -106,6 +108,9 @@ class Catchup:
         self.bounds = tick_bounds is not None
         """Read a window's ticks only where its quotes' bounds (``tick_bounds``) show that an
         order, a stop or a stop-out may fire; False reads every window (the reference)."""
+        self._tries = 0  # searches that tried the bounds since the last review ...
+        self._spared = 0  # ... and those of them that read no tick (``_bounds_useful``)
+        self._pause = 0  # searches left without the bounds
 
     def resync(self, synced_msc: int, rolled_msc: int) -> None:
         """Continue from ``synced_msc`` (an account restored from its file): nothing before it
@@ -199,7 +204,7 @@ class Catchup:
         symbols = {p.symbol for p in ledger.positions.values()}
         symbols.update(o.symbol for o in ledger.orders.values())
         ordered = sorted(symbols)
-        if self.bounds:
+        if self.bounds and self._bounds_useful():
             events = self._bounded_tick_events(ordered, cur, target)
             if events is not None:
                 found.extend(events)
@@ -224,6 +229,7 @@ class Catchup:
         """The events ``_earliest`` finds in the ticks, read only for the symbols whose quotes'
         bounds over the window (``tick_bounds``) let an order or a stop fire; None when the
         bounds cannot tell (a stop-out may be possible, or a window too long to summarise)."""
+        self._tries += 1
         bounds: dict[str, Bounds] = {}
         for sym in symbols:
             b = self.tick_bounds(sym, cur, target)
@@ -231,16 +237,35 @@ class Catchup:
                 return None
             if b is not None:
                 bounds[sym] = b
-        if self.server.ledger.positions and self._stopout_possible(bounds, bounded=True):
+        if self.server.ledger.positions and bounds and self._stopout_possible(bounds):
             return None
         found: list[_Event] = []
+        spared = True
         for sym, b in bounds.items():
             if self._may_fire(sym, b):
+                spared = False
                 ticks = self.ticks_between(sym, cur, target)
                 if len(ticks):
                     ext = slice_extremes(ticks["bid"], ticks["ask"])
                     found.extend(self._tick_events(sym, ticks, ext))
+        self._spared += spared
         return found
+
+    def _bounds_useful(self) -> bool:
+        """Whether to try the bounds on this search. They cost a little on every search and
+        spare the reads only where the quotes stay clear of every order and stop (a strategy
+        without stops; stops far from the price): after every ``_TRIAL`` tries, a run where
+        fewer than half of them spared the reads goes without bounds for ``_PAUSE`` searches.
+        Either way the events are the same."""
+        if self._pause:
+            self._pause -= 1
+            return False
+        if self._tries >= _TRIAL:
+            if 2 * self._spared < self._tries:
+                self._pause = _PAUSE
+            self._tries = self._spared = 0
+            return not self._pause
+        return True
 
     def _may_fire(self, sym: str, ext: Bounds) -> bool:
         """Whether an order or a stop on ``sym`` may fire within the quotes ``ext``."""
@@ -300,16 +325,13 @@ class Catchup:
                 found.append((int(tm[i]), _STOP, p, (float(bid[i]), float(ask[i]))))
         return found
 
-    def _stopout_possible(
-        self, extremes: dict[str, tuple[float, float, float, float]], bounded: bool = False
-    ) -> bool:
+    def _stopout_possible(self, extremes: dict[str, tuple[float, float, float, float]]) -> bool:
         """A cheap, conservative test: could equity reach the stop-out level in this slice?
 
         Each symbol's profit is bounded below using the slice's bid/ask extremes (longs at the
-        lowest bid, shorts at the highest ask, conversion at its least favourable rate).
-        ``bounded``: the extremes are only bounds of the slice's quotes (``tick_bounds``), and a
-        slice may have no tick within them: each position counts at the lower of its profit at
-        the bounds and its profit now, so that False here means False for the slice's ticks.
+        lowest bid, shorts at the highest ask, conversion at its least favourable rate); the
+        test is monotone in them, so that bounds of the extremes (``tick_bounds``) answer False
+        only where the extremes do.
         """
         server = self.server
         positions = server.ledger.positions.values()
@@ -327,18 +349,15 @@ class Catchup:
             price = ext[0] if p.buy else ext[3]
             raw = money.profit_in_ccy(spec, p.buy, p.volume, p.price_open, price)
             if spec.currency_profit == money.currency:
-                worst = raw
+                floor += raw
+                continue
+            pair = money.conversion_symbol(spec.currency_profit)
+            if pair is not None and pair[0] == p.symbol:
+                rates = (1.0 / ext[3], 1.0 / ext[2]) if pair[1] else (ext[0], ext[1])
+                floor += min(raw * rates[0], raw * rates[1])
             else:
-                pair = money.conversion_symbol(spec.currency_profit)
-                if pair is not None and pair[0] == p.symbol:
-                    rates = (1.0 / ext[3], 1.0 / ext[2]) if pair[1] else (ext[0], ext[1])
-                    worst = min(raw * rates[0], raw * rates[1])
-                else:
-                    r = money.rate(spec.currency_profit, server.market.quote)
-                    worst = raw * (0.0 if r is None else r)
-            if bounded:
-                worst = min(worst, server.position_profit(p)[1])
-            floor += worst
+                r = money.rate(spec.currency_profit, server.market.quote)
+                floor += raw * (0.0 if r is None else r)
         return self._below(floor, margin)
 
     def _stopout_time(self, series: dict[str, npt.NDArray[np.void]]) -> int | None:
