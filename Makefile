@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_pipeline.py
 	$(BIN)/python scripts/bench_mt5sim.py
 	$(BIN)/python scripts/bench_engine.py
+	$(BIN)/python scripts/bench_floor.py
 	$(BIN)/python scripts/bench_journal.py
 	$(BIN)/python scripts/bench_optimize.py
 

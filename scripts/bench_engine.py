@@ -11,8 +11,10 @@ engine's own kernels so both see the same crosses).
 Checked before timing counts: the pipeline and backtesting.py make the same number of entries
 (± 2 at the run's edges), the fast engine exactly the pipeline's. Printed: bars per second of
 each, the ratios (median over rounds), candle → order-sent latency p50/p99 of the pipeline (wall
-clock, from the candle's publication to the order's; split at the bar's first signal into the
-stages before it and the execution stage with the order path), its resident memory every 10 % of
+clock, from the candle's publication to the order's ``OrderPlacedEvent``, published once the
+terminal's reply is journaled; split at the bar's first signal into the stages before it and the
+execution stage with the order path; and, apart, to the moment the request is handed to the
+terminal's ``order_send``), its resident memory every 10 % of
 the run (the pipeline runs as ``backtest --engine pipeline`` runs it: journal without a thread);
 then an H1 ``ema_cross`` with ATR stops and targets on the same number of M1 bars (fast engine,
 M1 bars covered per second, and the set-up's share: everything before the first bar is traded),
@@ -107,6 +109,8 @@ class Probe:
         self.latency = array("d")
         self.to_signal = array("d")
         self.to_order = array("d")
+        self.to_terminal = array("d")
+        self.sent_at = 0.0
         self.rss_mb: list[float] = []
 
     def candle(self, event: NewCandleEvent) -> None:
@@ -121,12 +125,23 @@ class Probe:
     def signal(self, event: EntrySignalEvent | ExitSignalEvent) -> None:
         self.signal_at.setdefault(event.correlation_id, time.perf_counter())
 
+    def sending(self, send: Any) -> Any:
+        """``send`` (the terminal's ``order_send``) noting when each request is handed over."""
+
+        def order_send(request: Any) -> Any:
+            self.sent_at = time.perf_counter()
+            return send(request)
+
+        return order_send
+
     def order(self, event: OrderPlacedEvent) -> None:
         now = time.perf_counter()
         started = self.candle_at.get(event.correlation_id)
         signalled = self.signal_at.get(event.correlation_id)
         if started is not None:
             self.latency.append(now - started)
+            # one terminal lane: the last request handed over is this fill's
+            self.to_terminal.append(self.sent_at - started)
             if signalled is not None:
                 self.to_signal.append(signalled - started)
                 self.to_order.append(now - signalled)
@@ -151,6 +166,7 @@ async def run_engine(bars: int) -> dict[str, Any]:
         journal_thread=False,
     )
     probe = Probe(bars)
+    terminal.order_send = probe.sending(terminal.order_send)
     engine.subscribe(NewCandleEvent, probe.candle)
     engine.subscribe(EntrySignalEvent, probe.signal)
     engine.subscribe(ExitSignalEvent, probe.signal)
@@ -173,6 +189,7 @@ async def run_engine(bars: int) -> dict[str, Any]:
         "latency": np.frombuffer(probe.latency, dtype=np.float64).copy(),
         "to_signal": np.frombuffer(probe.to_signal, dtype=np.float64).copy(),
         "to_order": np.frombuffer(probe.to_order, dtype=np.float64).copy(),
+        "to_terminal": np.frombuffer(probe.to_terminal, dtype=np.float64).copy(),
         "rss_mb": probe.rss_mb,
     }
 
@@ -315,7 +332,7 @@ def run_backtesting_py(series: np.ndarray[Any, Any], warmup: int) -> dict[str, A
     elapsed = time.perf_counter() - started
     trades = stats["_trades"]
     entries = int((trades["EntryBar"] >= warmup).sum())
-    return {"bars": len(series) - warmup, "seconds": elapsed, "entries": entries}
+    return {"bars": len(series) - warmup, "seconds": elapsed, "entries": entries, "trades": trades}
 
 
 def _rss_mb() -> float:
@@ -375,11 +392,15 @@ def main() -> None:
     if len(latency):
         p50, p99 = np.percentile(latency, [50, 99])
         print(f"candle -> order sent: p50 {p50:,.0f} us, p99 {p99:,.0f} us ({len(latency)} orders)")
-        for label, key in (("candle -> signal", "to_signal"), ("signal -> order sent", "to_order")):
+        for label, key in (
+            ("of which candle -> signal", "to_signal"),
+            ("of which signal -> order sent", "to_order"),
+            ("candle -> request handed to the terminal", "to_terminal"),
+        ):
             part = last[key] * 1e6
             if len(part):
                 q50, q99 = np.percentile(part, [50, 99])
-                print(f"  of which {label}: p50 {q50:,.0f} us, p99 {q99:,.0f} us")
+                print(f"  {label}: p50 {q50:,.0f} us, p99 {q99:,.0f} us")
     print(
         "resident memory every 10% of the bars (MB): "
         + " ".join(f"{m:.0f}" for m in last["rss_mb"])

@@ -513,13 +513,17 @@ def backtest(
         typer.Option(
             "--bars",
             min=1,
-            help="Bars to replay (default: to the end of the history; 10,000 generated).",
+            help="Bars to replay, every symbol and timeframe counted (default: to the end of "
+            "the history; 10,000 on generated prices).",
         ),
     ] = None,
     engine: Annotated[
         str,
         typer.Option(
-            "--engine", help="fast: one synchronous loop; pipeline: the asyncio services."
+            "--engine",
+            metavar="fast|pipeline",
+            help="fast: the services' cores in one synchronous loop; pipeline: the asyncio "
+            "services on simulated time (slower, the same fingerprint).",
         ),
     ] = "fast",
     report: Annotated[
@@ -534,10 +538,19 @@ def backtest(
     ] = None,
     journal: Annotated[
         Path | None,
-        typer.Option("--journal", help="Journal file (default: none for fast, a temporary one)."),
+        typer.Option(
+            "--journal",
+            help="Keep the run's journal in this new SQLite file (default: in memory, discarded).",
+        ),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Errors only, no progress bar.")
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print the run's summary only (counts, P&L, fingerprint), no statistics; "
+            "no progress bar; errors only in the log.",
+        ),
     ] = False,
     log_level: Annotated[
         str | None,
@@ -545,11 +558,16 @@ def backtest(
     ] = None,
     log_format: Annotated[
         str,
-        typer.Option("--log-format", help="auto (text on a terminal, else JSON), json or text."),
+        typer.Option(
+            "--log-format",
+            metavar="auto|json|text",
+            help="auto: text on a terminal, else JSON.",
+        ),
     ] = "auto",
     set_: SetOption = None,
 ) -> None:
-    """Backtest on history or generated prices; print the statistics, write the report."""
+    """Backtest on history or generated prices; print the statistics, write the report and
+    the trades when asked."""
     from trading_engine.backtest.command import BacktestOptions, run_command
 
     with cli_errors():
@@ -624,6 +642,22 @@ ToOption = Annotated[
 ]
 
 
+MinTradesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--min-trades",
+        min=0,
+        help="A trial with fewer trades is pruned (default: optimize.min_trades).",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="Worker processes (default: optimize.workers; 0 there: one per core)."
+    ),
+]
+
+
 def _progress_printer(prefix: str = "") -> Callable[[Any], None]:
     """Print a search's progress line to stderr, at most twice a second (and the last one)."""
     last = 0.0
@@ -689,11 +723,23 @@ def _search_request(
 def optimize_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
     history: Annotated[
-        Path | None, typer.Option("--history", help="Bars to replay (MT5 CSV or Parquet).")
+        Path | None,
+        typer.Option(
+            "--history",
+            help="MT5 bars export or Parquet to replay, the first symbol's "
+            "(default: generated prices).",
+        ),
     ] = None,
     from_: FromOption = None,
     to: ToOption = None,
-    bars: Annotated[int, typer.Option("--bars", min=2, help="Bars per trial.")] = 5000,
+    bars: Annotated[
+        int,
+        typer.Option(
+            "--bars",
+            min=2,
+            help="Bars of the base timeframe per trial (with --to: the bars up to it).",
+        ),
+    ] = 5000,
     param: ParamOption = None,
     constraint: ConstraintOption = None,
     objective: ObjectiveOption = None,
@@ -703,10 +749,8 @@ def optimize_command(
     trials: Annotated[int | None, typer.Option(min=1, help="Trials to run.")] = None,
     timeout: Annotated[float | None, typer.Option(min=0.0, help="Seconds for the search.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
-    min_trades: Annotated[int | None, typer.Option("--min-trades", min=0)] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
-    ] = None,
+    min_trades: MinTradesOption = None,
+    workers: WorkersOption = None,
     ray: Annotated[
         str | None, typer.Option("--ray", help="Run trials on Ray: auto, local or ADDRESS.")
     ] = None,
@@ -763,31 +807,66 @@ def optimize_command(
 @app.command("walk-forward")
 def walk_forward_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="The YAML configuration file.")],
-    history: Annotated[Path, typer.Option("--history", help="Bars (MT5 CSV or Parquet).")],
+    history: Annotated[
+        Path,
+        typer.Option(
+            "--history", help="MT5 bars export or Parquet to cut into folds, the first symbol's."
+        ),
+    ],
     from_: FromOption = None,
     to: ToOption = None,
     in_sample: Annotated[
-        int | None, typer.Option("--in-sample", min=1, help="Bars each search sees.")
+        int | None,
+        typer.Option(
+            "--in-sample",
+            min=1,
+            help="Bars each search sees (default: optimize.walk_forward.in_sample).",
+        ),
     ] = None,
     out_of_sample: Annotated[
-        int | None, typer.Option("--out-of-sample", min=1, help="Bars traded after each search.")
+        int | None,
+        typer.Option(
+            "--out-of-sample",
+            min=1,
+            help="Bars traded after each search (default: optimize.walk_forward.out_of_sample).",
+        ),
     ] = None,
-    step: Annotated[int | None, typer.Option(min=1, help="Bars between folds.")] = None,
+    step: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Bars between folds (default: optimize.walk_forward.step, or --out-of-sample).",
+        ),
+    ] = None,
     anchored: Annotated[
-        bool | None, typer.Option("--anchored/--rolling", help="In-sample windows all start at 0.")
+        bool | None,
+        typer.Option(
+            "--anchored/--rolling",
+            help="Every in-sample window starts at the first bar, or slides by --step "
+            "(default: optimize.walk_forward.anchored).",
+        ),
     ] = None,
     holdout: Annotated[
-        int | None, typer.Option(min=0, help="Last bars kept from every search, run once.")
+        int | None,
+        typer.Option(
+            min=0,
+            help="Last bars no search sees, run once at the end "
+            "(default: optimize.walk_forward.holdout).",
+        ),
     ] = None,
     param: ParamOption = None,
     constraint: ConstraintOption = None,
     objective: ObjectiveOption = None,
-    sampler: Annotated[str | None, typer.Option(help="grid, random, tpe, cmaes or nsga2.")] = None,
+    sampler: Annotated[
+        str | None, typer.Option(help="grid, random, tpe, cmaes or nsga2 (default: the config's).")
+    ] = None,
     trials: Annotated[int | None, typer.Option(min=1, help="Trials per fold.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the sampler.")] = None,
-    min_trades: Annotated[int | None, typer.Option("--min-trades", min=0)] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
-    ray: Annotated[str | None, typer.Option("--ray", help="auto, local or ADDRESS.")] = None,
+    min_trades: MinTradesOption = None,
+    workers: WorkersOption = None,
+    ray: Annotated[
+        str | None, typer.Option("--ray", help="Run trials on Ray: auto, local or ADDRESS.")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Directory of the studies and report.")] = (
         Path("walk-forward-results")
     ),

@@ -224,3 +224,14 @@ class ByClock(Strategy[ClockParams]):
         if snapshot.position is not None and minute % p.period == p.period // 2:
             return self.exit(f"minute {minute}")
         return None
+
+
+class MakesCycles(Strategy):
+    """Leave a reference cycle behind on every bar (two lists that hold each other): garbage
+    that only the cyclic garbage collector can free. Never signals."""
+
+    def on_bar(self, snapshot: Snapshot) -> Signal | None:
+        first: list[Any] = [snapshot.time]
+        second: list[Any] = [first]
+        first.append(second)
+        return None

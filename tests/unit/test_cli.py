@@ -90,6 +90,42 @@ def test_check_config_set_overrides_beat_the_environment(runner: CliRunner) -> N
     assert json.loads(result.stdout)["risk"]["max_positions"] == 2
 
 
+def test_check_config_print_writes_periods_as_integers(runner: CliRunner, tmp_path: Path) -> None:
+    """An indicator's period is an integer (it must be one): ``14``, not ``14.0``, however the
+    file writes it; a real-valued parameter stays a float, and the output loads back the same."""
+    text = (
+        "trading: {symbols: [EURUSD], timeframes: [M1]}\n"
+        "indicators:\n"
+        "  indicators:\n"
+        "    - {kind: ema, params: {timeperiod: 12}, name: ema_fast}\n"
+        "    - {kind: ema, params: {timeperiod: 26.0}, name: ema_slow}\n"
+        "    - {kind: atr, params: {timeperiod: 14}}\n"
+        "    - {kind: bbands, params: {timeperiod: 20, nbdevup: 2, nbdevdn: 2.5}, name: bb}\n"
+        "strategies: [{name: ema_cross, class_path: ema_cross, params: {sl_atr: 2}}]\n"
+    )
+    config = write(tmp_path, text)
+
+    result = runner.invoke(app, ["check-config", str(config), "--print"])
+
+    assert result.exit_code == 0, result.output
+    assert '"timeperiod": 26\n' in result.stdout
+    specs = json.loads(result.stdout)["indicators"]["indicators"]
+    assert [s["params"] for s in specs] == [
+        {"timeperiod": 12},
+        {"timeperiod": 26},
+        {"timeperiod": 14},
+        {"timeperiod": 20, "nbdevup": 2.0, "nbdevdn": 2.5},
+    ]
+    kinds = [type(v) for spec in specs for v in spec["params"].values()]
+    assert kinds == [int, int, int, int, float, float]
+    assert json.loads(result.stdout)["strategies"][0]["params"] == {"sl_atr": 2}  # as written
+    printed = tmp_path / "printed.json"
+    printed.write_text(result.stdout)
+    again = runner.invoke(app, ["check-config", str(printed), "--print"])
+    assert again.exit_code == 0, again.output
+    assert again.stdout == result.stdout
+
+
 def test_check_config_missing_file_is_one_line_and_exit_2(
     runner: CliRunner, tmp_path: Path
 ) -> None:

@@ -3,9 +3,13 @@
 ``run_command(options)`` does everything the trader sees: reads the history files (one line
 naming file, line and column when one is bad), plans the period (one warning per request
 beyond the data), says when the numba kernels compile for the first time, shows a progress bar
-on a TTY, runs :func:`~trading_engine.backtest.runner.run_backtest`, prints the statistics,
-writes the HTML report and the trades, and raises ``StrategyError`` (exit 7) when every strategy
-was disabled for raising — after the report, which says which and when.
+on a TTY, runs :func:`~trading_engine.backtest.runner.run_backtest`, prints the run's summary
+and the statistics, writes the HTML report and the trades, and raises ``StrategyError`` (exit 7)
+when every strategy was disabled for raising — after the report, which says which and when.
+
+``--quiet`` is for scripts and loops: the run's summary only (``backtest:``: counts, P&L,
+balance, fingerprint) on stdout; no statistics, tables or "written" lines, no progress bar, no
+compile note, and only errors in the log (the files asked for are still written).
 """
 
 from __future__ import annotations
@@ -162,7 +166,13 @@ def run_command(
     config = prepare(config, options, tty=tty)
     if setup_logging is not None:
         setup_logging(config)
-    period = plan_period(config, start=options.start, end=options.end, bars=options.bars)
+    period = plan_period(
+        config,
+        start=options.start,
+        end=options.end,
+        bars=options.bars,
+        count=options.engine == "pipeline",
+    )
     for warning in period.warnings:
         logger.warning(warning)
     if not options.quiet and not kernels_cached():
@@ -179,7 +189,7 @@ def run_command(
         run = run_backtest
     budget = period.bars
     if budget is None and options.engine == "pipeline":
-        budget = period.held  # the pipeline counts bars; it has no end time
+        budget = period.held  # the pipeline counts bars; it has no end time: the exact count
     kwargs: dict[str, Any] = {
         "start": period.start,
         "end": period.end,
@@ -199,13 +209,14 @@ def run_command(
         trading = config.trading
         result.modelling = modelling(config.terminal, trading.symbols, trading.timeframes)
     stats = compute_stats(result)
-    lines = ["backtest:", *(f"  {line}" for line in result_lines(result)), "statistics:"]
-    lines += [f"  {line}" if line else "" for line in stats.lines()]
+    lines = ["backtest:", *(f"  {line}" for line in result_lines(result))]
+    if not options.quiet:  # --quiet: the run's summary only (counts, money, fingerprint)
+        lines += ["statistics:", *(f"  {line}" if line else "" for line in stats.lines())]
     out.write("\n".join(lines) + "\n")
     if options.report is not None:
         with _writing("--report", options.report):
             write_report(config, result, stats, options.report)
-        out.write(f"report written: {options.report}\n")
+        _written(out, options, f"report written: {options.report}")
     for key, path in (
         ("--trades-csv", options.trades_csv),
         ("--trades-parquet", options.trades_parquet),
@@ -215,13 +226,18 @@ def run_command(
 
             with _writing(key, path):
                 write_trades(result, path, st.to_utc)
-            out.write(f"trades written: {path}\n")
+            _written(out, options, f"trades written: {path}")
     out.flush()
     names = [s.name for s in config.strategies if s.enabled]
     died = every_strategy_died(names, result.disabled_strategies)
     if died is not None:
         raise died
     return result, stats
+
+
+def _written(out: TextIO, options: BacktestOptions, line: str) -> None:
+    if not options.quiet:
+        out.write(line + "\n")
 
 
 def _progress_callback(

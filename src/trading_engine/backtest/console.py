@@ -1,7 +1,8 @@
 """What a trader sees in the terminal around a backtest: logs, the kernels note, the verdict.
 
 - Logs: human text on a TTY, JSON otherwise (``--log-format auto``); ``--log-format json|text``
-  forces one. ``--quiet`` keeps errors only (and no progress bar); ``--log-level`` sets the level.
+  forces one. ``--quiet`` keeps errors only in the log (and no progress bar; the command prints
+  the run's summary without the statistics); ``--log-level`` sets the level.
   Without ``--log-level`` the execution package logs warnings only (no line per fill, close or
   refused entry: the statistics count them); each rejection and risk state change is one
   warning line of the backtest itself. No periodic status lines: the statistics end the run.

@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from loguru import logger
+
 from trading_engine.backtest.engine import BacktestEngine
 from trading_engine.backtest.result import BacktestResult
 from trading_engine.backtest.summary import build_result, collect
@@ -31,6 +33,9 @@ from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["run_backtest", "run_pipeline"]
+
+_LOOK_AHEAD = (4, 11, 32)  # days the guard looks ahead for the next tick: a weekend and a
+# holiday, then further for a history file's gaps
 
 
 def _configure(
@@ -102,9 +107,10 @@ async def run_pipeline(
     config_dir: Path | None = None,
     **engine_options: Any,
 ) -> BacktestResult:
-    """The pipeline backtest inside the running event loop. ``end`` (UTC): the data ends
-    there; the data service stops once its polls past it have seen every bar that closes, even
-    when fewer bars than ``bars`` do (a bar closes only with the next one's first tick)."""
+    """The pipeline backtest inside the running event loop, until ``bars`` bars are emitted.
+    ``end`` (UTC): the data ends there; should fewer than ``bars`` bars close by then (a bar
+    closes only with the next one's first tick), the run stops once the data service's polls
+    have passed it, with a warning (``backtest`` plans an exact budget: ``period.py``)."""
     # nobody reads a journal that is not kept: in memory (no file, no WAL checkpoints)
     path = journal if journal is not None else Path(MEMORY)
     jcfg = config.journal.model_copy(update={"path": path, "durable_orders": False})
@@ -144,10 +150,41 @@ async def run_pipeline(
 
 
 async def _end_of_data(engine: TradingOrchestrator, clock: SimClock, end: float) -> None:
-    """Stop the data service once its polls have passed ``end`` by a bar and a retry."""
+    """A guard: the bar budget counts exactly the bars the run emits (``period.closing_bars``),
+    so the budget ends the run. Should it ever count a bar that never comes, this ends the run
+    once the data service's polls have passed the close of the bars closing at ``end`` (the
+    first tick after it) by a bar and a retry, with a warning."""
     fetch = engine.config.services.data_fetching
     step = max((fixed_seconds(tf) or 86_400) for _, tf in engine.streams)
+    closes = _first_tick_after(engine, end)
     await clock.sleep(
-        max(0.0, end + step + fetch.close_delay + 2 * fetch.fetch_interval - clock.time())
+        max(0.0, closes + step + fetch.close_delay + 2 * fetch.fetch_interval - clock.time())
     )
-    engine.data_state.exhausted.set()
+    data = engine.data_state
+    if not data.exhausted.is_set():
+        logger.warning(
+            "backtest: the data ended after {} of the {} bars the pipeline was to run; "
+            "it stops there (the bar budget counted bars that never close)",
+            data.emitted,
+            data.max_bars,
+        )
+        data.exhausted.set()
+
+
+def _first_tick_after(engine: TradingOrchestrator, end: float) -> float:
+    """When the bars closing at ``end`` (UTC) close: the first tick at or after it of every
+    symbol of the simulated market, within a month (``end`` itself when none comes)."""
+    market = getattr(engine.terminal, "market", None)
+    if market is None:  # not the simulator: no way to look ahead
+        return end
+    st = market.server_time
+    end_srv = st.to_server(end)
+    closes = end
+    for symbol in sorted({symbol for symbol, _ in engine.streams}):
+        for days in _LOOK_AHEAD:
+            quotes = market.minute_quotes(symbol, end_srv, end_srv + days * 86_400)
+            i = int(quotes.time.searchsorted(end_srv, side="left"))
+            if i < quotes.time.size:
+                closes = max(closes, st.to_utc(int(quotes.first_msc[i]) / 1000.0))
+                break
+    return closes

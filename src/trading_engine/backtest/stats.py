@@ -50,13 +50,35 @@ import numpy.typing as npt
 
 from trading_engine.backtest.result import BacktestResult, ClosedTrade
 
-__all__ = ["Stats", "compute_stats", "server_datetime"]
+__all__ = [
+    "Stats",
+    "compute_stats",
+    "curve_figures",
+    "period_returns",
+    "server_datetime",
+    "trade_figures",
+]
 
 _DAY: Final = 86_400
 _NAN: Final = float("nan")
 _EPOCH: Final = datetime(1970, 1, 1)  # noqa: DTZ001  (server wall-clock time, no zone)
 
 Value = float | int | str | datetime | timedelta | None
+
+_RISK_FIGURES: Final = (
+    "Return (Ann.) [%]",
+    "Volatility (Ann.) [%]",
+    "CAGR [%]",
+    "Sharpe Ratio",
+    "Sortino Ratio",
+    "Calmar Ratio",
+)
+_DRAWDOWN_FIGURES: Final = (
+    "Max. Drawdown [%]",
+    "Avg. Drawdown [%]",
+    "Max. Drawdown Duration",
+    "Avg. Drawdown Duration",
+)
 
 
 def server_datetime(seconds: int | float) -> datetime:
@@ -249,15 +271,32 @@ def _trade_stats(
     pnl = np.array([_net(t) for t in trades], dtype=np.float64)
     returns = np.array([trade_return(t) for t in trades], dtype=np.float64)
     durations = np.array([t.close_time - t.open_time for t in trades], dtype=np.float64)
-    n = len(trades)
+    return trade_figures(pnl, returns, durations, resolution), pnl, returns
+
+
+def trade_figures(
+    pnl: npt.ArrayLike,
+    returns: npt.ArrayLike,
+    durations: npt.ArrayLike | None = None,
+    resolution: int = 1,
+) -> dict[str, Value]:
+    """The trade statistics (module docstring) of trades given by their P&L, their returns
+    (:func:`trade_return`) and their durations in seconds (None: the durations are None)."""
+    pnl = np.asarray(pnl, dtype=np.float64)
+    returns = np.asarray(returns, dtype=np.float64)
+    n = pnl.size
+    if durations is None:
+        durations = np.empty(0)
+    durations = np.asarray(durations, dtype=np.float64)
+    timed = n and durations.size == n
     s: dict[str, Value] = {"# Trades": n}
     win_rate = float((pnl > 0).mean()) if n else _NAN
     s["Win Rate [%]"] = win_rate * 100
     s["Best Trade [%]"] = float(returns.max()) * 100 if n else _NAN
     s["Worst Trade [%]"] = float(returns.min()) * 100 if n else _NAN
     s["Avg. Trade [%]"] = _geometric_mean(returns) * 100
-    s["Max. Trade Duration"] = _duration(float(durations.max()), resolution) if n else None
-    s["Avg. Trade Duration"] = _duration(float(durations.mean()), resolution) if n else None
+    s["Max. Trade Duration"] = _duration(float(durations.max()), resolution) if timed else None
+    s["Avg. Trade Duration"] = _duration(float(durations.mean()), resolution) if timed else None
     losses = abs(float(returns[returns < 0].sum()))
     s["Profit Factor"] = float(returns[returns > 0].sum()) / losses if losses else _NAN
     s["Expectancy [%]"] = float(returns.mean()) * 100 if n else _NAN
@@ -266,7 +305,67 @@ def _trade_stats(
     wins, losing = pnl[pnl > 0], pnl[pnl < 0]
     ratio = float(wins.mean()) / -float(losing.mean()) if wins.size and losing.size else _NAN
     s["Kelly Criterion"] = win_rate - (1 - win_rate) / ratio if ratio else _NAN
-    return s, pnl, returns
+    return s
+
+
+def period_returns(
+    times: npt.ArrayLike, equity: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], int]:
+    """The daily returns of an equity curve (of each week, month or year for rows that far
+    apart) and the periods in a year they annualise by (module docstring)."""
+    times = np.asarray(times, dtype=np.int64)
+    equity = np.asarray(equity, dtype=np.float64)
+    period = _period_seconds(times)
+    freq_days = int(period // _DAY) if not math.isnan(period) else 0
+    weekday = (times // _DAY + 3) % 7  # Monday = 0
+    have_weekends = float(((weekday == 5) | (weekday == 6)).mean()) > 2 / 7 * 0.6
+    annual_days = {7: 52, 31: 12, 365: 1}.get(freq_days, 365 if have_weekends else 252)
+    last = _group_last(equity, _period_keys(times, freq_days))
+    returns = last[1:] / last[:-1] - 1.0 if last.size > 1 else np.empty(0)
+    return returns, annual_days
+
+
+def curve_figures(times: npt.ArrayLike, equity: npt.ArrayLike) -> dict[str, Value]:
+    """The statistics of an equity curve alone (module docstring): its equity, returns,
+    risk-adjusted ratios and drawdowns, from its first row."""
+    times = np.asarray(times, dtype=np.int64)
+    equity = np.asarray(equity, dtype=np.float64)
+    resolution = _resolution(_period_seconds(times))
+    s: dict[str, Value] = {}
+    s["Equity Final [$]"] = float(equity[-1])
+    s["Equity Peak [$]"] = float(equity.max())
+    s["Return [%]"] = float((equity[-1] - equity[0]) / equity[0] * 100)
+    day_returns, annual_days = period_returns(times, equity)
+    g = _geometric_mean(day_returns)
+    annual = (1 + g) ** annual_days - 1
+    var = float(day_returns.var(ddof=1)) if day_returns.size > 1 else _NAN
+    with np.errstate(invalid="ignore"):
+        vol = float(np.sqrt((var + (1 + g) ** 2) ** annual_days - (1 + g) ** (2 * annual_days)))
+    s["Return (Ann.) [%]"] = annual * 100
+    s["Volatility (Ann.) [%]"] = vol * 100
+    years = float(times[-1] - times[0]) / _DAY / 365.25
+    s["CAGR [%]"] = ((equity[-1] / equity[0]) ** (1 / years) - 1) * 100 if years else _NAN
+    s["Sharpe Ratio"] = annual / vol if vol else _NAN
+    downside = (
+        math.sqrt(float(np.mean(np.minimum(day_returns, 0.0) ** 2))) if day_returns.size else _NAN
+    )
+    denominator = downside * math.sqrt(annual_days)
+    s["Sortino Ratio"] = (
+        annual / denominator
+        if denominator
+        else (math.copysign(math.inf, annual) if annual else _NAN)
+    )
+    dd = 1.0 - equity / np.maximum.accumulate(equity)
+    max_dd = float(np.nan_to_num(dd.max()))
+    s["Calmar Ratio"] = annual / max_dd if max_dd else _NAN
+    durations, peaks = _drawdown_runs(dd, times)
+    s["Max. Drawdown [%]"] = -max_dd * 100
+    s["Avg. Drawdown [%]"] = -float(np.mean(peaks)) * 100 if peaks else _NAN
+    s["Max. Drawdown Duration"] = _duration(max(durations), resolution) if durations else None
+    s["Avg. Drawdown Duration"] = (
+        _duration(float(np.mean(durations)), resolution) if durations else None
+    )
+    return s
 
 
 def compute_stats(result: BacktestResult) -> Stats:
@@ -288,50 +387,24 @@ def compute_stats(result: BacktestResult) -> Stats:
         s["Start"] = server_datetime(times[0])
         s["End"] = server_datetime(times[-1])
         s["Duration"] = timedelta(seconds=int(times[-1] - times[0]))
-    peak = np.maximum.accumulate(equity)
-    dd = 1.0 - equity / peak
+    curve = curve_figures(times, equity)
     entry, exit_ = trade_bars(trades, times)
     holding = np.zeros(n, dtype=np.int64)
     for a, b in zip(entry, exit_, strict=True):
         holding[a : b + 1] = 1
     s["Exposure Time [%]"] = float(holding.mean()) * 100
-    s["Equity Final [$]"] = float(equity[-1])
-    s["Equity Peak [$]"] = float(equity.max())
+    s["Equity Final [$]"] = curve["Equity Final [$]"]
+    s["Equity Peak [$]"] = curve["Equity Peak [$]"]
     s["Commissions [$]"] = float(sum(t.commission for t in trades))
     s["Swaps [$]"] = float(sum(t.swap for t in trades))
-    total = float((equity[-1] - equity[0]) / equity[0] * 100)
+    total = curve["Return [%]"]
+    assert isinstance(total, float)
     s["Return [%]"] = total
     market = _market(result, n)
     buy_hold = float(market[-1] - 1.0) * 100
     s["Buy & Hold Return [%]"] = buy_hold
-
-    freq_days = int(period // _DAY) if not math.isnan(period) else 0
-    weekday = (times // _DAY + 3) % 7  # Monday = 0
-    have_weekends = float(((weekday == 5) | (weekday == 6)).mean()) > 2 / 7 * 0.6
-    annual_days = {7: 52, 31: 12, 365: 1}.get(freq_days, 365 if have_weekends else 252)
-    last = _group_last(equity, _period_keys(times, freq_days))
-    day_returns = last[1:] / last[:-1] - 1.0 if last.size > 1 else np.empty(0)
-    g = _geometric_mean(day_returns)
-    annual = (1 + g) ** annual_days - 1
-    var = float(day_returns.var(ddof=1)) if day_returns.size > 1 else _NAN
-    with np.errstate(invalid="ignore"):
-        vol = float(np.sqrt((var + (1 + g) ** 2) ** annual_days - (1 + g) ** (2 * annual_days)))
-    s["Return (Ann.) [%]"] = annual * 100
-    s["Volatility (Ann.) [%]"] = vol * 100
-    years = float(times[-1] - times[0]) / _DAY / 365.25
-    s["CAGR [%]"] = ((equity[-1] / equity[0]) ** (1 / years) - 1) * 100 if years else _NAN
-    s["Sharpe Ratio"] = annual / vol if vol else _NAN
-    downside = (
-        math.sqrt(float(np.mean(np.minimum(day_returns, 0.0) ** 2))) if day_returns.size else _NAN
-    )
-    denominator = downside * math.sqrt(annual_days)
-    s["Sortino Ratio"] = (
-        annual / denominator
-        if denominator
-        else (math.copysign(math.inf, annual) if annual else _NAN)
-    )
-    max_dd = float(np.nan_to_num(dd.max()))
-    s["Calmar Ratio"] = annual / max_dd if max_dd else _NAN
+    for key in _RISK_FIGURES:
+        s[key] = curve[key]
     with np.errstate(divide="ignore", invalid="ignore"):
         eq_log = np.log(equity[1:] / equity[:-1])
         mk_log = np.log(market[1:] / market[:-1])
@@ -341,13 +414,8 @@ def compute_stats(result: BacktestResult) -> Stats:
         beta = float(cov[0, 1] / cov[1, 1]) if cov[1, 1] else _NAN
     s["Alpha [%]"] = total - beta * buy_hold
     s["Beta"] = beta
-    durations, peaks = _drawdown_runs(dd, times)
-    s["Max. Drawdown [%]"] = -max_dd * 100
-    s["Avg. Drawdown [%]"] = -float(np.mean(peaks)) * 100 if peaks else _NAN
-    s["Max. Drawdown Duration"] = _duration(max(durations), resolution) if durations else None
-    s["Avg. Drawdown Duration"] = (
-        _duration(float(np.mean(durations)), resolution) if durations else None
-    )
+    for key in _DRAWDOWN_FIGURES:
+        s[key] = curve[key]
     trade_values, _, _ = _trade_stats(trades, resolution)
     s.update(trade_values)
     s["Rejections"] = sum(result.rejections.values())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from trading_engine.sections import Section
 
@@ -109,6 +109,13 @@ class IndicatorSpec(BaseModel):
                     f"got {value}"
                 )
         return self
+
+    @field_serializer("params")
+    def _typed_params(self, params: dict[str, float]) -> dict[str, int | float]:
+        """Periods (integers, as validated) written as ints: ``timeperiod: 14``, not ``14.0``
+        (``check-config --print``, ``init-config``)."""
+        allowed = PARAMS[self.kind]
+        return {k: int(v) if allowed[k][1] is not None else v for k, v in params.items()}
 
     def resolved(self) -> dict[str, Any]:
         """All parameters with defaults filled in (periods as ``int``)."""

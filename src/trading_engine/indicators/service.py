@@ -167,8 +167,7 @@ class IndicatorCalculationService(Service):
         if iset is None:
             return None
         self._ind.last_time[(candle.symbol, candle.timeframe)] = candle.time
-        width = len(row) - 3
-        return self._emit(candle, row[:width], int(row[-1]), row[-2] > iset.lookback, int(row[-3]))
+        return self._emit(candle, row, int(row[-1]), row[-2] > iset.lookback, int(row[-3]))
 
     def _accepting(self, candle: NewCandleEvent) -> IndicatorSet | None:
         """The candle's set, or None (counted) for a duplicate or an unknown stream."""

@@ -6,6 +6,7 @@ as the history's bar times). Everything else in ``optimize`` sees only ``TrialOu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +16,16 @@ import numpy as np
 import numpy.typing as npt
 
 from trading_engine.config import SystemConfig
-from trading_engine.optimize.metrics import equity_stats
 
-__all__ = ["TrialOutcome", "Window", "report_stats", "run_window", "write_best_report"]
+__all__ = [
+    "TrialOutcome",
+    "Window",
+    "numeric",
+    "outcome_of",
+    "report_stats",
+    "run_window",
+    "write_best_report",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,8 @@ class TrialOutcome:
     equity: npt.NDArray[np.float64] = field(repr=False)
     pnl: list[float] = field(default_factory=list, repr=False)
     elapsed: float = 0.0
+    returns: list[float] = field(default_factory=list, repr=False)
+    """Each trade's return (``backtest.stats.trade_return``), beside its P&L in ``pnl``."""
 
 
 def _server_to_utc(config: SystemConfig, server_seconds: int) -> float:
@@ -61,16 +71,21 @@ def run_window(
 ) -> TrialOutcome:
     """Backtest ``config`` on ``window`` of ``history`` (or on ``bars`` bars from its start).
 
-    The fast engine (``trading_engine.backtest.run_backtest``), no journal; the statistics of its
-    equity curve (one row per base bar) and trades.
+    The fast engine (``trading_engine.backtest.run_backtest``), no journal: :func:`outcome_of`.
     """
-    result = _backtest(config, history, window, bars, config_dir)
+    return outcome_of(_backtest(config, history, window, bars, config_dir))
+
+
+def outcome_of(result: Any) -> TrialOutcome:
+    """A backtest's statistics, the report's (:func:`report_stats`), its equity curve (one row
+    per base bar) and its trades' P&L and returns."""
+    from trading_engine.backtest.stats import trade_return
+
     times = np.asarray(result.equity["time"], dtype=np.int64)
     equity = np.asarray(result.equity["equity"], dtype=np.float64)
     pnl = [t.net for t in result.trades]
-    stats = equity_stats(times, equity, pnl, result.initial_balance)
-    stats.update(report_stats(result))
-    return TrialOutcome(stats, times, equity, pnl, result.elapsed)
+    returns = [trade_return(t) for t in result.trades]
+    return TrialOutcome(report_stats(result), times, equity, pnl, result.elapsed, returns)
 
 
 def _backtest(
@@ -97,13 +112,18 @@ def _backtest(
 
 
 def report_stats(result: Any) -> dict[str, float]:
-    """The numeric statistics of the report's ``compute_stats`` (its definitions take
-    precedence over ``equity_stats``)."""
+    """The numeric statistics of the backtest report (``backtest.stats.compute_stats``): a
+    trial is judged by the figures its report would print."""
     from trading_engine.backtest.stats import compute_stats
 
+    return numeric(compute_stats(result))
+
+
+def numeric(figures: Mapping[str, Any]) -> dict[str, float]:
+    """The numbers among a report's figures (no text, dates, durations or flags)."""
     return {
         str(key): float(value)
-        for key, value in compute_stats(result).items()
+        for key, value in figures.items()
         if isinstance(value, int | float) and not isinstance(value, bool)
     }
 

@@ -22,10 +22,10 @@ import numpy.typing as npt
 
 from trading_engine.errors import ConfigError
 from trading_engine.optimize.dsr import deflated_sharpe, sharpe_moments
-from trading_engine.optimize.engine import TrialOutcome, Window
+from trading_engine.optimize.engine import TrialOutcome, Window, numeric
 from trading_engine.optimize.folds import Fold, make_folds
 from trading_engine.optimize.history import base_bars, load_bars
-from trading_engine.optimize.metrics import buy_and_hold_return, daily_returns, equity_stats
+from trading_engine.optimize.metrics import buy_and_hold_return, daily_returns
 from trading_engine.optimize.results import trial_dsr
 from trading_engine.optimize.runner import OptimizeRequest, base_seconds, make_backend, prepare
 from trading_engine.optimize.space import ParamSpec
@@ -40,6 +40,7 @@ __all__ = [
     "FoldReport",
     "WalkForwardReport",
     "joined_equity",
+    "joined_stats",
     "parameter_stability",
     "walk_forward",
 ]
@@ -100,6 +101,21 @@ def joined_equity(
     if not times:
         return np.array([], dtype=np.int64), np.array([], dtype=np.float64), []
     return np.concatenate(times), np.concatenate(values), pnl
+
+
+def joined_stats(
+    parts: Sequence[TrialOutcome], initial: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], dict[str, float]]:
+    """The out-of-sample curves joined (:func:`joined_equity`) and their statistics, by the
+    backtest report's definitions (``backtest.stats``): the joined curve's, and its trades'
+    (the P&L scaled as the curve is, the returns as they were)."""
+    from trading_engine.backtest.stats import curve_figures, trade_figures
+
+    times, equity, pnl = joined_equity(parts, initial)
+    if not times.size:
+        return times, equity, {}
+    returns = [r for part in parts if part.equity.size for r in part.returns]
+    return times, equity, numeric({**curve_figures(times, equity), **trade_figures(pnl, returns)})
 
 
 def parameter_stability(
@@ -276,8 +292,7 @@ def walk_forward(
         backend.close()
     initial = job.config.terminal.sim.balance
     parts = [r.oos for r in reports if r.oos is not None]
-    t, e, pnl = joined_equity(parts, initial)
-    stats = equity_stats(t, e, pnl, initial) if t.size else {}
+    t, e, stats = joined_stats(parts, initial)
     sr, n, skew, kurt = sharpe_moments(daily_returns(t, e)) if t.size else (math.nan, 0, 0, 0)
     padded = all_sharpes + [math.nan] * max(0, total_trials - len(all_sharpes))
     oos_dsr = deflated_sharpe(sr, n, skew, kurt, padded)

@@ -1,4 +1,4 @@
-"""The report's statistics and HTML page (issue 12) are used when their modules are there."""
+"""The search uses the backtest report's statistics and HTML page (issue 12)."""
 
 from __future__ import annotations
 
@@ -32,16 +32,25 @@ def _fake_report(monkeypatch: pytest.MonkeyPatch, calls: list[Any]) -> None:
     monkeypatch.setitem(sys.modules, "trading_engine.backtest.report_html", html)
 
 
-def test_report_statistics_take_precedence(
-    monkeypatch: pytest.MonkeyPatch, config: SystemConfig
-) -> None:
-    _fake_report(monkeypatch, [])
+def test_a_trial_s_statistics_are_its_report_s(config: SystemConfig) -> None:
+    """``run_window`` judges a trial by the figures ``backtest`` would print for the same run
+    (numbers only), not by a second set of formulas."""
+    from trading_engine.backtest import run_backtest
+    from trading_engine.backtest.stats import compute_stats
+
     outcome = run_window(config, history=None, window=None, bars=200)
-    assert outcome.stats["Sharpe Ratio"] == 9.5  # the report's value, not equity_stats'
-    assert outcome.stats["# Trades"] == len(outcome.pnl)
+    report = compute_stats(run_backtest(config, bars=200))
+    expected = {
+        key: float(value)
+        for key, value in report.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    got = dict(outcome.stats)
+    assert got.pop("Elapsed [s]") > 0
+    del expected["Elapsed [s]"]
+    assert got == pytest.approx(expected, nan_ok=True)
     assert "Start" not in outcome.stats  # numbers only
-    assert "Flag" not in outcome.stats
-    assert "Return [%]" in outcome.stats  # what the report lacks comes from equity_stats
+    assert outcome.stats["# Trades"] == len(outcome.pnl) == len(outcome.returns)
 
 
 def test_best_report_page(

@@ -84,7 +84,6 @@ def test_h1_only_history_with_an_sma_cross_over_a_period(tmp_path: Path, open_re
         end=date(2024, 3, 15),
         report=report,
         trades_csv=tmp_path / "t.csv",
-        quiet=True,
     )
     result, stats = run_command(sma_config(), options, out=out, err=io.StringIO())
     text = out.getvalue()
@@ -121,7 +120,7 @@ def test_a_file_shorter_than_bars_ends_at_the_end_of_the_data_a_two_row_file_is_
     result = runner.invoke(app, [*cli, str(tmp_path / "EURUSD_H1.csv"), "--bars", "5000", *sets])
     assert result.exit_code == 0, result.output
     assert result.output.count("--bars 5000: the history holds") <= 1
-    assert re.search(r"Bars\s+10[0-9]\b", result.output)  # 120 bars less the warm-up
+    assert re.search(r"bars: 10[0-9]\n", result.output)  # 120 bars less the warm-up
     two = tmp_path / "two.csv"
     text = (tmp_path / "EURUSD_H1.csv").read_bytes().decode("utf-16").splitlines()[:3]
     two.write_text("\n".join(text) + "\n")
@@ -169,9 +168,7 @@ def test_exit_7_when_every_strategy_was_disabled_for_raising(tmp_path: Path) -> 
         strategies=[{"name": "boom", "class_path": f"{tmp_path / 'boom.py'}:Boom"}],
         **{"services.indicator_calculation.warmup_bars": 30},
     )
-    options = BacktestOptions(
-        config_dir=tmp_path, history=[str(tmp_path / "EURUSD_H1.csv")], quiet=True
-    )
+    options = BacktestOptions(config_dir=tmp_path, history=[str(tmp_path / "EURUSD_H1.csv")])
     out = io.StringIO()
     with pytest.raises(StrategyError, match=r"every strategy was disabled for raising: boom at "):
         run_command(cfg, options, out=out, err=io.StringIO())
@@ -284,30 +281,34 @@ def test_a_bad_bar_in_the_file_is_logged_and_left_out_by_both_engines(tmp_path: 
     assert len(fingerprints) == 1
 
 
-def test_the_pipeline_ends_with_the_data_when_fewer_bars_close_than_counted(
-    tmp_path: Path,
-) -> None:
-    """Ticks exactly on the minutes: the bar before the start closes at the start itself, so
-    one bar fewer is traded than the period counts; the pipeline ends with the data anyway."""
-    from trading_engine.mt5sim.market.history import write_ticks_csv
-    from trading_engine.mt5sim.spec.dtypes import TICKS_DTYPE
-
-    times = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()) + 60 * np.arange(180)
-    ticks = np.zeros(times.size, dtype=TICKS_DTYPE)
-    ticks["time"], ticks["time_msc"] = times, times * 1000
-    ticks["bid"], ticks["ask"] = 1.1, 1.1002
-    write_ticks_csv(tmp_path / "ticks.csv", ticks)
-    runs = {}
-    for engine in ("fast", "pipeline"):
-        options = BacktestOptions(
-            config_dir=CONFIG.parent,
-            history=[f"EURUSD={tmp_path / 'ticks.csv'}"],
-            engine=engine,
-            quiet=True,
-        )
-        config = sma_config(
-            **{"trading.timeframes": ["M1"], "services.indicator_calculation.warmup_bars": 60}
-        )
-        runs[engine], _ = run_command(config, options, out=io.StringIO(), err=io.StringIO())
-    assert runs["pipeline"].bars == runs["fast"].bars == 118
-    assert runs["pipeline"].fingerprint == runs["fast"].fingerprint
+def test_quiet_prints_the_run_s_summary_only(tmp_path: Path) -> None:
+    """``--quiet`` (scripts, loops): the ``backtest:`` block with the fingerprint, nothing else
+    on stdout, nothing on stderr; the files asked for are still written. Without it: the
+    statistics, the tables and the "written" lines too."""
+    h1_export(tmp_path / "EURUSD_H1.csv", count=120)
+    cli = ["backtest", "--config", str(CONFIG), "--history", str(tmp_path / "EURUSD_H1.csv")]
+    cli += [
+        "--set",
+        "trading.timeframes=[H1]",
+        "--set",
+        "services.indicator_calculation.warmup_bars=30",
+    ]
+    csv = tmp_path / "t.csv"
+    quiet = runner.invoke(app, [*cli, "--quiet", "--trades-csv", str(csv)])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == ""
+    lines = quiet.stdout.splitlines()
+    assert lines[0] == "backtest:"
+    assert all(line.startswith("  ") and ": " in line for line in lines[1:])
+    assert re.fullmatch(r"  fingerprint: [0-9a-f]{64}", lines[-1])
+    assert "statistics:" not in quiet.stdout
+    assert "Sharpe Ratio" not in quiet.stdout
+    assert "written" not in quiet.stdout
+    assert "symbol" in pl.read_csv(csv).columns  # written all the same
+    full = runner.invoke(app, [*cli, "--trades-csv", str(csv)])
+    assert full.exit_code == 0, full.output
+    assert full.stdout.startswith("backtest:\n")  # the same summary, then the statistics
+    assert f"{lines[-1]}\nstatistics:\n" in full.stdout
+    assert "statistics:" in full.stdout
+    assert "Sharpe Ratio" in full.stdout
+    assert f"trades written: {csv}" in full.stdout

@@ -136,8 +136,9 @@ def test_to_before_the_first_tradable_bar_names_to_not_the_warm_up(tmp_path: Pat
         assert "2024-01-02 07:00" in str(info.value)  # the 31st bar's close: the first start
 
 
-def test_a_ticks_file_s_last_bar_closes_and_counts(tmp_path: Path) -> None:
-    """Ticks inside each minute: the last minute's bar closes (both engines trade 119 bars)."""
+def test_ticks_inside_the_minute_close_the_bar_before_the_start_after_it(tmp_path: Path) -> None:
+    """The start is the 61st minute's close, but its bar closes with the next tick, 7 s later:
+    it is traded; the file's last bar never closes (both engines trade 119 bars)."""
     from trading_engine.mt5sim.market.history import write_ticks_csv
     from trading_engine.mt5sim.spec.dtypes import TICKS_DTYPE
 
@@ -152,4 +153,4 @@ def test_a_ticks_file_s_last_bar_closes_and_counts(tmp_path: Path) -> None:
         "terminal.sim.history_file": str(tmp_path / "ticks.csv"),
     }
     cfg = ConfigLoader.load(CONFIG, overrides=overrides)
-    assert plan_period(cfg).held == 180 - 61  # bars 62 … 180: the start is the 61st's close
+    assert plan_period(cfg).held == 180 - 61  # bars 61 … 179
