@@ -5,7 +5,9 @@ On every API call the terminal moves the server from the last processed instant 
 have positions or orders are examined with numpy, one vector pass per position/order, and the
 earliest event is applied, then the search resumes after it; a search also looks ahead, so that
 calls within a quiet span (no event possible while the books are unchanged) are O(1) too
-(``horizon.py``):
+(``horizon.py``); and a search first asks the bounds of each symbol's quotes over its window
+(``market/bounds.py``), reading the ticks only of the symbols where an order or a stop may fire
+(or everywhere, when a stop-out may happen). Events:
 
 - the rest of a partially filled RETURN market order fills on the next ticks, up to the
   configured liquidity per tick;
