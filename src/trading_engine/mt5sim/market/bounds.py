@@ -32,11 +32,12 @@ UNBOUNDED: Final[Bounds] = (-math.inf, math.inf, -math.inf, math.inf)
 
 
 @nb.njit(cache=True)
-def _blocks_kernel(times, bid, ask, start, bid_lo, bid_hi, ask_lo, ask_hi):  # type: ignore[no-untyped-def]
+def _blocks_kernel(times, bid, ask, start, before, bid_lo, bid_hi, ask_lo, ask_hi):  # type: ignore[no-untyped-def]
     nb_blocks = bid_lo.size
     for i in range(times.size):
         k = (times[i] - start) // BLOCK_MS
         k = min(max(k, 0), nb_blocks - 1)  # a tick stamped outside the day: first/last block
+        before[k + 1] += 1
         b = bid[i]
         a = ask[i]
         if b < bid_lo[k]:
@@ -47,12 +48,15 @@ def _blocks_kernel(times, bid, ask, start, bid_lo, bid_hi, ask_lo, ask_hi):  # t
             ask_lo[k] = a
         if a > ask_hi[k]:
             ask_hi[k] = a
+    for k in range(nb_blocks):
+        before[k + 1] += before[k]
 
 
 class DayBounds:
-    """One server day's tick times and, per block, the extremes of its quotes."""
+    """One server day's tick times and, per block, the ticks before it and the extremes of its
+    quotes."""
 
-    __slots__ = ("_ask_hi", "_ask_lo", "_bid_hi", "_bid_lo", "_start", "_times")
+    __slots__ = ("_ask_hi", "_ask_lo", "_before", "_bid_hi", "_bid_lo", "_start", "_times")
 
     def __init__(self, day: int, ticks: npt.NDArray[np.void], times: npt.NDArray[np.int64]) -> None:
         start = day * _DAY_MS
@@ -64,18 +68,22 @@ class DayBounds:
             np.full(_BLOCKS, math.inf),
             np.full(_BLOCKS, -math.inf),
         )
+        before = np.zeros(_BLOCKS + 1, dtype=np.int64)
         if times.size:
-            _blocks_kernel(times, ticks["bid"], ticks["ask"], start, *cols)
+            _blocks_kernel(times, ticks["bid"], ticks["ask"], start, before, *cols)
+        self._before: list[int] = before.tolist()
         self._bid_lo, self._bid_hi, self._ask_lo, self._ask_hi = (c.tolist() for c in cols)
 
     def within(self, lo_msc: int, hi_msc: int) -> Bounds | None:
         """Bounds of the day's ticks with ``lo_msc <= time_msc <= hi_msc``, None when there is
         none."""
-        times = self._times
-        if times.searchsorted(lo_msc, side="left") == times.searchsorted(hi_msc, side="right"):
-            return None
         a = min(max((lo_msc - self._start) // BLOCK_MS, 0), _BLOCKS - 1)
         b = min(max((hi_msc - self._start) // BLOCK_MS, a), _BLOCKS - 1) + 1
+        # a tick in a block strictly inside the window is in it; else search the edge blocks
+        if b - a < 3 or self._before[b - 1] == self._before[a + 1]:
+            times = self._times
+            if times.searchsorted(lo_msc, "left") == times.searchsorted(hi_msc, "right"):
+                return None
         return (
             min(self._bid_lo[a:b]),
             max(self._bid_hi[a:b]),
