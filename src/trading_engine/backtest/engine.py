@@ -260,7 +260,7 @@ class BacktestEngine:
             horizon = grown
         extremes: dict[str, M1Extremes] = {}
         for symbol in sorted({s.symbol for s in streams}):
-            extremes[symbol] = load_m1_extremes(market, symbol, start_srv - 120, end_srv + 3 * _DAY)
+            extremes[symbol] = _extremes_past(market, symbol, start_srv - 120, end_srv)
         for s in streams:
             validator = engine.data_state.validator((s.symbol, s.timeframe))
             before = validator.last_time
@@ -407,6 +407,16 @@ class BacktestEngine:
             self.refreshes_skipped += 1
         if not execution.quiet_candle(refresh=refresh):
             drive(execution.handle(message, refresh=refresh))
+
+
+def _extremes_past(market: Any, symbol: str, from_srv: float, end_srv: float) -> M1Extremes:
+    """A symbol's M1 extremes from ``from_srv`` to past ``end_srv``: far enough for the first
+    tick after the end, which closes the run's last bars (past a weekend; past days missing from
+    a history file, up to two months). A history file's last bar never closes."""
+    ext = load_m1_extremes(market, symbol, from_srv, end_srv + 3 * _DAY)
+    if not (ext.times.size and ext.times[-1] >= end_srv):
+        ext = load_m1_extremes(market, symbol, from_srv, end_srv + 60 * _DAY)
+    return ext
 
 
 def _plan_chunks(plan: Plan) -> Iterator[tuple[int, list[float], list[int]]]:

@@ -60,6 +60,10 @@ class CloseBooking:
 def book_close(deals: Iterable[Any]) -> CloseBooking:
     """The close figures of one position from its deals (any order; see the module docstring)."""
     ordered = sorted(deals, key=deal_order)
+    try:
+        return _book_records(ordered)
+    except AttributeError:
+        pass  # dicts, or records without some field: read with the defaults below
     closing = [d for d in ordered if int(_get(d, "entry", -1)) in CLOSING_ENTRIES]
     volume = sum(float(_get(d, "volume", 0.0)) for d in closing)
     price = (
@@ -76,5 +80,24 @@ def book_close(deals: Iterable[Any]) -> CloseBooking:
         fees=sum(float(_get(d, "commission", 0.0)) + float(_get(d, "fee", 0.0)) for d in ordered),
         time=int(_get(last, "time", 0)) if last is not None else None,
         deal_reason=int(_get(last, "reason", -1)) if last is not None else None,
+        closing=tuple(closing),
+    )
+
+
+def _book_records(ordered: list[Any]) -> CloseBooking:
+    """``book_close`` of records with every ``TradeDeal`` field (the terminal's answer), read
+    by attribute; ``AttributeError`` for anything else."""
+    closing = [d for d in ordered if int(d.entry) in CLOSING_ENTRIES]
+    volume = sum(float(d.volume) for d in closing)
+    price = sum(float(d.price) * float(d.volume) for d in closing) / volume if volume > 0 else None
+    last = closing[-1] if closing else None
+    return CloseBooking(
+        volume=volume,
+        price=price,
+        profit=sum(float(d.profit) for d in closing),
+        swap=sum(float(d.swap) for d in closing),
+        fees=sum(float(d.commission) + float(d.fee) for d in ordered),
+        time=int(last.time) if last is not None else None,
+        deal_reason=int(last.reason) if last is not None else None,
         closing=tuple(closing),
     )

@@ -48,8 +48,12 @@ def _base36(n: int) -> str:
     return "".join(reversed(out))
 
 
+_VALUE = {ch: i for i, ch in enumerate(_DIGITS)}
+
+
 def _check(body: str) -> str:
-    total = sum((i + 1) * _DIGITS.index(ch) for i, ch in enumerate(body))
+    value = _VALUE
+    total = sum((i + 1) * value[ch] for i, ch in enumerate(body))
     return _DIGITS[(total + len(body)) % 36]
 
 

@@ -11,6 +11,7 @@ trade with a reason (rounding up to the minimum would exceed the budget).
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from trading_engine.errors import OrderError
 __all__ = ["loss_per_lot", "round_volume_down", "size_from_risk", "step_decimals"]
 
 
+@functools.lru_cache(maxsize=256)  # a few steps per symbol, asked for every entry
 def step_decimals(step: float) -> int:
     """Decimals needed to write multiples of ``step`` exactly (0.01 → 2, 0.5 → 1, 1 → 0)."""
     exponent = Decimal(repr(step)).normalize().as_tuple().exponent

@@ -84,6 +84,7 @@ from trading_engine.timeframes import fixed_seconds
 __all__ = ["ExecutionStats", "Trader"]
 
 _UNFINISHED = [str(s) for s in OrderState if s not in FINAL_STATES]
+_HEDGING = 2  # ACCOUNT_MARGIN_MODE_RETAIL_HEDGING (docs/mt5-api.md)
 _HISTORY_MARGIN = 3 * 86_400  # seconds around the window: server time may be ahead of UTC
 
 
@@ -163,6 +164,7 @@ class Trader:
                 self.refuse(signal, "stale_signal", stale)
                 return
             account = await self.port.account_info()
+            hedging = getattr(account, "margin_mode", None) == _HEDGING
             plan = plan_entry(
                 symbol=symbol,
                 side=signal.side,
@@ -199,7 +201,10 @@ class Trader:
             # What is journaled is what is sent: the normalised price and stops.
             order.price = request["price"]
             order.sl, order.tp = request.get("sl") or None, request.get("tp") or None
-            if not await self._send(order, request) or attempt == self.send_attempts - 1:
+            if (
+                not await self._send(order, request, hedging=hedging)
+                or attempt == self.send_attempts - 1
+            ):
                 return
             await self.clock.sleep(self.backoff.delay(attempt, self.rng))
 
@@ -282,8 +287,16 @@ class Trader:
             price=signal.price if signal is not None else None,
         )
 
-    async def _send(self, order: Order, request: dict[str, Any], close_reason: str = "") -> bool:
-        """Journal, send once, book the answer; True when a retry with a new order makes sense."""
+    async def _send(
+        self,
+        order: Order,
+        request: dict[str, Any],
+        close_reason: str = "",
+        *,
+        hedging: bool = False,
+    ) -> bool:
+        """Journal, send once, book the answer; True when a retry with a new order makes sense.
+        ``hedging``: the account is a hedging one (read with this order's account figures)."""
         now = self.clock.time()
         order.transition(OrderState.SUBMITTED, updated_at=now)
         await self.journal.insert_order(order_row(order, now))  # committed, fsynced: then send
@@ -314,7 +327,7 @@ class Trader:
             return False
         if order.filled_volume > 0:  # filled, in part or whole (a partial remainder is canceled)
             crash_point("filled_before_booking")
-            await self._book_fill(order, close_reason)
+            await self._book_fill(order, close_reason, hedging=hedging)
             return False
         self._save(order)
         if state is OrderState.REJECTED:
@@ -411,7 +424,7 @@ class Trader:
             )
         )
 
-    async def _book_fill(self, order: Order, close_reason: str) -> None:
+    async def _book_fill(self, order: Order, close_reason: str, *, hedging: bool = False) -> None:
         self._save(order)
         self.stats.fills += 1
         now = self.clock.time()
@@ -422,7 +435,7 @@ class Trader:
             if position is not None:
                 await self._book_close(position, close_reason or "signal", order.correlation_id)
             return
-        ticket = await self._position_ticket(order)
+        ticket = await self._position_ticket(order, hedging)
         existing = self.portfolio.get(ticket)
         if existing is not None:  # netting: the fill changed the symbol's one position
             await self.sync()
@@ -458,10 +471,16 @@ class Trader:
                 logger.warning("deals of order {} not journaled yet: {}", order.client_id, exc)
         self._publish_filled(order, now, price, ticket)
 
-    async def _position_ticket(self, order: Order) -> int:
+    async def _position_ticket(self, order: Order, hedging: bool) -> int:
         """The ticket of the position a fill opened: the order's on hedging accounts, else the
-        symbol's one position of ours (netting)."""
+        symbol's one position of ours (netting).
+
+        Known without asking on an account known to be hedging: there a market order without
+        ``position`` opens a new position, ticketed as the order (MT5's ticket model). Asked
+        otherwise (netting, or the account not read with this order)."""
         ticket = order.position_ticket or order.order_ticket or 0
+        if hedging and ticket:
+            return ticket
         if await self.port.positions_get(ticket=ticket):
             return ticket
         mine = [
@@ -528,7 +547,14 @@ class Trader:
         correlation_id: str,
     ) -> None:
         now = self.clock.time()
-        row = self.journal.get_position(position.ticket)
+        # Every position in the portfolio has an open journal row (the portfolio changes only
+        # here, in ``_book_fill`` after the row is written, and from the journal's open rows in
+        # ``reconcile``): only a position gone from it may be booked closed already.
+        row = (
+            None
+            if position.ticket in self.portfolio.positions
+            else self.journal.get_position(position.ticket)
+        )
         if row is not None and row.state == "closed":
             # Booked already (e.g. by the reconciliation of a reconnect inside close()): booking
             # is idempotent, a position is closed, counted and announced once.

@@ -145,44 +145,38 @@ class JournalWriter:
 
     def insert_order_nowait(self, row: OrderRow) -> None:
         """Journal an order that is not sent (refused before sending); queued."""
-        self._submit(functools.partial(self.journal.insert_order, row))
+        self._write(self.journal.insert_order, row)
 
     def update_order(self, client_id: str, *, updated_at: float, **fields: Any) -> None:
         """Queue ``Journal.update_order``."""
-        self._submit(
-            functools.partial(self.journal.update_order, client_id, updated_at=updated_at, **fields)
-        )
+        self._write(self.journal.update_order, client_id, updated_at=updated_at, **fields)
 
     def upsert_position(self, row: PositionRow) -> None:
         """Queue ``Journal.upsert_position``."""
-        self._submit(functools.partial(self.journal.upsert_position, row))
+        self._write(self.journal.upsert_position, row)
 
     def close_position(self, ticket: int, **outcome: Any) -> None:
         """Queue ``Journal.close_position`` (keyword arguments as there)."""
-        self._submit(functools.partial(self.journal.close_position, ticket, **outcome))
+        self._write(self.journal.close_position, ticket, **outcome)
 
     def rekey_position(self, old_ticket: int, new_ticket: int) -> None:
         """Queue ``Journal.rekey_position``."""
-        self._submit(functools.partial(self.journal.rekey_position, old_ticket, new_ticket))
+        self._write(self.journal.rekey_position, old_ticket, new_ticket)
 
     def record_deal(self, row: DealRow) -> None:
         """Queue ``Journal.record_deal`` (a deal already journaled is ignored)."""
-        self._submit(functools.partial(self.journal.record_deal, row))
+        self._write(self.journal.record_deal, row)
 
     def record_event(
         self, type: str, correlation_id: str | None, payload: dict[str, Any] | None, time: float
     ) -> None:
         """Queue ``Journal.record_event``; a payload that is not JSON raises here, at once."""
         text = Journal.encode_payload(type, payload)
-        self._submit(
-            functools.partial(self.journal.record_event_text, type, correlation_id, text, time)
-        )
+        self._write(self.journal.record_event_text, type, correlation_id, text, time)
 
     def put_state(self, key: str, value: bytes, *, updated_at: float | None = None) -> None:
         """Queue ``Journal.put_state``."""
-        self._submit(
-            functools.partial(self.journal.put_state, key, bytes(value), updated_at=updated_at)
-        )
+        self._write(self.journal.put_state, key, bytes(value), updated_at=updated_at)
 
     def next_sequence(self, name: str) -> int:
         """The next value of a persistent counter (as ``Journal.next_sequence``); the increment
@@ -192,7 +186,7 @@ class JournalWriter:
             self.drain()
             current = self.journal.current_sequence(name)
         self._sequences[name] = current + 1
-        self._submit(functools.partial(self.journal.advance_sequence, name, current + 1))
+        self._write(self.journal.advance_sequence, name, current + 1)
         return current + 1
 
     # -- reads (after the queue) -------------------------------------------------------------
@@ -266,6 +260,23 @@ class JournalWriter:
         return self._submitted - self._applied
 
     # -- the thread --------------------------------------------------------------------------
+
+    def _write(self, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """A write nobody awaits: ``_submit`` of ``function(*args, **kwargs)``; inline (no
+        thread), applied at once without wrapping it first (the backtest's every write)."""
+        if self._thread is not None or self._error is not None or self._closing:
+            self._submit(functools.partial(function, *args, **kwargs))
+            return
+        started = time.perf_counter()
+        self._submitted += 1
+        try:
+            function(*args, **kwargs)
+            self._applied_one(False)
+        except BaseException as exc:
+            self._failed([_Op(functools.partial(function, *args, **kwargs), False, None)], exc)
+            raise self._error or exc from None
+        finally:
+            self.stats.caller_seconds += time.perf_counter() - started
 
     def _submit(
         self,

@@ -240,7 +240,7 @@ def check_comment(comment: str) -> str:
         raise OrderError(
             f"comment {comment!r} is {len(comment)} characters; at most {MAX_COMMENT_LENGTH}"
         )
-    if not all(" " <= ch <= "~" for ch in comment):
+    if not (comment.isascii() and comment.isprintable()):  # " " to "~" only
         raise OrderError(f"comment {comment!r} must be printable ASCII")
     return comment
 

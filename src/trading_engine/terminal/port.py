@@ -510,10 +510,14 @@ class TerminalPort:
         Raises ``TerminalConnectionError`` only when the port could not (re)connect *before*
         sending, i.e. when the request certainly did not leave.
         """
-        await self._ensure_connected()
+        if self._state is not PortState.CONNECTED:
+            await self._ensure_connected()
         generation = self._generation
         try:
-            reply = await self._call("order_send", dict(request))
+            if self._in_process:
+                reply = self._call_now("order_send", (dict(request),), {})
+            else:
+                reply = await self._call("order_send", dict(request))
         except _LaneTimeout:
             self._lost(generation)
             error = (LANE_TIMEOUT, f"order_send: no answer within {self._settings.call_timeout}s")
@@ -544,20 +548,32 @@ class TerminalPort:
         self, name: str, *args: Any, raise_on_failure: bool = True, **kwargs: Any
     ) -> Any:
         """Call ``name`` with retries; return its result (or the ``_Reply`` when not raising)."""
+        first: _Reply | None = None
+        if self._in_process and self._state is PortState.CONNECTED:
+            # the simulator's calls: made here, synchronously; the loop below only on a failure
+            first = self._call_now(name, args, kwargs)
+            if not first.failed:
+                return first.result if raise_on_failure else first
         attempts = self._settings.read_attempts
         last = "no attempt made"
         for attempt in range(attempts):
             if attempt:
                 self._metrics.retries += 1
-            if self._state is not PortState.CONNECTED:
-                await self._ensure_connected()
-            generation = self._generation
-            try:
-                reply = await self._call(name, *args, **kwargs)
-            except _LaneTimeout:
-                self._lost(generation)
-                last = f"no answer within {self._settings.call_timeout}s"
-                continue
+            if first is not None:  # the failed call above is the first attempt
+                reply, first = first, None
+            else:
+                if self._state is not PortState.CONNECTED:
+                    await self._ensure_connected()
+                generation = self._generation
+                if self._in_process:  # no lane, no timeout: the call is made here
+                    reply = self._call_now(name, args, kwargs)
+                else:
+                    try:
+                        reply = await self._call(name, *args, **kwargs)
+                    except _LaneTimeout:
+                        self._lost(generation)
+                        last = f"no answer within {self._settings.call_timeout}s"
+                        continue
             if not reply.failed:
                 return reply.result if raise_on_failure else reply
             if reply.connection_lost:
@@ -577,22 +593,35 @@ class TerminalPort:
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> _Reply:
         """One lane slot: the call, then ``last_error()``; metrics updated."""
+        if self._in_process:
+            return self._call_now(name, args, kwargs)
         if self._state is PortState.CLOSED and name != "shutdown":
             raise TerminalError("the terminal port is closed")
         function = getattr(self._api, name)
         generation = self._generation
         started = self._clock.monotonic()
         try:
-            if self._in_process:
-                reply = self._slot(function, args, kwargs, generation)
-            else:
-                work = functools.partial(self._slot, function, args, kwargs, generation)
-                reply = await self._threaded(work)
+            work = functools.partial(self._slot, function, args, kwargs, generation)
+            reply = await self._threaded(work)
         except _LaneTimeout:
             self._count(name, started)
             self._metrics.timeouts += 1
             self._note_error(name, LANE_TIMEOUT, "lane timeout")
             raise
+        self._count(name, started)
+        if reply.exc is not None or (reply.failed and reply.code != RES_S_OK):
+            self._note_error(
+                name, reply.code, reply.message if reply.exc is None else repr(reply.exc)
+            )
+        return reply
+
+    def _call_now(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Reply:
+        """``_call`` in process (``in_process``): the slot on the caller's thread, with nothing
+        awaited (so no coroutine to create), which is the whole cost of a simulator's call."""
+        if self._state is PortState.CLOSED and name != "shutdown":
+            raise TerminalError("the terminal port is closed")
+        started = self._clock.monotonic()
+        reply = self._slot(getattr(self._api, name), args, kwargs, self._generation)
         self._count(name, started)
         if reply.exc is not None or (reply.failed and reply.code != RES_S_OK):
             self._note_error(

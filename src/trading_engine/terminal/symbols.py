@@ -6,6 +6,7 @@ Bitmask and enum constants that the MetaTrader5 module does not export (``SYMBOL
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,7 @@ SYMBOL_TRADE_EXECUTION_MARKET = 2
 SYMBOL_TRADE_EXECUTION_EXCHANGE = 3
 
 
+@functools.lru_cache(maxsize=256)  # a few steps per symbol, asked for every request
 def step_decimals(step: float) -> int:
     """Decimal places of a grid step: 0.01 → 2, 0.25 → 2, 1.0 → 0 (at most 10)."""
     text = f"{step:.10f}".rstrip("0")

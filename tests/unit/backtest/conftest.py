@@ -20,6 +20,31 @@ START = 1_704_067_200  # 2024-01-01 00:00 (a Monday), server time
 ResultFactory = Callable[..., BacktestResult]
 
 
+def sma_cross(fast: int, slow: int, atr: int) -> dict[str, Any]:
+    """Config overrides: ``ema_cross`` on an SMA(``fast``)/SMA(``slow``) cross, no regime."""
+    sma = [("sma_fast", "sma", fast), ("sma_slow", "sma", slow), ("atr", "atr", atr)]
+    return {
+        "indicators": {
+            "indicators": [
+                {"kind": kind, "params": {"timeperiod": n}, "name": name} for name, kind, n in sma
+            ],
+            "regime": None,
+        },
+        "strategies": [
+            {
+                "name": "sma_cross",
+                "class_path": "ema_cross",
+                "params": {
+                    "fast_value": "sma_fast",
+                    "slow_value": "sma_slow",
+                    "regime_filter": False,
+                },
+            }
+        ],
+        "logging.level": "ERROR",
+    }
+
+
 def bar_times(step: int, n: int, *, weekends: bool) -> np.ndarray:
     times = START + step * np.arange(n * 2, dtype=np.int64)
     if not weekends:

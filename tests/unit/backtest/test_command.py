@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 from loguru import logger
+from tests.unit.backtest.conftest import sma_cross
 from typer.testing import CliRunner
 
 from trading_engine.backtest.command import BacktestOptions, run_command
@@ -25,28 +26,9 @@ CONFIG = Path(__file__).parents[3] / "configs" / "eurusd.yaml"
 runner = CliRunner()
 
 SMA_CROSS = {
+    **sma_cross(5, 20, 14),
     "trading.timeframes": ["H1"],
-    "indicators": {
-        "indicators": [
-            {"kind": "sma", "params": {"timeperiod": 5}, "name": "sma_fast"},
-            {"kind": "sma", "params": {"timeperiod": 20}, "name": "sma_slow"},
-            {"kind": "atr", "params": {"timeperiod": 14}, "name": "atr"},
-        ],
-        "regime": None,
-    },
-    "strategies": [
-        {
-            "name": "sma_cross",
-            "class_path": "ema_cross",
-            "params": {
-                "fast_value": "sma_fast",
-                "slow_value": "sma_slow",
-                "regime_filter": False,
-            },
-        }
-    ],
     "services.indicator_calculation.warmup_bars": 40,
-    "logging.level": "ERROR",
 }
 
 

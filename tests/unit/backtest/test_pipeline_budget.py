@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from loguru import logger
+from tests.unit.backtest.conftest import sma_cross
 
 from trading_engine.backtest.command import BacktestOptions, run_command, with_history
 from trading_engine.backtest.period import plan_period
@@ -30,28 +31,7 @@ CONFIG = Path(__file__).parents[3] / "configs" / "eurusd.yaml"
 JAN_1 = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp())  # a Monday, server time
 GUARD = "the data ended after"
 
-SMA_CROSS = {
-    "indicators": {
-        "indicators": [
-            {"kind": "sma", "params": {"timeperiod": 3}, "name": "sma_fast"},
-            {"kind": "sma", "params": {"timeperiod": 8}, "name": "sma_slow"},
-            {"kind": "atr", "params": {"timeperiod": 5}, "name": "atr"},
-        ],
-        "regime": None,
-    },
-    "strategies": [
-        {
-            "name": "sma_cross",
-            "class_path": "ema_cross",
-            "params": {
-                "fast_value": "sma_fast",
-                "slow_value": "sma_slow",
-                "regime_filter": False,
-            },
-        }
-    ],
-    "logging.level": "ERROR",
-}
+SMA_CROSS = sma_cross(3, 8, 5)
 
 
 def config(timeframes: list[str], warmup: int) -> SystemConfig:
@@ -78,10 +58,22 @@ def ticks_file(path: Path, seconds: list[int], minutes: int = 180) -> Path:
     return path
 
 
-def bars_file(path: Path, step: int, n: int, *, tick_volume: int = 100, nan_at: int = -1) -> Path:
-    """``n`` bars of ``step`` seconds on weekdays from 2024-01-01 00:00, a random walk."""
-    times = JAN_1 + step * np.arange(2 * n, dtype=np.int64)
-    times = times[(times // 86_400 + 3) % 7 < 5][:n]
+def bars_file(
+    path: Path,
+    step: int,
+    n: int,
+    *,
+    tick_volume: int = 100,
+    nan_at: int = -1,
+    without: tuple[date, ...] = (),
+) -> Path:
+    """``n`` bars of ``step`` seconds on weekdays from 2024-01-01 00:00 (none on the days
+    ``without``), a random walk."""
+    times = JAN_1 + step * np.arange(3 * n, dtype=np.int64)
+    missing = [
+        int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()) // 86_400 for d in without
+    ]
+    times = times[((times // 86_400 + 3) % 7 < 5) & ~np.isin(times // 86_400, missing)][:n]
     close = walk(n)
     bars = np.zeros(n, dtype=RATES_DTYPE)
     bars["time"] = times
@@ -166,6 +158,13 @@ CASES: dict[str, Case] = {
         config(["H1"], 24),
         bars_file(d / "h1.csv", 3600, 400),
         date(2024, 1, 5),
+    ),
+    # --to before four days without data (a Friday and a Monday missing): its last bar closes
+    # with the next tick, on Tuesday
+    "--to before four days without data": lambda d: (
+        config(["H1"], 24),
+        bars_file(d / "h1.csv", 3600, 400, without=(date(2024, 1, 5), date(2024, 1, 8))),
+        date(2024, 1, 4),
     ),
 }
 

@@ -269,3 +269,15 @@ def test_bad_m1_bars_are_served_as_the_file_has_them(tmp_path: Path) -> None:
     assert history.timeframe == c.TIMEFRAME_M1
     assert len(history.data) == 3
     assert history.rejected == ()
+
+
+def test_a_file_read_again_is_not_parsed_again_until_it_changes(tmp_path: Path) -> None:
+    path = write(tmp_path / "EURUSD_H1.csv", [HEADER, *H1_ROWS], "utf-8", "\n")
+    first = load_history(path)
+    assert load_history(tmp_path / "." / "EURUSD_H1.csv") is first  # the same file, kept
+    with pytest.raises(ValueError, match="read-only"):
+        first.data["close"][0] = 0.0  # shared by every reader: nobody may change it
+    write(path, [HEADER, *H1_ROWS[:3]], "utf-8", "\n")  # rewritten: another size and time
+    again = load_history(path)
+    assert again is not first
+    assert len(again.data) == 3

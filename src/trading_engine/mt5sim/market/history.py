@@ -33,6 +33,7 @@ each (:func:`~trading_engine.mt5sim.market.bars.m1_from_bars`).
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -438,8 +439,34 @@ def load_history(path: Path) -> History:
     engine's bar validation rejects, counts and logs a bad one. Ticks, and bars of a higher
     timeframe (spread over M1 bars to be replayed), cannot carry a bad row through: such rows
     are left out here and listed in ``History.rejected``.
+
+    The last few files read are kept (their records read-only), keyed by path, size and
+    modification time: a backtest reads its file when it plans the period, counts the bars and
+    builds its terminal, and a 1M-row export takes seconds to parse.
     """
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _load_history(path)  # the reader says what is wrong with it
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    hit = _READ.get(key)
+    if hit is not None:
+        _READ.move_to_end(key)
+        return hit
+    history = _load_history(path)
+    history.data.setflags(write=False)
+    _READ[key] = history
+    while len(_READ) > _READ_KEPT:
+        _READ.popitem(last=False)
+    return history
+
+
+_READ: OrderedDict[tuple[str, int, int], History] = OrderedDict()
+_READ_KEPT = 4
+
+
+def _load_history(path: Path) -> History:
     kind, data, naming = _read(path)
     if kind == "ticks":
         data, bad = _sound(kind, data, naming)
