@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,9 @@ from trading_engine.data.validation import BarValidator
 from trading_engine.errors import ConfigError
 from trading_engine.terminal.factory import HistorySpan, read_spans, server_time_of, sim_config_of
 from trading_engine.timeframes import fixed_seconds
+
+if TYPE_CHECKING:
+    from trading_engine.mt5sim.market.data import MarketData
 
 __all__ = ["DEFAULT_GENERATED_BARS", "Period", "closing_bars", "plan_period"]
 
@@ -182,21 +186,24 @@ def closing_bars(config: SystemConfig, first: int, last: int) -> int:
     market = mt5sim.Terminal(
         sim_config_of(sim, config.trading.symbols), clock=lambda: start_utc
     ).market
-    generated = not sim.history_files and sim.history_file is None
     total = 0
     for symbol in config.trading.symbols:
+        # far enough for the bars closing at ``last`` to close, with the first tick at or after
+        # it: past a weekend, a holiday, or days missing from a history file (up to two months)
         horizon = last + 4 * _DAY
-        quotes = market.minute_quotes(symbol, 0, horizon)
-        # generated prices have no end: far enough for the bars closing at ``last`` to close
-        while generated and not (quotes.time.size and quotes.time[-1] >= last):
+        while horizon < last + 60 * _DAY and not _ticks_from(market, symbol, last, horizon):
             horizon += 7 * _DAY
-            if horizon > last + 60 * _DAY:
-                break
-            quotes = market.minute_quotes(symbol, 0, horizon)
+        quotes = market.minute_quotes(symbol, 0, horizon)
         for timeframe in config.trading.timeframes:
             rates = market.copy_rates_range(symbol, timeframe, 0, last, st.to_utc(horizon))
             total += _emitted(symbol, timeframe, rates, quotes.time, quotes.first_msc, first, last)
     return total
+
+
+def _ticks_from(market: MarketData, symbol: str, last: int, horizon: int) -> bool:
+    """Whether an M1 bar of ``symbol`` opens in ``[last, horizon]`` (server seconds)."""
+    times = market.minute_quotes(symbol, last, horizon).time
+    return bool(times.size and times[-1] >= last)
 
 
 def _emitted(

@@ -34,8 +34,8 @@ from trading_engine.timeframes import fixed_seconds
 
 __all__ = ["run_backtest", "run_pipeline"]
 
-_LOOK_AHEAD = (4, 11, 32)  # days the guard looks ahead for the next tick: a weekend and a
-# holiday, then further for a history file's gaps
+_LOOK_AHEAD = (4, 11, 32, 60)  # days the guard looks ahead for the next tick: a weekend and a
+# holiday, then further for a history file's gaps (as far as the budget and the fast engine do)
 
 
 def _configure(
@@ -173,7 +173,7 @@ async def _end_of_data(engine: TradingOrchestrator, clock: SimClock, end: float)
 
 def _first_tick_after(engine: TradingOrchestrator, end: float) -> float:
     """When the bars closing at ``end`` (UTC) close: the first tick at or after it of every
-    symbol of the simulated market, within a month (``end`` itself when none comes)."""
+    symbol of the simulated market, within two months (``end`` itself when none comes)."""
     market = getattr(engine.terminal, "market", None)
     if market is None:  # not the simulator: no way to look ahead
         return end

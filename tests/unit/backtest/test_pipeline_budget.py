@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +87,12 @@ def bars_file(
         bars["close"][nan_at] = np.nan
     write_bars_csv(path, bars)
     return path
+
+
+def _weekdays(first: date, n: int) -> tuple[date, ...]:
+    """``n`` weekdays from ``first`` on."""
+    days = (first + timedelta(days=i) for i in range(2 * n + 7))
+    return tuple(d for d in days if d.weekday() < 5)[:n]
 
 
 @contextmanager
@@ -165,6 +171,19 @@ CASES: dict[str, Case] = {
         config(["H1"], 24),
         bars_file(d / "h1.csv", 3600, 400, without=(date(2024, 1, 5), date(2024, 1, 8))),
         date(2024, 1, 4),
+    ),
+    # --to on a Friday before four more days without data: the next tick comes a week later
+    "--to before a week without data": lambda d: (
+        config(["H1"], 24),
+        bars_file(d / "h1.csv", 3600, 400, without=_weekdays(date(2024, 1, 8), 4)),
+        date(2024, 1, 5),
+    ),
+    # six weeks without data (a history file with a hole): the fast engine looks two months
+    # ahead for the next tick, and so do the budget and the pipeline's end-of-data guard
+    "--to before six weeks without data": lambda d: (
+        config(["H1"], 24),
+        bars_file(d / "h1.csv", 3600, 1100, without=_weekdays(date(2024, 1, 8), 30)),
+        date(2024, 1, 5),
     ),
 }
 

@@ -201,6 +201,37 @@ def test_invalid_utf8_names_the_line_and_the_column(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}:3: column 4 <HIGH>: not UTF-8 or UTF-16 text"
 
 
+_BAD_HIGH = {  # a bad code unit in line 3's <HIGH>, for each encoding of an export
+    "utf-8": ("utf-8", b"", b"\xff"),
+    "utf-8 with a mark": ("utf-8", b"\xef\xbb\xbf", b"\xff"),
+    "utf-16 le with a mark": ("utf-16-le", b"\xff\xfe", b"\x00\xd8"),
+    "utf-16 be with a mark": ("utf-16-be", b"\xfe\xff", b"\xd8\x00"),
+    "utf-16 le without a mark": ("utf-16-le", b"", b"\x00\xd8"),
+}
+
+
+@pytest.mark.parametrize("case", list(_BAD_HIGH))
+def test_a_bad_code_unit_names_file_line_and_column_in_every_encoding(
+    tmp_path: Path, case: str
+) -> None:
+    encoding, mark, bad = _BAD_HIGH[case]
+    head, tail = "\r\n".join([HEADER, H1_ROWS[0], H1_ROWS[1]]).split("1.09480")
+    path = tmp_path / "bad.csv"
+    path.write_bytes(mark + (head + "1.0").encode(encoding) + bad + tail.encode(encoding))
+    with pytest.raises(HistoryFileError) as info:
+        load_history(path)
+    assert str(info.value) == f"{path}:3: column 4 <HIGH>: not UTF-8 or UTF-16 text"
+
+
+def test_a_binary_file_is_one_plain_line_without_its_bytes(tmp_path: Path) -> None:
+    """A binary file's first line is no header: its bytes are not echoed as a column name."""
+    path = tmp_path / "chart.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x1b[2J" + bytes(range(128, 256)))
+    with pytest.raises(HistoryFileError) as info:
+        load_history(path)
+    assert str(info.value) == f"{path}:1: column 1: not UTF-8 or UTF-16 text"
+
+
 @pytest.mark.parametrize(
     ("lines", "expected"),
     [([], ":1: empty file"), ([HEADER], ":2: no data rows after the header")],

@@ -108,29 +108,36 @@ class History:
 def _text(path: Path) -> str:
     raw = path.read_bytes()
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = raw.decode("utf-16")
+        encoding, body = ("utf-16-le" if raw[0] == 0xFF else "utf-16-be"), raw[2:]
     elif len(raw) >= 4 and raw[1] == 0 and raw[3] == 0:  # UTF-16 LE without a mark
-        text = raw.decode("utf-16-le")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            column = _byte_column(raw, exc.start)
-            raise HistoryFileError(
-                path, "not UTF-8 or UTF-16 text", line=line, column=column
-            ) from None
+        encoding, body = "utf-16-le", raw
+    else:  # the codec's error positions count from after a mark: the mark is cut here
+        encoding, body = "utf-8", raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        before = body[: exc.start].decode(encoding, "replace")
+        first = body.decode(encoding, "replace").split("\n", 1)[0]
+        raise HistoryFileError(
+            path,
+            "not UTF-8 or UTF-16 text",
+            line=before.count("\n") + 1,
+            column=_column_at(before, first),
+        ) from None
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").rstrip("\n") + "\n"
 
 
-def _byte_column(raw: bytes, at: int) -> str:
-    """The column label (number and header name) of the field holding byte ``at``."""
-    line_start = raw.rfind(b"\n", 0, at) + 1
-    first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r\ufeff")
+def _column_at(before: str, first: str) -> str:
+    """The column label (number and header name) of the field that follows the text
+    ``before``, under the header line ``first``; the number alone when ``first`` is no text
+    header (a binary file: its bytes are not echoed)."""
+    first = first.strip("\r\ufeff")
     sep = max(("\t", ",", ";"), key=first.count)
-    index = raw[line_start:at].count(sep.encode())
+    index = before[before.rfind("\n") + 1 :].count(sep)
     names = first.split(sep)
     name = names[index].strip().upper() if index < len(names) else ""
+    if "\ufffd" in first or not name.isprintable():
+        name = ""
     return f"{index + 1} {name}".rstrip()
 
 
