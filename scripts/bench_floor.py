@@ -17,7 +17,7 @@ same rules on the same bars (``bench_engine.EmaCross``) in the same run, round-r
 of orders sent to the simulator must be twice its trades. Printed: each part, the floor, the
 peer's time and the best ratio a floor-speed engine could reach (the median of rounds).
 
-    python scripts/bench_floor.py --bars 1000000 --rounds 3
+    python scripts/bench_floor.py --bars 1000000 --rounds 7
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from bench_engine import WARMUP, engine_config, run_backtesting_py
 from trading_engine import mt5sim
 from trading_engine.clock import SimClock
 from trading_engine.indicators import kernels
+from trading_engine.model.position import PositionView
 from trading_engine.strategy.base import Snapshot
 from trading_engine.strategy.ema_cross import EmaCross
 from trading_engine.terminal.factory import open_terminal
@@ -63,19 +64,29 @@ def build(bars: int) -> tuple[Any, SimClock, np.ndarray[Any, Any], float]:
     return terminal, clock, series, time.perf_counter() - started
 
 
-def strategy_seconds(series: np.ndarray[Any, Any]) -> float:
-    """``ema_cross``'s ``evaluate`` on a ``Snapshot`` of every bar after the warm-up."""
+def strategy_pass(series: np.ndarray[Any, Any]) -> tuple[float, int]:
+    """``ema_cross``'s ``evaluate`` on a ``Snapshot`` of every bar after the warm-up, each
+    carrying the position its signals so far hold (filled at once); the seconds and entries."""
     close = np.ascontiguousarray(series["close"], dtype=np.float64)
     fast = kernels.ema(close, 12).tolist()
     slow = kernels.ema(close, 26).tolist()
     rows = series.tolist()
     strategy = EmaCross({"regime_filter": False, "sl_atr": 0, "tp_atr": 0, "volume": 0.1})
+    held: PositionView | None = None
+    entries = 0
     started = time.perf_counter()
     for i in range(WARMUP, len(rows)):
         tm, o, h, lo, c, *_ = rows[i]
         values = {"ema_fast": fast[i], "ema_slow": slow[i]}
-        strategy.evaluate(Snapshot("EURUSD", 1, tm, o, h, lo, c, values, "unknown", None, i + 1))
-    return time.perf_counter() - started
+        snapshot = Snapshot("EURUSD", 1, tm, o, h, lo, c, values, "unknown", held, i + 1)
+        signal = strategy.evaluate(snapshot)
+        if signal is not None:
+            if signal.action == "enter":
+                entries += 1
+                held = PositionView(entries, signal.side, 0.1, c)
+            else:
+                held = None
+    return time.perf_counter() - started, entries
 
 
 def order_seconds(terminal: Any, clock: SimClock, trades: Any) -> tuple[float, int]:
@@ -115,16 +126,21 @@ def order_seconds(terminal: Any, clock: SimClock, trades: Any) -> tuple[float, i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    strategy_seconds(build(2_000)[2])  # warm-up: numba kernels compiled or loaded
+    strategy_pass(build(2_000)[2])  # warm-up: numba kernels compiled or loaded
     rows: list[dict[str, float]] = []
     for r in range(args.rounds):
         terminal, clock, series, setup = build(args.bars)
         bars = len(series) - WARMUP
         peer = run_backtesting_py(series, WARMUP)
-        per_bar = strategy_seconds(series)
         trades = peer["trades"]
+        _, entries = strategy_pass(series)  # checked before it is timed
+        if abs(entries - peer["entries"]) > 2:  # the run's edges (bench_engine.py)
+            raise SystemExit(
+                f"round {r}: ema_cross entered {entries} times, backtesting.py {peer['entries']}"
+            )
+        per_bar, _ = strategy_pass(series)
         orders, sent = order_seconds(terminal, clock, trades)
         if sent != 2 * len(trades):
             raise SystemExit(f"round {r}: {sent} orders for {len(trades)} trades")

@@ -414,9 +414,12 @@ def _extremes_past(market: Any, symbol: str, from_srv: float, end_srv: float) ->
     tick after the end, which closes the run's last bars (past a weekend; past days missing from
     a history file, up to two months). A history file's last bar never closes."""
     ext = load_m1_extremes(market, symbol, from_srv, end_srv + 3 * _DAY)
-    if not (ext.times.size and ext.times[-1] >= end_srv):
-        ext = load_m1_extremes(market, symbol, from_srv, end_srv + 60 * _DAY)
-    return ext
+    if ext.times.size and ext.times[-1] >= end_srv:
+        return ext
+    later = load_m1_extremes(market, symbol, end_srv, end_srv + 60 * _DAY)  # the tail only
+    if not later.times.size:
+        return ext  # the data ends: its last bar never closes
+    return load_m1_extremes(market, symbol, from_srv, int(later.times[0]) + 60)
 
 
 def _plan_chunks(plan: Plan) -> Iterator[tuple[int, list[float], list[int]]]:

@@ -33,7 +33,8 @@ def best_table(study: optuna.study.Study, count: int = 10) -> list[str]:
     trials = best_trials(study, count)
     objectives: Sequence[str] = study.user_attrs.get("objectives") or ["value"]
     names = sorted({k for t in trials for k in t.params})
-    header = ["rank", "trial", *objectives, *names, *SHOWN_STATS]
+    shown = [s for s in SHOWN_STATS if s not in objectives]  # an objective has its column
+    header = ["rank", "trial", *objectives, *names, *shown]
     rows = [header]
     for rank, trial in enumerate(trials, 1):
         stats = trial.user_attrs.get("stats", {})
@@ -44,7 +45,7 @@ def best_table(study: optuna.study.Study, count: int = 10) -> list[str]:
                 str(trial.number),
                 *(_fmt(v) for v in values),
                 *(_fmt(trial.params.get(n)) for n in names),
-                *(_fmt(stats.get(s)) for s in SHOWN_STATS),
+                *(_fmt(stats.get(s)) for s in shown),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

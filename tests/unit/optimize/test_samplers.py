@@ -102,6 +102,7 @@ def test_nsga2_keeps_a_pareto_front(tmp_path: Path) -> None:
             )
     lines = best_table(study)
     assert lines[0].split()[:4] == ["rank", "trial", "Return", "[%]"]
+    assert lines[0].count("Return [%]") == 1  # the objective's column, not again among stats
 
 
 def test_cmaes_refuses_a_choice(tmp_path: Path) -> None:
