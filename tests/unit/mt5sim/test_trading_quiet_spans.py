@@ -1,7 +1,10 @@
-"""Quiet spans of the catch-up (``horizon.py``) against the search on every call.
+"""Quiet spans (``horizon.py``) and quote bounds (``bounds.py``) of the catch-up against the
+plain search on every call.
 
-Two terminals replay the same random session, one with quiet spans, one without
-(``Catchup.quiet_spans = False``, the reference); every answer must be equal.
+Three terminals replay the same random session: one with quiet spans and bounds (the default),
+one with bounds only (every call searches, reading ticks only where the bounds let an event
+fire), and the reference without either (``Catchup.quiet_spans = False``, ``Catchup.bounds =
+False``: every call reads every window's ticks); every answer must be equal.
 """
 
 from __future__ import annotations
@@ -40,9 +43,20 @@ def _pair(mode: str, balance: float) -> tuple[Clock, Terminal, Terminal]:
     )
     fast, ref = Terminal(cfg, clock=clock), Terminal(cfg, clock=clock)
     ref._catchup.quiet_spans = False
+    ref._catchup.bounds = False
+    assert fast._catchup.bounds
     assert fast.initialize()
     assert ref.initialize()
     return clock, fast, ref
+
+
+def _bounded(clock: Clock, ref: Terminal) -> Terminal:
+    """A terminal like ``ref`` that searches on every call, with the quotes' bounds."""
+    t = Terminal(ref.config, clock=clock)
+    t._catchup.quiet_spans = False
+    assert t._catchup.bounds
+    assert t.initialize()
+    return t
 
 
 def _request(t: Terminal, op: tuple[Any, ...]) -> dict[str, Any] | None:
@@ -149,37 +163,49 @@ def _answers(t: Terminal) -> tuple[Any, ...]:
     mode=st.sampled_from(["m1", "ticks"]),
     balance=st.sampled_from([10_000.0, 300.0, 150.0]),
 )
-def test_quiet_spans_answer_as_the_search_on_every_call(
+def test_quiet_spans_and_bounds_answer_as_the_search_on_every_call(
     script: list[tuple[Any, ...]], mode: str, balance: float
 ) -> None:
     clock, fast, ref = _pair(mode, balance)
+    mid = _bounded(clock, ref)
+    terminals = (fast, mid)
+    reads = ref.market.tick_reads
     for op in script:
         if op[0] == "wait":
             clock.t += op[1]
-            assert _answers(fast) == _answers(ref)
+            expected = _answers(ref)
+            assert all(_answers(t) == expected for t in terminals)
             continue
         if op[0] == "minutes":  # a backtest's polling
             for _ in range(op[1]):
                 clock.t += 60.0
-                assert fast.positions_get() == ref.positions_get()
+                expected = ref.positions_get()
+                assert all(t.positions_get() == expected for t in terminals)
             continue
         req = _request(ref, op)
-        assert req == _request(fast, op)
+        assert all(_request(t, op) == req for t in terminals)
         if req is not None:
-            assert fast.order_send(req) == ref.order_send(req)
-        assert _answers(fast) == _answers(ref)
+            sent = ref.order_send(req)
+            assert all(t.order_send(req) == sent for t in terminals)
+        expected = _answers(ref)
+        assert all(_answers(t) == expected for t in terminals)
     clock.t += 2 * 86_400.0
-    assert _answers(fast) == _answers(ref)
-    assert fast.history_deals_get(0, 2**40) == ref.history_deals_get(0, 2**40)
-    assert fast.history_orders_get(0, 2**40) == ref.history_orders_get(0, 2**40)
-    assert fast._catchup.events == ref._catchup.events
-    deals = fast.history_deals_get(0, 2**40) or ()
-    for d in deals:  # the indexes answer as a scan of all deals
+    expected = _answers(ref)
+    assert all(_answers(t) == expected for t in terminals)
+    deals = ref.history_deals_get(0, 2**40)
+    orders = ref.history_orders_get(0, 2**40)
+    for t in terminals:
+        assert t.history_deals_get(0, 2**40) == deals
+        assert t.history_orders_get(0, 2**40) == orders
+        assert t._catchup.events == ref._catchup.events
+    # the bounds spare tick reads (the reference reads every window it searches)
+    assert mid.market.tick_reads - reads <= ref.market.tick_reads - reads
+    for d in deals or ():  # the indexes answer as a scan of all deals
         assert fast.history_deals_get(position=d.position_id) == tuple(
-            x for x in deals if x.position_id == d.position_id
+            x for x in deals or () if x.position_id == d.position_id
         )
         assert fast.history_deals_get(ticket=d.order) == tuple(
-            x for x in deals if x.order == d.order
+            x for x in deals or () if x.order == d.order
         )
     assert fast.history_deals_get(position=123) == ()
 
@@ -240,3 +266,24 @@ def test_a_stop_out_found_by_the_look_ahead_happens_at_the_same_tick() -> None:
     deals = ref.history_deals_get(0, 2**40) or ()
     assert deals[-1].reason == mt5.DEAL_REASON_SO
     assert fast.history_deals_get(0, 2**40) == deals
+
+
+def test_the_bounds_spare_the_tick_reads_of_a_quiet_position_and_find_its_stop() -> None:
+    clock, _fast, ref = _pair("ticks", 10_000.0)
+    mid = _bounded(clock, ref)
+    for t in (ref, mid):
+        req = _request(t, ("market", "EURUSD", 0, 150, 150, 0.1, 0))
+        assert req is not None
+        assert t.order_send(req).retcode == mt5.TRADE_RETCODE_DONE  # type: ignore[union-attr]
+    ref_reads, mid_reads = ref.market.tick_reads, mid.market.tick_reads
+    for _ in range(2 * 1440):
+        clock.t += 60.0
+        assert mid.positions_get() == ref.positions_get()
+    deals = ref.history_deals_get(0, 2**40) or ()
+    assert deals[-1].reason in (mt5.DEAL_REASON_SL, mt5.DEAL_REASON_TP)  # it did close
+    assert mid.history_deals_get(0, 2**40) == deals
+    assert mid.account_info() == ref.account_info()
+    # the reference reads the ticks of every minute while the position is open; the bounds
+    # read them only in the blocks whose quotes reach the stop or the target
+    assert ref.market.tick_reads - ref_reads > 100
+    assert mid.market.tick_reads - mid_reads < (ref.market.tick_reads - ref_reads) / 10

@@ -100,7 +100,11 @@ class TerminalCore:
             self.specs, cfg, self.money, self.ledger, self._now, np.random.default_rng(cfg.seed)
         )
         self._catchup = Catchup(
-            self.server, self.market.ticks_between, self._now.at_server_msc, self._now.now_msc
+            self.server,
+            self.market.ticks_between,
+            self._now.at_server_msc,
+            self._now.now_msc,
+            self.market.tick_bounds,
         )
         self._initialized = False
         self.trade_allowed = cfg.trade_allowed

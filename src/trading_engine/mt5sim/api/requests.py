@@ -38,6 +38,8 @@ REQUEST_FIELDS: Final[tuple[tuple[str, int], ...]] = (
 )
 _DEFAULTS: Final = (0, 0, 0, "", 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, "", 0, 0)
 _U64: Final = 1 << 64
+_I64_MIN: Final = -(_U64 // 2)
+_SLOTS: Final = {name: (i, kind) for i, (name, kind) in enumerate(REQUEST_FIELDS)}
 
 
 class RequestError(ValueError):
@@ -64,7 +66,7 @@ def _int(v: Any) -> int:
     if isinstance(v, float):
         raise TypeError
     i = operator.index(v)
-    if not -(_U64 // 2) <= i < _U64:
+    if not _I64_MIN <= i < _U64:
         raise OverflowError
     return i
 
@@ -77,9 +79,13 @@ def _float(v: Any) -> float:
 
 def parse_request(request: Any, comment_limit: int) -> TradeRequest:
     """Validate the dict ``request`` and return its ``TradeRequest`` (raises ``RequestError``)."""
+    if type(request) is dict:
+        values = _plain(request)
+        if values is not None:
+            return _finish(values, comment_limit)
     if not isinstance(request, dict):
         raise RequestError("request")
-    values: list[Any] = list(_DEFAULTS)
+    values = list(_DEFAULTS)
     for i, (name, kind) in enumerate(REQUEST_FIELDS):
         if name not in request:
             continue
@@ -97,6 +103,33 @@ def parse_request(request: Any, comment_limit: int) -> TradeRequest:
                 values[i] = to_seconds(v)
         except (TypeError, ValueError, OverflowError):
             raise RequestError(name) from None
+    return _finish(values, comment_limit)
+
+
+def _plain(request: dict[str, Any]) -> list[Any] | None:
+    """The values of a request whose fields all have their plain type (``int`` in range,
+    ``float``, ``str``; the expiration an ``int``); None for anything else, which the general
+    parse handles (conversions, and the first bad field in field order)."""
+    values: list[Any] = list(_DEFAULTS)
+    for name, v in request.items():
+        slot = _SLOTS.get(name)
+        if slot is None:
+            continue
+        i, kind = slot
+        t = type(v)
+        if kind == _FLOAT:
+            if t is not float:
+                return None
+        elif kind == _STR:
+            if t is not str:
+                return None
+        elif t is not int or not _I64_MIN <= v < _U64:
+            return None
+        values[i] = v
+    return values
+
+
+def _finish(values: list[Any], comment_limit: int) -> TradeRequest:
     comment: str = values[14]
     if len(comment) > comment_limit or not comment.isprintable():
         raise RequestError("comment")

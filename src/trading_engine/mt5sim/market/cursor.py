@@ -85,6 +85,8 @@ class FeedCursor:
     __slots__ = (
         "_a",
         "_asks",
+        "_at_index",
+        "_at_utc",
         "_bids",
         "_day",
         "_day_m1",
@@ -128,6 +130,8 @@ class FeedCursor:
         self._i_closed = 0
         self._a = 0
         self._prev: tuple[int, TickRow | None] = (_NEVER, None)
+        self._at_utc = math.nan  # the instant of ``_at_index`` (``_last_index``)
+        self._at_index = -1
 
     def _server(self, now_utc: float) -> float:
         """Server seconds of ``now_utc``, with the feed's data ensured up to them."""
@@ -159,6 +163,7 @@ class FeedCursor:
         self._day_m1_start = lo
         self._day_m1 = m1_times[lo:hi].tolist()
         self._minute = _NEVER
+        self._at_utc = math.nan  # no instant's index of this day yet
 
     def _list_day(self) -> None:
         self._tick_list = self._times.tolist()
@@ -180,13 +185,24 @@ class FeedCursor:
             self._run = running_bars(self._ticks, self._feed.spec.point).view(_V)
         return self._run
 
-    def last_tick(self, now_utc: float) -> TickRow | None:
-        """The fields of ``MarketData.last_tick(symbol, now_utc)`` (None: no tick)."""
+    def _last_index(self, now_utc: float) -> int:
+        """Index in the current day's ticks of the last tick at or before ``now_utc`` (-1: none
+        today); the last answer is kept, as the quote and the tick of one instant are read in
+        turn."""
+        if now_utc == self._at_utc:
+            return self._at_index
         s = self._server(now_utc)
         day = math.floor(s / DAY)
         if day != self._day:
             self._enter_day(day)
         k = self._right(math.floor(s * 1000.0)) - 1
+        self._at_utc = now_utc
+        self._at_index = k
+        return k
+
+    def last_tick(self, now_utc: float) -> TickRow | None:
+        """The fields of ``MarketData.last_tick(symbol, now_utc)`` (None: no tick)."""
+        k = self._last_index(now_utc)
         if k < 0:
             return self._before_day()
         row: TickRow = self._ticks[k : k + 1].tolist()[0]
@@ -194,11 +210,7 @@ class FeedCursor:
 
     def last_quote(self, now_utc: float) -> tuple[float, float] | None:
         """(bid, ask) of ``last_tick(now_utc)`` (None: no tick)."""
-        s = self._server(now_utc)
-        day = math.floor(s / DAY)
-        if day != self._day:
-            self._enter_day(day)
-        k = self._right(math.floor(s * 1000.0)) - 1
+        k = self._last_index(now_utc)
         if k < 0:
             row = self._before_day()
             return None if row is None else (row[1], row[2])

@@ -22,7 +22,7 @@ for long backtests on bars, "ticks" when tick-level fills matter.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -38,6 +38,7 @@ from trading_engine.mt5sim.market.bars import (
     minute_bar,
     quotes_from_m1,
 )
+from trading_engine.mt5sim.market.bounds import UNBOUNDED, Bounds, DayBounds
 from trading_engine.mt5sim.market.cursor import FeedCursor, TickRow
 from trading_engine.mt5sim.market.feed import Feed, GeneratedFeed, HistoryFeed
 from trading_engine.mt5sim.market.servertime import DAY, ServerTime
@@ -56,6 +57,9 @@ __all__ = ["DayStats", "MarketData", "MinuteQuotes", "generate_m1_bars"]
 _Series = tuple[npt.NDArray[np.void], npt.NDArray[np.int64], npt.NDArray[np.void]]
 _INFO_MASK = c.TICK_FLAG_BID | c.TICK_FLAG_ASK
 _TRADE_MASK = c.TICK_FLAG_LAST | c.TICK_FLAG_VOLUME
+_BOUND_DAYS = 3  # windows spanning more days are not summarised (``tick_bounds``)
+_BOUND_CACHE = 16  # day summaries kept (all dropped at once when full)
+_SUMMARISE_AFTER = 3  # a day's bounds are made at its third tick_bounds call
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,9 @@ class MarketData:
         """Per symbol, the rows of its history file left out (``History.rejected``)."""
         self.tick_reads = 0
         """``ticks_between`` calls so far: the trade server's tick-by-tick walks."""
+        self._bounds: dict[tuple[str, int], DayBounds] = {}
+        self._bound_asks: dict[tuple[str, int], int] = {}  # tick_bounds calls per unsummarised day
+        self._hours: dict[str, Callable[[float], bool]] = {}  # is_trading_time per symbol
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -255,6 +262,45 @@ class MarketData:
         feed = self._feed(symbol)
         feed.ensure(upto_msc / 1000.0)
         return self._ticks_window(feed, after_msc + 1, upto_msc)
+
+    def tick_bounds(self, symbol: str, after_msc: int, upto_msc: int) -> Bounds | None:
+        """Bounds of the quotes of the ticks ``ticks_between`` returns (``bounds.py``): every
+        one of them lies within; None exactly when there is none. ``UNBOUNDED`` (the caller
+        reads the ticks) for a window over more than a few days, or over a day not searched
+        often enough yet to be worth summarising (a summary costs a few window reads)."""
+        feed = self._feed(symbol)
+        feed.ensure(upto_msc / 1000.0)
+        lo_msc = after_msc + 1
+        if upto_msc < lo_msc:
+            return None
+        d0 = max(lo_msc // (DAY * 1000), feed.first_day())
+        d1 = min(upto_msc // (DAY * 1000), feed.end_day() - 1)
+        if d1 - d0 > _BOUND_DAYS:
+            return UNBOUNDED
+        out: Bounds | None = None
+        for day in range(d0, d1 + 1):
+            key = (symbol, day)
+            summary = self._bounds.get(key)
+            if summary is None:
+                # a day is summarised once it is searched often; until then, no bounds
+                asked = self._bound_asks.get(key, 0) + 1
+                if asked < _SUMMARISE_AFTER:
+                    if len(self._bound_asks) >= _BOUND_CACHE:
+                        self._bound_asks.clear()
+                    self._bound_asks[key] = asked
+                    return UNBOUNDED
+                ticks, times = feed.day_ticks(day)
+                if len(self._bounds) >= _BOUND_CACHE:
+                    self._bounds.clear()
+                summary = self._bounds[key] = DayBounds(day, ticks, times)
+            b = summary.within(lo_msc, upto_msc)
+            if b is None:
+                continue
+            if out is None:
+                out = b
+            else:
+                out = (min(out[0], b[0]), max(out[1], b[1]), min(out[2], b[2]), max(out[3], b[3]))
+        return out
 
     def copy_ticks_from(
         self, symbol: str, date_from_msc: int, count: int, flags: int, now_utc: float
@@ -416,10 +462,17 @@ class MarketData:
     def is_trading_time(self, symbol: str, now_utc: float) -> bool:
         """True inside the FX week (Monday 00:00 – Friday 23:59:59 server time); for recorded
         history, when the data shows the market open (:meth:`HistoryFeed.open_at`)."""
+        try:
+            return self._hours[symbol](now_utc)
+        except KeyError:
+            pass
         feed = self._feed(symbol)
         if isinstance(feed, HistoryFeed):
-            return feed.open_at(self._server_time.to_server(now_utc))
-        return self._server_time.is_open(now_utc)
+            open_at, to_server = feed.open_at, self._server_time.to_server
+            self._hours[symbol] = lambda utc: open_at(to_server(utc))
+        else:
+            self._hours[symbol] = self._server_time.is_open
+        return self._hours[symbol](now_utc)
 
     def day_stats(self, symbol: str, now_utc: float) -> DayStats | None:
         """Bid/ask high and low, open and previous close of the current server day, or None."""

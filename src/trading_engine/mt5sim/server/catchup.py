@@ -5,7 +5,9 @@ On every API call the terminal moves the server from the last processed instant 
 have positions or orders are examined with numpy, one vector pass per position/order, and the
 earliest event is applied, then the search resumes after it; a search also looks ahead, so that
 calls within a quiet span (no event possible while the books are unchanged) are O(1) too
-(``horizon.py``):
+(``horizon.py``); and a search first asks the bounds of each symbol's quotes over its window
+(``market/bounds.py``), reading the ticks only of the symbols where an order or a stop may fire
+(or everywhere, when a stop-out may happen). Events:
 
 - the rest of a partially filled RETURN market order fills on the next ticks, up to the
   configured liquidity per tick;
@@ -38,6 +40,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from trading_engine.mt5sim.market.bounds import UNBOUNDED, Bounds
 from trading_engine.mt5sim.market.servertime import day_of_week
 from trading_engine.mt5sim.server.horizon import (
     LOOK_MAX_MS,
@@ -64,7 +67,10 @@ from trading_engine.mt5sim.spec.structs import TradeRequest
 __all__ = ["Catchup"]
 
 _DAY_MS: Final = 86_400_000
+_TRIAL: Final = 64  # searches between reviews of the bounds' use (``_bounds_useful``)
+_PAUSE: Final = 512  # searches without the bounds after a review where they rarely helped
 TicksBetween = Callable[[str, int, int], npt.NDArray[np.void]]
+TickBounds = Callable[[str, int, int], Bounds | None]
 
 # event kinds, in the order they apply at the same instant
 _REJECT, _EXPIRE, _ROLLOVER, _ORDER, _STOP, _STOPOUT = range(6)
@@ -86,9 +92,11 @@ class Catchup:
         ticks_between: TicksBetween,
         set_instant: Callable[[int], None],
         start_msc: int,
+        tick_bounds: TickBounds | None = None,
     ) -> None:
         self.server = server
         self.ticks_between = ticks_between
+        self.tick_bounds: TickBounds = tick_bounds or (lambda s, a, b: UNBOUNDED)
         self.set_instant = set_instant
         self.synced_msc = start_msc
         self.rolled_msc = start_msc // _DAY_MS * _DAY_MS
@@ -99,6 +107,12 @@ class Catchup:
         self._look = LOOK_MIN_MS
         self.quiet_spans = True
         """Use quiet spans (``horizon.py``); False searches on every call (the reference)."""
+        self.bounds = tick_bounds is not None
+        """Read a window's ticks only where its quotes' bounds (``tick_bounds``) show that an
+        order, a stop or a stop-out may fire; False reads every window (the reference)."""
+        self._tries = 0  # searches that tried the bounds since the last review ...
+        self._spared = 0  # ... and those of them that read no tick (``_bounds_useful``)
+        self._pause = 0  # searches left without the bounds
 
     def resync(self, synced_msc: int, rolled_msc: int) -> None:
         """Continue from ``synced_msc`` (an account restored from its file): nothing before it
@@ -132,7 +146,7 @@ class Catchup:
         if (
             self.quiet_spans
             and eligible(self.server)
-            and self._look_ahead(self.synced_msc, target_msc)
+            and self._look_ahead(self.synced_msc, target_msc, key)
         ):
             self._quiet_to(target_msc)
             return
@@ -145,16 +159,17 @@ class Catchup:
         self.rolled_msc = max(self.rolled_msc, target_msc // _DAY_MS * _DAY_MS)
         self.set_instant(target_msc)
 
-    def _look_ahead(self, from_msc: int, now_msc: int) -> bool:
+    def _look_ahead(self, from_msc: int, now_msc: int, key: StateKey | None = None) -> bool:
         """Search ``(from_msc, now_msc + look-ahead]``; True (and a quiet span set) when no event
-        falls within ``(from_msc, now_msc]`` (see ``horizon.py``)."""
+        falls within ``(from_msc, now_msc]`` (see ``horizon.py``). ``key``: the books' current
+        ``state_key`` when the caller has it."""
         end = min(now_msc + self._look, (now_msc // _DAY_MS + 1) * _DAY_MS - 1)
         self._rescan_from = from_msc
         ev = self._earliest(end)
         if ev is not None and ev[0] <= now_msc:
             return False
         self._quiet_until = end + 1 if ev is None else ev[0]
-        self._quiet_key = state_key(self.server)
+        self._quiet_key = key if key is not None else state_key(self.server)
         return True
 
     def _process(self, target_msc: int) -> None:
@@ -188,12 +203,17 @@ class Catchup:
             return None
         cur = self._rescan_from
         found = self._timed_events(cur, target)
+        symbols = {p.symbol for p in ledger.positions.values()}
+        symbols.update(o.symbol for o in ledger.orders.values())
+        ordered = sorted(symbols)
+        if self.bounds and self._bounds_useful():
+            events = self._bounded_tick_events(ordered, cur, target)
+            if events is not None:
+                found.extend(events)
+                return min(found, key=_when) if found else None
         series: dict[str, npt.NDArray[np.void]] = {}
         extremes: dict[str, tuple[float, float, float, float]] = {}
-        symbols = {p.symbol for p in ledger.positions.values()} | {
-            o.symbol for o in ledger.orders.values()
-        }
-        for sym in sorted(symbols):
+        for sym in ordered:
             ticks = self.ticks_between(sym, cur, target)
             if len(ticks):
                 series[sym] = ticks
@@ -204,6 +224,61 @@ class Catchup:
             if hit is not None:
                 found.append((hit, _STOPOUT, None, None))
         return min(found, key=_when) if found else None
+
+    def _bounded_tick_events(
+        self, symbols: list[str], cur: int, target: int
+    ) -> list[_Event] | None:
+        """The events ``_earliest`` finds in the ticks, read only for the symbols whose quotes'
+        bounds over the window (``tick_bounds``) let an order or a stop fire; None when the
+        bounds cannot tell (a stop-out may be possible, or a window too long to summarise)."""
+        self._tries += 1
+        bounds: dict[str, Bounds] = {}
+        for sym in symbols:
+            b = self.tick_bounds(sym, cur, target)
+            if b is UNBOUNDED:
+                return None
+            if b is not None:
+                bounds[sym] = b
+        if self.server.ledger.positions and bounds and self._stopout_possible(bounds):
+            return None
+        found: list[_Event] = []
+        spared = True
+        for sym, b in bounds.items():
+            if self._may_fire(sym, b):
+                spared = False
+                ticks = self.ticks_between(sym, cur, target)
+                if len(ticks):
+                    ext = slice_extremes(ticks["bid"], ticks["ask"])
+                    found.extend(self._tick_events(sym, ticks, ext))
+        self._spared += spared
+        return found
+
+    def _bounds_useful(self) -> bool:
+        """Whether to try the bounds on this search. They cost a little on every search and
+        spare the reads only where the quotes stay clear of every order and stop (a strategy
+        without stops; stops far from the price): after every ``_TRIAL`` tries, a run where
+        fewer than half of them spared the reads goes without bounds for ``_PAUSE`` searches.
+        Either way the events are the same."""
+        if self._pause:
+            self._pause -= 1
+            return False
+        if self._tries >= _TRIAL:
+            if 2 * self._spared < self._tries:
+                self._pause = _PAUSE
+            self._tries = self._spared = 0
+            return not self._pause
+        return True
+
+    def _may_fire(self, sym: str, ext: Bounds) -> bool:
+        """Whether an order or a stop on ``sym`` may fire within the quotes ``ext``."""
+        ledger = self.server.ledger
+        for o in ledger.orders.values():
+            if o.symbol == sym and may_trigger(o, ext):
+                return True
+        for p in ledger.positions.values():
+            if p.symbol == sym and (p.sl or p.tp) and may_stop(p, ext):
+                return True
+        return False
 
     def _timed_events(self, cur: int, target: int) -> list[_Event]:
         """Events fixed in time: asynchronous rejects, expirations, the rollover at midnight."""
@@ -256,7 +331,9 @@ class Catchup:
         """A cheap, conservative test: could equity reach the stop-out level in this slice?
 
         Each symbol's profit is bounded below using the slice's bid/ask extremes (longs at the
-        lowest bid, shorts at the highest ask, conversion at its least favourable rate).
+        lowest bid, shorts at the highest ask, conversion at its least favourable rate); the
+        test is monotone in them, so that bounds of the extremes (``tick_bounds``) answer False
+        only where the extremes do.
         """
         server = self.server
         positions = server.ledger.positions.values()

@@ -54,11 +54,15 @@ def state_key(server: TradeServer) -> StateKey:
 def eligible(server: TradeServer) -> bool:
     """Whether a quiet span may be used: one symbol, no conversion through another symbol."""
     ledger = server.ledger
-    symbols = {p.symbol for p in ledger.positions.values()}
-    symbols.update(o.symbol for o in ledger.orders.values())
-    if len(symbols) != 1:
+    sym = None
+    for book in (ledger.positions, ledger.orders):
+        for x in book.values():
+            if sym is None:
+                sym = x.symbol
+            elif x.symbol != sym:
+                return False
+    if sym is None:
         return False
-    sym = symbols.pop()
     ccy = server.specs[sym].currency_profit
     if ccy == server.money.currency:
         return True

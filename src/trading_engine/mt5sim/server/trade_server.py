@@ -243,14 +243,15 @@ class TradeServer(Account):
             return Outcome(rc, bid=bid, ask=ask, figures=self.figures() if check_only else None)
         if self.money.rate(plan.spec.currency_profit, q_of(self.market)) is None:
             return Outcome(c.TRADE_RETCODE_PRICE_OFF)
-        current = self.figures()
-        margin_after = round(self.margin_after(plan), 2)
-        grows = plan.open_volume > 0 and margin_after > current.margin + 1e-9
-        if grows and current.equity - margin_after < 0:
-            projected = self.projection(current, margin_after)
-            return Outcome(c.TRADE_RETCODE_NO_MONEY, bid=bid, ask=ask, figures=projected)
-        if check_only:
-            return Outcome(0, figures=self.projection(current, margin_after))
+        if plan.open_volume > 0 or check_only:  # a deal that only closes needs no money
+            current = self.figures()
+            margin_after = round(self.margin_after(plan), 2)
+            grows = plan.open_volume > 0 and margin_after > current.margin + 1e-9
+            if grows and current.equity - margin_after < 0:
+                projected = self.projection(current, margin_after)
+                return Outcome(c.TRADE_RETCODE_NO_MONEY, bid=bid, ask=ask, figures=projected)
+            if check_only:
+                return Outcome(0, figures=self.projection(current, margin_after))
         instant = plan.spec.trade_exemode in (
             c.SYMBOL_TRADE_EXECUTION_INSTANT,
             c.SYMBOL_TRADE_EXECUTION_REQUEST,
