@@ -44,7 +44,7 @@ from loguru import logger
 
 from trading_engine.backtest.drive import InstantClock, drive
 from trading_engine.backtest.result import BacktestResult
-from trading_engine.backtest.scan import M1Extremes, load_m1_extremes, quiet_until
+from trading_engine.backtest.scan import quiet_until
 from trading_engine.backtest.schedule_sim import Plan, StreamBars, plan_arrays
 from trading_engine.backtest.summary import build_result, collect
 from trading_engine.config import SystemConfig, fit_start_to_history
@@ -55,6 +55,7 @@ from trading_engine.events import NewCandleEvent, new_correlation_id
 from trading_engine.execution.service import TradeExecutionService
 from trading_engine.indicators.service import IndicatorCalculationService
 from trading_engine.journal.store import MEMORY
+from trading_engine.mt5sim.market.data import MarketData, MinuteQuotes
 from trading_engine.mt5sim.market.servertime import ServerTime
 from trading_engine.orchestrator import TradingOrchestrator
 from trading_engine.strategy.service import StrategyEvaluationService
@@ -231,7 +232,7 @@ class BacktestEngine:
 
     def _history(
         self, terminal: Any, engine: TradingOrchestrator, now_utc: float
-    ) -> tuple[list[_Stream], dict[str, M1Extremes]]:
+    ) -> tuple[list[_Stream], dict[str, MinuteQuotes]]:
         """Each stream's accepted bars after its last closed one at the start, and each symbol's
         M1 extremes and first-tick times (the availability of every bar)."""
         market = terminal.market
@@ -258,7 +259,7 @@ class BacktestEngine:
                 break
             grown = horizon * 2
             horizon = grown
-        extremes: dict[str, M1Extremes] = {}
+        extremes: dict[str, MinuteQuotes] = {}
         for symbol in sorted({s.symbol for s in streams}):
             extremes[symbol] = _extremes_past(market, symbol, start_srv - 120, end_srv)
         for s in streams:
@@ -277,7 +278,7 @@ class BacktestEngine:
             validator.last_time = before  # the loop moves it on bar by bar
             ext = extremes[s.symbol]
             close = s.bars["time"].astype(np.int64) + s.seconds
-            j = np.searchsorted(ext.times, close, side="left")
+            j = np.searchsorted(ext.time, close, side="left")
             if len(ext.first_msc):
                 first = ext.first_msc[np.minimum(j, len(ext.first_msc) - 1)]
                 s.available = np.where(j < len(ext.first_msc), first, _NEVER)
@@ -298,7 +299,7 @@ class BacktestEngine:
         self,
         plan: Plan,
         streams: list[_Stream],
-        extremes: dict[str, M1Extremes],
+        extremes: dict[str, MinuteQuotes],
         engine: TradingOrchestrator,
         clock: InstantClock,
         indicators: IndicatorCalculationService,
@@ -380,7 +381,7 @@ class BacktestEngine:
         message: Any,
         engine: TradingOrchestrator,
         execution: TradeExecutionService,
-        extremes: dict[str, M1Extremes],
+        extremes: dict[str, MinuteQuotes],
         clock: InstantClock,
         server_msc: Callable[[float], int],
     ) -> None:
@@ -409,17 +410,19 @@ class BacktestEngine:
             drive(execution.handle(message, refresh=refresh))
 
 
-def _extremes_past(market: Any, symbol: str, from_srv: float, end_srv: float) -> M1Extremes:
+def _extremes_past(
+    market: MarketData, symbol: str, from_srv: float, end_srv: float
+) -> MinuteQuotes:
     """A symbol's M1 extremes from ``from_srv`` to past ``end_srv``: far enough for the first
     tick after the end, which closes the run's last bars (past a weekend; past days missing from
     a history file, up to two months). A history file's last bar never closes."""
-    ext = load_m1_extremes(market, symbol, from_srv, end_srv + 3 * _DAY)
-    if ext.times.size and ext.times[-1] >= end_srv:
+    ext = market.minute_quotes(symbol, from_srv, end_srv + 3 * _DAY)
+    if ext.time.size and ext.time[-1] >= end_srv:
         return ext
-    later = load_m1_extremes(market, symbol, end_srv, end_srv + 60 * _DAY)  # the tail only
-    if not later.times.size:
+    later = market.minute_quotes(symbol, end_srv, end_srv + 60 * _DAY)  # the tail only
+    if not later.time.size:
         return ext  # the data ends: its last bar never closes
-    return load_m1_extremes(market, symbol, from_srv, int(later.times[0]) + 60)
+    return market.minute_quotes(symbol, from_srv, int(later.time[0]) + 60)
 
 
 def _plan_chunks(plan: Plan) -> Iterator[tuple[int, list[float], list[int]]]:

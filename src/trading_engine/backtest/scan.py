@@ -1,7 +1,8 @@
 """Skipping what cannot change anything: may a stop, a target or a stop-out have fired?
 
 For each symbol the engine keeps, per M1 bar, the bid and ask extremes of the bar's ticks and the
-bar's first tick (``load_m1_extremes``: the simulator records them while it builds the M1 bars).
+bar's first tick (``MarketData.minute_quotes``: the simulator records them while it builds the M1
+bars).
 ``quiet_until`` scans forward from the last refresh of the positions to the first M1 bar where
 any position's SL or TP could be reached (bid for longs, ask for shorts, as the simulator
 triggers them) or where a bound on the equity could fall to the stop-out level, at most to the
@@ -14,36 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numba as nb
-import numpy as np
-import numpy.typing as npt
 
-__all__ = ["M1Extremes", "load_m1_extremes", "quiet_until"]
+from trading_engine.mt5sim.market.data import MinuteQuotes
+
+__all__ = ["quiet_until"]
 
 _DAY = 86_400
-
-
-@dataclass(slots=True)
-class M1Extremes:
-    """Per M1 bar of a symbol: open time (server s), first tick (server ms), bid/ask extremes."""
-
-    times: npt.NDArray[np.int64]
-    first_msc: npt.NDArray[np.int64]
-    bid_lo: npt.NDArray[np.float64]
-    bid_hi: npt.NDArray[np.float64]
-    ask_lo: npt.NDArray[np.float64]
-    ask_hi: npt.NDArray[np.float64]
-
-
-def load_m1_extremes(market: Any, symbol: str, from_srv: float, to_srv: float) -> M1Extremes:
-    """The extremes of every M1 bar whose minute overlaps ``[from_srv, to_srv]`` (server
-    seconds): the simulator's ``minute_quotes``, recorded while it built the bars from ticks (or
-    derived from bars replayed as "1 minute OHLC"), so no tick is generated again."""
-    q = market.minute_quotes(symbol, from_srv, to_srv)
-    return M1Extremes(q.time, q.first_msc, q.bid_low, q.bid_high, q.ask_low, q.ask_high)
 
 
 @nb.njit(cache=True)
@@ -69,7 +49,7 @@ def _first_loss(bid_lo, ask_hi, start, n, long_units, long_cost, short_units, sh
 def quiet_until(
     terminal: Any,
     portfolio: Any,
-    extremes: Mapping[str, M1Extremes],
+    extremes: Mapping[str, MinuteQuotes],
     since_msc: int,
 ) -> int:
     """The server millisecond before which no stop, target or stop-out can close a position,
@@ -96,25 +76,25 @@ def quiet_until(
         ext = extremes.get(symbol)
         if ext is None:
             return since_msc
-        start = int(ext.times.searchsorted(since_msc // 60_000 * 60, side="left"))
-        stop = int(ext.times.searchsorted(day_end // 1000, side="left"))  # to midnight only
+        start = int(ext.time.searchsorted(since_msc // 60_000 * 60, side="left"))
+        stop = int(ext.time.searchsorted(day_end // 1000, side="left"))  # to midnight only
         if start >= stop:
             continue
         for p in mine:
             buy = str(p.side) == "buy"
             if p.sl or p.tp:
                 i = _first_stop(
-                    ext.bid_lo, ext.bid_hi, ext.ask_lo, ext.ask_hi, start, stop, buy,
+                    ext.bid_low, ext.bid_high, ext.ask_low, ext.ask_high, start, stop, buy,
                     float(p.sl or 0.0), float(p.tp or 0.0),
                 )  # fmt: skip
                 if i < stop:
-                    horizon = min(horizon, int(ext.times[i]) * 1000)
+                    horizon = min(horizon, int(ext.time[i]) * 1000)
         if cushion <= 0:
             return since_msc
         spec = server.specs[symbol]
         rate = 1.0
         if spec.currency_profit != server.money.currency:
-            rate = 2.0 / max(float(ext.bid_lo[start:stop].min(initial=math.inf)), 1e-9)
+            rate = 2.0 / max(float(ext.bid_low[start:stop].min(initial=math.inf)), 1e-9)
         units = [spec.trade_contract_size * p.volume * rate for p in mine]
         long_units = sum(u for u, p in zip(units, mine, strict=True) if str(p.side) == "buy")
         short_units = sum(u for u, p in zip(units, mine, strict=True) if str(p.side) != "buy")
@@ -125,9 +105,9 @@ def quiet_until(
             u * p.price_open for u, p in zip(units, mine, strict=True) if str(p.side) != "buy"
         )
         i = _first_loss(
-            ext.bid_lo, ext.ask_hi, start, stop, long_units, long_cost, short_units, short_cost,
+            ext.bid_low, ext.ask_high, start, stop, long_units, long_cost, short_units, short_cost,
             cushion / 1.5,
         )  # fmt: skip
         if i < stop:
-            horizon = min(horizon, int(ext.times[i]) * 1000)
+            horizon = min(horizon, int(ext.time[i]) * 1000)
     return max(horizon, since_msc)

@@ -4,7 +4,7 @@ The data service polls at bar boundaries plus ``close_delay`` and retries every
 ``fetch_interval`` while a due stream has no new bar (``data/schedule.py``). A bar is there for
 a poll at UTC instant ``p`` when the first tick at or after its close is stamped no later than
 the terminal's server millisecond of ``p`` (MT5 closes a bar with the next one's first tick).
-:func:`detection_plan` replays that schedule over the whole history without polling anything:
+:func:`plan_arrays` replays that schedule over the whole history without polling anything:
 one step per boundary, and a retry stretch (a weekend) jumps straight to the first retry at or
 after the next tick. The result lists, in the order the pipeline emits them, every bar with the
 instant it is emitted at.
@@ -29,7 +29,7 @@ import numpy.typing as npt
 from trading_engine.data.schedule import HOUR, boundary_step
 from trading_engine.mt5sim.market.servertime import DAY, ServerTime
 
-__all__ = ["Plan", "StreamBars", "detection_plan", "plan_arrays"]
+__all__ = ["Plan", "StreamBars", "plan_arrays"]
 
 _NEVER = np.iinfo(np.int64).max
 
@@ -196,22 +196,6 @@ class Plan:
         return list(zip(at, self.stream.tolist(), self.bar.tolist(), strict=True))
 
 
-def detection_plan(
-    streams: Sequence[StreamBars],
-    *,
-    start: float,
-    delay: float,
-    interval: float,
-    server_time: ServerTime,
-    budget: int | None,
-) -> list[tuple[float, int, int]]:
-    """``(utc instant, stream index, bar index)`` of every emitted bar, in emission order."""
-    return plan_arrays(
-        streams, start=start, delay=delay, interval=interval, server_time=server_time,
-        budget=budget,
-    ).tuples()  # fmt: skip
-
-
 def plan_arrays(
     streams: Sequence[StreamBars],
     *,
@@ -221,7 +205,7 @@ def plan_arrays(
     server_time: ServerTime,
     budget: int | None,
 ) -> Plan:
-    """:func:`detection_plan` as arrays."""
+    """Every emitted bar, in emission order: its UTC instant, stream index and bar index."""
     step = boundary_step(s.timeframe_seconds for s in streams)
     sizes = np.array([len(s.available_msc) for s in streams], dtype=np.int64)
     first = np.zeros(len(streams), dtype=np.int64)

@@ -14,7 +14,7 @@ import pytest
 from trading_engine.backtest.drive import InstantClock, drive
 from trading_engine.backtest.fingerprint import fingerprint
 from trading_engine.backtest.result import BacktestResult, ClosedTrade, equity_curve
-from trading_engine.backtest.schedule_sim import StreamBars, detection_plan
+from trading_engine.backtest.schedule_sim import StreamBars, plan_arrays
 from trading_engine.data.schedule import boundary_step, due, next_wake
 from trading_engine.mt5sim.market.servertime import ServerTime
 
@@ -43,16 +43,18 @@ UTC = ServerTime.fixed(0)  # a server at UTC
 def test_a_bar_is_emitted_at_its_boundary_plus_delay_or_the_first_retry_after_its_tick() -> None:
     # M1 bars closing at 60, 120, 180; the first tick after 120 comes at 127.2 s (a slow feed)
     stream = StreamBars(60, np.array([60_100, 127_200, 180_000], dtype=np.int64))
-    plan = detection_plan(
+    plan = plan_arrays(
         [stream], start=0.0, delay=1.0, interval=5.0, server_time=UTC, budget=None
-    )
+    ).tuples()
     assert plan == [(61.0, 0, 0), (131.0, 0, 1), (181.0, 0, 2)]
 
 
 def test_a_closed_market_is_polled_at_boundaries_and_the_budget_cuts_the_plan() -> None:
     # a bar whose next tick comes an hour later (a closed market), then another one
     stream = StreamBars(60, np.array([60_000, 3_700_500, 3_720_000], dtype=np.int64))
-    plan = detection_plan([stream], start=0.0, delay=1.0, interval=5.0, server_time=UTC, budget=2)
+    plan = plan_arrays(
+        [stream], start=0.0, delay=1.0, interval=5.0, server_time=UTC, budget=2
+    ).tuples()
     assert plan == [(61.0, 0, 0), (3_721.0, 0, 1)]  # the boundary poll after the tick
 
 
@@ -141,9 +143,9 @@ def test_the_replay_matches_a_literal_poll_loop_across_a_dst_change_and_a_slow_f
         closes = first + seconds * np.arange(1, 12 * 3600 // seconds)
         lags = rng.choice([0, 40, 900, 6_500, 61_000], size=closes.size)
         streams.append(StreamBars(seconds, closes * 1000 + lags))
-    plan = detection_plan(
+    plan = plan_arrays(
         streams, start=start, delay=1.0, interval=5.0, server_time=eet, budget=None
-    )
+    ).tuples()
     assert plan == _poll_every_boundary(streams, start, 1.0, 5.0, eet)
     assert {k for _, k, _ in plan} == {0, 1, 2}
     assert any(at % 60 != 1.0 for at, _, _ in plan)  # some bars came with a retry
